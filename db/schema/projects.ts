@@ -1,0 +1,32 @@
+// Projects (client or internal accounts) and plans (an ordered set of tasks toward one outcome).
+import { boolean, index, jsonb, real, text } from "drizzle-orm/pg-core";
+import { pgTable } from "drizzle-orm/pg-core";
+import { createdAt, idColumn, updatedAt } from "./columns.ts";
+
+export const projects = pgTable("projects", {
+  id: idColumn(),
+  name: text("name").notNull().unique(),
+  hubspotCompanyId: text("hubspot_company_id"),
+  /** When true, work that passed AI review still needs an internal (Slack) stamp before the client sees it. */
+  requiresInternalStamp: boolean("requires_internal_stamp").notNull().default(true),
+  /** Relative share of the daily budget for fair scheduling between projects. */
+  budgetShare: real("budget_share").notNull().default(1),
+  rubricDefaults: jsonb("rubric_defaults").$type<string[]>().notNull().default([]),
+  timezone: text("timezone").notNull().default("UTC"),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const plans = pgTable(
+  "plans",
+  {
+    id: idColumn(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    createdAt: createdAt(),
+  },
+  (t) => [index("plans_project_idx").on(t.projectId)],
+);

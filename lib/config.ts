@@ -1,0 +1,110 @@
+// Configuration: one zod schema is the single source of every variable foreman reads. Entry points
+// parse it once (process.env on Node, bindings on Workers) and pass the typed result down; startup
+// fails with one message listing every missing or invalid variable.
+import { z } from "zod";
+import { DomainError } from "./errors.ts";
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(["1", "0", "true", "false", "yes", "no", "on", "off"])
+    .default(fallback ? "true" : "false")
+    .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+const optionalString = z.string().trim().min(1).optional();
+const optionalUrl = z.url().optional();
+
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535).default(8787),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  FOREMAN_DATA_DIR: z.string().min(1).default(".foreman"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  NEON_WS_PROXY: z
+    .string()
+    .regex(/^[\w.-]+:\d+$/, "must be host:port")
+    .optional(),
+  FOREMAN_API_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  FOREMAN_DRY_RUN: bool(true),
+  FOREMAN_PUBLIC_URL: optionalUrl,
+  FOREMAN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  INNGEST_DEV: optionalString,
+  INNGEST_SIGNING_KEY: optionalString,
+  INNGEST_SIGNING_KEY_FALLBACK: optionalString,
+  INNGEST_EVENT_KEY: optionalString,
+  INNGEST_BASE_URL: optionalUrl,
+  BRIDGE_URL: optionalUrl,
+  BRIDGE_TOKEN: optionalString,
+  LOCAL_MODEL: z.string().min(1).default("local"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type Runtime = "node" | "worker";
+
+/** Name → [default, where it is used]. README's table and .env.example are checked against this. */
+export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string }> = {
+  PORT: { default: "8787", where: "Node server port (`npm start`)" },
+  HOST: { default: "127.0.0.1", where: "Node server bind address" },
+  FOREMAN_DATA_DIR: { default: ".foreman", where: "embedded PGlite data dir, generated API token" },
+  DATABASE_URL: { default: "(embedded PGlite)", where: "Postgres/Neon URL; required on Workers" },
+  NEON_WS_PROXY: { default: "—", where: "dev/test only: route the Neon driver through a local ws proxy" },
+  FOREMAN_API_TOKEN: {
+    default: "generated into the data dir (Node)",
+    where: "bearer token for /api/*; required on Workers",
+  },
+  FOREMAN_DRY_RUN: { default: "true", where: "global dry-run: side effects are recorded as WOULD_DO" },
+  FOREMAN_PUBLIC_URL: { default: "the server URL", where: "links to tasks (CRM task_url, Slack)" },
+  FOREMAN_MAX_BODY_BYTES: { default: "65536", where: "request body limit for the API" },
+  LOG_LEVEL: { default: "info", where: "logger level" },
+  INNGEST_DEV: { default: "1 under `npm start`, unset otherwise", where: "Inngest dev mode (no signing)" },
+  INNGEST_SIGNING_KEY: { default: "—", where: "Inngest Cloud request signing (secret)" },
+  INNGEST_SIGNING_KEY_FALLBACK: { default: "—", where: "Inngest key rotation (secret)" },
+  INNGEST_EVENT_KEY: { default: "—", where: "sending events to Inngest Cloud (secret)" },
+  INNGEST_BASE_URL: { default: "Inngest Cloud", where: "self-hosted Inngest server URL" },
+  BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
+  BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token (secret)" },
+  LOCAL_MODEL: { default: "local", where: "model name requested from the GPU bridge" },
+};
+
+/** Variables that must never be committed to wrangler.toml [vars]. */
+export const SECRET_VARIABLES: readonly (keyof Config)[] = [
+  "DATABASE_URL",
+  "FOREMAN_API_TOKEN",
+  "INNGEST_SIGNING_KEY",
+  "INNGEST_SIGNING_KEY_FALLBACK",
+  "INNGEST_EVENT_KEY",
+  "BRIDGE_TOKEN",
+];
+
+export const isDevMode = (config: Config): boolean =>
+  config.INNGEST_DEV !== undefined && !["0", "false"].includes(config.INNGEST_DEV);
+
+/** Parses env once. Throws a CONFIG DomainError whose message lists every bad variable. */
+export function loadConfig(env: Record<string, unknown>, runtime: Runtime): Config {
+  const known: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key];
+    // Empty strings mean "unset" (an `X=` line in .env files), not an invalid value.
+    if (typeof value === "string" && value !== "") known[key] = value;
+  }
+  const parsed = configSchema.safeParse(known);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${String(i.path[0] ?? "?")}: ${i.message}`);
+  if (parsed.success && runtime === "worker") {
+    const c = parsed.data;
+    if (!c.DATABASE_URL) problems.push("DATABASE_URL: required on Workers (set it with `wrangler secret put`)");
+    if (!c.FOREMAN_API_TOKEN) problems.push("FOREMAN_API_TOKEN: required on Workers");
+    if (!isDevMode(c) && !c.INNGEST_SIGNING_KEY) {
+      problems.push("INNGEST_SIGNING_KEY: required unless INNGEST_DEV is set");
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new DomainError("CONFIG", `Invalid configuration:\n  - ${problems.join("\n  - ")}`, {
+      details: { problems },
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,44 @@
+// The one injected dependency bag. Entry points build it (Node once, Workers per request) and hand it
+// to the Hono app and, through a middleware, to every Inngest function. Tests build it with fakes.
+import type { AppDb } from "../db/types.ts";
+import type { Config } from "./config.ts";
+import type { OutgoingEvent } from "./events.ts";
+
+export interface EventSender {
+  /** Sends events to Inngest. Each event is schema-validated before anything leaves the process. */
+  send(events: OutgoingEvent | OutgoingEvent[]): Promise<{ ids: string[] }>;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Deps {
+  config: Config;
+  db: AppDb;
+  /** Which database driver is in use (reported by /health). */
+  dbKind: "pglite" | "postgres" | "neon";
+  events: EventSender;
+  logger: Logger;
+  now: () => Date;
+  version: string;
+}
+
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** A JSON-lines console logger honouring LOG_LEVEL. */
+export function consoleLogger(level: Config["LOG_LEVEL"]): Logger {
+  const min = LEVELS.indexOf(level);
+  const log =
+    (l: (typeof LEVELS)[number]) =>
+    (msg: string, fields?: Record<string, unknown>): void => {
+      if (LEVELS.indexOf(l) < min) return;
+      const line = JSON.stringify({ level: l, msg, ...fields, at: new Date().toISOString() });
+      if (l === "error" || l === "warn") console.error(line);
+      else console.log(line);
+    };
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+}

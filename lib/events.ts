@@ -1,0 +1,100 @@
+// The one typed event catalogue (DESIGN §3): every Inngest event foreman sends or reacts to, declared
+// once with its zod schema. Functions use these as triggers; senders build payloads with `.create()`,
+// which validates before sending. No event name is written as a free string anywhere else.
+import { eventType } from "inngest";
+import { z } from "zod";
+import { TASK_STATES } from "./states.ts";
+
+const taskId = z.string().min(1);
+const state = z.enum(TASK_STATES);
+const actor = z.string().min(1);
+
+export const taskSubmitted = eventType("task/submitted", {
+  schema: z.object({ taskId, source: z.enum(["api", "hubspot", "agent", "schedule"]) }),
+});
+
+export const hubspotTicketCreated = eventType("hubspot/ticket.created", {
+  schema: z.object({ ticketId: z.string().min(1), portalId: z.number().int(), occurredAt: z.number().int() }),
+});
+
+export const hubspotTicketStageChanged = eventType("hubspot/ticket.stage_changed", {
+  schema: z.object({
+    ticketId: z.string().min(1),
+    portalId: z.number().int(),
+    stageId: z.string().min(1),
+    occurredAt: z.number().int(),
+  }),
+});
+
+export const taskReady = eventType("task/ready", { schema: z.object({ taskId }) });
+
+export const taskDispatched = eventType("task/dispatched", {
+  schema: z.object({ taskId, runId: z.string().min(1), workerId: z.string().min(1) }),
+});
+
+export const taskWorkSubmitted = eventType("task/work.submitted", {
+  schema: z.object({ taskId, runId: z.string().min(1), deliverableHash: z.string().min(1) }),
+});
+
+export const taskRevisionRequested = eventType("task/revision.requested", {
+  schema: z.object({ taskId, revision: z.number().int().min(1), feedback: z.string() }),
+});
+
+export const taskStamped = eventType("task/stamped", {
+  schema: z.object({
+    taskId,
+    stampId: z.string().min(1),
+    stage: z.enum(["internal", "client"]),
+    decision: z.enum(["approve", "request_changes", "reject"]),
+  }),
+});
+
+export const taskStateChanged = eventType("task/state.changed", {
+  schema: z.object({
+    taskId,
+    from: state,
+    to: state,
+    version: z.number().int().min(1),
+    eventId: z.number().int(),
+    reason: z.string().nullable(),
+    actor,
+  }),
+});
+
+export const taskCancelRequested = eventType("task/cancel.requested", {
+  schema: z.object({ taskId, reason: z.string(), actor }),
+});
+
+export const workerReleased = eventType("worker/released", {
+  schema: z.object({ workerId: z.string().min(1), taskId }),
+});
+
+export const schedulerPaused = eventType("scheduler/paused", { schema: z.object({ reason: z.string(), actor }) });
+
+export const schedulerResumed = eventType("scheduler/resumed", { schema: z.object({ actor }) });
+
+export const EVENTS = [
+  taskSubmitted,
+  hubspotTicketCreated,
+  hubspotTicketStageChanged,
+  taskReady,
+  taskDispatched,
+  taskWorkSubmitted,
+  taskRevisionRequested,
+  taskStamped,
+  taskStateChanged,
+  taskCancelRequested,
+  workerReleased,
+  schedulerPaused,
+  schedulerResumed,
+] as const;
+
+/** What an event sender accepts: the output of an EventType's `.create()`. */
+export interface OutgoingEvent {
+  name: string;
+  data?: unknown;
+  id?: string;
+  ts?: number;
+  /** Present on `.create()` output: checks `data` against the event's schema. */
+  validate?: () => Promise<void>;
+}

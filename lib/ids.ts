@@ -1,0 +1,21 @@
+// Readable, time-sortable ids: `<prefix>_<10 chars time><16 chars random>` in Crockford base32 (a ULID
+// body), so ids sort by creation time and double as pagination cursors.
+
+const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
+
+export type IdPrefix = "task" | "proj" | "plan" | "run" | "rev" | "stamp" | "kn" | "wkr" | "rvw";
+
+export function newId(prefix: IdPrefix, now: number = Date.now()): string {
+  let time = "";
+  let t = now;
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let rand = "";
+  for (const b of bytes) rand += ALPHABET[b % 32];
+  return `${prefix}_${time}${rand}`;
+}
+
+export const ID_PATTERN = /^[a-z]{2,5}_[0-9a-hjkmnp-tv-z]{26}$/;

@@ -1,0 +1,60 @@
+// Reading tasks: a filtered, cursor-paginated list (newest first; ids are time-sortable) and one task
+// with its dependencies and event timeline.
+import { and, asc, desc, eq, lt, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
+import type { AppDb } from "../../db/types.ts";
+import { ID_PATTERN } from "../ids.ts";
+import { TASK_STATES } from "../states.ts";
+import { taskNotFound } from "./errors.ts";
+import type { TaskRow } from "./submit.ts";
+
+export const listTasksInput = z.strictObject({
+  state: z.enum(TASK_STATES).optional(),
+  project: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().regex(ID_PATTERN, "must be a cursor returned by this endpoint").optional(),
+});
+export type ListTasksInput = z.input<typeof listTasksInput>;
+
+export async function listTasks(
+  db: AppDb,
+  raw: ListTasksInput,
+): Promise<{ tasks: TaskRow[]; nextCursor: string | null }> {
+  const input = listTasksInput.parse(raw);
+  const where: SQL[] = [];
+  if (input.state) where.push(eq(tasks.status, input.state));
+  if (input.project) where.push(eq(tasks.projectId, input.project));
+  if (input.cursor) where.push(lt(tasks.id, input.cursor));
+  const rows = await db
+    .select()
+    .from(tasks)
+    .where(and(...where))
+    .orderBy(desc(tasks.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return { tasks: page, nextCursor: rows.length > input.limit && last ? last.id : null };
+}
+
+export const TIMELINE_LIMIT = 1000;
+
+export async function getTask(db: AppDb, id: string) {
+  const [task] = await db.select().from(tasks).where(eq(tasks.id, id));
+  if (!task) throw taskNotFound(id);
+  const [deps, timeline] = await Promise.all([
+    db
+      .select({ id: taskDependencies.dependsOnId, status: tasks.status })
+      .from(taskDependencies)
+      .innerJoin(tasks, eq(tasks.id, taskDependencies.dependsOnId))
+      .where(eq(taskDependencies.taskId, id))
+      .orderBy(asc(taskDependencies.dependsOnId)),
+    db
+      .select()
+      .from(taskEvents)
+      .where(eq(taskEvents.taskId, id))
+      .orderBy(asc(taskEvents.id))
+      .limit(TIMELINE_LIMIT),
+  ]);
+  return { task, dependsOn: deps, timeline };
+}
