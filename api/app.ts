@@ -1,0 +1,65 @@
+// The one Hono app, runtime-neutral. Entry points (api/server.ts on Node, api/worker.ts on Workers)
+// supply `resolveDeps`, which runs first on every request and may return a disposer for per-request
+// resources (the Worker's database pool).
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import type { Deps } from "../lib/deps.ts";
+import { bearerAuth } from "./auth.ts";
+import type { AppEnv } from "./env.ts";
+import { errorResponse, onError } from "./errors.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { inngestRoutes } from "./routes/inngest.ts";
+import { tasksRoutes } from "./routes/tasks.ts";
+
+export interface ResolvedDeps {
+  deps: Deps;
+  dispose?: () => Promise<void>;
+}
+
+export interface AppOptions {
+  resolveDeps: (c: Context<AppEnv>) => ResolvedDeps | Promise<ResolvedDeps>;
+  /** Registers work that must finish after the response (Workers: ctx.waitUntil). */
+  afterResponse?: (c: Context<AppEnv>, work: Promise<unknown>) => void;
+}
+
+export function createApp(opts: AppOptions) {
+  const app = new Hono<AppEnv>();
+  app.onError(onError);
+  app.notFound((c) => errorResponse(c, 404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`));
+  app.use("*", requestId());
+  app.use("*", async (c, next) => {
+    const { deps, dispose } = await opts.resolveDeps(c);
+    c.set("deps", deps);
+    try {
+      await next();
+    } finally {
+      if (dispose) {
+        const done = dispose().catch((err) => deps.logger.warn("dispose failed", { error: String(err) }));
+        if (opts.afterResponse) opts.afterResponse(c, done);
+        else await done;
+      }
+    }
+  });
+  // "/api/tasks/*" also matches "/api/tasks" itself.
+  app.use("/api/tasks/*", bearerAuth());
+  app.use("/api/tasks/*", async (c, next) => {
+    const maxSize = c.get("deps").config.FOREMAN_MAX_BODY_BYTES;
+    return bodyLimit({
+      maxSize,
+      onError: (c2) =>
+        errorResponse(c2 as Context<AppEnv>, 413, "LIMIT_EXCEEDED", `The body exceeds the limit of ${maxSize} bytes.`, {
+          field: "body",
+          details: { limit: maxSize },
+        }),
+    })(c, next);
+  });
+
+  app.route("/health", healthRoutes);
+  app.route("/api/inngest", inngestRoutes);
+  app.route("/api/tasks", tasksRoutes);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

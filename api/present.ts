@@ -1,0 +1,34 @@
+// The public JSON shape of tasks and events (snake_case, states and priorities by name).
+import type { taskEvents } from "../db/schema/index.ts";
+import type { TaskRow } from "../lib/tasks/submit.ts";
+import { PRIORITIES } from "../lib/tasks/submit.ts";
+
+export const presentTask = (t: TaskRow) => ({
+  id: t.id,
+  title: t.title,
+  description: t.description,
+  state: t.status,
+  state_reason: t.statusReason,
+  priority: PRIORITIES[t.priority] ?? "normal",
+  project: t.projectId,
+  plan: t.planId,
+  worker: t.workerId,
+  rubric: t.rubric,
+  dry_run: t.dryRun,
+  source: t.source,
+  source_ref: t.sourceRef,
+  version: t.version,
+  last_event_id: t.lastEventId,
+  revision_count: t.revisionCount,
+  created_at: t.createdAt.toISOString(),
+  updated_at: t.updatedAt.toISOString(),
+});
+
+export const presentEvent = (e: typeof taskEvents.$inferSelect) => ({
+  id: e.id,
+  kind: e.kind,
+  actor: e.actor,
+  payload: e.payload,
+  run_id: e.runId,
+  at: e.at.toISOString(),
+});

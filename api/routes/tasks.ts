@@ -1,0 +1,74 @@
+// The task API: submit (intake, synchronously in the database, then `task/submitted`), list with
+// filters and cursor pagination, and one task with its dependency states and event timeline.
+import { Hono } from "hono";
+import { ZodError } from "zod";
+import { DomainError } from "../../lib/errors.ts";
+import { ID_PATTERN } from "../../lib/ids.ts";
+import { getTask, listTasks } from "../../lib/tasks/read.ts";
+import { submittedEvent, submitTask } from "../../lib/tasks/submit.ts";
+import type { AppEnv } from "../env.ts";
+import { zodErrorResponse } from "../errors.ts";
+import { presentEvent, presentTask } from "../present.ts";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+async function readJson(req: Request): Promise<unknown> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    throw new DomainError("VALIDATION", "Send the body as JSON with 'Content-Type: application/json'.", {
+      field: "Content-Type",
+    });
+  }
+  const text = await req.text();
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new DomainError("VALIDATION", `The body is not valid JSON: ${(err as Error).message}`, { field: "body" });
+  }
+}
+
+export const tasksRoutes = new Hono<AppEnv>()
+  .post("/", async (c) => {
+    const deps = c.get("deps");
+    const key = c.req.header("idempotency-key");
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+      throw new DomainError("VALIDATION", "Idempotency-Key must be 1–200 visible ASCII characters.", {
+        field: "Idempotency-Key",
+      });
+    }
+    const body = await readJson(c.req.raw);
+    const { task, created } = await submitTask(deps.db, body, { source: "api", sourceRef: key, actor: "api" });
+    // The row is committed: the database is the source of truth. A failed send is reported, and a
+    // retry with the same Idempotency-Key sends again (the event id makes that a no-op downstream).
+    const warnings: string[] = [];
+    try {
+      await deps.events.send(submittedEvent(task));
+    } catch (err) {
+      deps.logger.warn("task/submitted not sent", { taskId: task.id, error: String(err) });
+      warnings.push(`task/submitted was not sent (${(err as Error).message}); the task waits in intake.`);
+    }
+    const headers: Record<string, string> = { location: `/api/tasks/${task.id}` };
+    if (!created) headers["idempotent-replayed"] = "true";
+    return c.json({ task: presentTask(task), ...(warnings.length ? { warnings } : {}) }, created ? 201 : 200, headers);
+  })
+  .get("/", async (c) => {
+    try {
+      const { tasks, nextCursor } = await listTasks(c.get("deps").db, c.req.query());
+      return c.json({ tasks: tasks.map(presentTask), next_cursor: nextCursor });
+    } catch (err) {
+      if (err instanceof ZodError) return zodErrorResponse(c, err, "query.");
+      throw err;
+    }
+  })
+  .get("/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!ID_PATTERN.test(id)) {
+      throw new DomainError("NOT_FOUND", `Task ${id} does not exist.`, { field: "id" });
+    }
+    const { task, dependsOn, timeline } = await getTask(c.get("deps").db, id);
+    return c.json({
+      task: presentTask(task),
+      depends_on: dependsOn,
+      timeline: timeline.map(presentEvent),
+    });
+  });
