@@ -57,7 +57,7 @@ export function createApp(opts: AppOptions) {
   });
 
   app.route("/health", healthRoutes);
-  app.route("/api/inngest", inngestRoutes);
+  app.route("/api/inngest", inngestRoutes());
   app.route("/api/tasks", tasksRoutes);
   return app;
 }
