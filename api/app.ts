@@ -1,8 +1,9 @@
 // The one Hono app, runtime-neutral. Entry points (api/server.ts on Node, api/worker.ts on Workers)
 // supply `resolveDeps`, which runs first on every request and may return a disposer for per-request
 // resources (the Worker's database pool).
-import { Hono } from "hono";
+
 import type { Context } from "hono";
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Deps } from "../lib/deps.ts";
@@ -49,10 +50,16 @@ export function createApp(opts: AppOptions) {
     return bodyLimit({
       maxSize,
       onError: (c2) =>
-        errorResponse(c2 as Context<AppEnv>, 413, "LIMIT_EXCEEDED", `The body exceeds the limit of ${maxSize} bytes.`, {
-          field: "body",
-          details: { limit: maxSize },
-        }),
+        errorResponse(
+          c2 as Context<AppEnv>,
+          413,
+          "LIMIT_EXCEEDED",
+          `The body exceeds the limit of ${maxSize} bytes.`,
+          {
+            field: "body",
+            details: { limit: maxSize },
+          },
+        ),
     })(c, next);
   });
 

@@ -9,7 +9,14 @@ export const bearerAuth = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   const unauthorized = (message: string) =>
-    errorResponse(c, 401, "UNAUTHORIZED", message, { field: "Authorization" }, { "www-authenticate": "Bearer" });
+    errorResponse(
+      c,
+      401,
+      "UNAUTHORIZED",
+      message,
+      { field: "Authorization" },
+      { "www-authenticate": "Bearer" },
+    );
   if (!expected) return unauthorized("The API token is not configured on this server (FOREMAN_API_TOKEN).");
   if (!match?.[1]) return unauthorized("Missing bearer token: send 'Authorization: Bearer <token>'.");
   if (!(await timingSafeEqual(match[1], expected))) return unauthorized("Invalid bearer token.");

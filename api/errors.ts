@@ -65,7 +65,14 @@ export function onError(err: Error, c: Context<AppEnv>) {
   if (isDomainError(err)) {
     const headers: Record<string, string> = {};
     if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.ceil(err.retryAfterMs / 1000));
-    return errorResponse(c, STATUS[err.code], err.code, err.message, { field: err.field, details: err.details }, headers);
+    return errorResponse(
+      c,
+      STATUS[err.code],
+      err.code,
+      err.message,
+      { field: err.field, details: err.details },
+      headers,
+    );
   }
   if (err instanceof HTTPException) {
     return errorResponse(c, err.status as ContentfulStatusCode, "HTTP", err.message || "request failed");

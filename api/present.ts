@@ -1,5 +1,5 @@
 // The public JSON shape of tasks and events (snake_case, states and priorities by name).
-import type { taskEvents } from "../db/schema/index.ts";
+import type { TaskEventRow } from "../lib/tasks/read.ts";
 import type { TaskRow } from "../lib/tasks/submit.ts";
 import { PRIORITIES } from "../lib/tasks/submit.ts";
 
@@ -24,7 +24,7 @@ export const presentTask = (t: TaskRow) => ({
   updated_at: t.updatedAt.toISOString(),
 });
 
-export const presentEvent = (e: typeof taskEvents.$inferSelect) => ({
+export const presentEvent = (e: TaskEventRow) => ({
   id: e.id,
   kind: e.kind,
   actor: e.actor,

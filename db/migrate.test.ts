@@ -15,7 +15,9 @@ describe("migrations", () => {
     try {
       await migrateDb(t.handle);
       const tables = rows<{ table_name: string }>(
-        await t.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`),
+        await t.db.execute(
+          sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
+        ),
       ).map((r) => r.table_name);
       expect(tables).toEqual([
         "agent_runs",
@@ -34,7 +36,9 @@ describe("migrations", () => {
         "workers",
       ]);
       const applied = async () =>
-        rows<{ n: number }>(await t.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`))[0]?.n;
+        rows<{ n: number }>(
+          await t.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`),
+        )[0]?.n;
       const first = await applied();
       expect(first).toBeGreaterThanOrEqual(2);
       expect(await t.db.select().from(projects)).toMatchObject([{ id: "proj_default" }]);

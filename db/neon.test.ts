@@ -40,9 +40,9 @@ describe("Neon serverless driver", () => {
 
   it("refuses illegal and stale transitions with typed errors", async () => {
     const task = await insertTask(neon.db, { status: "done" });
-    await expect(transition(neon.db, { taskId: task.id, to: "working", actor: "neon" })).rejects.toBeInstanceOf(
-      InvalidTransitionError,
-    );
+    await expect(
+      transition(neon.db, { taskId: task.id, to: "working", actor: "neon" }),
+    ).rejects.toBeInstanceOf(InvalidTransitionError);
     const other = await insertTask(neon.db, { status: "ready" });
     await transition(neon.db, { taskId: other.id, to: "cancelled", actor: "a" });
     await expect(

@@ -1,9 +1,10 @@
 // One owner per embedded data dir: a second open is refused with a clear error; a stale lock from a
 // dead process is taken over.
+
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { lockDataDir } from "./pglite-lock.ts";
 
@@ -23,7 +24,10 @@ describe("data dir lock", () => {
   });
 
   it("takes over a stale lock left by a dead process", () => {
-    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+    const dead = spawnSync(process.execPath, [
+      "-e",
+      "process.stdout.write(String(process.pid))",
+    ]).stdout.toString();
     writeFileSync(join(dir, "foreman.lock"), dead);
     const release = lockDataDir(dir);
     release();

@@ -14,8 +14,10 @@ import { promote } from "./promote.ts";
 const t = useTestDb();
 
 const triaged = { triagedAt: new Date() };
-const link = (db: AppDb, taskId: string, dependsOnId: string) => db.insert(taskDependencies).values({ taskId, dependsOnId });
-const statusOf = async (db: AppDb, id: string) => (await db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
+const link = (db: AppDb, taskId: string, dependsOnId: string) =>
+  db.insert(taskDependencies).values({ taskId, dependsOnId });
+const statusOf = async (db: AppDb, id: string) =>
+  (await db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
 
 describe("promote", () => {
   it("moves exactly the dependents that are triaged and fully unblocked, and fans out their events", async () => {
@@ -36,7 +38,15 @@ describe("promote", () => {
       deps,
       event: {
         name: "task/state.changed",
-        data: { taskId: done.id, from: "awaiting_client_review", to: "done", version: finished.version, eventId: finished.eventId, reason: null, actor: "client" },
+        data: {
+          taskId: done.id,
+          from: "awaiting_client_review",
+          to: "done",
+          version: finished.version,
+          eventId: finished.eventId,
+          reason: null,
+          actor: "client",
+        },
       },
       steps: [{ id: "fan-out", handler: () => ({ ids: ["a", "b"] }) }],
     });
@@ -47,7 +57,10 @@ describe("promote", () => {
     expect(await statusOf(db, waiting.id)).toBe("intake");
     expect(await statusOf(db, untriaged.id)).toBe("intake");
     expect(res.ctx.step.sendEvent).toHaveBeenCalledWith("fan-out", [
-      expect.objectContaining({ name: "task/state.changed", data: expect.objectContaining({ taskId: ready.id, from: "intake", to: "ready" }) }),
+      expect.objectContaining({
+        name: "task/state.changed",
+        data: expect.objectContaining({ taskId: ready.id, from: "intake", to: "ready" }),
+      }),
       expect.objectContaining({ name: "task/ready", data: { taskId: ready.id } }),
     ]);
   });
@@ -59,7 +72,18 @@ describe("promote", () => {
     const { deps } = testDeps(db);
     const res = await runFunction(promote, {
       deps,
-      event: { name: "task/state.changed", data: { taskId: done.id, from: "failed_needs_triage", to: "done", version: 1, eventId: 1, reason: "skipped", actor: "ops" } },
+      event: {
+        name: "task/state.changed",
+        data: {
+          taskId: done.id,
+          from: "failed_needs_triage",
+          to: "done",
+          version: 1,
+          eventId: 1,
+          reason: "skipped",
+          actor: "ops",
+        },
+      },
     });
     expect(res.result).toEqual({ promoted: [] });
     expect(res.ctx.step.sendEvent).not.toHaveBeenCalled();

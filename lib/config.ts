@@ -95,7 +95,8 @@ export function loadConfig(env: Record<string, unknown>, runtime: Runtime): Conf
     : parsed.error.issues.map((i) => `${String(i.path[0] ?? "?")}: ${i.message}`);
   if (parsed.success && runtime === "worker") {
     const c = parsed.data;
-    if (!c.DATABASE_URL) problems.push("DATABASE_URL: required on Workers (set it with `wrangler secret put`)");
+    if (!c.DATABASE_URL)
+      problems.push("DATABASE_URL: required on Workers (set it with `wrangler secret put`)");
     if (!c.FOREMAN_API_TOKEN) problems.push("FOREMAN_API_TOKEN: required on Workers");
     if (!isDevMode(c) && !c.INNGEST_SIGNING_KEY) {
       problems.push("INNGEST_SIGNING_KEY: required unless INNGEST_DEV is set");

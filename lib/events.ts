@@ -69,7 +69,9 @@ export const workerReleased = eventType("worker/released", {
   schema: z.object({ workerId: z.string().min(1), taskId }),
 });
 
-export const schedulerPaused = eventType("scheduler/paused", { schema: z.object({ reason: z.string(), actor }) });
+export const schedulerPaused = eventType("scheduler/paused", {
+  schema: z.object({ reason: z.string(), actor }),
+});
 
 export const schedulerResumed = eventType("scheduler/resumed", { schema: z.object({ actor }) });
 

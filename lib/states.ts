@@ -28,13 +28,21 @@ const RULES: readonly TransitionRule[] = [
   { from: "intake", to: "blocked_external", when: "missing input" },
   { from: "intake", to: "failed_needs_triage", when: "triage failed" },
   { from: "ready", to: "working", when: "the scheduler leased a worker slot" },
-  { from: "working", to: "ready", when: "AI review failed with revisions left: back to the queue with feedback" },
+  {
+    from: "working",
+    to: "ready",
+    when: "AI review failed with revisions left: back to the queue with feedback",
+  },
   {
     from: "working",
     to: "awaiting_internal_review",
     when: "AI review failed twice, or a human is required, or the worker asked for one",
   },
-  { from: "working", to: "awaiting_client_review", when: "AI review passed and no internal stamp is required" },
+  {
+    from: "working",
+    to: "awaiting_client_review",
+    when: "AI review passed and no internal stamp is required",
+  },
   { from: "working", to: "blocked_external", when: "the worker needs something from outside" },
   {
     from: "working",

@@ -37,7 +37,9 @@ export async function createTestDb(opts: { migrated?: boolean } = {}): Promise<T
   const migrated = opts.migrated ?? true;
   if (TEST_DATABASE_URL) {
     const name = `foreman_t_${process.pid}_${rand()}`;
-    await adminQuery(migrated ? `create database ${name} template ${inject("pgTemplate")}` : `create database ${name}`);
+    await adminQuery(
+      migrated ? `create database ${name} template ${inject("pgTemplate")}` : `create database ${name}`,
+    );
     const url = withDatabase(TEST_DATABASE_URL, name);
     const handle = openPostgres(url, 20);
     return {

@@ -10,7 +10,13 @@ export async function insertTask(
 ) {
   const [row] = await db
     .insert(tasks)
-    .values({ id: newId("task"), projectId: "proj_default", workerId: "crm-setup", title: "fixture task", ...overrides })
+    .values({
+      id: newId("task"),
+      projectId: "proj_default",
+      workerId: "crm-setup",
+      title: "fixture task",
+      ...overrides,
+    })
     .returning();
   if (!row) throw new Error("insertTask: no row returned");
   return row;

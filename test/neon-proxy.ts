@@ -1,7 +1,8 @@
 // Test-only: the WebSocket→TCP proxy that lets the real Neon serverless driver talk to a local
 // Postgres (or PGlite behind pglite-socket). It copies bytes both ways and only dials loopback.
-import { connect } from "node:net";
+
 import type { AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { WebSocketServer } from "ws";
 
 export interface WsProxy {

@@ -13,7 +13,12 @@ export async function pgEndpoint(t: TestDb): Promise<PgEndpoint> {
   if (t.url) return { url: t.url, close: async () => {} };
   if (t.handle.raw.kind !== "pglite") throw new Error("pgEndpoint: expected a PGlite test database");
   const port = await freePort();
-  const server = new PGLiteSocketServer({ db: t.handle.raw.client, port, host: "127.0.0.1", maxConnections: 8 });
+  const server = new PGLiteSocketServer({
+    db: t.handle.raw.client,
+    port,
+    host: "127.0.0.1",
+    maxConnections: 8,
+  });
   await server.start();
   return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, close: () => server.stop() };
 }

@@ -5,7 +5,7 @@ import { ZodError } from "zod";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
 import { getTask, listTasks } from "../../lib/tasks/read.ts";
-import { submittedEvent, submitTask } from "../../lib/tasks/submit.ts";
+import { submitTask, submittedEvent } from "../../lib/tasks/submit.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
 import { presentEvent, presentTask } from "../present.ts";
@@ -23,7 +23,9 @@ async function readJson(req: Request): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new DomainError("VALIDATION", `The body is not valid JSON: ${(err as Error).message}`, { field: "body" });
+    throw new DomainError("VALIDATION", `The body is not valid JSON: ${(err as Error).message}`, {
+      field: "body",
+    });
   }
 }
 
@@ -37,7 +39,11 @@ export const tasksRoutes = new Hono<AppEnv>()
       });
     }
     const body = await readJson(c.req.raw);
-    const { task, created } = await submitTask(deps.db, body, { source: "api", sourceRef: key, actor: "api" });
+    const { task, created } = await submitTask(deps.db, body, {
+      source: "api",
+      sourceRef: key,
+      actor: "api",
+    });
     // The row is committed: the database is the source of truth. A failed send is reported, and a
     // retry with the same Idempotency-Key sends again (the event id makes that a no-op downstream).
     const warnings: string[] = [];
@@ -49,7 +55,11 @@ export const tasksRoutes = new Hono<AppEnv>()
     }
     const headers: Record<string, string> = { location: `/api/tasks/${task.id}` };
     if (!created) headers["idempotent-replayed"] = "true";
-    return c.json({ task: presentTask(task), ...(warnings.length ? { warnings } : {}) }, created ? 201 : 200, headers);
+    return c.json(
+      { task: presentTask(task), ...(warnings.length ? { warnings } : {}) },
+      created ? 201 : 200,
+      headers,
+    );
   })
   .get("/", async (c) => {
     try {

@@ -54,9 +54,7 @@ export const knowledge = pgTable(
     kind: text("kind", { enum: ["brief", "sop", "note"] }).notNull(),
     title: text("title").notNull(),
     body: text("body").notNull(),
-    search: tsvector("search")
-      .notNull()
-      .generatedAlwaysAs(sql`to_tsvector('english', title || ' ' || body)`),
+    search: tsvector("search").notNull().generatedAlwaysAs(sql`to_tsvector('english', title || ' ' || body)`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,6 +1,5 @@
 // Projects (client or internal accounts) and plans (an ordered set of tasks toward one outcome).
-import { boolean, index, jsonb, real, text } from "drizzle-orm/pg-core";
-import { pgTable } from "drizzle-orm/pg-core";
+import { boolean, index, jsonb, pgTable, real, text } from "drizzle-orm/pg-core";
 import { createdAt, idColumn, updatedAt } from "./columns.ts";
 
 export const projects = pgTable("projects", {

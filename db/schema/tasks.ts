@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  boolean,
   check,
   index,
   integer,
@@ -13,7 +14,6 @@ import {
   text,
   timestamp,
   uniqueIndex,
-  boolean,
 } from "drizzle-orm/pg-core";
 import { createdAt, idColumn, updatedAt } from "./columns.ts";
 import { taskSource, taskState } from "./enums.ts";

@@ -1,7 +1,7 @@
 // Workers (agent type + model tier + tools + slots) and reviewers (AI rubric reviewers or human stamp authorities).
-import { boolean, check, index, integer, jsonb, text } from "drizzle-orm/pg-core";
-import { pgTable } from "drizzle-orm/pg-core";
+
 import { sql } from "drizzle-orm";
+import { boolean, check, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, idColumn } from "./columns.ts";
 import { reviewStage } from "./enums.ts";
 import { projects } from "./projects.ts";

@@ -19,11 +19,18 @@ export async function promotableDependents(db: AppDb, doneTaskId: string): Promi
          select 1 from task_dependencies d2 join tasks t2 on t2.id = d2.depends_on_id
           where d2.task_id = t.id and t2.status <> 'done')
      order by t.id`);
-  return (result as unknown as { rows: Candidate[] }).rows.map((r) => ({ id: r.id, version: Number(r.version) }));
+  return (result as unknown as { rows: Candidate[] }).rows.map((r) => ({
+    id: r.id,
+    version: Number(r.version),
+  }));
 }
 
 /** Promotes every ready-to-go dependent. One that another actor moved meanwhile is skipped, not an error. */
-export async function promoteDependents(db: AppDb, doneTaskId: string, actor: string): Promise<TransitionResult[]> {
+export async function promoteDependents(
+  db: AppDb,
+  doneTaskId: string,
+  actor: string,
+): Promise<TransitionResult[]> {
   const promoted: TransitionResult[] = [];
   for (const c of await promotableDependents(db, doneTaskId)) {
     try {

@@ -37,6 +37,8 @@ export async function listTasks(
   return { tasks: page, nextCursor: rows.length > input.limit && last ? last.id : null };
 }
 
+export type TaskEventRow = typeof taskEvents.$inferSelect;
+
 export const TIMELINE_LIMIT = 1000;
 
 export async function getTask(db: AppDb, id: string) {

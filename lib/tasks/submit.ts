@@ -48,7 +48,12 @@ async function hashOf(input: SubmitTaskInput): Promise<string> {
 
 const invalid = (field: string, message: string) => new DomainError("VALIDATION", message, { field });
 
-async function replay(db: AppDb, source: Source, sourceRef: string, hash: string): Promise<TaskRow | undefined> {
+async function replay(
+  db: AppDb,
+  source: Source,
+  sourceRef: string,
+  hash: string,
+): Promise<TaskRow | undefined> {
   const [existing] = await db
     .select()
     .from(tasks)
@@ -87,7 +92,10 @@ export async function submitTask(
       .where(eq(workers.id, workerId));
     if (!worker?.active) throw invalid("worker", `Worker '${workerId}' does not exist or is inactive.`);
     if (input.plan) {
-      const [plan] = await tx.select({ projectId: plans.projectId }).from(plans).where(eq(plans.id, input.plan));
+      const [plan] = await tx
+        .select({ projectId: plans.projectId })
+        .from(plans)
+        .where(eq(plans.id, input.plan));
       if (plan?.projectId !== projectId) {
         throw invalid("plan", `Plan '${input.plan}' does not exist in project '${projectId}'.`);
       }

@@ -45,7 +45,12 @@ describe("transition()", () => {
       actor: "scheduler",
       payload: { from: "ready", to: "working", reason: "leased", version: 1 },
     });
-    expect(after).toMatchObject({ status: "working", version: 1, lastEventId: r.eventId, statusReason: "leased" });
+    expect(after).toMatchObject({
+      status: "working",
+      version: 1,
+      lastEventId: r.eventId,
+      statusReason: "leased",
+    });
   });
 
   it("refuses a stale version with a conflict naming the current state, writing nothing", async () => {
@@ -88,7 +93,9 @@ describe("transition()", () => {
     const db = t.current.db;
     const task = await insertTask(db, { status: "intake" });
     await transition(db, { taskId: task.id, to: "ready", actor: "x" });
-    await expect(db.update(taskEvents).set({ actor: "rewritten" }).where(eq(taskEvents.taskId, task.id))).rejects.toThrow();
+    await expect(
+      db.update(taskEvents).set({ actor: "rewritten" }).where(eq(taskEvents.taskId, task.id)),
+    ).rejects.toThrow();
     await expect(db.delete(taskEvents).where(eq(taskEvents.taskId, task.id))).rejects.toThrow();
     const events = await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
     expect(events.map((e) => e.actor)).toEqual(["x"]);

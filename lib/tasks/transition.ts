@@ -80,6 +80,14 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
 /** The fan-out event for a committed transition; its id makes a re-send a no-op. */
 export const stateChangedEvent = (r: TransitionResult) =>
   taskStateChanged.create(
-    { taskId: r.taskId, from: r.from, to: r.to, version: r.version, eventId: r.eventId, reason: r.reason, actor: r.actor },
+    {
+      taskId: r.taskId,
+      from: r.from,
+      to: r.to,
+      version: r.version,
+      eventId: r.eventId,
+      reason: r.reason,
+      actor: r.actor,
+    },
     { id: `state-changed:${r.taskId}:${r.version}` },
   );

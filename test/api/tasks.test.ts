@@ -33,12 +33,18 @@ describe("POST /api/tasks", () => {
     const [row] = await t.current.db.select().from(tasks).where(eq(tasks.id, task.id));
     expect(row?.status).toBe("intake");
     expect(api.events.sent).toEqual([
-      expect.objectContaining({ name: "task/submitted", id: `task-submitted:${task.id}`, data: { taskId: task.id, source: "api" } }),
+      expect.objectContaining({
+        name: "task/submitted",
+        id: `task-submitted:${task.id}`,
+        data: { taskId: task.id, source: "api" },
+      }),
     ]);
   });
 
   it("accepts every optional field and records dependencies", async () => {
-    const dep = (await (await api.request("/api/tasks", { method: "POST", json: { title: "first" } })).json()) as Json;
+    const dep = (await (
+      await api.request("/api/tasks", { method: "POST", json: { title: "first" } })
+    ).json()) as Json;
     const res = await api.request("/api/tasks", {
       method: "POST",
       json: {
@@ -54,26 +60,75 @@ describe("POST /api/tasks", () => {
     });
     expect(res.status).toBe(201);
     const { task } = (await res.json()) as Json;
-    expect(task).toMatchObject({ priority: "urgent", rubric: ["checklist complete", "no PII in notes"], dry_run: true });
-    const edges = await t.current.db.select().from(taskDependencies).where(eq(taskDependencies.taskId, task.id));
+    expect(task).toMatchObject({
+      priority: "urgent",
+      rubric: ["checklist complete", "no PII in notes"],
+      dry_run: true,
+    });
+    const edges = await t.current.db
+      .select()
+      .from(taskDependencies)
+      .where(eq(taskDependencies.taskId, task.id));
     expect(edges.map((e) => e.dependsOnId)).toEqual([dep.task.id]);
   });
 
   const bad: [string, RequestInit & { json?: unknown }, number, string, string][] = [
-    ["malformed JSON", { body: "{nope", headers: { "content-type": "application/json" } }, 400, "VALIDATION", "body"],
-    ["a non-JSON content type", { body: "title=x", headers: { "content-type": "text/plain" } }, 400, "VALIDATION", "Content-Type"],
+    [
+      "malformed JSON",
+      { body: "{nope", headers: { "content-type": "application/json" } },
+      400,
+      "VALIDATION",
+      "body",
+    ],
+    [
+      "a non-JSON content type",
+      { body: "title=x", headers: { "content-type": "text/plain" } },
+      400,
+      "VALIDATION",
+      "Content-Type",
+    ],
     ["a missing title", { json: {} }, 400, "VALIDATION", "title"],
     ["a blank title", { json: { title: "   " } }, 400, "VALIDATION", "title"],
     ["an unknown field", { json: { title: "x", colour: "red" } }, 400, "VALIDATION", "colour"],
     ["a wrong type", { json: { title: "x", priority: 3 } }, 400, "VALIDATION", "priority"],
     ["a too-long title", { json: { title: "x".repeat(201) } }, 400, "VALIDATION", "title"],
-    ["too many rubric items", { json: { title: "x", rubric: Array(21).fill("r") } }, 400, "VALIDATION", "rubric"],
+    [
+      "too many rubric items",
+      { json: { title: "x", rubric: Array(21).fill("r") } },
+      400,
+      "VALIDATION",
+      "rubric",
+    ],
     ["an unknown project", { json: { title: "x", project: "proj_nope" } }, 400, "VALIDATION", "project"],
     ["an unknown worker", { json: { title: "x", worker: "nobody" } }, 400, "VALIDATION", "worker"],
-    ["an unknown dependency", { json: { title: "x", depends_on: ["task_0000000000aaaaaaaaaaaaaaaa"] } }, 400, "VALIDATION", "depends_on"],
-    ["a malformed dependency id", { json: { title: "x", depends_on: ["42"] } }, 400, "VALIDATION", "depends_on.0"],
-    ["an oversized body", { json: { title: "x", description: "y".repeat(4096) } }, 413, "LIMIT_EXCEEDED", "body"],
-    ["a bad Idempotency-Key", { json: { title: "x" }, headers: { "idempotency-key": "has space" } }, 400, "VALIDATION", "Idempotency-Key"],
+    [
+      "an unknown dependency",
+      { json: { title: "x", depends_on: ["task_0000000000aaaaaaaaaaaaaaaa"] } },
+      400,
+      "VALIDATION",
+      "depends_on",
+    ],
+    [
+      "a malformed dependency id",
+      { json: { title: "x", depends_on: ["42"] } },
+      400,
+      "VALIDATION",
+      "depends_on.0",
+    ],
+    [
+      "an oversized body",
+      { json: { title: "x", description: "y".repeat(4096) } },
+      413,
+      "LIMIT_EXCEEDED",
+      "body",
+    ],
+    [
+      "a bad Idempotency-Key",
+      { json: { title: "x" }, headers: { "idempotency-key": "has space" } },
+      400,
+      "VALIDATION",
+      "Idempotency-Key",
+    ],
   ];
   for (const [name, init, status, code, field] of bad) {
     it(`refuses ${name} with ${status} naming '${field}', writing and sending nothing`, async () => {
@@ -102,7 +157,10 @@ describe("POST /api/tasks", () => {
     expect(await t.current.db.select().from(tasks).where(eq(tasks.sourceRef, "order-17"))).toHaveLength(1);
     const other = await api.request("/api/tasks", { ...init, json: { title: "different" } });
     expect(other.status).toBe(409);
-    expect(((await other.json()) as Json).error).toMatchObject({ code: "CONFLICT", field: "Idempotency-Key" });
+    expect(((await other.json()) as Json).error).toMatchObject({
+      code: "CONFLICT",
+      field: "Idempotency-Key",
+    });
   });
 
   it("keeps the task and reports a warning when the event cannot be sent", async () => {
@@ -128,10 +186,17 @@ describe("auth", () => {
         ["GET", "/api/tasks/task_0000000000aaaaaaaaaaaaaaaa"],
       ]) {
         const before = await taskCount();
-        const res = await api.request(path as string, { method, token, json: method === "POST" ? { title: "x" } : undefined });
+        const res = await api.request(path as string, {
+          method,
+          token,
+          json: method === "POST" ? { title: "x" } : undefined,
+        });
         expect(res.status).toBe(401);
         expect(res.headers.get("www-authenticate")).toBe("Bearer");
-        expect(((await res.json()) as Json).error).toMatchObject({ code: "UNAUTHORIZED", field: "Authorization" });
+        expect(((await res.json()) as Json).error).toMatchObject({
+          code: "UNAUTHORIZED",
+          field: "Authorization",
+        });
         expect(await taskCount()).toBe(before);
       }
       expect(api.events.sent).toHaveLength(0);
@@ -148,10 +213,14 @@ describe("auth", () => {
 describe("GET /api/tasks", () => {
   it("filters by state and project and pages with a cursor, newest first, without gaps or repeats", async () => {
     const project = `proj_p${Date.now()}`;
-    await t.current.db.insert((await import("../../db/schema/index.ts")).projects).values({ id: project, name: project });
+    await t.current.db
+      .insert((await import("../../db/schema/index.ts")).projects)
+      .values({ id: project, name: project });
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const r = (await (await api.request("/api/tasks", { method: "POST", json: { title: `t${i}`, project } })).json()) as Json;
+      const r = (await (
+        await api.request("/api/tasks", { method: "POST", json: { title: `t${i}`, project } })
+      ).json()) as Json;
       ids.push(r.task.id);
     }
     await transition(t.current.db, { taskId: ids[0] as string, to: "cancelled", actor: "test" });
@@ -189,11 +258,18 @@ describe("GET /api/tasks", () => {
 
 describe("GET /api/tasks/:id", () => {
   it("returns the task, its dependencies and the event timeline in order", async () => {
-    const first = (await (await api.request("/api/tasks", { method: "POST", json: { title: "a" } })).json()) as Json;
+    const first = (await (
+      await api.request("/api/tasks", { method: "POST", json: { title: "a" } })
+    ).json()) as Json;
     const second = (await (
       await api.request("/api/tasks", { method: "POST", json: { title: "b", depends_on: [first.task.id] } })
     ).json()) as Json;
-    await transition(t.current.db, { taskId: second.task.id, to: "blocked_external", reason: "needs login", actor: "ops" });
+    await transition(t.current.db, {
+      taskId: second.task.id,
+      to: "blocked_external",
+      reason: "needs login",
+      actor: "ops",
+    });
     await transition(t.current.db, { taskId: second.task.id, to: "ready", actor: "ops" });
 
     const res = await api.request(`/api/tasks/${second.task.id}`);
@@ -206,7 +282,10 @@ describe("GET /api/tasks/:id", () => {
       ["state_changed", "blocked_external"],
       ["state_changed", "ready"],
     ]);
-    expect(body.timeline[1]).toMatchObject({ actor: "ops", payload: { from: "intake", reason: "needs login" } });
+    expect(body.timeline[1]).toMatchObject({
+      actor: "ops",
+      payload: { from: "intake", reason: "needs login" },
+    });
     const events = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, second.task.id));
     expect(body.task.last_event_id).toBe(events.at(-1)?.id);
   });

@@ -36,10 +36,17 @@ describe("/api/inngest", () => {
     const res = await app.request("http://localhost:8787/api/inngest", { method: "PUT" });
     expect(res.status).toBe(200);
     const [register] = devServer.callsTo("POST", "/fn/register");
-    const payload = JSON.parse(register?.body ?? "{}") as { appName: string; functions: { id: string; triggers: unknown[] }[] };
+    const payload = JSON.parse(register?.body ?? "{}") as {
+      appName: string;
+      functions: { id: string; triggers: unknown[] }[];
+    };
     expect(payload.appName).toBe("foreman");
-    expect(payload.functions.map((f) => f.id).sort()).toEqual(functions.map((f) => `foreman-${f.id()}`).sort());
+    expect(payload.functions.map((f) => f.id).sort()).toEqual(
+      functions.map((f) => `foreman-${f.id()}`).sort(),
+    );
     const promote = payload.functions.find((f) => f.id === "foreman-promote");
-    expect(promote?.triggers).toEqual([{ event: "task/state.changed", expression: "event.data.to == 'done'" }]);
+    expect(promote?.triggers).toEqual([
+      { event: "task/state.changed", expression: "event.data.to == 'done'" },
+    ]);
   });
 });

@@ -1,0 +1,122 @@
+// The Worker bundle builds and boots in workerd (`wrangler dev`, offline) and serves the real app:
+// /health through the Neon driver (ws proxy → Postgres, or → PGlite via pglite-socket), /api/inngest
+// in dev mode, and the task API end to end.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functions } from "../../functions/index.ts";
+import { useTestDb } from "../db.ts";
+import { startWsProxy, type WsProxy } from "../neon-proxy.ts";
+import { freePort } from "../net.ts";
+import { type PgEndpoint, pgEndpoint } from "../pg-endpoint.ts";
+
+const TOKEN = "worker-test-token-0123456789";
+const t = useTestDb();
+let proxy: WsProxy;
+let endpoint: PgEndpoint;
+let wrangler: ChildProcess;
+let base: string;
+let output = "";
+const dir = mkdtempSync(join(tmpdir(), "foreman-worker-"));
+
+async function waitForHealth(deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    if (wrangler.exitCode !== null) throw new Error(`wrangler exited early:\n${output}`);
+    try {
+      const res = await fetch(`${base}/health`);
+      if (res.status === 200 || res.status === 503) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`wrangler dev did not answer within the deadline:\n${output}`);
+}
+
+beforeAll(async () => {
+  proxy = await startWsProxy();
+  endpoint = await pgEndpoint(t.current);
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const envFile = join(dir, ".dev.vars");
+  writeFileSync(
+    envFile,
+    [
+      `DATABASE_URL=${endpoint.url}`,
+      `NEON_WS_PROXY=${proxy.address}`,
+      `FOREMAN_API_TOKEN=${TOKEN}`,
+      "INNGEST_DEV=1",
+    ].join("\n"),
+  );
+  wrangler = spawn(
+    process.execPath,
+    [
+      "node_modules/wrangler/bin/wrangler.js",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--env-file",
+      envFile,
+      "--persist-to",
+      join(dir, "state"),
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    {
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
+  wrangler.stdout?.on("data", (d) => (output += d));
+  wrangler.stderr?.on("data", (d) => (output += d));
+  await waitForHealth(Date.now() + 90_000);
+}, 120_000);
+
+afterAll(async () => {
+  if (wrangler?.pid && wrangler.exitCode === null) {
+    const exited = new Promise((r) => wrangler.once("exit", r));
+    process.kill(-wrangler.pid, "SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  }
+  await endpoint?.close();
+  await proxy?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Worker bundle in workerd", () => {
+  it("answers /health with the Neon driver connected", async () => {
+    const res = await fetch(`${base}/health`);
+    const body = await res.json();
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({ status: "ok", database: { driver: "neon", status: "ok" }, inngest: "dev" });
+  });
+
+  it("serves /api/inngest in dev mode with every function", async () => {
+    const res = await fetch(`${base}/api/inngest`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ mode: "dev", function_count: functions.length });
+  });
+
+  it("accepts a task and lists it in intake", async () => {
+    const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+    const created = await fetch(`${base}/api/tasks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ title: "from workerd" }),
+    });
+    expect(created.status).toBe(201);
+    const { task } = (await created.json()) as { task: { id: string } };
+    const list = (await (await fetch(`${base}/api/tasks?state=intake`, { headers })).json()) as {
+      tasks: { id: string }[];
+    };
+    expect(list.tasks.map((x) => x.id)).toContain(task.id);
+    const denied = await fetch(`${base}/api/tasks`);
+    expect(denied.status).toBe(401);
+  });
+});
