@@ -9,7 +9,7 @@ import { openDb } from "../db/client.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { inngestSender } from "../functions/client.ts";
 import { type Config, isDevMode, loadConfig } from "../lib/config.ts";
-import { consoleLogger, type Deps } from "../lib/deps.ts";
+import { consoleLogger, createDeps } from "../lib/deps.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
@@ -50,15 +50,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   });
   await migrateDb(handle);
 
-  const deps: Deps = {
+  const deps = createDeps({
     config,
     db: handle.db,
     dbKind: handle.kind,
     events: inngestSender(config),
-    logger,
-    now: () => new Date(),
     version: VERSION,
-  };
+  });
   const app = createApp({ resolveDeps: () => ({ deps }) });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   try {

@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { openNeon } from "../db/neon.ts";
 import { inngestSender } from "../functions/client.ts";
 import { type Config, loadConfig } from "../lib/config.ts";
-import { consoleLogger } from "../lib/deps.ts";
+import { createDeps } from "../lib/deps.ts";
 import { createApp } from "./app.ts";
 import type { AppEnv } from "./env.ts";
 import { VERSION } from "./version.ts";
@@ -29,15 +29,13 @@ const app = createApp({
     const config = configFor((c.env ?? {}) as Record<string, unknown>);
     const handle = openNeon({ url: config.DATABASE_URL as string, wsProxy: config.NEON_WS_PROXY, max: 5 });
     return {
-      deps: {
+      deps: createDeps({
         config,
         db: handle.db,
         dbKind: handle.kind,
         events: inngestSender(config),
-        logger: consoleLogger(config.LOG_LEVEL),
-        now: () => new Date(),
         version: VERSION,
-      },
+      }),
       dispose: () => handle.close(),
     };
   },

@@ -93,6 +93,9 @@ export function loadConfig(env: Record<string, unknown>, runtime: Runtime): Conf
   const problems = parsed.success
     ? []
     : parsed.error.issues.map((i) => `${String(i.path[0] ?? "?")}: ${i.message}`);
+  if (parsed.success && parsed.data.BRIDGE_URL && !parsed.data.BRIDGE_TOKEN) {
+    problems.push("BRIDGE_TOKEN: required when BRIDGE_URL is set (the bridge refuses unauthenticated calls)");
+  }
   if (parsed.success && runtime === "worker") {
     const c = parsed.data;
     if (!c.DATABASE_URL)

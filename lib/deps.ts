@@ -3,6 +3,7 @@
 import type { AppDb } from "../db/types.ts";
 import type { Config } from "./config.ts";
 import type { OutgoingEvent } from "./events.ts";
+import { createLocalModel, type LocalModel } from "./llm/local.ts";
 
 export interface EventSender {
   /** Sends events to Inngest. Each event is schema-validated before anything leaves the process. */
@@ -25,6 +26,26 @@ export interface Deps {
   logger: Logger;
   now: () => Date;
   version: string;
+  /** The local model tier behind the GPU bridge; undefined when BRIDGE_URL is not configured. */
+  local: LocalModel | undefined;
+}
+
+/** Builds Deps from the parts each entry point owns (database, event sender). */
+export function createDeps(parts: Pick<Deps, "config" | "db" | "dbKind" | "events" | "version">): Deps {
+  const { config } = parts;
+  return {
+    ...parts,
+    logger: consoleLogger(config.LOG_LEVEL),
+    now: () => new Date(),
+    local:
+      config.BRIDGE_URL && config.BRIDGE_TOKEN
+        ? createLocalModel({
+            baseUrl: config.BRIDGE_URL,
+            token: config.BRIDGE_TOKEN,
+            model: config.LOCAL_MODEL,
+          })
+        : undefined,
+  };
 }
 
 const LEVELS = ["debug", "info", "warn", "error"] as const;

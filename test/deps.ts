@@ -4,7 +4,7 @@ import { createApp } from "../api/app.ts";
 import { VERSION } from "../api/version.ts";
 import type { AppDb } from "../db/types.ts";
 import { loadConfig } from "../lib/config.ts";
-import type { Deps, EventSender, Logger } from "../lib/deps.ts";
+import { createDeps, type Deps, type EventSender, type Logger } from "../lib/deps.ts";
 import type { OutgoingEvent } from "../lib/events.ts";
 
 export const TEST_TOKEN = "test-token-0123456789abcdef";
@@ -35,13 +35,14 @@ export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {
 export function testDeps(db: AppDb, env: Record<string, string> = {}) {
   const events = recordingSender();
   const deps: Deps = {
-    config: loadConfig({ FOREMAN_API_TOKEN: TEST_TOKEN, ...env }, "node"),
-    db,
-    dbKind: "pglite",
-    events,
+    ...createDeps({
+      config: loadConfig({ FOREMAN_API_TOKEN: TEST_TOKEN, ...env }, "node"),
+      db,
+      dbKind: "pglite",
+      events,
+      version: VERSION,
+    }),
     logger: quietLogger,
-    now: () => new Date(),
-    version: VERSION,
   };
   return { deps, events };
 }

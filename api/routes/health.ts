@@ -15,6 +15,7 @@ export const healthRoutes = new Hono<AppEnv>().get("/", async (c) => {
     database: { driver: deps.dbKind, status: db },
     inngest: isDevMode(deps.config) ? "dev" : "cloud",
     dry_run: deps.config.FOREMAN_DRY_RUN,
+    local_model: deps.local ? { via: "bridge", model: deps.local.model } : null,
   };
   return c.json(body, db === "ok" ? 200 : 503);
 });

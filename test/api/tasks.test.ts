@@ -206,7 +206,12 @@ describe("auth", () => {
   it("leaves /health open", async () => {
     const res = await api.request("/health", { token: null });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: "ok", database: { status: "ok" }, dry_run: true });
+    expect(await res.json()).toMatchObject({
+      status: "ok",
+      database: { status: "ok" },
+      dry_run: true,
+      local_model: null,
+    });
   });
 });
 
