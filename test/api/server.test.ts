@@ -1,17 +1,16 @@
 // `npm start` as a newcomer runs it: the embedded default prints its URLs and token, serves /health
 // and the task API, refuses a second owner of the data dir, shuts down cleanly on Ctrl-C, and keeps
 // tasks and the generated token across a restart.
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../net.ts";
+import { killAll, startNode } from "../process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "foreman-start-"));
-const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  killAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -23,27 +22,10 @@ function start(port: number) {
     "INNGEST_DEV",
     "INNGEST_BASE_URL",
     "TEST_DATABASE_URL",
-  ])
+  ]) {
     delete env[k];
-  const child = spawn(process.execPath, ["api/server.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const ready = new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (out.includes("api token:")) {
-        clearInterval(timer);
-        resolve(out);
-      }
-    }, 50);
-    void exited.then((code) => {
-      clearInterval(timer);
-      reject(new Error(`exited with ${code}:\n${out}`));
-    });
-  });
-  return { child, ready, exited, output: () => out };
+  }
+  return startNode(["api/server.ts"], { env, ready: /api token:\s+(\S+)/ });
 }
 
 describe("npm start (embedded default)", () => {
@@ -51,12 +33,13 @@ describe("npm start (embedded default)", () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const first = start(port);
-    const out = await first.ready;
+    await first.ready;
+    const out = first.output();
     expect(out).toContain(`app:         ${base}`);
     expect(out).toContain(`${base}/api/inngest (dev mode)`);
     expect(out).toContain(`npx inngest-cli dev -u ${base}/api/inngest`);
     expect(out).toContain("dry-run ON");
-    const token = /api token:\s+(\S+)/.exec(out)?.[1] as string;
+    const token = (await first.ready)[1] as string;
     expect(token).toMatch(/^fm_/);
 
     const health = await fetch(`${base}/health`);
@@ -88,8 +71,7 @@ describe("npm start (embedded default)", () => {
     expect(existsSync(join(dir, "foreman.lock"))).toBe(false);
 
     const second = start(port);
-    const out2 = await second.ready;
-    expect(/api token:\s+(\S+)/.exec(out2)?.[1]).toBe(token);
+    expect((await second.ready)[1]).toBe(token);
     const again = (await (await fetch(`${base}/api/tasks`, { headers })).json()) as {
       tasks: { id: string }[];
     };

@@ -1,52 +1,27 @@
 // The documented manual flow, as processes: the fake-upstream script, then `npm run bridge`
 // (api/bridge/main.ts) in front of it, answering a chat completion, /health and /metrics, and
 // draining cleanly on SIGTERM.
-import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../net.ts";
+import { killAll, startNode } from "../process.ts";
 
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-});
+afterAll(killAll);
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr?.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const listening = new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const m = /"event":"listening","url":"([^"]+)"/.exec(out);
-      if (m?.[1]) {
-        clearInterval(timer);
-        resolve(m[1]);
-      }
-    }, 25);
-    void exited.then((code) => {
-      clearInterval(timer);
-      reject(new Error(`${args[0]} exited with ${code}:\n${out}`));
-    });
-  });
-  return { child, listening, exited };
-}
+const LISTENING = /"event":"listening","url":"([^"]+)"/;
+const run = (args: string[], env: Record<string, string> = {}) =>
+  startNode(args, { env: { ...process.env, ...env }, ready: LISTENING });
 
 describe("npm run bridge with the documented fake upstream", () => {
   it("answers a chat completion, /health and /metrics, then drains on SIGTERM", async () => {
     const upstream = run(["api/bridge/fake-upstream.ts", "--port", "0", "--model", "fake-model"]);
-    const upstreamUrl = await upstream.listening;
+    const upstreamUrl = (await upstream.ready)[1] as string;
     const port = await freePort();
     const bridge = run(["api/bridge/main.ts"], {
       BRIDGE_UPSTREAMS: upstreamUrl,
       BRIDGE_TOKENS: "dev-token-123",
       BRIDGE_PORT: String(port),
     });
-    const url = await bridge.listening;
+    const url = (await bridge.ready)[1] as string;
 
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",
