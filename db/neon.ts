@@ -24,7 +24,11 @@ export function openNeon(opts: NeonOptions): DbHandle {
   }
   const pool = new Pool({ connectionString: opts.url, max: opts.max ?? 10 });
   // An idle client whose socket dies emits 'error'; unhandled, it would crash the isolate.
-  pool.on("error", (err: Error) => console.warn(`[db] idle neon client error: ${err.message}`));
+  pool.on("error", (err: unknown) => {
+    // Over WebSockets this can be a bare ErrorEvent (no message) when the socket drops.
+    const e = err as { message?: string; type?: string };
+    console.warn(`[db] idle neon client error: ${e.message || e.type || String(err)}`);
+  });
   const db = drizzle({ client: pool, schema }) as unknown as AppDb;
   let closed = false;
   return {

@@ -45,10 +45,14 @@ async function readState(db: AppDb, taskId: string) {
 export async function transition(db: AppDb, input: TransitionInput): Promise<TransitionResult> {
   const { taskId, to, actor } = input;
   const reason = input.reason ?? null;
-  const needsRead = input.from === undefined || input.expectedVersion === undefined;
-  const current = needsRead ? await readState(db, taskId) : undefined;
-  const from = input.from ?? (current as { status: TaskState }).status;
-  const version = input.expectedVersion ?? (current as { version: number }).version;
+  // The caller's view of the task when it has one (a stamp carries the version it was shown);
+  // otherwise the current row.
+  const seen =
+    input.from !== undefined && input.expectedVersion !== undefined
+      ? { status: input.from, version: input.expectedVersion }
+      : await readState(db, taskId);
+  const from = input.from ?? seen.status;
+  const version = input.expectedVersion ?? seen.version;
 
   // An illegal move is refused before anything is written.
   if (!canTransition(from, to)) throw new InvalidTransitionError(taskId, from, to);
