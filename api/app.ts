@@ -2,7 +2,7 @@
 // supply `resolveDeps`, which runs first on every request and may return a disposer for per-request
 // resources (the Worker's database pool).
 
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
@@ -45,23 +45,30 @@ export function createApp(opts: AppOptions) {
   });
   // "/api/tasks/*" also matches "/api/tasks" itself.
   app.use("/api/tasks/*", bearerAuth());
-  app.use("/api/tasks/*", async (c, next) => {
-    const maxSize = c.get("deps").config.FOREMAN_MAX_BODY_BYTES;
-    return bodyLimit({
-      maxSize,
-      onError: (c2) =>
-        errorResponse(
-          c2 as Context<AppEnv>,
-          413,
-          "LIMIT_EXCEEDED",
-          `The body exceeds the limit of ${maxSize} bytes.`,
-          {
-            field: "body",
-            details: { limit: maxSize },
-          },
-        ),
-    })(c, next);
-  });
+  // The limit comes from config, which arrives with the request; the limiter is built once per value.
+  const limiters = new Map<number, MiddlewareHandler<AppEnv>>();
+  const limiterFor = (maxSize: number) => {
+    let limiter = limiters.get(maxSize);
+    if (!limiter) {
+      limiter = bodyLimit({
+        maxSize,
+        onError: (c) =>
+          errorResponse(
+            c as Context<AppEnv>,
+            413,
+            "LIMIT_EXCEEDED",
+            `The body exceeds the limit of ${maxSize} bytes.`,
+            {
+              field: "body",
+              details: { limit: maxSize },
+            },
+          ),
+      }) as MiddlewareHandler<AppEnv>;
+      limiters.set(maxSize, limiter);
+    }
+    return limiter;
+  };
+  app.use("/api/tasks/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
 
   app.route("/health", healthRoutes);
   app.route("/api/inngest", inngestRoutes());

@@ -9,7 +9,7 @@ import { openDb } from "../db/client.ts";
 import { migrateDb } from "../db/migrate.ts";
 import { inngestSender } from "../functions/client.ts";
 import { type Config, isDevMode, loadConfig } from "../lib/config.ts";
-import { consoleLogger, createDeps } from "../lib/deps.ts";
+import { createDeps } from "../lib/deps.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
@@ -35,7 +35,6 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     console.error(isDomainError(err) ? err.message : err);
     process.exit(1);
   }
-  const logger = consoleLogger(config.LOG_LEVEL);
   const token = apiToken(config);
   config = { ...config, FOREMAN_API_TOKEN: token.token };
 
@@ -93,7 +92,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info("shutting down", { signal });
+    deps.logger.info("shutting down", { signal });
     server.close();
     if ("closeAllConnections" in server) server.closeAllConnections();
     await handle.close();

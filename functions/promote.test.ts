@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { taskDependencies, tasks } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
-import { transition } from "../lib/tasks/transition.ts";
+import { stateChangedEvent, transition } from "../lib/tasks/transition.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { insertTask } from "../test/fixtures.ts";
@@ -36,18 +36,7 @@ describe("promote", () => {
     const { deps } = testDeps(db);
     const res = await runFunction(promote, {
       deps,
-      event: {
-        name: "task/state.changed",
-        data: {
-          taskId: done.id,
-          from: "awaiting_client_review",
-          to: "done",
-          version: finished.version,
-          eventId: finished.eventId,
-          reason: null,
-          actor: "client",
-        },
-      },
+      event: stateChangedEvent(finished),
       steps: [{ id: "fan-out", handler: () => ({ ids: ["a", "b"] }) }],
     });
 
@@ -68,22 +57,11 @@ describe("promote", () => {
   it("does nothing and sends nothing when no dependent is unblocked", async () => {
     const db = t.current.db;
     const done = await insertTask(db, { status: "failed_needs_triage" });
-    await transition(db, { taskId: done.id, to: "done", reason: "skipped", actor: "ops" });
+    const skipped = await transition(db, { taskId: done.id, to: "done", reason: "skipped", actor: "ops" });
     const { deps } = testDeps(db);
     const res = await runFunction(promote, {
       deps,
-      event: {
-        name: "task/state.changed",
-        data: {
-          taskId: done.id,
-          from: "failed_needs_triage",
-          to: "done",
-          version: 1,
-          eventId: 1,
-          reason: "skipped",
-          actor: "ops",
-        },
-      },
+      event: stateChangedEvent(skipped),
     });
     expect(res.result).toEqual({ promoted: [] });
     expect(res.ctx.step.sendEvent).not.toHaveBeenCalled();
