@@ -2,33 +2,19 @@
 // dependency edges and a `submitted` row in the event log. The database is the source of truth; the
 // caller sends `task/submitted` after commit. A repeated idempotency key returns the same task.
 import { and, eq, inArray } from "drizzle-orm";
-import { z } from "zod";
 import { plans, projects, taskDependencies, taskEvents, tasks, workers } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { taskSubmitted } from "../events.ts";
-import { ID_PATTERN, newId } from "../ids.ts";
+import { newId } from "../ids.ts";
+import {
+  DEFAULT_PROJECT_ID,
+  DEFAULT_WORKER_ID,
+  PRIORITIES,
+  type SubmitTaskInput,
+  submitTaskInput,
+} from "./input.ts";
 
-export const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
-export const DEFAULT_PROJECT_ID = "proj_default";
-export const DEFAULT_WORKER_ID = "crm-setup";
-
-export const submitTaskInput = z.strictObject({
-  title: z.string().trim().min(1, "must not be empty").max(200),
-  description: z.string().max(20_000).optional(),
-  project: z.string().min(1).max(64).optional(),
-  plan: z.string().min(1).max(64).optional(),
-  priority: z.enum(PRIORITIES).optional(),
-  worker: z.string().min(1).max(64).optional(),
-  rubric: z.array(z.string().trim().min(1).max(500)).max(20).optional(),
-  depends_on: z
-    .array(z.string().regex(ID_PATTERN, "must be a task id"))
-    .max(50)
-    .refine((ids) => new Set(ids).size === ids.length, "must not repeat a task id")
-    .optional(),
-  dry_run: z.boolean().optional(),
-});
-export type SubmitTaskInput = z.infer<typeof submitTaskInput>;
 
 export type TaskRow = typeof tasks.$inferSelect;
 type Source = TaskRow["source"];
