@@ -1,7 +1,8 @@
 // The public JSON shape of tasks and events (snake_case, states and priorities by name).
-import type { TaskEventRow } from "../lib/tasks/read.ts";
-import type { TaskRow } from "../lib/tasks/input.ts";
+
 import { PRIORITIES } from "../lib/tasks/input.ts";
+import type { TaskEventRow } from "../lib/tasks/read.ts";
+import type { TaskRow } from "../lib/tasks/submit.ts";
 
 export const presentTask = (t: TaskRow) => ({
   id: t.id,

@@ -15,7 +15,6 @@ import {
   submitTaskInput,
 } from "./input.ts";
 
-
 export type TaskRow = typeof tasks.$inferSelect;
 type Source = TaskRow["source"];
 
