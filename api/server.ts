@@ -11,6 +11,7 @@ import { inngestSender } from "../functions/client.ts";
 import { type Config, isDevMode, loadConfig } from "../lib/config.ts";
 import { createDeps } from "../lib/deps.ts";
 import { isDomainError } from "../lib/errors.ts";
+import { startDrainLoop } from "../lib/outbox/loop.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
 
@@ -74,6 +75,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     process.exit(1);
   }
 
+  // Events owed to the engine are re-sent from here, so they arrive even while no engine runs crons.
+  const drain = startDrainLoop(deps, {
+    intervalMs: config.FOREMAN_OUTBOX_DRAIN_SECONDS * 1000,
+    retentionDays: config.FOREMAN_OUTBOX_RETENTION_DAYS,
+  });
+  void drain.kick();
+
   const base = `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${config.PORT}`;
   const where = handle.kind === "pglite" ? `embedded PGlite in ${config.FOREMAN_DATA_DIR}/` : handle.kind;
   console.log(
@@ -95,6 +103,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     deps.logger.info("shutting down", { signal });
     server.close();
     if ("closeAllConnections" in server) server.closeAllConnections();
+    await drain.stop();
     await handle.close();
     process.exit(0);
   };

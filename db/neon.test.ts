@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidTransitionError, TransitionConflictError } from "../lib/tasks/errors.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { useTestDb } from "../test/db.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { freshKey, insertTask } from "../test/fixtures.ts";
 import { startWsProxy, type WsProxy } from "../test/neon-proxy.ts";
 import { type PgEndpoint, pgEndpoint } from "../test/pg-endpoint.ts";
 import { openNeon } from "./neon.ts";
@@ -31,7 +31,7 @@ afterAll(async () => {
 describe("Neon serverless driver", () => {
   it("runs a transition as one compare-and-set with its event row", async () => {
     const task = await insertTask(neon.db, { status: "ready" });
-    const r = await transition(neon.db, { taskId: task.id, to: "working", actor: "neon" });
+    const r = await transition(neon.db, { key: freshKey(), taskId: task.id, to: "working", actor: "neon" });
     const [row] = await neon.db.select().from(tasks).where(eq(tasks.id, task.id));
     expect(row).toMatchObject({ status: "working", version: 1, lastEventId: r.eventId });
     const events = await neon.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
@@ -41,12 +41,12 @@ describe("Neon serverless driver", () => {
   it("refuses illegal and stale transitions with typed errors", async () => {
     const task = await insertTask(neon.db, { status: "done" });
     await expect(
-      transition(neon.db, { taskId: task.id, to: "working", actor: "neon" }),
+      transition(neon.db, { key: freshKey(), taskId: task.id, to: "working", actor: "neon" }),
     ).rejects.toBeInstanceOf(InvalidTransitionError);
     const other = await insertTask(neon.db, { status: "ready" });
-    await transition(neon.db, { taskId: other.id, to: "cancelled", actor: "a" });
+    await transition(neon.db, { key: freshKey(), taskId: other.id, to: "cancelled", actor: "a" });
     await expect(
-      transition(neon.db, { taskId: other.id, from: "ready", expectedVersion: 0, to: "working", actor: "b" }),
+      transition(neon.db, { key: freshKey(), taskId: other.id, from: "ready", expectedVersion: 0, to: "working", actor: "b" }),
     ).rejects.toBeInstanceOf(TransitionConflictError);
   });
 

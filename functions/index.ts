@@ -1,4 +1,5 @@
 // The one list of Inngest functions; every serve handler (Node, Workers) serves exactly this array.
+import { outboxDrain } from "./outbox-drain.ts";
 import { promote } from "./promote.ts";
 
-export const functions = [promote];
+export const functions = [promote, outboxDrain];

@@ -1,13 +1,15 @@
-// promote: only triaged dependents whose dependencies are all done move to ready, and each promotion
-// fans out task/state.changed + task/ready.
-import { eq } from "drizzle-orm";
+// promote: only triaged dependents whose dependencies are all done move to ready; each move's
+// task/state.changed + task/ready leave through the outbox (sent from the step, marked sent), and a
+// step that dies half way is retried without losing or doubling an event.
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { taskDependencies, tasks } from "../db/schema/index.ts";
+import { outbox, taskDependencies, tasks } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
-import { stateChangedEvent, transition } from "../lib/tasks/transition.ts";
+import { toEvent } from "../lib/outbox/message.ts";
+import { transition } from "../lib/tasks/transition.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { freshKey, insertTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
 import { promote } from "./promote.ts";
 
@@ -19,8 +21,29 @@ const link = (db: AppDb, taskId: string, dependsOnId: string) =>
 const statusOf = async (db: AppDb, id: string) =>
   (await db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
 
+async function finish(db: AppDb, id: string) {
+  const r = await transition(db, { taskId: id, to: "done", key: freshKey(), actor: "client" });
+  return toEvent(r.outbox[0] as (typeof r.outbox)[number]) as { name: string; data: Record<string, unknown>; id: string };
+}
+
+/** A db whose n-th execute() throws, as a process killed mid-step would stop at that statement. */
+function dyingAt(db: AppDb, n: number): AppDb {
+  let calls = 0;
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== "execute") return typeof value === "function" ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        calls++;
+        if (calls === n) return Promise.reject(new Error("process killed"));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 describe("promote", () => {
-  it("moves exactly the dependents that are triaged and fully unblocked, and fans out their events", async () => {
+  it("moves exactly the dependents that are triaged and fully unblocked, and sends their events", async () => {
     const db = t.current.db;
     const done = await insertTask(db, { status: "awaiting_client_review" });
     const other = await insertTask(db, { status: "working" });
@@ -31,39 +54,64 @@ describe("promote", () => {
     await link(db, waiting.id, done.id);
     await link(db, waiting.id, other.id);
     await link(db, untriaged.id, done.id);
-    const finished = await transition(db, { taskId: done.id, to: "done", actor: "client" });
+    const trigger = await finish(db, done.id);
 
-    const { deps } = testDeps(db);
-    const res = await runFunction(promote, {
-      deps,
-      event: stateChangedEvent(finished),
-      steps: [{ id: "fan-out", handler: () => ({ ids: ["a", "b"] }) }],
-    });
+    const { deps, events } = testDeps(db);
+    const res = await runFunction(promote, { deps, event: trigger });
 
     expect(res.error).toBeUndefined();
     expect(res.result).toEqual({ promoted: [ready.id] });
     expect(await statusOf(db, ready.id)).toBe("ready");
     expect(await statusOf(db, waiting.id)).toBe("intake");
     expect(await statusOf(db, untriaged.id)).toBe("intake");
-    expect(res.ctx.step.sendEvent).toHaveBeenCalledWith("fan-out", [
+    expect(events.sent).toEqual([
       expect.objectContaining({
         name: "task/state.changed",
+        id: `state-changed:${ready.id}:1`,
         data: expect.objectContaining({ taskId: ready.id, from: "intake", to: "ready" }),
       }),
-      expect.objectContaining({ name: "task/ready", data: { taskId: ready.id } }),
+      expect.objectContaining({ name: "task/ready", id: `task-ready:${ready.id}:1`, data: { taskId: ready.id } }),
     ]);
+    const rows = await db.select().from(outbox).where(sql`${outbox.data}->>'taskId' = ${ready.id}`);
+    expect(rows.every((r) => r.sentAt !== null)).toBe(true);
   });
 
   it("does nothing and sends nothing when no dependent is unblocked", async () => {
     const db = t.current.db;
     const done = await insertTask(db, { status: "failed_needs_triage" });
-    const skipped = await transition(db, { taskId: done.id, to: "done", reason: "skipped", actor: "ops" });
-    const { deps } = testDeps(db);
-    const res = await runFunction(promote, {
-      deps,
-      event: stateChangedEvent(skipped),
-    });
+    const { deps, events } = testDeps(db);
+    const res = await runFunction(promote, { deps, event: await finish(db, done.id) });
     expect(res.result).toEqual({ promoted: [] });
-    expect(res.ctx.step.sendEvent).not.toHaveBeenCalled();
+    expect(events.sent).toEqual([]);
+  });
+
+  it("dies after moving the first of three dependents; the retry delivers all three, each once", async () => {
+    const db = t.current.db;
+    const done = await insertTask(db, { status: "awaiting_client_review" });
+    const dependents = [];
+    for (let i = 0; i < 3; i++) {
+      const d = await insertTask(db, { status: "intake", ...triaged });
+      await link(db, d.id, done.id);
+      dependents.push(d.id);
+    }
+    dependents.sort();
+    const trigger = await finish(db, done.id);
+
+    // 1: list the dependents, 2: move the first, 3: the process dies before the second.
+    const dying = testDeps(dyingAt(db, 3));
+    const first = await runFunction(promote, { deps: dying.deps, event: trigger, runId: "run_promote_1" });
+    expect(first.error).toBeDefined();
+    expect(await Promise.all(dependents.map((id) => statusOf(db, id)))).toEqual(["ready", "intake", "intake"]);
+    expect(dying.events.sent).toEqual([]);
+
+    const retry = testDeps(db);
+    const second = await runFunction(promote, { deps: retry.deps, event: trigger, runId: "run_promote_1" });
+    expect(second.error).toBeUndefined();
+    expect(second.result).toEqual({ promoted: dependents });
+    expect(await Promise.all(dependents.map((id) => statusOf(db, id)))).toEqual(["ready", "ready", "ready"]);
+    const ids = retry.events.sent.map((e) => e.id);
+    expect(ids.sort()).toEqual(
+      dependents.flatMap((id) => [`state-changed:${id}:1`, `task-ready:${id}:1`]).sort(),
+    );
   });
 });

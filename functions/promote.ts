@@ -1,8 +1,9 @@
 // promote: when a task reaches `done`, move its dependents whose dependencies are all done to `ready`
-// (O(dependents)), then fan out their state changes and `task/ready` for the scheduler.
-import { taskReady, taskStateChanged } from "../lib/events.ts";
+// (O(dependents)). Each move writes its own `task/state.changed` and `task/ready` to the outbox in
+// the same statement; the step sends them after the commit, and the drain covers a crash in between.
+import { taskStateChanged } from "../lib/events.ts";
+import { publish } from "../lib/outbox/publish.ts";
 import { promoteDependents } from "../lib/tasks/promote.ts";
-import { stateChangedEvent } from "../lib/tasks/transition.ts";
 import { inngest } from "./client.ts";
 
 export const promote = inngest.createFunction(
@@ -12,19 +13,15 @@ export const promote = inngest.createFunction(
     retries: 4,
     triggers: [{ event: taskStateChanged, if: "event.data.to == 'done'" }],
   },
-  async ({ event, step, deps }) => {
-    const promoted = await step.run("promote-dependents", () =>
-      promoteDependents(deps.db, event.data.taskId, "fn:promote"),
-    );
-    if (promoted.length > 0) {
-      await step.sendEvent(
-        "fan-out",
-        promoted.flatMap((r) => [
-          stateChangedEvent(r),
-          taskReady.create({ taskId: r.taskId }, { id: `task-ready:${r.taskId}:${r.version}` }),
-        ]),
-      );
-    }
-    return { promoted: promoted.map((r) => r.taskId) };
+  async ({ event, step, deps, runId }) => {
+    const promoted = await step.run("promote-dependents", async () => {
+      const moved = await promoteDependents(deps.db, event.data.taskId, {
+        actor: "fn:promote",
+        keyBase: `${runId}:promote-dependents`,
+      });
+      await publish(deps, moved.flatMap((r) => r.outbox));
+      return moved.map((r) => r.taskId);
+    });
+    return { promoted };
   },
 );

@@ -17,6 +17,8 @@ export interface RunOptions {
   steps?: StepMock[];
   /** Results for successive waitForEvent calls (null = timed out), in order. */
   waits?: unknown[];
+  /** The run id the handler sees (a retry of the same run keeps it). */
+  runId?: string;
 }
 
 export function runFunction(fn: Fn, opts: RunOptions) {
@@ -27,6 +29,7 @@ export function runFunction(fn: Fn, opts: RunOptions) {
     transformCtx: (raw) => {
       const ctx = mockCtx(raw) as typeof raw & { deps: Deps };
       ctx.deps = opts.deps;
+      if (opts.runId) (ctx as { runId: string }).runId = opts.runId;
       if (opts.waits) {
         ctx.step.waitForEvent = vi.fn(async () => {
           if (waits.length === 0) throw new Error("runFunction: more waitForEvent calls than mocked waits");

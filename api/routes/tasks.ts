@@ -5,7 +5,8 @@ import { ZodError } from "zod";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
 import { getTask, listTasks } from "../../lib/tasks/read.ts";
-import { submitTask, submittedEvent } from "../../lib/tasks/submit.ts";
+import { publish } from "../../lib/outbox/publish.ts";
+import { submitTask } from "../../lib/tasks/submit.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
 import { presentEvent, presentTask } from "../present.ts";
@@ -39,19 +40,17 @@ export const tasksRoutes = new Hono<AppEnv>()
       });
     }
     const body = await readJson(c.req.raw);
-    const { task, created } = await submitTask(deps.db, body, {
+    const { task, created, outbox } = await submitTask(deps.db, body, {
       source: "api",
       sourceRef: key,
       actor: "api",
     });
-    // The row is committed: the database is the source of truth. A failed send is reported, and a
-    // retry with the same Idempotency-Key sends again (the event id makes that a no-op downstream).
+    // The task and its `task/submitted` row are committed together; sending now is the fast path. If
+    // the engine is unreachable the row stays in the outbox and the drain delivers it later.
     const warnings: string[] = [];
-    try {
-      await deps.events.send(submittedEvent(task));
-    } catch (err) {
-      deps.logger.warn("task/submitted not sent", { taskId: task.id, error: String(err) });
-      warnings.push(`task/submitted was not sent (${(err as Error).message}); the task waits in intake.`);
+    const sent = await publish(deps, outbox);
+    if (sent.error !== undefined) {
+      warnings.push(`task/submitted is queued: the engine is unreachable (${sent.error}); it is re-sent automatically.`);
     }
     const headers: Record<string, string> = { location: `/api/tasks/${task.id}` };
     if (!created) headers["idempotent-replayed"] = "true";

@@ -1,8 +1,18 @@
-// The schema barrel: every table and enum, the single source for drizzle-kit and the typed db handle.
+// The schema barrel: every table and enum (one file per entity), the single source for drizzle-kit
+// and the typed db handle.
+export * from "./agent-runs.ts";
+export * from "./crm-links.ts";
 export * from "./enums.ts";
-export * from "./ops.ts";
+export * from "./knowledge.ts";
+export * from "./outbox.ts";
+export * from "./plans.ts";
 export * from "./projects.ts";
+export * from "./reviewers.ts";
 export * from "./reviews.ts";
-export * from "./runs.ts";
+export * from "./settings.ts";
+export * from "./stamps.ts";
+export * from "./task-dependencies.ts";
+export * from "./task-events.ts";
 export * from "./tasks.ts";
+export * from "./token-usage.ts";
 export * from "./workers.ts";

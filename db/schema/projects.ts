@@ -1,5 +1,5 @@
-// Projects (client or internal accounts) and plans (an ordered set of tasks toward one outcome).
-import { boolean, index, jsonb, pgTable, real, text } from "drizzle-orm/pg-core";
+// Projects: a client or internal account; owns plans, rubric defaults, budget share, the HubSpot company.
+import { boolean, jsonb, pgTable, real, text } from "drizzle-orm/pg-core";
 import { createdAt, idColumn, updatedAt } from "./columns.ts";
 
 export const projects = pgTable("projects", {
@@ -15,17 +15,3 @@ export const projects = pgTable("projects", {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
-
-export const plans = pgTable(
-  "plans",
-  {
-    id: idColumn(),
-    projectId: text("project_id")
-      .notNull()
-      .references(() => projects.id),
-    title: text("title").notNull(),
-    description: text("description").notNull().default(""),
-    createdAt: createdAt(),
-  },
-  (t) => [index("plans_project_idx").on(t.projectId)],
-);

@@ -1,15 +1,15 @@
-// Tasks and their dependency edges. `status` changes only through lib/tasks/transition.ts
-// (compare-and-set on id + status + version).
+// Tasks. `status` changes only through lib/tasks/transition.ts (compare-and-set on id + status +
+// version); the lease, run and deliverable columns are written by the same statement as the move.
 import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
   check,
+  foreignKey,
   index,
   integer,
   jsonb,
   pgTable,
-  primaryKey,
   smallint,
   text,
   timestamp,
@@ -17,17 +17,16 @@ import {
 } from "drizzle-orm/pg-core";
 import { createdAt, idColumn, updatedAt } from "./columns.ts";
 import { taskSource, taskState } from "./enums.ts";
-import { plans, projects } from "./projects.ts";
+import { plans } from "./plans.ts";
+import { projects } from "./projects.ts";
 import { workers } from "./workers.ts";
 
 export const tasks = pgTable(
   "tasks",
   {
     id: idColumn(),
-    projectId: text("project_id")
-      .notNull()
-      .references(() => projects.id),
-    planId: text("plan_id").references(() => plans.id),
+    projectId: text("project_id").notNull(),
+    planId: text("plan_id"),
     title: text("title").notNull(),
     description: text("description").notNull().default(""),
     status: taskState("status").notNull().default("intake"),
@@ -35,7 +34,7 @@ export const tasks = pgTable(
     statusReason: text("status_reason"),
     /** 0 urgent · 1 high · 2 normal · 3 low. */
     priority: smallint("priority").notNull().default(2),
-    workerId: text("worker_id").references(() => workers.id),
+    workerId: text("worker_id"),
     rubric: jsonb("rubric").$type<string[]>().notNull().default([]),
     dryRun: boolean("dry_run").notNull().default(false),
     source: taskSource("source").notNull().default("api"),
@@ -46,6 +45,12 @@ export const tasks = pgTable(
     version: integer("version").notNull().default(0),
     lastEventId: bigint("last_event_id", { mode: "number" }),
     revisionCount: integer("revision_count").notNull().default(0),
+    /** The agent run holding the task's worker slot (the `lease held` guard checks it). */
+    currentRunId: text("current_run_id"),
+    /** When the current lease lapses; the watchdog reclaims leases past it. */
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
+    /** Content hash of the deliverable under review (the `deliverable current` guard checks it). */
+    deliverableHash: text("deliverable_hash"),
     triagedAt: timestamp("triaged_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -56,26 +61,15 @@ export const tasks = pgTable(
     index("tasks_scheduler_idx").on(t.status, t.priority, t.createdAt),
     index("tasks_project_status_idx").on(t.projectId, t.status),
     index("tasks_plan_idx").on(t.planId),
+    // Named, because lib/tasks/submit.ts maps a violation back to the input field it came from.
+    foreignKey({ name: "tasks_project_fk", columns: [t.projectId], foreignColumns: [projects.id] }),
+    foreignKey({ name: "tasks_worker_fk", columns: [t.workerId], foreignColumns: [workers.id] }),
+    foreignKey({
+      name: "tasks_plan_in_project_fk",
+      columns: [t.planId, t.projectId],
+      foreignColumns: [plans.id, plans.projectId],
+    }),
     check("tasks_priority_range", sql`${t.priority} between 0 and 3`),
     check("tasks_title_not_blank", sql`length(trim(${t.title})) > 0`),
-  ],
-);
-
-export const taskDependencies = pgTable(
-  "task_dependencies",
-  {
-    taskId: text("task_id")
-      .notNull()
-      .references(() => tasks.id),
-    dependsOnId: text("depends_on_id")
-      .notNull()
-      .references(() => tasks.id),
-    createdAt: createdAt(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.taskId, t.dependsOnId] }),
-    // Promotion looks up the dependents of a task that just finished: O(dependents).
-    index("task_dependencies_depends_on_idx").on(t.dependsOnId),
-    check("task_dependencies_no_self", sql`${t.taskId} <> ${t.dependsOnId}`),
   ],
 );

@@ -1,10 +1,7 @@
-// Workers (agent type + model tier + tools + slots) and reviewers (AI rubric reviewers or human stamp authorities).
-
+// Workers: an agent type + model tier + tool set + slot count (day 1: one CRM worker, one slot).
 import { sql } from "drizzle-orm";
-import { boolean, check, index, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
+import { boolean, check, integer, jsonb, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, idColumn } from "./columns.ts";
-import { reviewStage } from "./enums.ts";
-import { projects } from "./projects.ts";
 
 export const workers = pgTable(
   "workers",
@@ -19,22 +16,4 @@ export const workers = pgTable(
     createdAt: createdAt(),
   },
   (t) => [check("workers_slots_positive", sql`${t.slots} >= 1`)],
-);
-
-export const reviewers = pgTable(
-  "reviewers",
-  {
-    id: idColumn(),
-    /** Null: a reviewer for every project. */
-    projectId: text("project_id").references(() => projects.id),
-    kind: text("kind", { enum: ["ai", "human"] }).notNull(),
-    stage: reviewStage("stage").notNull(),
-    name: text("name").notNull(),
-    slackUserId: text("slack_user_id"),
-    email: text("email"),
-    model: text("model"),
-    active: boolean("active").notNull().default(true),
-    createdAt: createdAt(),
-  },
-  (t) => [index("reviewers_project_stage_idx").on(t.projectId, t.stage)],
 );

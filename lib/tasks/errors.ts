@@ -1,6 +1,7 @@
 // Typed errors of the task lifecycle, refinements of DomainError so every edge maps them the same way.
 import { DomainError } from "../errors.ts";
 import type { TaskState } from "../states.ts";
+import type { GuardName } from "./guards.ts";
 
 export class InvalidTransitionError extends DomainError {
   readonly from: TaskState;
@@ -16,22 +17,44 @@ export class InvalidTransitionError extends DomainError {
   }
 }
 
+/** Who moved the task last: the transition that beat this one. */
+export interface Winner {
+  eventId: number;
+  actor: string;
+  at: string;
+}
+
 export class TransitionConflictError extends DomainError {
   readonly current: TaskState;
   readonly currentVersion: number;
+  readonly winner: Winner | null;
   constructor(
     taskId: string,
     expected: { status: TaskState; version: number },
     current: { status: TaskState; version: number },
+    winner: Winner | null,
   ) {
+    const by = winner ? ` by ${winner.actor} at ${winner.at} (event ${winner.eventId})` : "";
     super(
       "CONFLICT",
-      `Task ${taskId} changed before this transition applied: it is now '${current.status}' (version ${current.version}), not '${expected.status}' (version ${expected.version}).`,
-      { details: { taskId, current: current.status, currentVersion: current.version, expected } },
+      `Task ${taskId} changed before this transition applied: it was moved to '${current.status}' (version ${current.version})${by}, not left at '${expected.status}' (version ${expected.version}).`,
+      { details: { taskId, current: current.status, currentVersion: current.version, expected, winner } },
     );
     this.name = "TransitionConflictError";
     this.current = current.status;
     this.currentVersion = current.version;
+    this.winner = winner;
+  }
+}
+
+export class GuardFailedError extends DomainError {
+  readonly guard: GuardName;
+  constructor(taskId: string, to: TaskState, guard: GuardName, expected: Record<string, unknown>) {
+    super("CONFLICT", `Task ${taskId} cannot move to '${to}': guard '${guard}' does not hold.`, {
+      details: { taskId, to, guard, expected },
+    });
+    this.name = "GuardFailedError";
+    this.guard = guard;
   }
 }
 

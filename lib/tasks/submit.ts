@@ -1,12 +1,14 @@
-// Submitting a task: validated input → one transaction that inserts the task in `intake`, its
-// dependency edges and a `submitted` row in the event log. The database is the source of truth; the
-// caller sends `task/submitted` after commit. A repeated idempotency key returns the same task.
-import { and, eq, inArray } from "drizzle-orm";
-import { plans, projects, taskDependencies, taskEvents, tasks, workers } from "../../db/schema/index.ts";
+// Submitting tasks: validated inputs → ONE statement that inserts the tasks in `intake`, their
+// dependency edges, the `submitted` rows of the event log, last_event_id and the `task/submitted`
+// outbox rows. Foreign keys do the existence checks (a violation maps back to the input field); the
+// (source, source_ref) unique index makes a repeated idempotency key return the same task, also
+// under races. `submitMany` does the same for up to 100 inputs (a webhook batch) in one statement.
+import { getTableColumns, sql } from "drizzle-orm";
+import { tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
-import { taskSubmitted } from "../events.ts";
 import { newId } from "../ids.ts";
+import type { OutboxMessage } from "../outbox/message.ts";
 import {
   DEFAULT_PROJECT_ID,
   DEFAULT_WORKER_ID,
@@ -18,12 +20,23 @@ import {
 export type TaskRow = typeof tasks.$inferSelect;
 type Source = TaskRow["source"];
 
+export const MAX_BATCH = 100;
+
 export interface SubmitOptions {
   source: Source;
   /** The source's idempotency reference (client key, HubSpot ticket id, …). */
   sourceRef?: string | undefined;
   actor: string;
 }
+
+export interface Submitted {
+  task: TaskRow;
+  created: boolean;
+  /** The events the new task owes the engine (empty on a replay); publish them after the call. */
+  outbox: OutboxMessage[];
+}
+
+export type SubmitOutcome = Submitted | { error: DomainError };
 
 async function hashOf(input: SubmitTaskInput): Promise<string> {
   const canonical = JSON.stringify(input, Object.keys(input).sort());
@@ -33,109 +46,228 @@ async function hashOf(input: SubmitTaskInput): Promise<string> {
 
 const invalid = (field: string, message: string) => new DomainError("VALIDATION", message, { field });
 
-async function replay(
-  db: AppDb,
-  source: Source,
-  sourceRef: string,
-  hash: string,
-): Promise<TaskRow | undefined> {
-  const [existing] = await db
-    .select()
-    .from(tasks)
-    .where(and(eq(tasks.source, source), eq(tasks.sourceRef, sourceRef)));
-  if (existing && existing.submissionHash !== hash) {
-    throw new DomainError(
-      "CONFLICT",
-      `The idempotency key '${sourceRef}' was already used for a different task (${existing.id}).`,
-      { field: "Idempotency-Key", details: { taskId: existing.id } },
-    );
+/** Foreign keys of the submit statement → the input field each one checks. */
+const FK_FIELDS: Record<string, { field: string; what: string }> = {
+  tasks_project_fk: { field: "project", what: "Project" },
+  tasks_worker_fk: { field: "worker", what: "Worker" },
+  tasks_plan_in_project_fk: { field: "plan", what: "Plan" },
+  task_dependencies_depends_on_fk: { field: "depends_on", what: "Task" },
+};
+
+type PgError = { code?: string; constraint?: string; detail?: string };
+const pgErrorOf = (err: unknown): PgError | undefined => {
+  for (let e: unknown = err; e && typeof e === "object"; e = (e as { cause?: unknown }).cause) {
+    if (typeof (e as PgError).code === "string" && (e as PgError).code?.length === 5) return e as PgError;
   }
-  return existing;
+  return undefined;
+};
+
+function foreignKeyError(err: unknown, prefix: string): DomainError | undefined {
+  const pg = pgErrorOf(err);
+  if (pg?.code !== "23503" || !pg.constraint) return undefined;
+  const fk = FK_FIELDS[pg.constraint];
+  if (!fk) return undefined;
+  // detail: Key (plan_id, project_id)=(plan_x, proj_y) is not present in table "plans".
+  const value = /=\((.*)\)/.exec(pg.detail ?? "")?.[1];
+  const message =
+    fk.field === "plan"
+      ? `Plan does not exist in the task's project${value ? ` (plan, project = ${value})` : ""}.`
+      : fk.field === "depends_on"
+        ? `Unknown task(s): ${value ?? "?"}.`
+        : `${fk.what} '${value ?? "?"}' does not exist.`;
+  return new DomainError("VALIDATION", message, { field: `${prefix}${fk.field}`, cause: err });
 }
 
-export async function submitTask(
-  db: AppDb,
-  raw: unknown,
-  opts: SubmitOptions,
-): Promise<{ task: TaskRow; created: boolean }> {
-  const input = submitTaskInput.parse(raw);
-  const hash = await hashOf(input);
-  if (opts.sourceRef) {
-    const existing = await replay(db, opts.source, opts.sourceRef, hash);
-    if (existing) return { task: existing, created: false };
+const COLUMNS = Object.entries(getTableColumns(tasks));
+/** A tasks row read back as JSON (to_jsonb) → the drizzle row shape. */
+function taskFromJson(j: Record<string, unknown>): TaskRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, col] of COLUMNS) {
+    const v = j[col.name] ?? null;
+    row[key] = v !== null && col.columnType === "PgTimestamp" ? new Date(v as string) : v;
   }
-  const projectId = input.project ?? DEFAULT_PROJECT_ID;
-  const workerId = input.worker ?? DEFAULT_WORKER_ID;
-  const dependsOn = input.depends_on ?? [];
+  return row as TaskRow;
+}
 
-  return db.transaction(async (tx) => {
-    const [project] = await tx.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId));
-    if (!project) throw invalid("project", `Project '${projectId}' does not exist.`);
-    const [worker] = await tx
-      .select({ id: workers.id, active: workers.active })
-      .from(workers)
-      .where(eq(workers.id, workerId));
-    if (!worker?.active) throw invalid("worker", `Worker '${workerId}' does not exist or is inactive.`);
-    if (input.plan) {
-      const [plan] = await tx
-        .select({ projectId: plans.projectId })
-        .from(plans)
-        .where(eq(plans.id, input.plan));
-      if (plan?.projectId !== projectId) {
-        throw invalid("plan", `Plan '${input.plan}' does not exist in project '${projectId}'.`);
-      }
-    }
-    if (dependsOn.length > 0) {
-      const found = await tx.select({ id: tasks.id }).from(tasks).where(inArray(tasks.id, dependsOn));
-      const missing = dependsOn.filter((id) => !found.some((f) => f.id === id));
-      if (missing.length > 0) throw invalid("depends_on", `Unknown task(s): ${missing.join(", ")}.`);
-    }
+export interface SubmitItem extends SubmitOptions {
+  input: unknown;
+}
 
-    const id = newId("task");
-    const [task] = await tx
-      .insert(tasks)
-      .values({
-        id,
-        projectId,
-        planId: input.plan ?? null,
-        title: input.title,
-        description: input.description ?? "",
-        priority: PRIORITIES.indexOf(input.priority ?? "normal"),
-        workerId,
-        rubric: input.rubric ?? [],
-        dryRun: input.dry_run ?? false,
-        source: opts.source,
-        sourceRef: opts.sourceRef ?? null,
-        submissionHash: hash,
-      })
-      .onConflictDoNothing({ target: [tasks.source, tasks.sourceRef] })
-      .returning();
-    if (!task) {
-      // A concurrent request with the same key committed first: answer with its task.
-      const existing = await replay(tx, opts.source, opts.sourceRef as string, hash);
+type Prepared = {
+  ord: number;
+  id: string;
+  hash: string;
+  input: SubmitTaskInput;
+  opts: SubmitOptions;
+};
+
+async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]> {
+  const out: Prepared[] = [];
+  for (const [ord, item] of items.entries()) {
+    const parsed = submitTaskInput.safeParse(item.input);
+    if (!parsed.success) {
+      if (!batch) throw parsed.error;
+      const issue = parsed.error.issues[0];
+      throw invalid(`[${ord}].${issue?.path.join(".") || "body"}`, `Item ${ord}: ${issue?.message ?? "invalid"}`);
+    }
+    out.push({ ord, id: newId("task"), hash: await hashOf(parsed.data), input: parsed.data, opts: item });
+  }
+  return out;
+}
+
+const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+
+type ResultRow = {
+  ord: number;
+  created: Record<string, unknown> | string | null;
+  prior: Record<string, unknown> | string | null;
+  worker_active: boolean | null;
+  outbox: OutboxMessage[] | string | null;
+};
+const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
+
+async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]> {
+  const input = prepared.map((p) => ({
+    ord: p.ord,
+    id: p.id,
+    project_id: p.input.project ?? DEFAULT_PROJECT_ID,
+    plan_id: p.input.plan ?? null,
+    title: p.input.title,
+    description: p.input.description ?? "",
+    priority: PRIORITIES.indexOf(p.input.priority ?? "normal"),
+    worker_id: p.input.worker ?? DEFAULT_WORKER_ID,
+    rubric: p.input.rubric ?? [],
+    dry_run: p.input.dry_run ?? false,
+    source: p.opts.source,
+    source_ref: p.opts.sourceRef ?? null,
+    submission_hash: p.hash,
+    depends_on: p.input.depends_on ?? [],
+    actor: p.opts.actor,
+  }));
+  const result = await db.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as x(
+        ord int, id text, project_id text, plan_id text, title text, description text, priority smallint,
+        worker_id text, rubric jsonb, dry_run boolean, source task_source, source_ref text,
+        submission_hash text, depends_on jsonb, actor text)
+    ),
+    prior as (
+      select i.ord, to_jsonb(t.*) as row
+        from input i join tasks t on t.source = i.source and t.source_ref = i.source_ref
+    ),
+    fresh as (
+      select i.*, nextval(pg_get_serial_sequence('task_events', 'id')) as event_id,
+             (select w.active from workers w where w.id = i.worker_id) as worker_active
+        from input i where not exists (select 1 from prior p where p.ord = i.ord)
+    ),
+    ins as (
+      insert into tasks (id, project_id, plan_id, title, description, priority, worker_id, rubric, dry_run,
+                         source, source_ref, submission_hash, last_event_id)
+      select id, project_id, plan_id, title, description, priority, worker_id, rubric, dry_run,
+             source, source_ref, submission_hash, event_id
+        from fresh
+       -- An inactive worker refuses the whole batch, so a batch is all or nothing.
+       where not exists (select 1 from fresh f where f.worker_active is false)
+       order by ord
+      on conflict (source, source_ref) do nothing
+      returning *
+    ),
+    edges as (
+      insert into task_dependencies (task_id, depends_on_id)
+      select ins.id, d.value from ins join fresh f on f.id = ins.id
+       cross join jsonb_array_elements_text(f.depends_on) as d(value)
+    ),
+    ev as (
+      insert into task_events (id, task_id, kind, payload, actor)
+      select f.event_id, ins.id, 'submitted',
+             jsonb_build_object('source', ins.source, 'sourceRef', ins.source_ref, 'dependsOn', f.depends_on),
+             f.actor
+        from ins join fresh f on f.id = ins.id
+    ),
+    ob as (
+      insert into outbox (event_id, name, data, cause_event_id)
+      select 'task-submitted:' || ins.id, 'task/submitted',
+             jsonb_build_object('taskId', ins.id, 'source', ins.source), f.event_id
+        from ins join fresh f on f.id = ins.id
+      returning event_id, name, data, cause_event_id
+    )
+    select i.ord, to_jsonb(ins.*) as created, p.row as prior, f.worker_active,
+           (select jsonb_agg(jsonb_build_object('eventId', ob.event_id, 'name', ob.name, 'data', ob.data))
+              from ob where ob.cause_event_id = f.event_id) as outbox
+      from input i
+      left join ins on ins.id = i.id
+      left join prior p on p.ord = i.ord
+      left join fresh f on f.ord = i.ord
+     order by i.ord`);
+  return rowsOf<ResultRow>(result);
+}
+
+async function readBySource(db: AppDb, source: Source, sourceRef: string): Promise<TaskRow | undefined> {
+  const result = await db.execute(
+    sql`select to_jsonb(t.*) as row from tasks t where t.source = ${source} and t.source_ref = ${sourceRef}`,
+  );
+  const row = rowsOf<{ row: Record<string, unknown> | string }>(result)[0];
+  return row ? taskFromJson(json(row.row)) : undefined;
+}
+
+function replayOf(p: Prepared, existing: TaskRow): SubmitOutcome {
+  if (existing.submissionHash !== p.hash) {
+    return {
+      error: new DomainError(
+        "CONFLICT",
+        `The idempotency key '${p.opts.sourceRef}' was already used for a different task (${existing.id}).`,
+        { field: "Idempotency-Key", details: { taskId: existing.id } },
+      ),
+    };
+  }
+  return { task: existing, created: false, outbox: [] };
+}
+
+/** Submits up to 100 tasks in one statement; a repeated source reference answers with its task. */
+export async function submitMany(db: AppDb, items: SubmitItem[], opts: { batch?: boolean } = {}): Promise<SubmitOutcome[]> {
+  const batch = opts.batch ?? true;
+  if (items.length === 0) return [];
+  if (items.length > MAX_BATCH) {
+    throw new DomainError("LIMIT_EXCEEDED", `At most ${MAX_BATCH} tasks per batch (got ${items.length}).`, {
+      field: "items",
+      details: { limit: MAX_BATCH },
+    });
+  }
+  const prepared = await prepare(items, batch);
+  let rows: ResultRow[];
+  try {
+    rows = await insertBatch(db, prepared);
+  } catch (err) {
+    const fkError = foreignKeyError(err, batch ? "items." : "");
+    if (fkError) throw fkError;
+    throw err;
+  }
+  const outcomes: SubmitOutcome[] = [];
+  for (const p of prepared) {
+    const row = rows.find((r) => Number(r.ord) === p.ord);
+    if (row?.worker_active === false) {
+      const workerId = p.input.worker ?? DEFAULT_WORKER_ID;
+      throw invalid(`${batch ? `items.[${p.ord}].` : ""}worker`, `Worker '${workerId}' is inactive.`);
+    }
+    if (row?.created) {
+      outcomes.push({ task: taskFromJson(json(row.created)), created: true, outbox: json(row.outbox ?? []) });
+    } else if (row?.prior) {
+      outcomes.push(replayOf(p, taskFromJson(json(row.prior))));
+    } else {
+      // A concurrent submission with the same key committed first (or an earlier item of this batch
+      // carried the same key): answer with its task.
+      const existing = p.opts.sourceRef ? await readBySource(db, p.opts.source, p.opts.sourceRef) : undefined;
       if (!existing) throw new DomainError("CONFLICT", "Concurrent submission with the same key; retry.");
-      return { task: existing, created: false };
+      outcomes.push(replayOf(p, existing));
     }
-    if (dependsOn.length > 0) {
-      await tx.insert(taskDependencies).values(dependsOn.map((d) => ({ taskId: id, dependsOnId: d })));
-    }
-    const [event] = await tx
-      .insert(taskEvents)
-      .values({
-        taskId: id,
-        kind: "submitted",
-        actor: opts.actor,
-        payload: { source: opts.source, sourceRef: opts.sourceRef ?? null, dependsOn },
-      })
-      .returning({ id: taskEvents.id });
-    const [withEvent] = await tx
-      .update(tasks)
-      .set({ lastEventId: event?.id ?? null })
-      .where(eq(tasks.id, id))
-      .returning();
-    return { task: withEvent ?? task, created: true };
-  });
+  }
+  return outcomes;
 }
 
-export const submittedEvent = (task: TaskRow) =>
-  taskSubmitted.create({ taskId: task.id, source: task.source }, { id: `task-submitted:${task.id}` });
+/** Submits one task (one statement). Invalid input throws the ZodError; a key conflict throws. */
+export async function submitTask(db: AppDb, raw: unknown, opts: SubmitOptions): Promise<Submitted> {
+  const [outcome] = await submitMany(db, [{ input: raw, ...opts }], { batch: false });
+  if (!outcome) throw new Error("submitTask: no outcome");
+  if ("error" in outcome) throw outcome.error;
+  return outcome;
+}

@@ -6,7 +6,7 @@ import { openNeon } from "../../db/neon.ts";
 import { taskEvents, tasks } from "../../db/schema/index.ts";
 import type { AppDb, DbHandle } from "../../db/types.ts";
 import { onPostgres, useTestDb } from "../../test/db.ts";
-import { insertTask } from "../../test/fixtures.ts";
+import { freshKey, insertTask } from "../../test/fixtures.ts";
 import { startWsProxy, type WsProxy } from "../../test/neon-proxy.ts";
 import type { TaskState } from "../states.ts";
 import { TransitionConflictError } from "./errors.ts";
@@ -19,7 +19,7 @@ async function race(db: AppDb) {
   const targets: TaskState[] = ["working", "cancelled"];
   const results = await Promise.allSettled(
     Array.from({ length: 50 }, (_, i) =>
-      transition(db, {
+      transition(db, { key: freshKey(),
         taskId: task.id,
         from: "ready",
         expectedVersion: 0,

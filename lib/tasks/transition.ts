@@ -1,22 +1,65 @@
-// The transition service: the only way a task's state changes. One SQL statement does the
-// compare-and-set on (id, status, version), appends the `state_changed` row to task_events and points
-// tasks.last_event_id at it — atomic on every driver, including Neon over HTTP.
-import { eq, sql } from "drizzle-orm";
-import { tasks } from "../../db/schema/index.ts";
+// The transition service: the only way a task's state changes. ONE SQL statement (one round trip,
+// atomic on every driver) does the compare-and-set on (id, status, version) with the guards in its
+// WHERE, sets the extra columns, appends the `state_changed` row (carrying the idempotency key),
+// points last_event_id at it, writes the companion rows and the outbox rows the move owes the engine
+// (`task/state.changed`, `task/ready` on → ready, plus the caller's events). The same statement reads
+// back what a failure needs to explain itself, so only a lost race costs a second read.
+import { type SQL, sql } from "drizzle-orm";
 import type { AppDb } from "../../db/types.ts";
-import { taskStateChanged } from "../events.ts";
-import { canTransition, type TaskState } from "../states.ts";
-import { InvalidTransitionError, TransitionConflictError, taskNotFound } from "./errors.ts";
+import { DomainError } from "../errors.ts";
+import type { OutgoingEvent } from "../events.ts";
+import type { OutboxMessage } from "../outbox/message.ts";
+import { canTransition, TASK_STATES, type TaskState } from "../states.ts";
+import {
+  GuardFailedError,
+  InvalidTransitionError,
+  TransitionConflictError,
+  taskNotFound,
+  type Winner,
+} from "./errors.ts";
+import type { Guard } from "./guards.ts";
+
+/** Tables a transition may write a companion row into, only when it moves. */
+export const COMPANION_TABLES = ["agent_runs", "stamps", "reviews"] as const;
+export type CompanionTable = (typeof COMPANION_TABLES)[number];
+
+/** In a companion row's values: the id of the transition's own task_events row. */
+export const TRANSITION_EVENT_ID: SQL = sql`(select id from eid)`;
+
+export interface Companion {
+  table: CompanionTable;
+  /** Column (snake_case) → value; an SQL value is inlined (e.g. TRANSITION_EVENT_ID). */
+  values: Record<string, unknown>;
+}
+
+/** Extra task columns the move sets in the same UPDATE. */
+export interface TransitionSet {
+  revisionCount?: number | "increment";
+  currentRunId?: string | null;
+  leaseExpiresAt?: Date | null;
+  deliverableHash?: string | null;
+  triagedAt?: Date | null;
+  priority?: number;
+  workerId?: string;
+}
 
 export interface TransitionInput {
   taskId: string;
   to: TaskState;
+  /** Run id + step id, or the external delivery id. A repeat returns the first result. */
+  key: string;
   /** The state the caller saw. Defaults to the current one; a mismatch is a conflict. */
   from?: TaskState;
   /** The version the caller saw. Defaults to the current one; a mismatch is a conflict. */
   expectedVersion?: number;
   reason?: string | null;
   actor: string;
+  guards?: Guard[];
+  set?: TransitionSet;
+  companions?: Companion[];
+  /** Extra events owed by this move (built with the catalogue's `.create()`); an event without an
+   *  id gets `<name>:<taskId>:<version>`. */
+  emit?: OutgoingEvent[];
 }
 
 export interface TransitionResult {
@@ -25,73 +68,251 @@ export interface TransitionResult {
   to: TaskState;
   version: number;
   eventId: number;
+  at: string;
   reason: string | null;
   actor: string;
+  /** The events this move owes the engine, as written to the outbox (send them, then mark them sent). */
+  outbox: OutboxMessage[];
+  /** True when the key had been used: this is the first result, returned again. */
+  replayed: boolean;
 }
 
-type Row = { version: number; event_id: string | number };
+type Row = {
+  cur_status: TaskState | null;
+  cur_version: number | null;
+  guards_ok: boolean[] | null;
+  new_version: number | null;
+  event_id: string | number | null;
+  event_at: string | Date | null;
+  outbox: OutboxMessage[] | string;
+  prior_id: string | number | null;
+  prior_payload: PriorPayload | string | null;
+  prior_actor: string | null;
+  prior_at: string | Date | null;
+  prior_outbox: OutboxMessage[] | string;
+  winner_id: string | number | null;
+  winner_actor: string | null;
+  winner_at: string | Date | null;
+};
+type PriorPayload = { from: TaskState; to: TaskState; reason: string | null; version: number };
 
 const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
+const iso = (v: string | Date): string => (v instanceof Date ? v.toISOString() : new Date(v).toISOString());
+const COLUMN = /^[a-z_]+$/;
+const stateList = (states: readonly TaskState[]) => sql.raw(states.map((s) => `'${s}'`).join(", "));
 
-async function readState(db: AppDb, taskId: string) {
-  const [row] = await db
-    .select({ status: tasks.status, version: tasks.version })
-    .from(tasks)
-    .where(eq(tasks.id, taskId));
-  if (!row) throw taskNotFound(taskId);
-  return row;
+function setClause(set: TransitionSet): SQL[] {
+  const parts: SQL[] = [];
+  if (set.revisionCount === "increment") parts.push(sql`revision_count = t.revision_count + 1`);
+  else if (set.revisionCount !== undefined) parts.push(sql`revision_count = ${set.revisionCount}`);
+  if (set.currentRunId !== undefined) parts.push(sql`current_run_id = ${set.currentRunId}`);
+  if (set.leaseExpiresAt !== undefined)
+    parts.push(sql`lease_expires_at = ${set.leaseExpiresAt?.toISOString() ?? null}::timestamptz`);
+  if (set.deliverableHash !== undefined) parts.push(sql`deliverable_hash = ${set.deliverableHash}`);
+  if (set.triagedAt !== undefined)
+    parts.push(sql`triaged_at = ${set.triagedAt?.toISOString() ?? null}::timestamptz`);
+  if (set.priority !== undefined) parts.push(sql`priority = ${set.priority}`);
+  if (set.workerId !== undefined) parts.push(sql`worker_id = ${set.workerId}`);
+  return parts;
+}
+
+function companionInsert(c: Companion, i: number): SQL {
+  if (!COMPANION_TABLES.includes(c.table)) throw new Error(`transition: '${c.table}' takes no companion rows`);
+  const cols = Object.keys(c.values);
+  for (const col of cols) if (!COLUMN.test(col)) throw new Error(`transition: bad column name '${col}'`);
+  const values = cols.map((col) => {
+    const v = c.values[col];
+    if (v instanceof Date) return sql`${v.toISOString()}::timestamptz`;
+    if (v !== null && typeof v === "object" && !(v instanceof Array) && "queryChunks" in v) return v as SQL;
+    if (v !== null && typeof v === "object") return sql`${JSON.stringify(v)}::jsonb`;
+    return sql`${v}`;
+  });
+  return sql`, ${sql.raw(`comp${i}`)} as (
+    insert into ${sql.identifier(c.table)} (${sql.raw(cols.join(", "))})
+    select ${sql.join(values, sql`, `)} from moved returning 1)`;
+}
+
+async function extraEvents(emit: OutgoingEvent[]): Promise<SQL[]> {
+  const rows: SQL[] = [];
+  for (const e of emit) {
+    await e.validate?.();
+    rows.push(
+      sql`(coalesce(${e.id ?? null}::text, ${e.name}::text || ':' || moved.id || ':' || moved.version), ${e.name}::text, ${JSON.stringify(e.data ?? {})}::jsonb)`,
+    );
+  }
+  return rows;
 }
 
 export async function transition(db: AppDb, input: TransitionInput): Promise<TransitionResult> {
-  const { taskId, to, actor } = input;
+  const { taskId, to, actor, key } = input;
   const reason = input.reason ?? null;
-  // The caller's view of the task when it has one (a stamp carries the version it was shown);
-  // otherwise the current row.
-  const seen =
-    input.from !== undefined && input.expectedVersion !== undefined
-      ? { status: input.from, version: input.expectedVersion }
-      : await readState(db, taskId);
-  const from = input.from ?? seen.status;
-  const version = input.expectedVersion ?? seen.version;
+  const guards = input.guards ?? [];
+  // The state table is compiled into the WHERE, so an unknown task is NOT_FOUND before anything else
+  // and an illegal move writes nothing.
+  const legalFrom = TASK_STATES.filter((s) => canTransition(s, to));
+  const cas: SQL[] = [legalFrom.length > 0 ? sql`t.status in (${stateList(legalFrom)})` : sql`false`];
+  cas.push(input.from !== undefined ? sql`t.status = ${input.from}::task_state` : sql`t.status = cur.status`);
+  cas.push(input.expectedVersion !== undefined ? sql`t.version = ${input.expectedVersion}` : sql`t.version = cur.version`);
+  for (const g of guards) cas.push(sql`(${g.predicate})`);
 
-  // An illegal move is refused before anything is written.
-  if (!canTransition(from, to)) throw new InvalidTransitionError(taskId, from, to);
+  const extraSet = setClause(input.set ?? {});
+  const events = [
+    sql`('state-changed:' || moved.id || ':' || moved.version, 'task/state.changed'::text,
+         jsonb_build_object('taskId', moved.id, 'from', cur.status, 'to', ${to}::text, 'version', moved.version,
+                            'eventId', ev.id, 'reason', ${reason}::text, 'actor', ${actor}::text))`,
+  ];
+  if (to === "ready") {
+    events.push(sql`('task-ready:' || moved.id || ':' || moved.version, 'task/ready', jsonb_build_object('taskId', moved.id))`);
+  }
+  events.push(...(await extraEvents(input.emit ?? [])));
+  const guardsOk =
+    guards.length > 0 ? sql`array[${sql.join(guards.map((g) => sql`(${g.predicate})`), sql`, `)}]` : sql`null::boolean[]`;
 
-  const payload = JSON.stringify({ from, to, reason, version: version + 1 });
   const result = await db.execute(sql`
-    with eid as (select nextval(pg_get_serial_sequence('task_events', 'id')) as id),
+    with cur as (
+      select t.id, t.status, t.version, ${guardsOk} as guards_ok from tasks t where t.id = ${taskId}
+    ),
+    prior as (
+      select e.id, e.payload, e.actor, e.created_at as at from task_events e
+       where e.task_id = ${taskId} and e.idempotency_key = ${key} and e.kind = 'state_changed'
+    ),
+    eid as (select nextval(pg_get_serial_sequence('task_events', 'id')) as id),
     moved as (
-      update tasks
-         set status = ${to}::task_state, status_reason = ${reason}, version = version + 1,
+      update tasks t
+         set status = ${to}::task_state, status_reason = ${reason}, version = t.version + 1,
              last_event_id = (select id from eid), updated_at = now()
-       where id = ${taskId} and status = ${from}::task_state and version = ${version}
-      returning id, version
+             ${extraSet.length > 0 ? sql`, ${sql.join(extraSet, sql`, `)}` : sql``}
+        from cur
+       where t.id = cur.id and not exists (select 1 from prior) and ${sql.join(cas, sql` and `)}
+      returning t.id, t.version
     ),
     ev as (
-      insert into task_events (id, task_id, kind, payload, actor)
-      select (select id from eid), moved.id, 'state_changed', ${payload}::jsonb, ${actor} from moved
-      returning id
+      insert into task_events (id, task_id, kind, payload, actor, idempotency_key)
+      select (select id from eid), moved.id, 'state_changed',
+             jsonb_build_object('from', cur.status, 'to', ${to}::text, 'reason', ${reason}::text, 'version', moved.version),
+             ${actor}, ${key}
+        from moved cross join cur
+      returning id, created_at as at
+    ),
+    ob as (
+      insert into outbox (event_id, name, data, cause_event_id)
+      select x.event_id, x.name, x.data, ev.id
+        from moved cross join cur cross join ev
+        cross join lateral (values ${sql.join(events, sql`, `)}) as x(event_id, name, data)
+      returning event_id as "eventId", name, data
     )
-    select moved.version, ev.id as event_id from moved cross join ev`);
-  const [row] = rowsOf<Row>(result);
-  if (!row) {
-    const now = await readState(db, taskId);
-    throw new TransitionConflictError(taskId, { status: from, version }, now);
+    ${sql.join(
+      (input.companions ?? []).map((c, i) => companionInsert(c, i)),
+      sql``,
+    )}
+    select cur.status as cur_status, cur.version as cur_version, cur.guards_ok,
+           moved.version as new_version, ev.id as event_id, ev.at as event_at,
+           (select coalesce(jsonb_agg(to_jsonb(ob.*)), '[]'::jsonb) from ob) as outbox,
+           prior.id as prior_id, prior.payload as prior_payload, prior.actor as prior_actor, prior.at as prior_at,
+           (select coalesce(jsonb_agg(jsonb_build_object('eventId', o.event_id, 'name', o.name, 'data', o.data) order by o.id), '[]'::jsonb)
+              from outbox o where o.cause_event_id = prior.id) as prior_outbox,
+           w.id as winner_id, w.actor as winner_actor, w.at as winner_at
+      from (select 1) as one
+      left join cur on true
+      left join moved on true
+      left join ev on true
+      left join prior on true
+      left join lateral (
+        select e.id, e.actor, e.created_at as at from task_events e
+         where e.task_id = cur.id and e.kind = 'state_changed' order by e.id desc limit 1
+      ) w on true`);
+  const row = rowsOf<Row>(result)[0];
+  if (!row || row.cur_status === null || row.cur_version === null) throw taskNotFound(taskId);
+  const seen = { status: row.cur_status, version: Number(row.cur_version) };
+
+  if (row.prior_id !== null) return replayOf(input, row);
+  if (row.new_version !== null && row.event_id !== null && row.event_at !== null) {
+    return {
+      taskId,
+      from: seen.status,
+      to,
+      version: Number(row.new_version),
+      eventId: Number(row.event_id),
+      at: iso(row.event_at),
+      reason,
+      actor,
+      outbox: json(row.outbox),
+      replayed: false,
+    };
   }
-  return { taskId, from, to, version: Number(row.version), eventId: Number(row.event_id), reason, actor };
+
+  if (input.from !== undefined && !canTransition(input.from, to)) {
+    throw new InvalidTransitionError(taskId, input.from, to);
+  }
+  const expected = { status: input.from ?? seen.status, version: input.expectedVersion ?? seen.version };
+  const winnerOf = (r: Pick<Row, "winner_id" | "winner_actor" | "winner_at">): Winner | null =>
+    r.winner_id !== null && r.winner_actor !== null && r.winner_at !== null
+      ? { eventId: Number(r.winner_id), actor: r.winner_actor, at: iso(r.winner_at) }
+      : null;
+  if (expected.status !== seen.status || expected.version !== seen.version) {
+    throw new TransitionConflictError(taskId, expected, seen, winnerOf(row));
+  }
+  if (!canTransition(seen.status, to)) throw new InvalidTransitionError(taskId, seen.status, to);
+  const failed = guards.findIndex((_, i) => row.guards_ok?.[i] === false);
+  if (failed >= 0) {
+    const g = guards[failed] as Guard;
+    throw new GuardFailedError(taskId, to, g.name, g.expected);
+  }
+  // The snapshot allowed the move but the row changed under it: a concurrent transition won. One
+  // more read says who — or finds that it was this very key, committed by a retry of this step.
+  return afterLostRace(db, input, expected, winnerOf);
 }
 
-/** The fan-out event for a committed transition; its id makes a re-send a no-op. */
-export const stateChangedEvent = (r: TransitionResult) =>
-  taskStateChanged.create(
-    {
-      taskId: r.taskId,
-      from: r.from,
-      to: r.to,
-      version: r.version,
-      eventId: r.eventId,
-      reason: r.reason,
-      actor: r.actor,
-    },
-    { id: `state-changed:${r.taskId}:${r.version}` },
+function replayOf(input: TransitionInput, row: Row): TransitionResult {
+  const payload = json(row.prior_payload as PriorPayload | string);
+  if (payload.to !== input.to) {
+    throw new DomainError(
+      "CONFLICT",
+      `Idempotency key '${input.key}' already moved task ${input.taskId} to '${payload.to}', not '${input.to}'.`,
+      { field: "key", details: { taskId: input.taskId, key: input.key, to: payload.to } },
+    );
+  }
+  return {
+    taskId: input.taskId,
+    from: payload.from,
+    to: payload.to,
+    version: payload.version,
+    eventId: Number(row.prior_id),
+    at: iso(row.prior_at as string | Date),
+    reason: payload.reason,
+    actor: row.prior_actor as string,
+    outbox: json(row.prior_outbox),
+    replayed: true,
+  };
+}
+
+async function afterLostRace(
+  db: AppDb,
+  input: TransitionInput,
+  expected: { status: TaskState; version: number },
+  winnerOf: (r: Pick<Row, "winner_id" | "winner_actor" | "winner_at">) => Winner | null,
+): Promise<TransitionResult> {
+  const result = await db.execute(sql`
+    select t.status as cur_status, t.version as cur_version,
+           p.id as prior_id, p.payload as prior_payload, p.actor as prior_actor, p.created_at as prior_at,
+           (select coalesce(jsonb_agg(jsonb_build_object('eventId', o.event_id, 'name', o.name, 'data', o.data) order by o.id), '[]'::jsonb)
+              from outbox o where o.cause_event_id = p.id) as prior_outbox,
+           w.id as winner_id, w.actor as winner_actor, w.at as winner_at
+      from tasks t
+      left join task_events p on p.task_id = t.id and p.idempotency_key = ${input.key} and p.kind = 'state_changed'
+      left join lateral (
+        select e.id, e.actor, e.created_at as at from task_events e
+         where e.task_id = t.id and e.kind = 'state_changed' order by e.id desc limit 1
+      ) w on true
+     where t.id = ${input.taskId}`);
+  const row = rowsOf<Row>(result)[0];
+  if (!row || row.cur_status === null) throw taskNotFound(input.taskId);
+  if (row.prior_id !== null) return replayOf(input, row);
+  throw new TransitionConflictError(
+    input.taskId,
+    expected,
+    { status: row.cur_status, version: Number(row.cur_version) },
+    winnerOf(row),
   );
+}

@@ -6,6 +6,7 @@ import { taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
 import { transition } from "../../lib/tasks/transition.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
+import { freshKey } from "../fixtures.ts";
 
 const t = useTestDb();
 let api: ReturnType<typeof testApp>;
@@ -228,7 +229,7 @@ describe("GET /api/tasks", () => {
       ).json()) as Json;
       ids.push(r.task.id);
     }
-    await transition(t.current.db, { taskId: ids[0] as string, to: "cancelled", actor: "test" });
+    await transition(t.current.db, { key: freshKey(), taskId: ids[0] as string, to: "cancelled", actor: "test" });
 
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -269,13 +270,13 @@ describe("GET /api/tasks/:id", () => {
     const second = (await (
       await api.request("/api/tasks", { method: "POST", json: { title: "b", depends_on: [first.task.id] } })
     ).json()) as Json;
-    await transition(t.current.db, {
+    await transition(t.current.db, { key: freshKey(),
       taskId: second.task.id,
       to: "blocked_external",
       reason: "needs login",
       actor: "ops",
     });
-    await transition(t.current.db, { taskId: second.task.id, to: "ready", actor: "ops" });
+    await transition(t.current.db, { key: freshKey(), taskId: second.task.id, to: "ready", actor: "ops" });
 
     const res = await api.request(`/api/tasks/${second.task.id}`);
     expect(res.status).toBe(200);

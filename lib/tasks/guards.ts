@@ -1,0 +1,41 @@
+// Transition guards: named predicates over the task row (`t`) compiled into the transition's WHERE, so
+// the check and the move are one atomic statement. A failed guard names itself (GuardFailedError).
+import { type SQL, sql } from "drizzle-orm";
+
+export type GuardName = "dependencies_done" | "revision_under_cap" | "lease_held" | "deliverable_current";
+
+export interface Guard {
+  name: GuardName;
+  /** A boolean SQL expression over the row aliased `t`. */
+  predicate: SQL;
+  /** What the guard expected, for the error message. */
+  expected: Record<string, unknown>;
+}
+
+export const guards = {
+  /** Every task this one depends on is `done`. */
+  dependenciesDone: (): Guard => ({
+    name: "dependencies_done",
+    predicate: sql`not exists (select 1 from task_dependencies gd join tasks gt on gt.id = gd.depends_on_id
+                               where gd.task_id = t.id and gt.status <> 'done')`,
+    expected: {},
+  }),
+  /** The task has had fewer than `cap` automatic revisions. */
+  revisionUnderCap: (cap: number): Guard => ({
+    name: "revision_under_cap",
+    predicate: sql`t.revision_count < ${cap}`,
+    expected: { cap },
+  }),
+  /** This run holds the task's lease and the lease has not lapsed. */
+  leaseHeld: (runId: string): Guard => ({
+    name: "lease_held",
+    predicate: sql`coalesce(t.current_run_id = ${runId} and t.lease_expires_at > now(), false)`,
+    expected: { runId },
+  }),
+  /** The deliverable being decided on is the current one. */
+  deliverableCurrent: (hash: string): Guard => ({
+    name: "deliverable_current",
+    predicate: sql`coalesce(t.deliverable_hash = ${hash}, false)`,
+    expected: { hash },
+  }),
+};
