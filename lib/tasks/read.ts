@@ -6,12 +6,13 @@ import { taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { ID_PATTERN } from "../ids.ts";
 import { TASK_STATES } from "../states.ts";
+import { text } from "../text.ts";
 import { taskNotFound } from "./errors.ts";
 import type { TaskRow } from "./submit.ts";
 
 export const listTasksInput = z.strictObject({
   state: z.enum(TASK_STATES).optional(),
-  project: z.string().min(1).max(64).optional(),
+  project: text({ min: 1, max: 64 }).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().regex(ID_PATTERN, "must be a cursor returned by this endpoint").optional(),
 });
