@@ -4,13 +4,14 @@
 import { ConsoleLogger, Inngest } from "inngest";
 import type { Config } from "../lib/config.ts";
 import type { EventSender } from "../lib/deps.ts";
-import { DepsMiddleware } from "./middleware.ts";
+import { DepsMiddleware, ErrorMiddleware } from "./middleware.ts";
 
 export const inngest = new Inngest({
   id: "foreman",
   logger: new ConsoleLogger({ level: "info" }),
   checkpointing: { maxRuntime: "25s" },
-  middleware: [DepsMiddleware],
+  // DepsMiddleware first: its deps check runs before anything the handler chain does.
+  middleware: [DepsMiddleware, ErrorMiddleware],
 });
 
 /**

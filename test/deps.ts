@@ -3,7 +3,7 @@
 import { createApp } from "../api/app.ts";
 import { VERSION } from "../api/version.ts";
 import type { AppDb } from "../db/types.ts";
-import { loadConfig } from "../lib/config.ts";
+import { type Config, loadConfig } from "../lib/config.ts";
 import { createDeps, type Deps, type EventSender, type Logger } from "../lib/deps.ts";
 import type { OutgoingEvent } from "../lib/events.ts";
 
@@ -32,14 +32,20 @@ export function recordingSender(): RecordingSender {
 
 export const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export function testDeps(db: AppDb, env: Record<string, string> = {}) {
+export interface TestDepsOptions {
+  /** Replaces the recording sender (e.g. the real Inngest sender against a fake event API). */
+  events?: (config: Config) => EventSender;
+}
+
+export function testDeps(db: AppDb, env: Record<string, string> = {}, opts: TestDepsOptions = {}) {
   const events = recordingSender();
+  const config = loadConfig({ FOREMAN_API_TOKEN: TEST_TOKEN, ...env }, "node");
   const deps: Deps = {
     ...createDeps({
-      config: loadConfig({ FOREMAN_API_TOKEN: TEST_TOKEN, ...env }, "node"),
+      config,
       db,
       dbKind: "pglite",
-      events,
+      events: opts.events ? opts.events(config) : events,
       version: VERSION,
     }),
     logger: quietLogger,
@@ -47,8 +53,8 @@ export function testDeps(db: AppDb, env: Record<string, string> = {}) {
   return { deps, events };
 }
 
-export function testApp(db: AppDb, env: Record<string, string> = {}) {
-  const { deps, events } = testDeps(db, env);
+export function testApp(db: AppDb, env: Record<string, string> = {}, opts: TestDepsOptions = {}) {
+  const { deps, events } = testDeps(db, env, opts);
   const app = createApp({ resolveDeps: () => ({ deps }) });
   const request = (path: string, init: RequestInit & { json?: unknown; token?: string | null } = {}) => {
     const headers = new Headers(init.headers);

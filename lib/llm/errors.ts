@@ -1,5 +1,5 @@
 // openai SDK errors → DomainError, for any OpenAI-compatible endpoint (the GPU bridge first of all).
-// The mapping decides what Inngest does next (see retry.ts): 503/429 wait for the server's
+// The mapping decides what Inngest does next (see functions/errors.ts): 503/429 wait for the server's
 // Retry-After, 502/5xx/network retry, 401/403 stop at once (a bad token will not fix itself).
 import { APIConnectionError, APIError, APIUserAbortError } from "openai";
 import { DomainError } from "../errors.ts";

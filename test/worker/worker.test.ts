@@ -1,13 +1,19 @@
 // The Worker bundle builds and boots in workerd (`wrangler dev`, offline) and serves the real app:
 // /health through the Neon driver (ws proxy → Postgres, or → PGlite via pglite-socket), /api/inngest
-// in dev mode, and the task API end to end.
+// in dev mode — introspection, and a real function run from the executor's POST, checkpointing to a
+// fake Inngest API — and the task API end to end.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tasks } from "../../db/schema/index.ts";
 import { functions } from "../../functions/index.ts";
 import { useTestDb } from "../db.ts";
+import { executorRequest } from "../executor.ts";
+import { type FakeInngest, startFakeInngest } from "../fakes/inngest.ts";
+import { doneTaskWithDependent } from "../fixtures.ts";
 import { startWsProxy, type WsProxy } from "../neon-proxy.ts";
 import { freePort } from "../net.ts";
 import { type PgEndpoint, pgEndpoint } from "../pg-endpoint.ts";
@@ -16,6 +22,7 @@ const TOKEN = "worker-test-token-0123456789";
 const t = useTestDb();
 let proxy: WsProxy;
 let endpoint: PgEndpoint;
+let inngestApi: FakeInngest;
 let wrangler: ChildProcess;
 let base: string;
 let output = "";
@@ -38,6 +45,8 @@ async function waitForHealth(deadline: number): Promise<void> {
 beforeAll(async () => {
   proxy = await startWsProxy();
   endpoint = await pgEndpoint(t.current);
+  // Checkpoints (and any event sends) from function runs go to this fake instead of localhost:8288.
+  inngestApi = await startFakeInngest();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const envFile = join(dir, ".dev.vars");
@@ -48,6 +57,7 @@ beforeAll(async () => {
       `NEON_WS_PROXY=${proxy.address}`,
       `FOREMAN_API_TOKEN=${TOKEN}`,
       "INNGEST_DEV=1",
+      `INNGEST_BASE_URL=${inngestApi.url}`,
     ].join("\n"),
   );
   wrangler = spawn(
@@ -86,6 +96,7 @@ afterAll(async () => {
   }
   await endpoint?.close();
   await proxy?.close();
+  await inngestApi?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -101,6 +112,28 @@ describe("Worker bundle in workerd", () => {
     const res = await fetch(`${base}/api/inngest`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ mode: "dev", function_count: functions.length });
+  });
+
+  it("runs promote from the executor's POST, checkpointing its steps, and moves the dependent", async () => {
+    const db = t.current.db;
+    const { dependent, event } = await doneTaskWithDependent(db);
+    const req = executorRequest({ fnId: "foreman-promote", event });
+
+    const res = await fetch(`${base}${req.path}`, req.init);
+
+    const text = await res.text();
+    expect(res.status, text).toBe(206);
+    expect(JSON.parse(text)).toEqual([
+      expect.objectContaining({ op: "RunComplete", data: { promoted: [dependent.id] } }),
+    ]);
+    const [row] = await db.select({ status: tasks.status }).from(tasks).where(eq(tasks.id, dependent.id));
+    expect(row?.status).toBe("ready");
+    const checkpoints = inngestApi.checkpoints().filter((c) => c.run_id === req.runId);
+    expect(checkpoints[0]).toMatchObject({
+      fn_id: req.internalFnId,
+      qi_id: req.queueItemId,
+      steps: [expect.objectContaining({ op: "StepRun", displayName: "promote-dependents" })],
+    });
   });
 
   it("accepts a task and lists it in intake", async () => {

@@ -1,0 +1,56 @@
+// A fake Inngest server (dev server or self-hosted API) for serve-handler tests: it accepts syncs,
+// async checkpoints and event sends the way Inngest does, and records them. Point the SDK at it with
+// INNGEST_DEV=<url> (dev mode at that URL) and INNGEST_BASE_URL=<url>.
+import { type FakeServer, startFake } from "./server.ts";
+
+/** One POST /v1/checkpoint/:runId/async body, as the SDK sends it after each step it ran. */
+export interface AsyncCheckpoint {
+  run_id: string;
+  fn_id: string;
+  qi_id: string;
+  request_id?: string;
+  generation_id?: number;
+  request_started_at?: number;
+  steps: { id: string; op: string; displayName?: string; name?: string; data?: unknown; error?: unknown }[];
+  ts: number;
+}
+
+export interface SentEvent {
+  name: string;
+  data: Record<string, unknown>;
+  id?: string;
+  ts: number;
+}
+
+export interface FakeInngest extends FakeServer {
+  /** Async checkpoint bodies, in arrival order. */
+  checkpoints(): AsyncCheckpoint[];
+  /** Every event sent to the event API (POST /e/:key), in arrival order. */
+  sentEvents(): SentEvent[];
+}
+
+export async function startFakeInngest(): Promise<FakeInngest> {
+  let sent = 0;
+  const fake = await startFake((app) => {
+    app.post("/fn/register", (c) => c.json({ ok: true, modified: true }, 200));
+    // Inngest's CheckpointAsyncSteps answers a stored checkpoint with an empty 200 (a stale
+    // dispatch gets 409, a bad body 400).
+    app.post("/v1/checkpoint/:runId/async", (c) => c.body(null, 200));
+    app.post("/e/:key", async (c) => {
+      const body = (await c.req.json()) as unknown;
+      const list = Array.isArray(body) ? body : [body];
+      const ids = list.map((e: { id?: string }) => e.id ?? `evt_${++sent}`);
+      return c.json({ ids, status: 200 });
+    });
+  });
+  const json = <T>(body: string) => JSON.parse(body) as T;
+  return Object.assign(fake, {
+    checkpoints: () =>
+      fake.callsTo("POST", /^\/v1\/checkpoint\/[^/]+\/async$/).map((c) => json<AsyncCheckpoint>(c.body)),
+    sentEvents: () =>
+      fake.callsTo("POST", /^\/e\//).flatMap((c) => {
+        const body = json<SentEvent | SentEvent[]>(c.body);
+        return Array.isArray(body) ? body : [body];
+      }),
+  });
+}

@@ -1,0 +1,116 @@
+// The engine is down: the (fake) Inngest event API answers 500 while 20 tasks are submitted through
+// the API and a dependency is promoted. Nothing runs crons here — after the API recovers, the outbox
+// drain alone delivers every owed event, each exactly once by id, and /health shows the backlog.
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outbox, taskDependencies } from "../../db/schema/index.ts";
+import { inngestSender } from "../../functions/client.ts";
+import { promote } from "../../functions/promote.ts";
+import { drainOutbox } from "../../lib/outbox/drain.ts";
+import { toEvent } from "../../lib/outbox/message.ts";
+import { transition } from "../../lib/tasks/transition.ts";
+import { useTestDb } from "../db.ts";
+import { testApp } from "../deps.ts";
+import { type FakeEventApi, startFakeEventApi } from "../fakes/inngest-events.ts";
+import { freshKey, insertTask } from "../fixtures.ts";
+import { runFunction } from "../inngest.ts";
+
+const t = useTestDb();
+let engine: FakeEventApi;
+beforeAll(async () => {
+  engine = await startFakeEventApi();
+});
+afterAll(async () => {
+  await engine?.close();
+});
+
+type Json = Record<string, any>;
+
+describe("outbox while the engine is down", () => {
+  it("delivers every event exactly once after recovery, by the drain alone", async () => {
+    const db = t.current.db;
+    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
+    const later = (minutes: number) => () => new Date(Date.now() + minutes * 60_000);
+    engine.down();
+
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        api.request("/api/tasks", { method: "POST", json: { title: `offline ${i}` } }),
+      ),
+    );
+    const submitted: string[] = [];
+    for (const res of responses) {
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as Json;
+      expect(body.warnings?.[0]).toContain("queued");
+      submitted.push(body.task.id);
+    }
+
+    // A dependency finishes and promote runs while the engine is still down.
+    const dep = await insertTask(db, { status: "awaiting_client_review" });
+    const dependent = await insertTask(db, { status: "intake", triagedAt: new Date() });
+    await db.insert(taskDependencies).values({ taskId: dependent.id, dependsOnId: dep.id });
+    const finished = await transition(db, { taskId: dep.id, to: "done", key: freshKey(), actor: "client" });
+    const run = await runFunction(promote, {
+      deps: api.deps,
+      event: toEvent(finished.outbox[0] as (typeof finished.outbox)[number]) as never,
+    });
+    expect(run.result).toEqual({ promoted: [dependent.id] });
+    expect(engine.received.size).toBe(0);
+
+    const health = (await (await api.app.request("/health")).json()) as Json;
+    expect(health.outbox.pending).toBe(20 + 1 + 2);
+    expect(health.outbox.oldest_pending_seconds).toEqual(expect.any(Number));
+
+    // Still down: a drain tick fails, loses nothing and backs off.
+    const failed = await drainOutbox({ ...api.deps, now: later(10) });
+    expect(failed).toMatchObject({ sent: 0, failed: expect.any(Number) });
+    expect(engine.received.size).toBe(0);
+
+    engine.up();
+    const drained = await drainOutbox({ ...api.deps, now: later(30) });
+    expect(drained.error).toBeUndefined();
+
+    const expected = [
+      ...submitted.map((id) => `task-submitted:${id}`),
+      `state-changed:${dep.id}:1`,
+      `state-changed:${dependent.id}:1`,
+      `task-ready:${dependent.id}:1`,
+    ].sort();
+    expect([...engine.received.keys()].sort()).toEqual(expected);
+    for (const [id, n] of engine.received) expect(n, id).toBe(1);
+    expect(engine.names.get(`task-ready:${dependent.id}:1`)).toBe("task/ready");
+
+    // Nothing is pending; another drain sends nothing again.
+    const pending = await db.select().from(outbox).where(sql`${outbox.sentAt} is null`);
+    expect(pending).toHaveLength(0);
+    await drainOutbox({ ...api.deps, now: later(40) });
+    for (const [id, n] of engine.received) expect(n, id).toBe(1);
+    const after = (await (await api.app.request("/health")).json()) as Json;
+    expect(after.outbox).toEqual({ pending: 0, oldest_pending_seconds: null, abandoned: 0 });
+  });
+
+  it("reports rows older than the dedup window instead of re-sending them, and prunes old sent rows", async () => {
+    const db = t.current.db;
+    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
+    engine.up();
+    engine.received.clear();
+    await db.insert(outbox).values([
+      { eventId: "stale-1", name: "task/ready", data: { taskId: "task_x" }, createdAt: new Date(Date.now() - 25 * 3600_000) },
+      {
+        eventId: "old-sent-1",
+        name: "task/ready",
+        data: { taskId: "task_y" },
+        createdAt: new Date(Date.now() - 9 * 86400_000),
+        sentAt: new Date(Date.now() - 8 * 86400_000),
+      },
+    ]);
+    const res = await drainOutbox(api.deps, { retentionDays: 7 });
+    expect(res.abandoned).toEqual(["stale-1"]);
+    expect(res.pruned).toBe(1);
+    expect(engine.received.has("stale-1")).toBe(false);
+    expect(await db.select().from(outbox).where(eq(outbox.eventId, "old-sent-1"))).toHaveLength(0);
+    const health = (await (await api.app.request("/health")).json()) as Json;
+    expect(health.outbox.abandoned).toBe(1);
+  });
+});
