@@ -46,7 +46,14 @@ describe("Neon serverless driver", () => {
     const other = await insertTask(neon.db, { status: "ready" });
     await transition(neon.db, { key: freshKey(), taskId: other.id, to: "cancelled", actor: "a" });
     await expect(
-      transition(neon.db, { key: freshKey(), taskId: other.id, from: "ready", expectedVersion: 0, to: "working", actor: "b" }),
+      transition(neon.db, {
+        key: freshKey(),
+        taskId: other.id,
+        from: "ready",
+        expectedVersion: 0,
+        to: "working",
+        actor: "b",
+      }),
     ).rejects.toBeInstanceOf(TransitionConflictError);
   });
 

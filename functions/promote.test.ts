@@ -23,7 +23,11 @@ const statusOf = async (db: AppDb, id: string) =>
 
 async function finish(db: AppDb, id: string) {
   const r = await transition(db, { taskId: id, to: "done", key: freshKey(), actor: "client" });
-  return toEvent(r.outbox[0] as (typeof r.outbox)[number]) as { name: string; data: Record<string, unknown>; id: string };
+  return toEvent(r.outbox[0] as (typeof r.outbox)[number]) as {
+    name: string;
+    data: Record<string, unknown>;
+    id: string;
+  };
 }
 
 /** A db whose n-th execute() throws, as a process killed mid-step would stop at that statement. */
@@ -70,7 +74,11 @@ describe("promote", () => {
         id: `state-changed:${ready.id}:1`,
         data: expect.objectContaining({ taskId: ready.id, from: "intake", to: "ready" }),
       }),
-      expect.objectContaining({ name: "task/ready", id: `task-ready:${ready.id}:1`, data: { taskId: ready.id } }),
+      expect.objectContaining({
+        name: "task/ready",
+        id: `task-ready:${ready.id}:1`,
+        data: { taskId: ready.id },
+      }),
     ]);
     const rows = await db.select().from(outbox).where(sql`${outbox.data}->>'taskId' = ${ready.id}`);
     expect(rows.every((r) => r.sentAt !== null)).toBe(true);
@@ -101,7 +109,11 @@ describe("promote", () => {
     const dying = testDeps(dyingAt(db, 3));
     const first = await runFunction(promote, { deps: dying.deps, event: trigger, runId: "run_promote_1" });
     expect(first.error).toBeDefined();
-    expect(await Promise.all(dependents.map((id) => statusOf(db, id)))).toEqual(["ready", "intake", "intake"]);
+    expect(await Promise.all(dependents.map((id) => statusOf(db, id)))).toEqual([
+      "ready",
+      "intake",
+      "intake",
+    ]);
     expect(dying.events.sent).toEqual([]);
 
     const retry = testDeps(db);

@@ -19,7 +19,10 @@ export const promote = inngest.createFunction(
         actor: "fn:promote",
         keyBase: `${runId}:promote-dependents`,
       });
-      await publish(deps, moved.flatMap((r) => r.outbox));
+      await publish(
+        deps,
+        moved.flatMap((r) => r.outbox),
+      );
       return moved.map((r) => r.taskId);
     });
     return { promoted };

@@ -58,7 +58,8 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   },
   FOREMAN_DRY_RUN: {
     default: "true",
-    where: "global dry-run; today only reported by /health and the banner (workers honour it from dispatch on)",
+    where:
+      "global dry-run; today only reported by /health and the banner (workers honour it from dispatch on)",
   },
   FOREMAN_PUBLIC_URL: {
     default: "the server URL",

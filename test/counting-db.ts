@@ -16,14 +16,19 @@ export interface CountingDb {
 
 const COUNTED = new Set(["query", "exec", "transaction"]);
 
-function counting<T extends object>(target: T, onTrip: (what: string) => void, wrapResult?: (v: unknown) => unknown): T {
+function counting<T extends object>(
+  target: T,
+  onTrip: (what: string) => void,
+  wrapResult?: (v: unknown) => unknown,
+): T {
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver);
       if (typeof value !== "function") return value;
       if (COUNTED.has(String(prop))) {
         return (...args: unknown[]) => {
-          const text = typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string })?.text ?? String(prop));
+          const text =
+            typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string })?.text ?? String(prop));
           onTrip(text);
           return value.apply(obj, args);
         };

@@ -12,8 +12,7 @@ import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { createUpstreamState, defaultBehaviour, openaiRoutes } from "../../test/fakes/openai-upstream.ts";
-import type { FakeEnv } from "../../test/fakes/server.ts";
+import { createUpstreamState, defaultBehaviour, type FakeEnv, openaiRoutes } from "./fake-routes.ts";
 
 const { values } = parseArgs({
   options: {

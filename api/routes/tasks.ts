@@ -4,8 +4,8 @@ import { Hono } from "hono";
 import { ZodError } from "zod";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
-import { getTask, listTasks } from "../../lib/tasks/read.ts";
 import { publish } from "../../lib/outbox/publish.ts";
+import { getTask, listTasks } from "../../lib/tasks/read.ts";
 import { submitTask } from "../../lib/tasks/submit.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
@@ -50,7 +50,9 @@ export const tasksRoutes = new Hono<AppEnv>()
     const warnings: string[] = [];
     const sent = await publish(deps, outbox);
     if (sent.error !== undefined) {
-      warnings.push(`task/submitted is queued: the engine is unreachable (${sent.error}); it is re-sent automatically.`);
+      warnings.push(
+        `task/submitted is queued: the engine is unreachable (${sent.error}); it is re-sent automatically.`,
+      );
     }
     const headers: Record<string, string> = { location: `/api/tasks/${task.id}` };
     if (!created) headers["idempotent-replayed"] = "true";
@@ -74,10 +76,18 @@ export const tasksRoutes = new Hono<AppEnv>()
     if (!ID_PATTERN.test(id)) {
       throw new DomainError("NOT_FOUND", `Task ${id} does not exist.`, { field: "id" });
     }
-    const { task, dependsOn, timeline } = await getTask(c.get("deps").db, id);
+    let found: Awaited<ReturnType<typeof getTask>>;
+    try {
+      found = await getTask(c.get("deps").db, id, c.req.query());
+    } catch (err) {
+      if (err instanceof ZodError) return zodErrorResponse(c, err, "query.");
+      throw err;
+    }
     return c.json({
-      task: presentTask(task),
-      depends_on: dependsOn,
-      timeline: timeline.map(presentEvent),
+      task: presentTask(found.task),
+      depends_on: found.dependsOn,
+      // Newest first; pass `events_before=<timeline_next_cursor>` for the page before.
+      timeline: found.timeline.map(presentEvent),
+      timeline_next_cursor: found.timelineNextCursor,
     });
   });

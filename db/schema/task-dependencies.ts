@@ -17,7 +17,11 @@ export const taskDependencies = pgTable(
     primaryKey({ columns: [t.taskId, t.dependsOnId] }),
     // Promotion looks up the dependents of a task that just finished: O(dependents).
     index("task_dependencies_depends_on_idx").on(t.dependsOnId),
-    foreignKey({ name: "task_dependencies_depends_on_fk", columns: [t.dependsOnId], foreignColumns: [tasks.id] }),
+    foreignKey({
+      name: "task_dependencies_depends_on_fk",
+      columns: [t.dependsOnId],
+      foreignColumns: [tasks.id],
+    }),
     check("task_dependencies_no_self", sql`${t.taskId} <> ${t.dependsOnId}`),
   ],
 );

@@ -4,8 +4,8 @@
 import { sql } from "drizzle-orm";
 import { bigint, check, index, jsonb, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { EVENT_KINDS } from "../../lib/tasks/event-kinds.ts";
-import { createdAt } from "./columns.ts";
 import { agentRuns } from "./agent-runs.ts";
+import { createdAt } from "./columns.ts";
 import { tasks } from "./tasks.ts";
 
 const kindList = sql.raw(EVENT_KINDS.map((k) => `'${k}'`).join(", "));

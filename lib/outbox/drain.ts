@@ -29,7 +29,7 @@ export interface DrainResult {
   error?: string;
 }
 
-type DrainDeps = Pick<Deps, "db" | "events" | "logger" | "now">;
+type DrainDeps = Pick<Deps, "config" | "db" | "events" | "logger" | "now">;
 const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Promise<DrainResult> {
@@ -98,7 +98,11 @@ export interface OutboxStatus {
 }
 
 export async function outboxStatus(deps: Pick<Deps, "db" | "now">): Promise<OutboxStatus> {
-  const [row] = rowsOf<{ pending: string | number; oldest: string | Date | null; abandoned: string | number }>(
+  const [row] = rowsOf<{
+    pending: string | number;
+    oldest: string | Date | null;
+    abandoned: string | number;
+  }>(
     await deps.db.execute(sql`
       select count(*) filter (where sent_at is null and abandoned_at is null) as pending,
              min(created_at) filter (where sent_at is null and abandoned_at is null) as oldest,
@@ -108,7 +112,9 @@ export async function outboxStatus(deps: Pick<Deps, "db" | "now">): Promise<Outb
   const oldest = row?.oldest ? new Date(row.oldest) : null;
   return {
     pending: Number(row?.pending ?? 0),
-    oldestPendingSeconds: oldest ? Math.max(0, Math.round((deps.now().getTime() - oldest.getTime()) / 1000)) : null,
+    oldestPendingSeconds: oldest
+      ? Math.max(0, Math.round((deps.now().getTime() - oldest.getTime()) / 1000))
+      : null,
     abandoned: Number(row?.abandoned ?? 0),
   };
 }

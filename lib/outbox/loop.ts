@@ -1,5 +1,5 @@
 // The Node server's drain timer: every interval, longer while the engine keeps failing (doubling up
-// to 10× the interval), back to normal after a drain that sent without error. Never overlaps itself.
+// to 5× the interval), back to normal after a drain that sent without error. Never overlaps itself.
 import type { Deps } from "../deps.ts";
 import { type DrainOptions, drainOutbox } from "./drain.ts";
 
@@ -10,7 +10,7 @@ export interface DrainLoop {
 }
 
 export function startDrainLoop(
-  deps: Pick<Deps, "db" | "events" | "logger" | "now">,
+  deps: Pick<Deps, "config" | "db" | "events" | "logger" | "now">,
   opts: DrainOptions & { intervalMs: number },
 ): DrainLoop {
   let delay = opts.intervalMs;
@@ -22,9 +22,9 @@ export function startDrainLoop(
     try {
       const res = await drainOutbox(deps, opts);
       if (res.sent > 0) deps.logger.info("outbox: drained", { sent: res.sent, pruned: res.pruned });
-      delay = res.error === undefined ? opts.intervalMs : Math.min(delay * 2, opts.intervalMs * 10);
+      delay = res.error === undefined ? opts.intervalMs : Math.min(delay * 2, opts.intervalMs * 5);
     } catch (err) {
-      delay = Math.min(delay * 2, opts.intervalMs * 10);
+      delay = Math.min(delay * 2, opts.intervalMs * 5);
       deps.logger.error("outbox: drain failed", { error: String(err) });
     }
   };

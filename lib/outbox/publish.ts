@@ -1,6 +1,6 @@
 // Sending outbox rows: after the commit the caller hands the rows its statement wrote to `publish`,
 // which sends them with their deterministic ids and marks them sent. A failed send is recorded with
-// a backoff (15 s doubling, at most 5 minutes) and left for the drain — the rows are safe in the database, so publish never throws.
+// a backoff (the drain interval, doubling per failure, at most 5 minutes) and left for the drain — the rows are safe in the database, so publish never throws.
 import { sql } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
 import { type OutboxMessage, toEvent } from "./message.ts";
@@ -11,7 +11,7 @@ export interface PublishResult {
   error?: string;
 }
 
-type PublishDeps = Pick<Deps, "db" | "events" | "logger" | "now">;
+type PublishDeps = Pick<Deps, "config" | "db" | "events" | "logger" | "now">;
 
 export async function publish(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
   if (messages.length === 0) return { sent: 0 };
@@ -20,6 +20,7 @@ export async function publish(deps: PublishDeps, messages: OutboxMessage[]): Pro
     ids.map((id) => sql`${id}`),
     sql`, `,
   );
+  const base = deps.config.FOREMAN_OUTBOX_DRAIN_SECONDS;
   try {
     await deps.events.send(messages.map(toEvent));
   } catch (err) {
@@ -30,9 +31,11 @@ export async function publish(deps: PublishDeps, messages: OutboxMessage[]): Pro
         update outbox
            set attempts = attempts + 1, last_error = ${error.slice(0, 1000)},
                next_attempt_at = ${deps.now().toISOString()}::timestamptz
-                 + make_interval(secs => least(15 * power(2, greatest(attempts, 0)), 300))
+                 + make_interval(secs => least(${base} * power(2, least(attempts, 10)), 300))
          where event_id in (${idList}) and sent_at is null`)
-      .catch((e: unknown) => deps.logger.error("outbox: could not record the failed send", { error: String(e) }));
+      .catch((e: unknown) =>
+        deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
+      );
     return { sent: 0, error };
   }
   await deps.db

@@ -14,7 +14,12 @@ export const EVENT_PAYLOADS = {
     /** Fields cleaned of characters PostgreSQL or people cannot read (CRM data is cleaned, not refused). */
     cleaned: z.array(z.string()).optional(),
   }),
-  state_changed: z.object({ from: state, to: state, reason: z.string().nullable(), version: z.number().int() }),
+  state_changed: z.object({
+    from: state,
+    to: state,
+    reason: z.string().nullable(),
+    version: z.number().int(),
+  }),
   note: z.object({ text: z.string(), author: z.string().optional() }),
   would_do: z.object({ method: z.string(), path: z.string(), body: z.unknown().optional() }),
   triage: z.object({ via: z.string(), reason: z.string() }).passthrough(),
@@ -38,9 +43,9 @@ export const EVENT_KINDS = Object.keys(EVENT_PAYLOADS) as EventKind[];
 /** A task event as written: the closed union of kinds with their payloads. */
 export const taskEventRecord = z.discriminatedUnion(
   "kind",
-  EVENT_KINDS.map((kind) => z.object({ kind: z.literal(kind), payload: EVENT_PAYLOADS[kind] })) as unknown as [
-    z.ZodObject<{ kind: z.ZodLiteral<EventKind>; payload: z.ZodType }>,
-  ],
+  EVENT_KINDS.map((kind) =>
+    z.object({ kind: z.literal(kind), payload: EVENT_PAYLOADS[kind] }),
+  ) as unknown as [z.ZodObject<{ kind: z.ZodLiteral<EventKind>; payload: z.ZodType }>],
 );
 export type TaskEventRecord = {
   [K in EventKind]: { kind: K; payload: z.infer<(typeof EVENT_PAYLOADS)[K]> };

@@ -10,7 +10,11 @@ import { type TransitionResult, transition } from "./transition.ts";
 
 type Candidate = { id: string; version: number };
 
-export async function promotableDependents(db: AppDb, doneTaskId: string, keyBase: string): Promise<Candidate[]> {
+export async function promotableDependents(
+  db: AppDb,
+  doneTaskId: string,
+  keyBase: string,
+): Promise<Candidate[]> {
   const result = await db.execute(sql`
     select t.id, t.version
       from task_dependencies d

@@ -40,12 +40,20 @@ export async function listTasks(
 
 export type TaskEventRow = typeof taskEvents.$inferSelect;
 
-export const TIMELINE_LIMIT = 1000;
+export const timelineInput = z.strictObject({
+  events_limit: z.coerce.number().int().min(1).max(500).default(100),
+  events_before: z.coerce.number().int().min(1).optional(),
+});
+export type TimelineInput = z.input<typeof timelineInput>;
 
-export async function getTask(db: AppDb, id: string) {
+/** One task, its dependencies and a page of its timeline, newest first (`events_before` pages back). */
+export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
+  const page = timelineInput.parse(raw);
   const [task] = await db.select().from(tasks).where(eq(tasks.id, id));
   if (!task) throw taskNotFound(id);
-  const [deps, timeline] = await Promise.all([
+  const where = [eq(taskEvents.taskId, id)];
+  if (page.events_before !== undefined) where.push(lt(taskEvents.id, page.events_before));
+  const [deps, events] = await Promise.all([
     db
       .select({ id: taskDependencies.dependsOnId, status: tasks.status })
       .from(taskDependencies)
@@ -55,9 +63,16 @@ export async function getTask(db: AppDb, id: string) {
     db
       .select()
       .from(taskEvents)
-      .where(eq(taskEvents.taskId, id))
-      .orderBy(asc(taskEvents.id))
-      .limit(TIMELINE_LIMIT),
+      .where(and(...where))
+      .orderBy(desc(taskEvents.id))
+      .limit(page.events_limit + 1),
   ]);
-  return { task, dependsOn: deps, timeline };
+  const timeline = events.slice(0, page.events_limit);
+  const last = timeline.at(-1);
+  return {
+    task,
+    dependsOn: deps,
+    timeline,
+    timelineNextCursor: events.length > page.events_limit && last ? last.id : null,
+  };
 }

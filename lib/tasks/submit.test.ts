@@ -3,7 +3,15 @@
 // under races (real Postgres) and inside one batch; and the batch form for up to 100 inputs.
 import { eq, inArray, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { outbox, plans, projects, taskDependencies, taskEvents, tasks, workers } from "../../db/schema/index.ts";
+import {
+  outbox,
+  plans,
+  projects,
+  taskDependencies,
+  taskEvents,
+  tasks,
+  workers,
+} from "../../db/schema/index.ts";
 import { countingDb } from "../../test/counting-db.ts";
 import { onPostgres, useTestDb } from "../../test/db.ts";
 import { insertTask } from "../../test/fixtures.ts";
@@ -19,7 +27,11 @@ describe("submitTask", () => {
   it("writes the task, its edges, the submitted event, last_event_id and the outbox row in one round trip", async () => {
     const dep = await insertTask(t.current.db);
     const counter = countingDb(t.current.handle);
-    const { task, created, outbox: owed } = await submitTask(
+    const {
+      task,
+      created,
+      outbox: owed,
+    } = await submitTask(
       counter.db,
       { title: "Configure Service Hub", depends_on: [dep.id], priority: "high" },
       api,
@@ -30,15 +42,26 @@ describe("submitTask", () => {
     expect(task.createdAt).toBeInstanceOf(Date);
     const db = t.current.db;
     const [event] = await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
-    expect(event).toMatchObject({ kind: "submitted", actor: "api", payload: { source: "api", dependsOn: [dep.id] } });
+    expect(event).toMatchObject({
+      kind: "submitted",
+      actor: "api",
+      payload: { source: "api", dependsOn: [dep.id] },
+    });
     expect(task.lastEventId).toBe(event?.id);
-    expect(await db.select().from(taskDependencies).where(eq(taskDependencies.taskId, task.id))).toMatchObject([
-      { dependsOnId: dep.id },
-    ]);
-    const [row] = await db.select().from(outbox).where(eq(outbox.eventId, `task-submitted:${task.id}`));
+    expect(
+      await db.select().from(taskDependencies).where(eq(taskDependencies.taskId, task.id)),
+    ).toMatchObject([{ dependsOnId: dep.id }]);
+    const [row] = await db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.eventId, `task-submitted:${task.id}`));
     expect(row).toMatchObject({ name: "task/submitted", causeEventId: event?.id, sentAt: null });
     expect(owed).toEqual([
-      { eventId: `task-submitted:${task.id}`, name: "task/submitted", data: { taskId: task.id, source: "api" } },
+      {
+        eventId: `task-submitted:${task.id}`,
+        name: "task/submitted",
+        data: { taskId: task.id, source: "api" },
+      },
     ]);
     await toEvent(owed[0] as Submitted["outbox"][number]).validate?.();
   });
@@ -50,7 +73,9 @@ describe("submitTask", () => {
     expect(counter.trips()).toBe(1);
     expect(again).toMatchObject({ created: false, outbox: [] });
     expect(again.task).toEqual(first.task);
-    await expect(submitTask(t.current.db, { title: "other" }, { ...api, sourceRef: "key-1" })).rejects.toMatchObject({
+    await expect(
+      submitTask(t.current.db, { title: "other" }, { ...api, sourceRef: "key-1" }),
+    ).rejects.toMatchObject({
       code: "CONFLICT",
       field: "Idempotency-Key",
     });
@@ -75,7 +100,9 @@ describe("submitTask", () => {
       expect(err).toMatchObject({ code: "VALIDATION", field });
     }
     // The plan's own project is fine.
-    await expect(submitTask(db, { title: "x", plan: planElsewhere, project: otherProject }, api)).resolves.toMatchObject({
+    await expect(
+      submitTask(db, { title: "x", plan: planElsewhere, project: otherProject }, api),
+    ).resolves.toMatchObject({
       created: true,
     });
     expect((await db.select({ n: sql<number>`count(*)` }).from(tasks))[0]?.n).toBe(Number(before) + 1);
@@ -109,13 +136,24 @@ describe("submitMany", () => {
     // One statement for the batch, plus one read per in-batch duplicate.
     expect(counter.trips()).toBe(1 + 10);
     const ids = [...new Set(tasksOut)];
-    const rows = await t.current.db.select().from(outbox).where(inArray(outbox.eventId, ids.map((id) => `task-submitted:${id}`)));
+    const rows = await t.current.db
+      .select()
+      .from(outbox)
+      .where(
+        inArray(
+          outbox.eventId,
+          ids.map((id) => `task-submitted:${id}`),
+        ),
+      );
     expect(rows).toHaveLength(90);
   });
 
   it("refuses more than the batch limit, writing nothing", async () => {
     const items = Array.from({ length: MAX_BATCH + 1 }, () => ({ input: { title: "x" }, ...api }));
-    await expect(submitMany(t.current.db, items)).rejects.toMatchObject({ code: "LIMIT_EXCEEDED", field: "items" });
+    await expect(submitMany(t.current.db, items)).rejects.toMatchObject({
+      code: "LIMIT_EXCEEDED",
+      field: "items",
+    });
   });
 
   it("is all or nothing: one bad item refuses the batch, naming the item", async () => {
@@ -126,20 +164,60 @@ describe("submitMany", () => {
       { input: { title: "bad", project: "proj_missing" }, ...api, sourceRef: `${ref}-b` },
     ];
     await expect(submitMany(db, items)).rejects.toMatchObject({ code: "VALIDATION", field: "items.project" });
-    await expect(submitMany(db, [{ input: { title: "" }, ...api }])).rejects.toMatchObject({ field: "[0].title" });
-    expect(await db.select().from(tasks).where(eq(tasks.sourceRef, `${ref}-a`))).toHaveLength(0);
+    await expect(submitMany(db, [{ input: { title: "" }, ...api }])).rejects.toMatchObject({
+      field: "[0].title",
+    });
+    expect(
+      await db
+        .select()
+        .from(tasks)
+        .where(eq(tasks.sourceRef, `${ref}-a`)),
+    ).toHaveLength(0);
+  });
+});
+
+describe("CRM text", () => {
+  it("is cleaned rather than refused, and the cleaning is recorded in the submitted event", async () => {
+    const [outcome] = await submitMany(t.current.db, [
+      {
+        input: { title: "Renewal\u0000 for\nAcme \ud800", description: "line one\nline\u202e two" },
+        source: "hubspot",
+        sourceRef: `crm-${Date.now()}`,
+        actor: "webhook",
+        clean: true,
+      },
+    ]);
+    if (!outcome || !("task" in outcome)) throw new Error("expected a task");
+    expect(outcome.task.title).toBe("Renewal for Acme \ufffd");
+    expect(outcome.task.description).toBe("line one\nline two");
+    const [event] = await t.current.db
+      .select()
+      .from(taskEvents)
+      .where(eq(taskEvents.taskId, outcome.task.id));
+    const cleaned = (event?.payload as { cleaned?: string[] } | undefined)?.cleaned ?? [];
+    expect(cleaned.some((c) => c.startsWith("title:") && c.includes("NUL"))).toBe(true);
+    expect(cleaned.some((c) => c.startsWith("description:"))).toBe(true);
+    // The same text from the API is refused.
+    await expect(submitTask(t.current.db, { title: "Renewal\u0000" }, api)).rejects.toThrow();
   });
 });
 
 describe.runIf(onPostgres)("racing submissions (real Postgres)", () => {
   it("50 concurrent submissions with one key make one task, and every caller gets it", async () => {
     const results = await Promise.all(
-      Array.from({ length: 50 }, () => submitTask(t.current.db, { title: "racy" }, { ...api, sourceRef: "race-1" })),
+      Array.from({ length: 50 }, () =>
+        submitTask(t.current.db, { title: "racy" }, { ...api, sourceRef: "race-1" }),
+      ),
     );
     expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
     const id = results[0]?.task.id as string;
     expect(await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, id))).toHaveLength(1);
-    expect(await t.current.db.select().from(outbox).where(eq(outbox.eventId, `task-submitted:${id}`))).toHaveLength(1);
+    expect(
+      await t.current.db
+        .select()
+        .from(outbox)
+        .where(eq(outbox.eventId, `task-submitted:${id}`)),
+    ).toHaveLength(1);
   });
 });

@@ -9,6 +9,7 @@ import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
+import { cleanText } from "../text.ts";
 import {
   DEFAULT_PROJECT_ID,
   DEFAULT_WORKER_ID,
@@ -91,6 +92,26 @@ function taskFromJson(j: Record<string, unknown>): TaskRow {
 
 export interface SubmitItem extends SubmitOptions {
   input: unknown;
+  /** CRM data: clean unreadable characters out of the text instead of refusing it, and record it. */
+  clean?: boolean;
+}
+
+/** Cleans the text fields of CRM-sourced input; returns what changed, field by field. */
+function cleanInput(raw: unknown): { input: unknown; cleaned: string[] } {
+  if (raw === null || typeof raw !== "object") return { input: raw, cleaned: [] };
+  const input = { ...(raw as Record<string, unknown>) };
+  const cleaned: string[] = [];
+  for (const [field, multiline] of [
+    ["title", false],
+    ["description", true],
+  ] as const) {
+    const value = input[field];
+    if (typeof value !== "string") continue;
+    const out = cleanText(value, { multiline });
+    input[field] = out.text;
+    for (const change of out.cleaned) cleaned.push(`${field}: ${change}`);
+  }
+  return { input, cleaned };
 }
 
 type Prepared = {
@@ -99,18 +120,30 @@ type Prepared = {
   hash: string;
   input: SubmitTaskInput;
   opts: SubmitOptions;
+  cleaned: string[];
 };
 
 async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]> {
   const out: Prepared[] = [];
   for (const [ord, item] of items.entries()) {
-    const parsed = submitTaskInput.safeParse(item.input);
+    const { input, cleaned } = item.clean ? cleanInput(item.input) : { input: item.input, cleaned: [] };
+    const parsed = submitTaskInput.safeParse(input);
     if (!parsed.success) {
       if (!batch) throw parsed.error;
       const issue = parsed.error.issues[0];
-      throw invalid(`[${ord}].${issue?.path.join(".") || "body"}`, `Item ${ord}: ${issue?.message ?? "invalid"}`);
+      throw invalid(
+        `[${ord}].${issue?.path.join(".") || "body"}`,
+        `Item ${ord}: ${issue?.message ?? "invalid"}`,
+      );
     }
-    out.push({ ord, id: newId("task"), hash: await hashOf(parsed.data), input: parsed.data, opts: item });
+    out.push({
+      ord,
+      id: newId("task"),
+      hash: await hashOf(parsed.data),
+      input: parsed.data,
+      opts: item,
+      cleaned,
+    });
   }
   return out;
 }
@@ -143,13 +176,14 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
     submission_hash: p.hash,
     depends_on: p.input.depends_on ?? [],
     actor: p.opts.actor,
+    cleaned: p.cleaned.length > 0 ? p.cleaned : null,
   }));
   const result = await db.execute(sql`
     with input as (
       select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as x(
         ord int, id text, project_id text, plan_id text, title text, description text, priority smallint,
         worker_id text, rubric jsonb, dry_run boolean, source task_source, source_ref text,
-        submission_hash text, depends_on jsonb, actor text)
+        submission_hash text, depends_on jsonb, actor text, cleaned jsonb)
     ),
     prior as (
       select i.ord, to_jsonb(t.*) as row
@@ -180,7 +214,8 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
     ev as (
       insert into task_events (id, task_id, kind, payload, actor)
       select f.event_id, ins.id, 'submitted',
-             jsonb_build_object('source', ins.source, 'sourceRef', ins.source_ref, 'dependsOn', f.depends_on),
+             jsonb_build_object('source', ins.source, 'sourceRef', ins.source_ref, 'dependsOn', f.depends_on)
+               || case when f.cleaned is null then '{}'::jsonb else jsonb_build_object('cleaned', f.cleaned) end,
              f.actor
         from ins join fresh f on f.id = ins.id
     ),
@@ -224,7 +259,11 @@ function replayOf(p: Prepared, existing: TaskRow): SubmitOutcome {
 }
 
 /** Submits up to 100 tasks in one statement; a repeated source reference answers with its task. */
-export async function submitMany(db: AppDb, items: SubmitItem[], opts: { batch?: boolean } = {}): Promise<SubmitOutcome[]> {
+export async function submitMany(
+  db: AppDb,
+  items: SubmitItem[],
+  opts: { batch?: boolean } = {},
+): Promise<SubmitOutcome[]> {
   const batch = opts.batch ?? true;
   if (items.length === 0) return [];
   if (items.length > MAX_BATCH) {

@@ -18,13 +18,10 @@ import { TRANSITION_EVENT_ID, transition } from "./transition.ts";
 
 const t = useTestDb();
 
-const eventsOf = (db: AppDb, taskId: string) => db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId));
+const eventsOf = (db: AppDb, taskId: string) =>
+  db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId));
 const outboxOf = (db: AppDb, taskId: string) =>
-  db
-    .select()
-    .from(outbox)
-    .where(sql`${outbox.data}->>'taskId' = ${taskId}`)
-    .orderBy(outbox.id);
+  db.select().from(outbox).where(sql`${outbox.data}->>'taskId' = ${taskId}`).orderBy(outbox.id);
 const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 const rowOf = async (db: AppDb, id: string) => (await db.select().from(tasks).where(eq(tasks.id, id)))[0];
 
@@ -35,12 +32,18 @@ describe("transition()", () => {
       for (const to of TASK_STATES) {
         const task = await insertTask(db, { status: from });
         if (canTransition(from, to)) {
-          const r = await transition(db, { taskId: task.id, to, key: freshKey(), reason: "test", actor: "test" });
+          const r = await transition(db, {
+            taskId: task.id,
+            to,
+            key: freshKey(),
+            reason: "test",
+            actor: "test",
+          });
           expect(r).toMatchObject({ from, to, version: 1, replayed: false });
         } else {
-          await expect(transition(db, { taskId: task.id, to, key: freshKey(), actor: "test" })).rejects.toBeInstanceOf(
-            InvalidTransitionError,
-          );
+          await expect(
+            transition(db, { taskId: task.id, to, key: freshKey(), actor: "test" }),
+          ).rejects.toBeInstanceOf(InvalidTransitionError);
           expect(await rowOf(db, task.id)).toMatchObject({ status: from, version: 0, lastEventId: null });
           expect(await eventsOf(db, task.id)).toHaveLength(0);
           expect(await outboxOf(db, task.id)).toHaveLength(0);
@@ -52,7 +55,13 @@ describe("transition()", () => {
   it("appends one state_changed row, points last_event_id at it and writes the fan-out to the outbox", async () => {
     const db = t.current.db;
     const task = await insertTask(db, { status: "blocked_external" });
-    const r = await transition(db, { taskId: task.id, to: "ready", key: freshKey(), reason: "unblocked", actor: "ops" });
+    const r = await transition(db, {
+      taskId: task.id,
+      to: "ready",
+      key: freshKey(),
+      reason: "unblocked",
+      actor: "ops",
+    });
     const events = await eventsOf(db, task.id);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
@@ -107,7 +116,9 @@ describe("transition()", () => {
     const db = t.current.db;
     const task = await insertTask(db, { status: "ready" });
     await transition(db, { taskId: task.id, to: "working", key: "k1", actor: "a" });
-    await expect(transition(db, { taskId: task.id, to: "cancelled", key: "k1", actor: "a" })).rejects.toMatchObject({
+    await expect(
+      transition(db, { taskId: task.id, to: "cancelled", key: "k1", actor: "a" }),
+    ).rejects.toMatchObject({
       code: "CONFLICT",
       field: "key",
     });
@@ -143,7 +154,12 @@ describe("transition()", () => {
       { to: "working" as const, from: "done" as const, expectedVersion: 3 },
     ]) {
       await expect(
-        transition(t.current.db, { taskId: "task_0000000000aaaaaaaaaaaaaaaa", key: freshKey(), actor: "x", ...input }),
+        transition(t.current.db, {
+          taskId: "task_0000000000aaaaaaaaaaaaaaaa",
+          key: freshKey(),
+          actor: "x",
+          ...input,
+        }),
       ).rejects.toMatchObject({ code: "NOT_FOUND" });
     }
   });
@@ -170,7 +186,13 @@ describe("transition()", () => {
         { taskId: task.id, dependsOnId: open.id },
       ]);
       const move = () =>
-        transition(db, { taskId: task.id, to: "ready", key: freshKey(), actor: "x", guards: [guards.dependenciesDone()] });
+        transition(db, {
+          taskId: task.id,
+          to: "ready",
+          key: freshKey(),
+          actor: "x",
+          guards: [guards.dependenciesDone()],
+        });
       await refuses(db, task.id, move, "dependencies_done");
       await db.update(tasks).set({ status: "done" }).where(eq(tasks.id, open.id));
       await expect(move()).resolves.toMatchObject({ to: "ready" });
@@ -209,7 +231,13 @@ describe("transition()", () => {
       const soon = new Date(Date.now() + 60_000);
       const task = await insertTask(db, { status: "working", currentRunId: "run_a", leaseExpiresAt: soon });
       const by = (runId: string) => () =>
-        transition(db, { taskId: task.id, to: "blocked_external", key: freshKey(), actor: runId, guards: [guards.leaseHeld(runId)] });
+        transition(db, {
+          taskId: task.id,
+          to: "blocked_external",
+          key: freshKey(),
+          actor: runId,
+          guards: [guards.leaseHeld(runId)],
+        });
       await refuses(db, task.id, by("run_b"), "lease_held");
       const lapsed = await insertTask(db, {
         status: "working",
@@ -236,7 +264,13 @@ describe("transition()", () => {
       const db = t.current.db;
       const task = await insertTask(db, { status: "awaiting_client_review", deliverableHash: "sha-new" });
       const stamp = (hash: string) => () =>
-        transition(db, { taskId: task.id, to: "done", key: freshKey(), actor: "client", guards: [guards.deliverableCurrent(hash)] });
+        transition(db, {
+          taskId: task.id,
+          to: "done",
+          key: freshKey(),
+          actor: "client",
+          guards: [guards.deliverableCurrent(hash)],
+        });
       await refuses(db, task.id, stamp("sha-old"), "deliverable_current");
       await expect(stamp("sha-new")()).resolves.toMatchObject({ to: "done" });
     });
@@ -265,8 +299,13 @@ describe("transition()", () => {
       });
     const r = await lease1("a", 0);
     expect(await rowOf(db, task.id)).toMatchObject({ currentRunId: "run_a", leaseExpiresAt: lease });
-    expect(await db.select().from(agentRuns).where(eq(agentRuns.taskId, task.id))).toMatchObject([{ id: "run_a" }]);
-    expect(r.outbox.map((m) => m.eventId)).toEqual([`state-changed:${task.id}:1`, `task/dispatched:${task.id}:1`]);
+    expect(await db.select().from(agentRuns).where(eq(agentRuns.taskId, task.id))).toMatchObject([
+      { id: "run_a" },
+    ]);
+    expect(r.outbox.map((m) => m.eventId)).toEqual([
+      `state-changed:${task.id}:1`,
+      `task/dispatched:${task.id}:1`,
+    ]);
     expect(r.outbox[1]?.data).toEqual({ taskId: task.id, runId: "run_a", workerId: "crm-setup" });
 
     // A losing attempt writes no companion row and no outbox row.
@@ -309,7 +348,14 @@ describe("transition()", () => {
     const counter = countingDb(t.current.handle);
     const task = await insertTask(t.current.db, { status: "working", revisionCount: 2 });
     const cases = [
-      () => transition(counter.db, { taskId: task.id, to: "ready", key: "g", actor: "x", guards: [guards.revisionUnderCap(2)] }),
+      () =>
+        transition(counter.db, {
+          taskId: task.id,
+          to: "ready",
+          key: "g",
+          actor: "x",
+          guards: [guards.revisionUnderCap(2)],
+        }),
       () => transition(counter.db, { taskId: task.id, to: "awaiting_internal_review", key: "m", actor: "x" }),
       () => transition(counter.db, { taskId: task.id, to: "awaiting_internal_review", key: "m", actor: "x" }),
     ];
@@ -326,7 +372,9 @@ describe("the event log", () => {
     const db = t.current.db;
     const task = await insertTask(db, { status: "intake" });
     await transition(db, { taskId: task.id, to: "ready", key: freshKey(), actor: "x" });
-    await expect(db.update(taskEvents).set({ actor: "rewritten" }).where(eq(taskEvents.taskId, task.id))).rejects.toThrow();
+    await expect(
+      db.update(taskEvents).set({ actor: "rewritten" }).where(eq(taskEvents.taskId, task.id)),
+    ).rejects.toThrow();
     await expect(db.delete(taskEvents).where(eq(taskEvents.taskId, task.id))).rejects.toThrow();
     await expect(db.execute(sql`truncate task_events cascade`)).rejects.toThrow();
     expect((await eventsOf(db, task.id)).map((e) => e.actor)).toEqual(["x"]);
@@ -335,8 +383,12 @@ describe("the event log", () => {
   it("accepts only the closed list of kinds, and the CHECK lists exactly the declared kinds", async () => {
     const db = t.current.db;
     const task = await insertTask(db, { status: "intake" });
-    await expect(db.insert(taskEvents).values({ taskId: task.id, kind: "mystery", actor: "x" })).rejects.toThrow();
-    await db.insert(taskEvents).values({ taskId: task.id, kind: "note", actor: "x", payload: { text: "hi" } });
+    await expect(
+      db.insert(taskEvents).values({ taskId: task.id, kind: "mystery", actor: "x" }),
+    ).rejects.toThrow();
+    await db
+      .insert(taskEvents)
+      .values({ taskId: task.id, kind: "note", actor: "x", payload: { text: "hi" } });
     const [check] = rowsOf<{ def: string }>(
       await db.execute(
         sql`select pg_get_constraintdef(oid) as def from pg_constraint where conname = 'task_events_kind_known'`,

@@ -4,7 +4,7 @@
 // points last_event_id at it, writes the companion rows and the outbox rows the move owes the engine
 // (`task/state.changed`, `task/ready` on → ready, plus the caller's events). The same statement reads
 // back what a failure needs to explain itself, so only a lost race costs a second read.
-import { type SQL, sql } from "drizzle-orm";
+import { is, SQL, sql } from "drizzle-orm";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import type { OutgoingEvent } from "../events.ts";
@@ -118,13 +118,14 @@ function setClause(set: TransitionSet): SQL[] {
 }
 
 function companionInsert(c: Companion, i: number): SQL {
-  if (!COMPANION_TABLES.includes(c.table)) throw new Error(`transition: '${c.table}' takes no companion rows`);
+  if (!COMPANION_TABLES.includes(c.table))
+    throw new Error(`transition: '${c.table}' takes no companion rows`);
   const cols = Object.keys(c.values);
   for (const col of cols) if (!COLUMN.test(col)) throw new Error(`transition: bad column name '${col}'`);
   const values = cols.map((col) => {
     const v = c.values[col];
     if (v instanceof Date) return sql`${v.toISOString()}::timestamptz`;
-    if (v !== null && typeof v === "object" && !(v instanceof Array) && "queryChunks" in v) return v as SQL;
+    if (is(v, SQL)) return v;
     if (v !== null && typeof v === "object") return sql`${JSON.stringify(v)}::jsonb`;
     return sql`${v}`;
   });
@@ -153,7 +154,11 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
   const legalFrom = TASK_STATES.filter((s) => canTransition(s, to));
   const cas: SQL[] = [legalFrom.length > 0 ? sql`t.status in (${stateList(legalFrom)})` : sql`false`];
   cas.push(input.from !== undefined ? sql`t.status = ${input.from}::task_state` : sql`t.status = cur.status`);
-  cas.push(input.expectedVersion !== undefined ? sql`t.version = ${input.expectedVersion}` : sql`t.version = cur.version`);
+  cas.push(
+    input.expectedVersion !== undefined
+      ? sql`t.version = ${input.expectedVersion}`
+      : sql`t.version = cur.version`,
+  );
   for (const g of guards) cas.push(sql`(${g.predicate})`);
 
   const extraSet = setClause(input.set ?? {});
@@ -163,11 +168,18 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
                             'eventId', ev.id, 'reason', ${reason}::text, 'actor', ${actor}::text))`,
   ];
   if (to === "ready") {
-    events.push(sql`('task-ready:' || moved.id || ':' || moved.version, 'task/ready', jsonb_build_object('taskId', moved.id))`);
+    events.push(
+      sql`('task-ready:' || moved.id || ':' || moved.version, 'task/ready', jsonb_build_object('taskId', moved.id))`,
+    );
   }
   events.push(...(await extraEvents(input.emit ?? [])));
   const guardsOk =
-    guards.length > 0 ? sql`array[${sql.join(guards.map((g) => sql`(${g.predicate})`), sql`, `)}]` : sql`null::boolean[]`;
+    guards.length > 0
+      ? sql`array[${sql.join(
+          guards.map((g) => sql`(${g.predicate})`),
+          sql`, `,
+        )}]`
+      : sql`null::boolean[]`;
 
   const result = await db.execute(sql`
     with cur as (

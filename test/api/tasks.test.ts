@@ -229,7 +229,12 @@ describe("GET /api/tasks", () => {
       ).json()) as Json;
       ids.push(r.task.id);
     }
-    await transition(t.current.db, { key: freshKey(), taskId: ids[0] as string, to: "cancelled", actor: "test" });
+    await transition(t.current.db, {
+      key: freshKey(),
+      taskId: ids[0] as string,
+      to: "cancelled",
+      actor: "test",
+    });
 
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -263,14 +268,15 @@ describe("GET /api/tasks", () => {
 });
 
 describe("GET /api/tasks/:id", () => {
-  it("returns the task, its dependencies and the event timeline in order", async () => {
+  it("returns the task, its dependencies and the event timeline, newest first", async () => {
     const first = (await (
       await api.request("/api/tasks", { method: "POST", json: { title: "a" } })
     ).json()) as Json;
     const second = (await (
       await api.request("/api/tasks", { method: "POST", json: { title: "b", depends_on: [first.task.id] } })
     ).json()) as Json;
-    await transition(t.current.db, { key: freshKey(),
+    await transition(t.current.db, {
+      key: freshKey(),
       taskId: second.task.id,
       to: "blocked_external",
       reason: "needs login",
@@ -284,16 +290,44 @@ describe("GET /api/tasks/:id", () => {
     expect(body.task).toMatchObject({ id: second.task.id, state: "ready", version: 2 });
     expect(body.depends_on).toEqual([{ id: first.task.id, status: "intake" }]);
     expect(body.timeline.map((e: Json) => [e.kind, e.payload.to ?? null])).toEqual([
-      ["submitted", null],
-      ["state_changed", "blocked_external"],
       ["state_changed", "ready"],
+      ["state_changed", "blocked_external"],
+      ["submitted", null],
     ]);
+    expect(body.timeline_next_cursor).toBeNull();
     expect(body.timeline[1]).toMatchObject({
       actor: "ops",
       payload: { from: "intake", reason: "needs login" },
     });
     const events = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, second.task.id));
     expect(body.task.last_event_id).toBe(events.at(-1)?.id);
+  });
+
+  it("pages a long timeline newest first with a cursor, without gaps or repeats", async () => {
+    const created = (await (
+      await api.request("/api/tasks", { method: "POST", json: { title: "long" } })
+    ).json()) as Json;
+    const id = created.task.id as string;
+    const states = ["blocked_external", "ready", "working", "blocked_external", "ready"] as const;
+    for (const to of states)
+      await transition(t.current.db, { key: freshKey(), taskId: id, to, actor: "ops" });
+    const seen: number[] = [];
+    let cursor: number | null = null;
+    let pages = 0;
+    do {
+      const q: string = `/api/tasks/${id}?events_limit=2${cursor ? `&events_before=${cursor}` : ""}`;
+      const body = (await (await api.request(q)).json()) as Json;
+      expect(body.timeline.length).toBeLessThanOrEqual(2);
+      seen.push(...body.timeline.map((e: Json) => e.id));
+      cursor = body.timeline_next_cursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    const all = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, id));
+    expect(seen).toEqual(all.map((e) => e.id).sort((a, b) => b - a));
+    const bad = await api.request(`/api/tasks/${id}?events_limit=0`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Json).error).toMatchObject({ field: "query.events_limit" });
   });
 
   it("answers 404 with the error shape for an unknown or malformed id", async () => {

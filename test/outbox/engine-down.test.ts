@@ -96,7 +96,12 @@ describe("outbox while the engine is down", () => {
     engine.up();
     engine.received.clear();
     await db.insert(outbox).values([
-      { eventId: "stale-1", name: "task/ready", data: { taskId: "task_x" }, createdAt: new Date(Date.now() - 25 * 3600_000) },
+      {
+        eventId: "stale-1",
+        name: "task/ready",
+        data: { taskId: "task_x" },
+        createdAt: new Date(Date.now() - 25 * 3600_000),
+      },
       {
         eventId: "old-sent-1",
         name: "task/ready",
