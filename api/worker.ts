@@ -51,6 +51,14 @@ async function drain(env: Record<string, unknown>): Promise<void> {
     if (res.sent > 0 || res.error !== undefined) {
       deps.logger.info("outbox: drained", { sent: res.sent, failed: res.failed, error: res.error });
     }
+  } catch (err) {
+    // A cron invocation has no caller to tell: log the driver's own error, not only drizzle's wrapper.
+    const cause = (err as { cause?: unknown }).cause;
+    deps.logger.error("outbox: drain failed", {
+      error: String(err),
+      cause: cause ? String(cause) : undefined,
+    });
+    throw err;
   } finally {
     await dispose();
   }

@@ -23,6 +23,7 @@ describe("migrations", () => {
         "agent_runs",
         "crm_links",
         "knowledge",
+        "outbox",
         "plans",
         "projects",
         "reviewers",

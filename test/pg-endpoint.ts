@@ -17,7 +17,8 @@ export async function pgEndpoint(t: TestDb): Promise<PgEndpoint> {
     db: t.handle.raw.client,
     port,
     host: "127.0.0.1",
-    maxConnections: 8,
+    // Each Worker request opens its own pool; closed sockets are reaped lazily, so leave headroom.
+    maxConnections: 64,
   });
   await server.start();
   return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, close: () => server.stop() };

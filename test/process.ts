@@ -13,8 +13,15 @@ export interface NodeProcess {
 
 const started: ChildProcess[] = [];
 
-export function startNode(args: string[], opts: { env: NodeJS.ProcessEnv; ready: RegExp }): NodeProcess {
-  const child = spawn(process.execPath, args, { env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+export function startNode(
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; ready: RegExp; cwd?: string },
+): NodeProcess {
+  const child = spawn(process.execPath, args, {
+    env: opts.env,
+    cwd: opts.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   started.push(child);
   let out = "";
   child.stdout?.on("data", (d) => (out += d));

@@ -1,6 +1,8 @@
 // A fake Inngest server (dev server or self-hosted API) for serve-handler tests: it accepts syncs,
 // async checkpoints and event sends the way Inngest does, and records them. Point the SDK at it with
-// INNGEST_DEV=<url> (dev mode at that URL) and INNGEST_BASE_URL=<url>.
+// INNGEST_DEV=<url> (dev mode at that URL) and INNGEST_BASE_URL=<url>. `eventsDown()` makes the event
+// API answer 500, like an engine that is unreachable behind a proxy; `delivered` counts the events it
+// accepted per id, so a test can assert each arrived exactly once.
 import { type FakeServer, startFake } from "./server.ts";
 
 /** One POST /v1/checkpoint/:runId/async body, as the SDK sends it after each step it ran. */
@@ -25,12 +27,20 @@ export interface SentEvent {
 export interface FakeInngest extends FakeServer {
   /** Async checkpoint bodies, in arrival order. */
   checkpoints(): AsyncCheckpoint[];
-  /** Every event sent to the event API (POST /e/:key), in arrival order. */
+  /** Every event sent to the event API (POST /e/:key), in arrival order, accepted or not. */
   sentEvents(): SentEvent[];
+  /** Accepted deliveries per event id (a failed send does not count; a re-send of an id does). */
+  delivered: Map<string, number>;
+  /** Names of accepted events by id. */
+  deliveredNames: Map<string, string>;
+  eventsDown(): void;
+  eventsUp(): void;
 }
 
 export async function startFakeInngest(): Promise<FakeInngest> {
   let sent = 0;
+  const delivered = new Map<string, number>();
+  const deliveredNames = new Map<string, string>();
   const fake = await startFake((app) => {
     app.post("/fn/register", (c) => c.json({ ok: true, modified: true }, 200));
     // Inngest's CheckpointAsyncSteps answers a stored checkpoint with an empty 200 (a stale
@@ -40,11 +50,24 @@ export async function startFakeInngest(): Promise<FakeInngest> {
       const body = (await c.req.json()) as unknown;
       const list = Array.isArray(body) ? body : [body];
       const ids = list.map((e: { id?: string }) => e.id ?? `evt_${++sent}`);
+      for (const [i, id] of ids.entries()) {
+        delivered.set(id, (delivered.get(id) ?? 0) + 1);
+        deliveredNames.set(id, (list[i] as { name?: string }).name ?? "");
+      }
       return c.json({ ids, status: 200 });
     });
   });
   const json = <T>(body: string) => JSON.parse(body) as T;
   return Object.assign(fake, {
+    delivered,
+    deliveredNames,
+    eventsDown: () =>
+      fake.fail({
+        match: (c) => c.path.startsWith("/e/"),
+        status: 500,
+        body: { error: "internal server error", status: 500 },
+      }),
+    eventsUp: () => fake.clearFaults(),
     checkpoints: () =>
       fake.callsTo("POST", /^\/v1\/checkpoint\/[^/]+\/async$/).map((c) => json<AsyncCheckpoint>(c.body)),
     sentEvents: () =>

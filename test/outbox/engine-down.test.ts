@@ -11,14 +11,14 @@ import { toEvent } from "../../lib/outbox/message.ts";
 import { transition } from "../../lib/tasks/transition.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { type FakeEventApi, startFakeEventApi } from "../fakes/inngest-events.ts";
+import { type FakeInngest, startFakeInngest } from "../fakes/inngest.ts";
 import { freshKey, insertTask } from "../fixtures.ts";
 import { runFunction } from "../inngest.ts";
 
 const t = useTestDb();
-let engine: FakeEventApi;
+let engine: FakeInngest;
 beforeAll(async () => {
-  engine = await startFakeEventApi();
+  engine = await startFakeInngest();
 });
 afterAll(async () => {
   await engine?.close();
@@ -31,7 +31,7 @@ describe("outbox while the engine is down", () => {
     const db = t.current.db;
     const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
     const later = (minutes: number) => () => new Date(Date.now() + minutes * 60_000);
-    engine.down();
+    engine.eventsDown();
 
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -56,7 +56,7 @@ describe("outbox while the engine is down", () => {
       event: toEvent(finished.outbox[0] as (typeof finished.outbox)[number]) as never,
     });
     expect(run.result).toEqual({ promoted: [dependent.id] });
-    expect(engine.received.size).toBe(0);
+    expect(engine.delivered.size).toBe(0);
 
     const health = (await (await api.app.request("/health")).json()) as Json;
     expect(health.outbox.pending).toBe(20 + 1 + 2);
@@ -65,9 +65,9 @@ describe("outbox while the engine is down", () => {
     // Still down: a drain tick fails, loses nothing and backs off.
     const failed = await drainOutbox({ ...api.deps, now: later(10) });
     expect(failed).toMatchObject({ sent: 0, failed: expect.any(Number) });
-    expect(engine.received.size).toBe(0);
+    expect(engine.delivered.size).toBe(0);
 
-    engine.up();
+    engine.eventsUp();
     const drained = await drainOutbox({ ...api.deps, now: later(30) });
     expect(drained.error).toBeUndefined();
 
@@ -77,15 +77,15 @@ describe("outbox while the engine is down", () => {
       `state-changed:${dependent.id}:1`,
       `task-ready:${dependent.id}:1`,
     ].sort();
-    expect([...engine.received.keys()].sort()).toEqual(expected);
-    for (const [id, n] of engine.received) expect(n, id).toBe(1);
-    expect(engine.names.get(`task-ready:${dependent.id}:1`)).toBe("task/ready");
+    expect([...engine.delivered.keys()].sort()).toEqual(expected);
+    for (const [id, n] of engine.delivered) expect(n, id).toBe(1);
+    expect(engine.deliveredNames.get(`task-ready:${dependent.id}:1`)).toBe("task/ready");
 
     // Nothing is pending; another drain sends nothing again.
     const pending = await db.select().from(outbox).where(sql`${outbox.sentAt} is null`);
     expect(pending).toHaveLength(0);
     await drainOutbox({ ...api.deps, now: later(40) });
-    for (const [id, n] of engine.received) expect(n, id).toBe(1);
+    for (const [id, n] of engine.delivered) expect(n, id).toBe(1);
     const after = (await (await api.app.request("/health")).json()) as Json;
     expect(after.outbox).toEqual({ pending: 0, oldest_pending_seconds: null, abandoned: 0 });
   });
@@ -93,8 +93,8 @@ describe("outbox while the engine is down", () => {
   it("reports rows older than the dedup window instead of re-sending them, and prunes old sent rows", async () => {
     const db = t.current.db;
     const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
-    engine.up();
-    engine.received.clear();
+    engine.eventsUp();
+    engine.delivered.clear();
     await db.insert(outbox).values([
       {
         eventId: "stale-1",
@@ -113,7 +113,7 @@ describe("outbox while the engine is down", () => {
     const res = await drainOutbox(api.deps, { retentionDays: 7 });
     expect(res.abandoned).toEqual(["stale-1"]);
     expect(res.pruned).toBe(1);
-    expect(engine.received.has("stale-1")).toBe(false);
+    expect(engine.delivered.has("stale-1")).toBe(false);
     expect(await db.select().from(outbox).where(eq(outbox.eventId, "old-sent-1"))).toHaveLength(0);
     const health = (await (await api.app.request("/health")).json()) as Json;
     expect(health.outbox.abandoned).toBe(1);

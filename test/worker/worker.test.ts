@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tasks } from "../../db/schema/index.ts";
 import { functions } from "../../functions/index.ts";
@@ -74,6 +74,8 @@ beforeAll(async () => {
       "--persist-to",
       join(dir, "state"),
       "--show-interactive-dev-session=false",
+      // Exposes /__scheduled, so the test can fire the Cron Trigger (the outbox drain).
+      "--test-scheduled",
       "--log-level",
       "warn",
     ],
@@ -152,4 +154,36 @@ describe("Worker bundle in workerd", () => {
     const denied = await fetch(`${base}/api/tasks`);
     expect(denied.status).toBe(401);
   });
+
+  it("drains the outbox from its Cron Trigger after the engine comes back", async () => {
+    const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+    inngestApi.eventsDown();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/api/tasks`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ title: `queued in workerd ${i}` }),
+      });
+      expect(res.status).toBe(201);
+      const body = (await res.json()) as { task: { id: string }; warnings?: string[] };
+      expect(body.warnings?.[0]).toContain("queued");
+      ids.push(`task-submitted:${body.task.id}`);
+    }
+    for (const id of ids) expect(inngestApi.delivered.has(id)).toBe(false);
+    inngestApi.eventsUp();
+    // The rows back off after a failed send; move them due now, as time passing would.
+    await t.current.db.execute(sql`update outbox set next_attempt_at = now() where sent_at is null`);
+    const fired = await fetch(`${base}/__scheduled?cron=*+*+*+*+*`);
+    expect(fired.status).toBe(200);
+    const deadline = Date.now() + 20_000;
+    while (ids.some((id) => !inngestApi.delivered.has(id)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const id of ids) expect(inngestApi.delivered.get(id), `${id}\n${output}`).toBe(1);
+    const pending = await t.current.db.execute(
+      sql`select count(*)::int as n from outbox where sent_at is null`,
+    );
+    expect((pending as unknown as { rows: { n: number }[] }).rows[0]?.n).toBe(0);
+  }, 60_000);
 });
