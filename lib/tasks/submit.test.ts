@@ -87,7 +87,7 @@ describe("submitTask", () => {
     await db.insert(projects).values({ id: otherProject, name: otherProject });
     const planElsewhere = newId("plan");
     await db.insert(plans).values({ id: planElsewhere, projectId: otherProject, title: "elsewhere" });
-    const before = (await db.select({ n: sql<number>`count(*)` }).from(tasks))[0]?.n;
+    const before = (await db.select({ n: sql<number>`count(*)::int` }).from(tasks))[0]?.n;
     for (const [input, field] of [
       [{ title: "x", project: "proj_missing" }, "project"],
       [{ title: "x", worker: "ghost" }, "worker"],
@@ -105,7 +105,7 @@ describe("submitTask", () => {
     ).resolves.toMatchObject({
       created: true,
     });
-    expect((await db.select({ n: sql<number>`count(*)` }).from(tasks))[0]?.n).toBe(Number(before) + 1);
+    expect((await db.select({ n: sql<number>`count(*)::int` }).from(tasks))[0]?.n).toBe(Number(before) + 1);
   });
 
   it("refuses an inactive worker by name", async () => {

@@ -1,0 +1,195 @@
+// Benchmark: POST /api/tasks through the real app (`node api/server.ts`, its own process, as `npm start`
+// runs it) on PostgreSQL, beside a bare Hono + zod + one INSERT baseline served the same way
+// (@hono/node-server, its own process), driven by the same closed-loop load generator in one run. The
+// app also sends each task's event to a fake Inngest event API (a third process), as production does.
+// The PGlite figure (embedded default) is printed too. Paths take turns over rounds so drift hits them alike.
+//
+//   node test/bench/intake.bench.ts   (env: BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
+//                                            BENCH_REQUESTS=2000 BENCH_CONCURRENCY=16)
+//
+// Goal: the app at ≥ 0.5× the baseline's throughput on PostgreSQL.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { freePort } from "../net.ts";
+
+const URL_BASE = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUNDS = 3;
+const TOKEN = "bench-token-0123456789abcdef";
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const self = fileURLToPath(import.meta.url);
+
+// ---- child roles -------------------------------------------------------------------------------
+if (process.argv[2] === "--baseline") await baseline(process.argv[3] as string);
+else if (process.argv[2] === "--fake-events") fakeEvents();
+else await main();
+
+/** The reference: Hono + zod + one INSERT, nothing else. */
+async function baseline(databaseUrl: string) {
+  const { Hono } = await import("hono");
+  const { serve } = await import("@hono/node-server");
+  const { z } = await import("zod");
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const body = z.strictObject({ title: z.string().trim().min(1).max(200) });
+  const app = new Hono();
+  let n = 0;
+  app.post("/api/tasks", async (c) => {
+    const input = body.parse(await c.req.json());
+    const id = `task_bench_${process.pid}_${++n}`;
+    await pool.query("insert into tasks (id, project_id, worker_id, title) values ($1, 'proj_default', 'crm-setup', $2)", [
+      id,
+      input.title,
+    ]);
+    return c.json({ task: { id } }, 201);
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  server.once("listening", () => console.log(`listening ${(server.address() as { port: number }).port}`));
+}
+
+/** The Inngest event API, as cheap as it can be: accept and acknowledge. */
+function fakeEvents() {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const parsed = JSON.parse(Buffer.concat(chunks).toString()) as { id?: string } | { id?: string }[];
+      const ids = (Array.isArray(parsed) ? parsed : [parsed]).map((e) => e.id ?? "x");
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ids, status: 200 }));
+    });
+  });
+  server.listen(0, "127.0.0.1", () => console.log(`listening ${(server.address() as { port: number }).port}`));
+}
+
+// ---- the driver --------------------------------------------------------------------------------
+function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const onLine = (line: string) => {
+      out += `${line}\n`;
+      const m = ready.exec(out);
+      if (m) resolve({ child, match: m });
+    };
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onLine);
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (l) => (out += `${l}\n`));
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}:\n${out}`)));
+  });
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+async function load(port: number, requests: number): Promise<Result> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const latencies: number[] = [];
+  let next = 0;
+  const one = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = JSON.stringify({ title: `bench task ${i}` });
+      const t0 = performance.now();
+      const req = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/api/tasks",
+          method: "POST",
+          agent,
+          headers: {
+            authorization: `Bearer ${TOKEN}`,
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(body),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if (res.statusCode !== 201) reject(new Error(`status ${res.statusCode}`));
+            latencies.push(performance.now() - t0);
+            resolve();
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests) await one(next++);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rps: requests / seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+async function main() {
+  const dbName = `foreman_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: URL_BASE });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  const u = new URL(URL_BASE);
+  u.pathname = `/${dbName}`;
+  const databaseUrl = u.toString();
+  const dataDir = mkdtempSync(join(tmpdir(), "foreman-bench-"));
+  const children: ChildProcess[] = [];
+  try {
+    const events = await start([self, "--fake-events"], {}, /listening (\d+)/);
+    children.push(events.child);
+    const eventsUrl = `http://127.0.0.1:${events.match[1]}`;
+    const appEnv = (extra: NodeJS.ProcessEnv) => ({
+      FOREMAN_API_TOKEN: TOKEN,
+      INNGEST_DEV: eventsUrl,
+      LOG_LEVEL: "error",
+      HOST: "127.0.0.1",
+      ...extra,
+    });
+    const app = await start([join(root, "api/server.ts")], appEnv({ DATABASE_URL: databaseUrl, PORT: String(await freePort()) }), /app:\s+http:\/\/[^:]+:(\d+)/);
+    children.push(app.child);
+    const base = await start([self, "--baseline", databaseUrl], {}, /listening (\d+)/);
+    children.push(base.child);
+    const appPort = Number(app.match[1]);
+    const basePort = Number(base.match[1]);
+
+    await load(appPort, 200); // warm-up: JIT, pools, plan caches
+    await load(basePort, 200);
+    const runs: Record<"app" | "baseline", Result[]> = { app: [], baseline: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      runs.baseline.push(await load(basePort, REQUESTS));
+      runs.app.push(await load(appPort, REQUESTS));
+    }
+    const median = (rs: Result[], k: keyof Result) => [...rs.map((x) => x[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)] ?? 0;
+    const row = (name: string, rs: Result[]) =>
+      `${name.padEnd(28)} ${median(rs, "rps").toFixed(0).padStart(7)} req/s   p50 ${median(rs, "p50").toFixed(2).padStart(7)} ms   p99 ${median(rs, "p99").toFixed(2).padStart(7)} ms`;
+    console.log(`POST /api/tasks, ${REQUESTS} requests × ${ROUNDS} rounds, concurrency ${CONCURRENCY} (medians)`);
+    console.log(row("baseline (Hono+zod+INSERT)", runs.baseline));
+    console.log(row("foreman on PostgreSQL", runs.app));
+    console.log(`ratio (foreman / baseline):   ${(median(runs.app, "rps") / median(runs.baseline, "rps")).toFixed(2)}×  (goal ≥ 0.5×)`);
+
+    // The embedded default, for reference (one process owns PGlite; no baseline on it).
+    app.child.kill("SIGTERM");
+    const embedded = await start([join(root, "api/server.ts")], appEnv({ FOREMAN_DATA_DIR: dataDir, PORT: String(await freePort()) }), /app:\s+http:\/\/[^:]+:(\d+)/);
+    children.push(embedded.child);
+    await load(Number(embedded.match[1]), 200);
+    console.log(row("foreman on PGlite (embedded)", [await load(Number(embedded.match[1]), REQUESTS)]));
+  } finally {
+    for (const c of children) c.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
