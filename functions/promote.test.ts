@@ -7,6 +7,7 @@ import { outbox, taskDependencies, tasks } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { toEvent } from "../lib/outbox/message.ts";
 import { transition } from "../lib/tasks/transition.ts";
+import { countingDb } from "../test/counting-db.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { freshKey, insertTask } from "../test/fixtures.ts";
@@ -28,22 +29,6 @@ async function finish(db: AppDb, id: string) {
     data: Record<string, unknown>;
     id: string;
   };
-}
-
-/** A db whose n-th execute() throws, as a process killed mid-step would stop at that statement. */
-function dyingAt(db: AppDb, n: number): AppDb {
-  let calls = 0;
-  return new Proxy(db, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (prop !== "execute") return typeof value === "function" ? value.bind(target) : value;
-      return (...args: unknown[]) => {
-        calls++;
-        if (calls === n) return Promise.reject(new Error("process killed"));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
 }
 
 describe("promote", () => {
@@ -106,7 +91,7 @@ describe("promote", () => {
     const trigger = await finish(db, done.id);
 
     // 1: list the dependents, 2: move the first, 3: the process dies before the second.
-    const dying = testDeps(dyingAt(db, 3));
+    const dying = testDeps(countingDb(t.current.handle, { dieAt: 3 }).db);
     const first = await runFunction(promote, { deps: dying.deps, event: trigger, runId: "run_promote_1" });
     expect(first.error).toBeDefined();
     expect(await Promise.all(dependents.map((id) => statusOf(db, id)))).toEqual([

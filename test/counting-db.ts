@@ -1,6 +1,6 @@
 // A query-counting driver wrapper: the same database through a drizzle instance whose driver client
 // counts every round trip (query, exec, transaction, connect + its queries). Tests use it to hold the
-// write path to its budget of one statement.
+// write path to its budget of one statement, and `dieAt` to stop a process at its n-th trip.
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import * as schema from "../db/schema/index.ts";
@@ -29,7 +29,11 @@ function counting<T extends object>(
         return (...args: unknown[]) => {
           const text =
             typeof args[0] === "string" ? args[0] : ((args[0] as { text?: string })?.text ?? String(prop));
-          onTrip(text);
+          try {
+            onTrip(text);
+          } catch (err) {
+            return Promise.reject(err);
+          }
           return value.apply(obj, args);
         };
       }
@@ -41,9 +45,12 @@ function counting<T extends object>(
   });
 }
 
-export function countingDb(handle: DbHandle): CountingDb {
+export function countingDb(handle: DbHandle, opts: { dieAt?: number } = {}): CountingDb {
   const log: string[] = [];
-  const onTrip = (text: string) => log.push(text.replace(/\s+/g, " ").slice(0, 160));
+  const onTrip = (text: string) => {
+    log.push(text.replace(/\s+/g, " ").slice(0, 160));
+    if (log.length === opts.dieAt) throw new Error("process killed");
+  };
   let db: AppDb;
   switch (handle.raw.kind) {
     case "pglite":

@@ -4,9 +4,10 @@
 // Rows older than the engine's 24 h dedup window are reported and set aside, never re-sent blindly;
 // sent rows are pruned after the retention period.
 import { sql } from "drizzle-orm";
+import { executePrepared } from "../../db/prepared.ts";
 import type { Deps } from "../deps.ts";
 import type { OutboxMessage } from "./message.ts";
-import { publish } from "./publish.ts";
+import { sendBatch } from "./publish.ts";
 
 /** Inngest deduplicates an event id for 24 h; an hour of margin keeps a re-send inside it. */
 export const DEDUP_SAFE_HOURS = 23;
@@ -40,11 +41,14 @@ export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Pro
   const out: DrainResult = { sent: 0, failed: 0, abandoned: [], pruned: 0 };
 
   const stale = rowsOf<{ event_id: string }>(
-    await deps.db.execute(sql`
+    await executePrepared(
+      deps.db,
+      sql`
       update outbox set abandoned_at = ${now}::timestamptz
        where sent_at is null and abandoned_at is null
          and created_at < ${now}::timestamptz - make_interval(hours => ${DEDUP_SAFE_HOURS})
-      returning event_id`),
+      returning event_id`,
+    ),
   );
   out.abandoned = stale.map((r) => r.event_id);
   if (out.abandoned.length > 0) {
@@ -56,17 +60,20 @@ export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Pro
 
   for (let batch = 0; batch < maxBatches; batch++) {
     const claimed = rowsOf<OutboxMessage>(
-      await deps.db.execute(sql`
+      await executePrepared(
+        deps.db,
+        sql`
         update outbox set next_attempt_at = ${now}::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
          where id in (
            select id from outbox
             where sent_at is null and abandoned_at is null and next_attempt_at <= ${now}::timestamptz
             order by id limit ${batchSize}
             for update skip locked)
-        returning event_id as "eventId", name, data`),
+        returning event_id as "eventId", name, data`,
+      ),
     );
     if (claimed.length === 0) break;
-    const res = await publish(deps, claimed);
+    const res = await sendBatch(deps, claimed);
     if (res.error !== undefined) {
       out.failed += claimed.length;
       out.error = res.error;
@@ -77,13 +84,16 @@ export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Pro
   }
 
   const pruned = rowsOf<{ n: number | string }>(
-    await deps.db.execute(sql`
+    await executePrepared(
+      deps.db,
+      sql`
       with gone as (
         delete from outbox where id in (
           select id from outbox where sent_at < ${now}::timestamptz - make_interval(days => ${retentionDays})
            order by id limit 1000)
         returning 1)
-      select count(*) as n from gone`),
+      select count(*) as n from gone`,
+    ),
   );
   out.pruned = Number(pruned[0]?.n ?? 0);
   return out;
@@ -103,11 +113,14 @@ export async function outboxStatus(deps: Pick<Deps, "db" | "now">): Promise<Outb
     oldest: string | Date | null;
     abandoned: string | number;
   }>(
-    await deps.db.execute(sql`
+    await executePrepared(
+      deps.db,
+      sql`
       select count(*) filter (where sent_at is null and abandoned_at is null) as pending,
              min(created_at) filter (where sent_at is null and abandoned_at is null) as oldest,
              count(*) filter (where abandoned_at is not null and sent_at is null) as abandoned
-        from outbox where sent_at is null`),
+        from outbox where sent_at is null`,
+    ),
   );
   const oldest = row?.oldest ? new Date(row.oldest) : null;
   return {

@@ -1,7 +1,13 @@
 // Sending outbox rows: after the commit the caller hands the rows its statement wrote to `publish`,
-// which sends them with their deterministic ids and marks them sent. A failed send is recorded with
-// a backoff (the drain interval, doubling per failure, at most 5 minutes) and left for the drain — the rows are safe in the database, so publish never throws.
+// which sends them with their deterministic ids and marks them sent. A failed send is recorded with a
+// backoff (the drain interval, doubling per failure, at most 5 minutes) and left for the drain — the
+// rows are safe in the database, so publish never throws.
+//
+// Concurrent callers share the work, group-commit style: while one batch is in flight, later callers
+// queue and go out together in the next one — one event-API call and one UPDATE for the lot, each
+// caller still awaiting its own rows. An idle process sends at once, so nothing waits on a timer.
 import { sql } from "drizzle-orm";
+import { executePrepared } from "../../db/prepared.ts";
 import type { Deps } from "../deps.ts";
 import { type OutboxMessage, toEvent } from "./message.ts";
 
@@ -13,38 +19,107 @@ export interface PublishResult {
 
 type PublishDeps = Pick<Deps, "config" | "db" | "events" | "logger" | "now">;
 
-export async function publish(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
+/** The engine accepts batches; stay well below its request size limit. */
+const MAX_BATCH = 200;
+
+/** Sends one batch and records the outcome on its rows. */
+export async function sendBatch(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
   if (messages.length === 0) return { sent: 0 };
-  const ids = messages.map((m) => m.eventId);
-  const idList = sql.join(
-    ids.map((id) => sql`${id}`),
-    sql`, `,
-  );
-  const base = deps.config.FOREMAN_OUTBOX_DRAIN_SECONDS;
+  const ids = JSON.stringify(messages.map((m) => m.eventId));
+  const now = deps.now().toISOString();
   try {
     await deps.events.send(messages.map(toEvent));
   } catch (err) {
     const error = (err as Error).message || String(err);
-    deps.logger.warn("outbox: send failed; the drain will retry", { events: ids.length, error });
-    await deps.db
-      .execute(sql`
+    deps.logger.warn("outbox: send failed; the drain will retry", { events: messages.length, error });
+    await executePrepared(
+      deps.db,
+      sql`
         update outbox
            set attempts = attempts + 1, last_error = ${error.slice(0, 1000)},
-               next_attempt_at = ${deps.now().toISOString()}::timestamptz
-                 + make_interval(secs => least(${base} * power(2, least(attempts, 10)), 300))
-         where event_id in (${idList}) and sent_at is null`)
-      .catch((e: unknown) =>
-        deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
-      );
+               next_attempt_at = ${now}::timestamptz
+                 + make_interval(secs => least(${deps.config.FOREMAN_OUTBOX_DRAIN_SECONDS} * power(2, least(attempts, 10)), 300))
+         where event_id in (select jsonb_array_elements_text(${ids}::jsonb)) and sent_at is null`,
+    ).catch((e: unknown) =>
+      deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
+    );
     return { sent: 0, error };
   }
-  await deps.db
-    .execute(sql`
-      update outbox set sent_at = ${deps.now().toISOString()}::timestamptz, attempts = attempts + 1, last_error = null
-       where event_id in (${idList}) and sent_at is null`)
-    .catch((e: unknown) =>
-      // Sent but not marked: the drain sends it again with the same id, which the engine ignores.
-      deps.logger.warn("outbox: sent but not marked sent", { events: ids.length, error: String(e) }),
-    );
-  return { sent: ids.length };
+  await executePrepared(
+    deps.db,
+    sql`
+      update outbox set sent_at = ${now}::timestamptz, attempts = attempts + 1, last_error = null
+       where event_id in (select jsonb_array_elements_text(${ids}::jsonb)) and sent_at is null`,
+  ).catch((e: unknown) =>
+    // Sent but not marked: the drain sends it again with the same id, which the engine ignores.
+    deps.logger.warn("outbox: sent but not marked sent", { events: messages.length, error: String(e) }),
+  );
+  return { sent: messages.length };
+}
+
+interface Waiting {
+  messages: OutboxMessage[];
+  resolve: (r: PublishResult) => void;
+}
+
+class Batcher {
+  private queue: Waiting[] = [];
+  private busy = false;
+  private readonly deps: PublishDeps;
+  constructor(deps: PublishDeps) {
+    this.deps = deps;
+  }
+
+  publish(messages: OutboxMessage[]): Promise<PublishResult> {
+    return new Promise((resolve) => {
+      this.queue.push({ messages, resolve });
+      if (!this.busy) void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch: Waiting[] = [];
+        let size = 0;
+        while (
+          this.queue.length > 0 &&
+          (batch.length === 0 || size + (this.queue[0]?.messages.length ?? 0) <= MAX_BATCH)
+        ) {
+          const next = this.queue.shift() as Waiting;
+          batch.push(next);
+          size += next.messages.length;
+        }
+        const res = await sendBatch(
+          this.deps,
+          batch.flatMap((w) => w.messages),
+        ).catch((err: unknown) => ({ sent: 0, error: String(err) }));
+        for (const w of batch) {
+          w.resolve(res.error === undefined ? { sent: w.messages.length } : { sent: 0, error: res.error });
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+// One batcher per (sender, database): on Node that is one for the process; on Workers, where Deps
+// are built per request, one per request.
+const batchers = new WeakMap<object, WeakMap<object, Batcher>>();
+
+export function publish(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
+  if (messages.length === 0) return Promise.resolve({ sent: 0 });
+  let byDb = batchers.get(deps.events);
+  if (!byDb) {
+    byDb = new WeakMap();
+    batchers.set(deps.events, byDb);
+  }
+  let batcher = byDb.get(deps.db);
+  if (!batcher) {
+    batcher = new Batcher(deps);
+    byDb.set(deps.db, batcher);
+  }
+  return batcher.publish(messages);
 }

@@ -3,7 +3,9 @@
 // outbox rows. Foreign keys do the existence checks (a violation maps back to the input field); the
 // (source, source_ref) unique index makes a repeated idempotency key return the same task, also
 // under races. `submitMany` does the same for up to 100 inputs (a webhook batch) in one statement.
+import { createHash } from "node:crypto";
 import { getTableColumns, sql } from "drizzle-orm";
+import { executePrepared } from "../../db/prepared.ts";
 import { tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
@@ -39,11 +41,11 @@ export interface Submitted {
 
 export type SubmitOutcome = Submitted | { error: DomainError };
 
-async function hashOf(input: SubmitTaskInput): Promise<string> {
-  const canonical = JSON.stringify(input, Object.keys(input).sort());
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+// Synchronous: WebCrypto's async digest costs a thread-pool round trip per call (see bench/intake).
+const hashOf = (input: SubmitTaskInput): string =>
+  createHash("sha256")
+    .update(JSON.stringify(input, Object.keys(input).sort()))
+    .digest("hex");
 
 const invalid = (field: string, message: string) => new DomainError("VALIDATION", message, { field });
 
@@ -139,7 +141,7 @@ async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]>
     out.push({
       ord,
       id: newId("task"),
-      hash: await hashOf(parsed.data),
+      hash: hashOf(parsed.data),
       input: parsed.data,
       opts: item,
       cleaned,
@@ -178,7 +180,9 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
     actor: p.opts.actor,
     cleaned: p.cleaned.length > 0 ? p.cleaned : null,
   }));
-  const result = await db.execute(sql`
+  const result = await executePrepared(
+    db,
+    sql`
     with input as (
       select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as x(
         ord int, id text, project_id text, plan_id text, title text, description text, priority smallint,
@@ -233,7 +237,8 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
       left join ins on ins.id = i.id
       left join prior p on p.ord = i.ord
       left join fresh f on f.ord = i.ord
-     order by i.ord`);
+     order by i.ord`,
+  );
   return rowsOf<ResultRow>(result);
 }
 

@@ -5,6 +5,7 @@
 // (`task/state.changed`, `task/ready` on → ready, plus the caller's events). The same statement reads
 // back what a failure needs to explain itself, so only a lost race costs a second read.
 import { is, SQL, sql } from "drizzle-orm";
+import { executePrepared } from "../../db/prepared.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import type { OutgoingEvent } from "../events.ts";
@@ -181,7 +182,9 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
         )}]`
       : sql`null::boolean[]`;
 
-  const result = await db.execute(sql`
+  const result = await executePrepared(
+    db,
+    sql`
     with cur as (
       select t.id, t.status, t.version, ${guardsOk} as guards_ok from tasks t where t.id = ${taskId}
     ),
@@ -233,7 +236,8 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
       left join lateral (
         select e.id, e.actor, e.created_at as at from task_events e
          where e.task_id = cur.id and e.kind = 'state_changed' order by e.id desc limit 1
-      ) w on true`);
+      ) w on true`,
+  );
   const row = rowsOf<Row>(result)[0];
   if (!row || row.cur_status === null || row.cur_version === null) throw taskNotFound(taskId);
   const seen = { status: row.cur_status, version: Number(row.cur_version) };
@@ -305,7 +309,9 @@ async function afterLostRace(
   expected: { status: TaskState; version: number },
   winnerOf: (r: Pick<Row, "winner_id" | "winner_actor" | "winner_at">) => Winner | null,
 ): Promise<TransitionResult> {
-  const result = await db.execute(sql`
+  const result = await executePrepared(
+    db,
+    sql`
     select t.status as cur_status, t.version as cur_version,
            p.id as prior_id, p.payload as prior_payload, p.actor as prior_actor, p.created_at as prior_at,
            (select coalesce(jsonb_agg(jsonb_build_object('eventId', o.event_id, 'name', o.name, 'data', o.data) order by o.id), '[]'::jsonb)
@@ -317,7 +323,8 @@ async function afterLostRace(
         select e.id, e.actor, e.created_at as at from task_events e
          where e.task_id = t.id and e.kind = 'state_changed' order by e.id desc limit 1
       ) w on true
-     where t.id = ${input.taskId}`);
+     where t.id = ${input.taskId}`,
+  );
   const row = rowsOf<Row>(result)[0];
   if (!row || row.cur_status === null) throw taskNotFound(input.taskId);
   if (row.prior_id !== null) return replayOf(input, row);

@@ -43,10 +43,10 @@ async function baseline(databaseUrl: string) {
   app.post("/api/tasks", async (c) => {
     const input = body.parse(await c.req.json());
     const id = `task_bench_${process.pid}_${++n}`;
-    await pool.query("insert into tasks (id, project_id, worker_id, title) values ($1, 'proj_default', 'crm-setup', $2)", [
-      id,
-      input.title,
-    ]);
+    await pool.query(
+      "insert into tasks (id, project_id, worker_id, title) values ($1, 'proj_default', 'crm-setup', $2)",
+      [id, input.title],
+    );
     return c.json({ task: { id } }, 201);
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
@@ -65,12 +65,21 @@ function fakeEvents() {
       res.end(JSON.stringify({ ids, status: 200 }));
     });
   });
-  server.listen(0, "127.0.0.1", () => console.log(`listening ${(server.address() as { port: number }).port}`));
+  server.listen(0, "127.0.0.1", () =>
+    console.log(`listening ${(server.address() as { port: number }).port}`),
+  );
 }
 
 // ---- the driver --------------------------------------------------------------------------------
-function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return new Promise((resolve, reject) => {
     let out = "";
     const onLine = (line: string) => {
@@ -157,7 +166,13 @@ async function main() {
       HOST: "127.0.0.1",
       ...extra,
     });
-    const app = await start([join(root, "api/server.ts")], appEnv({ DATABASE_URL: databaseUrl, PORT: String(await freePort()) }), /app:\s+http:\/\/[^:]+:(\d+)/);
+    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the app (written on exit).
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    const app = await start(
+      [...nodeArgs, join(root, "api/server.ts")],
+      appEnv({ DATABASE_URL: databaseUrl, PORT: String(await freePort()) }),
+      /app:\s+http:\/\/[^:]+:(\d+)/,
+    );
     children.push(app.child);
     const base = await start([self, "--baseline", databaseUrl], {}, /listening (\d+)/);
     children.push(base.child);
@@ -171,17 +186,27 @@ async function main() {
       runs.baseline.push(await load(basePort, REQUESTS));
       runs.app.push(await load(appPort, REQUESTS));
     }
-    const median = (rs: Result[], k: keyof Result) => [...rs.map((x) => x[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)] ?? 0;
+    const median = (rs: Result[], k: keyof Result) =>
+      [...rs.map((x) => x[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)] ?? 0;
     const row = (name: string, rs: Result[]) =>
       `${name.padEnd(28)} ${median(rs, "rps").toFixed(0).padStart(7)} req/s   p50 ${median(rs, "p50").toFixed(2).padStart(7)} ms   p99 ${median(rs, "p99").toFixed(2).padStart(7)} ms`;
-    console.log(`POST /api/tasks, ${REQUESTS} requests × ${ROUNDS} rounds, concurrency ${CONCURRENCY} (medians)`);
+    console.log(
+      `POST /api/tasks, ${REQUESTS} requests × ${ROUNDS} rounds, concurrency ${CONCURRENCY} (medians)`,
+    );
     console.log(row("baseline (Hono+zod+INSERT)", runs.baseline));
     console.log(row("foreman on PostgreSQL", runs.app));
-    console.log(`ratio (foreman / baseline):   ${(median(runs.app, "rps") / median(runs.baseline, "rps")).toFixed(2)}×  (goal ≥ 0.5×)`);
+    console.log(
+      `ratio (foreman / baseline):   ${(median(runs.app, "rps") / median(runs.baseline, "rps")).toFixed(2)}×  (goal ≥ 0.5×)`,
+    );
 
     // The embedded default, for reference (one process owns PGlite; no baseline on it).
     app.child.kill("SIGTERM");
-    const embedded = await start([join(root, "api/server.ts")], appEnv({ FOREMAN_DATA_DIR: dataDir, PORT: String(await freePort()) }), /app:\s+http:\/\/[^:]+:(\d+)/);
+    await new Promise((r) => app.child.once("exit", r));
+    const embedded = await start(
+      [join(root, "api/server.ts")],
+      appEnv({ FOREMAN_DATA_DIR: dataDir, PORT: String(await freePort()) }),
+      /app:\s+http:\/\/[^:]+:(\d+)/,
+    );
     children.push(embedded.child);
     await load(Number(embedded.match[1]), 200);
     console.log(row("foreman on PGlite (embedded)", [await load(Number(embedded.match[1]), REQUESTS)]));
