@@ -12,6 +12,7 @@ import { type Config, isDevMode, loadConfig } from "../lib/config.ts";
 import { createDeps } from "../lib/deps.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { startDrainLoop } from "../lib/outbox/loop.ts";
+import { publishSettled } from "../lib/outbox/publish.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
 
@@ -104,6 +105,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     server.close();
     if ("closeAllConnections" in server) server.closeAllConnections();
     await drain.stop();
+    await publishSettled(deps);
     await handle.close();
     process.exit(0);
   };

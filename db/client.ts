@@ -7,6 +7,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { isNeonUrl, openNeon } from "./neon.ts";
 import { lockDataDir } from "./pglite-lock.ts";
+import { usePreparedStatements } from "./prepared.ts";
 import * as schema from "./schema/index.ts";
 import type { AppDb, DbHandle } from "./types.ts";
 
@@ -33,7 +34,7 @@ export function openPostgres(url: string, max = 10): DbHandle {
   pool.on("error", (err) => console.warn(`[db] idle postgres client error: ${err.message}`));
   let closed = false;
   return {
-    db: drizzlePg({ client: pool, schema }) as unknown as AppDb,
+    db: usePreparedStatements(drizzlePg({ client: pool, schema }) as unknown as AppDb),
     kind: "postgres",
     raw: { kind: "postgres", pool },
     close: async () => {

@@ -24,6 +24,13 @@ const MAX_BATCH = 200;
 
 /** Sends one batch and records the outcome on its rows. */
 export async function sendBatch(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
+  const res = await sendOnly(deps, messages);
+  if (res.error === undefined) await markSent(deps, messages);
+  return res;
+}
+
+/** Sends one batch; a failure is recorded on the rows (attempts, error, backoff) before returning. */
+async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
   if (messages.length === 0) return { sent: 0 };
   const ids = JSON.stringify(messages.map((m) => m.eventId));
   const now = deps.now().toISOString();
@@ -45,16 +52,24 @@ export async function sendBatch(deps: PublishDeps, messages: OutboxMessage[]): P
     );
     return { sent: 0, error };
   }
+  return { sent: messages.length };
+}
+
+async function markSent(deps: PublishDeps, messages: OutboxMessage[]): Promise<void> {
+  const ids = JSON.stringify(messages.map((m) => m.eventId));
+  const now = deps.now().toISOString();
   await executePrepared(
     deps.db,
     sql`
       update outbox set sent_at = ${now}::timestamptz, attempts = attempts + 1, last_error = null
-       where event_id in (select jsonb_array_elements_text(${ids}::jsonb)) and sent_at is null`,
+       where event_id in (select jsonb_array_elements_text(${ids}::jsonb)) and sent_at is null
+         -- A lost "sent" mark only causes a re-send the engine ignores, so this commit need not wait
+         -- for the WAL flush (set_config local to this statement's own transaction).
+         and set_config('synchronous_commit', 'off', true) = 'off'`,
   ).catch((e: unknown) =>
     // Sent but not marked: the drain sends it again with the same id, which the engine ignores.
     deps.logger.warn("outbox: sent but not marked sent", { events: messages.length, error: String(e) }),
   );
-  return { sent: messages.length };
 }
 
 interface Waiting {
@@ -65,6 +80,8 @@ interface Waiting {
 class Batcher {
   private queue: Waiting[] = [];
   private busy = false;
+  /** "Sent" marks still being written; callers do not wait for them (a lost mark is a harmless re-send). */
+  readonly marking = new Set<Promise<void>>();
   private readonly deps: PublishDeps;
   constructor(deps: PublishDeps) {
     this.deps = deps;
@@ -91,10 +108,15 @@ class Batcher {
           batch.push(next);
           size += next.messages.length;
         }
-        const res = await sendBatch(
-          this.deps,
-          batch.flatMap((w) => w.messages),
-        ).catch((err: unknown) => ({ sent: 0, error: String(err) }));
+        const messages = batch.flatMap((w) => w.messages);
+        const res = await sendOnly(this.deps, messages).catch((err: unknown) => ({
+          sent: 0,
+          error: String(err),
+        }));
+        if (res.error === undefined) {
+          const mark = markSent(this.deps, messages).finally(() => this.marking.delete(mark));
+          this.marking.add(mark);
+        }
         for (const w of batch) {
           w.resolve(res.error === undefined ? { sent: w.messages.length } : { sent: 0, error: res.error });
         }
@@ -109,8 +131,7 @@ class Batcher {
 // are built per request, one per request.
 const batchers = new WeakMap<object, WeakMap<object, Batcher>>();
 
-export function publish(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
-  if (messages.length === 0) return Promise.resolve({ sent: 0 });
+function batcherFor(deps: PublishDeps): Batcher {
   let byDb = batchers.get(deps.events);
   if (!byDb) {
     byDb = new WeakMap();
@@ -121,5 +142,16 @@ export function publish(deps: PublishDeps, messages: OutboxMessage[]): Promise<P
     batcher = new Batcher(deps);
     byDb.set(deps.db, batcher);
   }
-  return batcher.publish(messages);
+  return batcher;
+}
+
+/** Sends the rows (sharing the call with concurrent publishers) and marks them sent in the background. */
+export function publish(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
+  if (messages.length === 0) return Promise.resolve({ sent: 0 });
+  return batcherFor(deps).publish(messages);
+}
+
+/** Resolves when every "sent" mark begun so far is written (shutdown, tests). */
+export async function publishSettled(deps: PublishDeps): Promise<void> {
+  await Promise.all([...batcherFor(deps).marking]);
 }

@@ -9,6 +9,7 @@ import { executePrepared } from "../../db/prepared.ts";
 import { tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
+import { taskSubmitted } from "../events.ts";
 import { newId } from "../ids.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import { cleanText } from "../text.ts";
@@ -157,8 +158,16 @@ type ResultRow = {
   created: Record<string, unknown> | string | null;
   prior: Record<string, unknown> | string | null;
   worker_active: boolean | null;
-  outbox: OutboxMessage[] | string | null;
 };
+
+const SUBMITTED_PREFIX = "task-submitted:";
+const submittedEventId = (taskId: string) => `${SUBMITTED_PREFIX}${taskId}`;
+/** The outbox row the statement wrote for a new task (the same id and data, built here once). */
+const submittedMessage = (task: TaskRow): OutboxMessage => ({
+  eventId: submittedEventId(task.id),
+  name: taskSubmitted.name,
+  data: { taskId: task.id, source: task.source },
+});
 const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
 async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]> {
@@ -180,6 +189,7 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
     actor: p.opts.actor,
     cleaned: p.cleaned.length > 0 ? p.cleaned : null,
   }));
+  const hasEdges = prepared.some((p) => (p.input.depends_on ?? []).length > 0);
   const result = await executePrepared(
     db,
     sql`
@@ -210,11 +220,15 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
       on conflict (source, source_ref) do nothing
       returning *
     ),
-    edges as (
+    ${
+      hasEdges
+        ? sql`edges as (
       insert into task_dependencies (task_id, depends_on_id)
       select ins.id, d.value from ins join fresh f on f.id = ins.id
        cross join jsonb_array_elements_text(f.depends_on) as d(value)
-    ),
+    ),`
+        : sql``
+    }
     ev as (
       insert into task_events (id, task_id, kind, payload, actor)
       select f.event_id, ins.id, 'submitted',
@@ -225,14 +239,11 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
     ),
     ob as (
       insert into outbox (event_id, name, data, cause_event_id)
-      select 'task-submitted:' || ins.id, 'task/submitted',
-             jsonb_build_object('taskId', ins.id, 'source', ins.source), f.event_id
-        from ins join fresh f on f.id = ins.id
-      returning event_id, name, data, cause_event_id
+      select ${SUBMITTED_PREFIX}::text || ins.id, ${taskSubmitted.name}::text,
+             jsonb_build_object('taskId', ins.id, 'source', ins.source), ins.last_event_id
+        from ins
     )
-    select i.ord, to_jsonb(ins.*) as created, p.row as prior, f.worker_active,
-           (select jsonb_agg(jsonb_build_object('eventId', ob.event_id, 'name', ob.name, 'data', ob.data))
-              from ob where ob.cause_event_id = f.event_id) as outbox
+    select i.ord, to_jsonb(ins.*) as created, p.row as prior, f.worker_active
       from input i
       left join ins on ins.id = i.id
       left join prior p on p.ord = i.ord
@@ -294,7 +305,8 @@ export async function submitMany(
       throw invalid(`${batch ? `items.[${p.ord}].` : ""}worker`, `Worker '${workerId}' is inactive.`);
     }
     if (row?.created) {
-      outcomes.push({ task: taskFromJson(json(row.created)), created: true, outbox: json(row.outbox ?? []) });
+      const task = taskFromJson(json(row.created));
+      outcomes.push({ task, created: true, outbox: [submittedMessage(task)] });
     } else if (row?.prior) {
       outcomes.push(replayOf(p, taskFromJson(json(row.prior))));
     } else {
