@@ -37,6 +37,11 @@ export const configSchema = z.object({
   INNGEST_SIGNING_KEY_FALLBACK: optionalString,
   INNGEST_EVENT_KEY: optionalString,
   INNGEST_BASE_URL: optionalUrl,
+  HUBSPOT_ACCESS_TOKEN: optionalString,
+  HUBSPOT_APP_SECRET: optionalString,
+  HUBSPOT_PORTAL_ID: z.coerce.number().int().min(1).optional(),
+  HUBSPOT_PIPELINE_ID: optionalString,
+  HUBSPOT_BASE_URL: z.url().default("https://api.hubapi.com"),
   BRIDGE_URL: optionalUrl,
   BRIDGE_TOKEN: optionalString,
   LOCAL_MODEL: z.string().min(1).default("local"),
@@ -77,6 +82,23 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   INNGEST_SIGNING_KEY_FALLBACK: { default: "—", where: "Inngest key rotation (secret)" },
   INNGEST_EVENT_KEY: { default: "—", where: "sending events to Inngest Cloud (secret)" },
   INNGEST_BASE_URL: { default: "Inngest Cloud", where: "self-hosted Inngest server URL" },
+  HUBSPOT_ACCESS_TOKEN: {
+    default: "—",
+    where: "HubSpot private-app token: reading tickets and companies (secret)",
+  },
+  HUBSPOT_APP_SECRET: {
+    default: "—",
+    where: "HubSpot app client secret: verifies webhook signatures v3 (secret)",
+  },
+  HUBSPOT_PORTAL_ID: { default: "—", where: "the HubSpot account whose webhooks are accepted" },
+  HUBSPOT_PIPELINE_ID: {
+    default: "— (every pipeline)",
+    where: "the ticket pipeline whose tickets become tasks",
+  },
+  HUBSPOT_BASE_URL: {
+    default: "https://api.hubapi.com",
+    where: "HubSpot API base URL (tests point it at a fake)",
+  },
   BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
   BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token (secret)" },
   LOCAL_MODEL: { default: "local", where: "model name requested from the GPU bridge" },
@@ -90,6 +112,8 @@ export const SECRET_VARIABLES: readonly (keyof Config)[] = [
   "INNGEST_SIGNING_KEY_FALLBACK",
   "INNGEST_EVENT_KEY",
   "BRIDGE_TOKEN",
+  "HUBSPOT_ACCESS_TOKEN",
+  "HUBSPOT_APP_SECRET",
 ];
 
 export const isDevMode = (config: Config): boolean =>

@@ -3,6 +3,7 @@
 import type { AppDb } from "../db/types.ts";
 import type { Config } from "./config.ts";
 import type { OutgoingEvent } from "./events.ts";
+import { createHubSpotClient, type HubSpotClient } from "./hubspot/client.ts";
 import { createLocalModel, type LocalModel } from "./llm/local.ts";
 
 export interface EventSender {
@@ -28,6 +29,8 @@ export interface Deps {
   version: string;
   /** The local model tier behind the GPU bridge; undefined when BRIDGE_URL is not configured. */
   local: LocalModel | undefined;
+  /** The HubSpot client; undefined when HUBSPOT_ACCESS_TOKEN is not configured. */
+  hubspot: HubSpotClient | undefined;
 }
 
 /** Builds Deps from the parts each entry point owns (database, event sender). */
@@ -45,6 +48,9 @@ export function createDeps(parts: Pick<Deps, "config" | "db" | "dbKind" | "event
             model: config.LOCAL_MODEL,
           })
         : undefined,
+    hubspot: config.HUBSPOT_ACCESS_TOKEN
+      ? createHubSpotClient({ accessToken: config.HUBSPOT_ACCESS_TOKEN, baseUrl: config.HUBSPOT_BASE_URL })
+      : undefined,
   };
 }
 

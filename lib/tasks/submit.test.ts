@@ -148,6 +148,30 @@ describe("submitMany", () => {
     expect(rows).toHaveLength(90);
   });
 
+  it("writes extra owed events in the same statement and skips ids already recorded", async () => {
+    const ev = (n: number) => ({
+      eventId: `stage:${n}:${Date.now()}`,
+      name: "hubspot/ticket.stage_changed",
+      data: { ticketId: `9${n}`, portalId: 1, stageId: "s", occurredAt: 1 },
+    });
+    const events = [ev(1), ev(2)];
+    const counter = countingDb(t.current.handle);
+    await submitMany(counter.db, [{ input: { title: "with events" }, ...api }], { events });
+    expect(counter.trips()).toBe(1);
+    // A redelivery of the same events, alone this time: recorded once.
+    await submitMany(counter.db, [], { events });
+    const rows = await t.current.db
+      .select()
+      .from(outbox)
+      .where(
+        inArray(
+          outbox.eventId,
+          events.map((e) => e.eventId),
+        ),
+      );
+    expect(rows).toHaveLength(2);
+  });
+
   it("refuses more than the batch limit, writing nothing", async () => {
     const items = Array.from({ length: MAX_BATCH + 1 }, () => ({ input: { title: "x" }, ...api }));
     await expect(submitMany(t.current.db, items)).rejects.toMatchObject({

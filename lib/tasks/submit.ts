@@ -12,6 +12,7 @@ import { DomainError } from "../errors.ts";
 import { taskSubmitted } from "../events.ts";
 import { newId } from "../ids.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
+import { recordOutbox } from "../outbox/record.ts";
 import { cleanText } from "../text.ts";
 import {
   DEFAULT_PROJECT_ID,
@@ -97,6 +98,16 @@ export interface SubmitItem extends SubmitOptions {
   input: unknown;
   /** CRM data: clean unreadable characters out of the text instead of refusing it, and record it. */
   clean?: boolean;
+  /** A task id chosen by the caller (a plan's tasks reference each other before they exist). */
+  id?: string;
+}
+
+export interface SubmitManyOptions {
+  /** false: a single submission, whose invalid input throws the ZodError itself. */
+  batch?: boolean;
+  /** More events owed by the same request (e.g. a webhook's stage changes), written to the outbox in
+   *  the same statement; an id already in the outbox is a duplicate delivery and is skipped. */
+  events?: OutboxMessage[];
 }
 
 /** Cleans the text fields of CRM-sourced input; returns what changed, field by field. */
@@ -141,7 +152,7 @@ async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]>
     }
     out.push({
       ord,
-      id: newId("task"),
+      id: item.id ?? newId("task"),
       hash: hashOf(parsed.data),
       input: parsed.data,
       opts: item,
@@ -170,7 +181,7 @@ const submittedMessage = (task: TaskRow): OutboxMessage => ({
 });
 const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
-async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]> {
+async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessage[]): Promise<ResultRow[]> {
   const input = prepared.map((p) => ({
     ord: p.ord,
     id: p.id,
@@ -243,6 +254,17 @@ async function insertBatch(db: AppDb, prepared: Prepared[]): Promise<ResultRow[]
              jsonb_build_object('taskId', ins.id, 'source', ins.source), ins.last_event_id
         from ins
     )
+    ${
+      events.length > 0
+        ? sql`, extra as (
+      insert into outbox (event_id, name, data)
+      select e.event_id, e.name, e.data
+        from jsonb_to_recordset(${JSON.stringify(events.map((e) => ({ event_id: e.eventId, name: e.name, data: e.data })))}::jsonb)
+             as e(event_id text, name text, data jsonb)
+      on conflict (event_id) do nothing
+    )`
+        : sql``
+    }
     select i.ord, to_jsonb(ins.*) as created, p.row as prior, f.worker_active
       from input i
       left join ins on ins.id = i.id
@@ -278,10 +300,13 @@ function replayOf(p: Prepared, existing: TaskRow): SubmitOutcome {
 export async function submitMany(
   db: AppDb,
   items: SubmitItem[],
-  opts: { batch?: boolean } = {},
+  opts: SubmitManyOptions = {},
 ): Promise<SubmitOutcome[]> {
   const batch = opts.batch ?? true;
-  if (items.length === 0) return [];
+  if (items.length === 0) {
+    if (opts.events?.length) await recordOutbox(db, opts.events);
+    return [];
+  }
   if (items.length > MAX_BATCH) {
     throw new DomainError("LIMIT_EXCEEDED", `At most ${MAX_BATCH} tasks per batch (got ${items.length}).`, {
       field: "items",
@@ -291,7 +316,7 @@ export async function submitMany(
   const prepared = await prepare(items, batch);
   let rows: ResultRow[];
   try {
-    rows = await insertBatch(db, prepared);
+    rows = await insertBatch(db, prepared, opts.events ?? []);
   } catch (err) {
     const fkError = foreignKeyError(err, batch ? "items." : "");
     if (fkError) throw fkError;
