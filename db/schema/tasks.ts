@@ -32,7 +32,7 @@ export const tasks = pgTable(
     status: taskState("status").notNull().default("intake"),
     /** Why the task is in its current state (blocked reason, failure class, …). */
     statusReason: text("status_reason"),
-    /** 0 urgent · 1 high · 2 normal · 3 low. */
+    /** The priority lane P0–P5: 0 urgent · 1 high · 2 normal · 3 low · 4 background · 5 bulk. */
     priority: smallint("priority").notNull().default(2),
     workerId: text("worker_id"),
     rubric: jsonb("rubric").$type<string[]>().notNull().default([]),
@@ -52,6 +52,8 @@ export const tasks = pgTable(
     /** Content hash of the deliverable under review (the `deliverable current` guard checks it). */
     deliverableHash: text("deliverable_hash"),
     triagedAt: timestamp("triaged_at", { withTimezone: true }),
+    /** Triage's call: an internal (Slack) stamp before the client sees the work; null = the project's rule. */
+    requiresInternalStamp: boolean("requires_internal_stamp"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -69,7 +71,7 @@ export const tasks = pgTable(
       columns: [t.planId, t.projectId],
       foreignColumns: [plans.id, plans.projectId],
     }),
-    check("tasks_priority_range", sql`${t.priority} between 0 and 3`),
+    check("tasks_priority_range", sql`${t.priority} between 0 and 5`),
     check("tasks_title_not_blank", sql`length(trim(${t.title})) > 0`),
   ],
 );

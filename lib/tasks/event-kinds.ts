@@ -22,6 +22,7 @@ export const EVENT_PAYLOADS = {
   }),
   note: z.object({ text: z.string(), author: z.string().optional() }),
   would_do: z.object({ method: z.string(), path: z.string(), body: z.unknown().optional() }),
+  enriched: z.object({ from: z.string(), fields: z.array(z.string()) }).passthrough(),
   triage: z.object({ via: z.string(), reason: z.string() }).passthrough(),
   worker_turn: z.object({ turn: z.number().int() }).passthrough(),
   tool_call: z.object({ tool: z.string() }).passthrough(),

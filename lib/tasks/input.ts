@@ -5,7 +5,8 @@ import { z } from "zod";
 import { ID_PATTERN } from "../ids.ts";
 import { text } from "../text.ts";
 
-export const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
+/** The priority lanes P0–P5 by name (index = lane). */
+export const PRIORITIES = ["urgent", "high", "normal", "low", "background", "bulk"] as const;
 export const DEFAULT_PROJECT_ID = "proj_default";
 export const DEFAULT_WORKER_ID = "crm-setup";
 
