@@ -11,6 +11,7 @@ export const presentTask = (t: TaskRow) => ({
   state: t.status,
   state_reason: t.statusReason,
   priority: PRIORITIES[t.priority] ?? "normal",
+  lane: `P${t.priority}`,
   project: t.projectId,
   plan: t.planId,
   worker: t.workerId,

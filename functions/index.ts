@@ -1,5 +1,6 @@
 // The one list of Inngest functions; every serve handler (Node, Workers) serves exactly this array.
+import { intake } from "./intake.ts";
 import { outboxDrain } from "./outbox-drain.ts";
 import { promote } from "./promote.ts";
 
-export const functions = [promote, outboxDrain];
+export const functions = [intake, promote, outboxDrain];

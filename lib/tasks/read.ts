@@ -76,3 +76,12 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
     timelineNextCursor: events.length > page.events_limit && last ? last.id : null,
   };
 }
+
+/** Where a task came from (source and its reference), or undefined for an unknown task. */
+export async function readTaskSource(db: AppDb, id: string) {
+  const [row] = await db
+    .select({ source: tasks.source, sourceRef: tasks.sourceRef })
+    .from(tasks)
+    .where(eq(tasks.id, id));
+  return row;
+}

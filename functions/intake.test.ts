@@ -1,0 +1,258 @@
+// intake end to end over the real SDKs and local fakes: a HubSpot-sourced task is enriched from its
+// ticket (company → project on first sight), triaged by the local router model or — when the model
+// is down, or answers invalid JSON or an unknown worker twice — by the recorded rules, and moved to
+// ready; with open dependencies it waits in intake; a ticket HubSpot does not know goes to triage.
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { projects, taskDependencies, taskEvents, tasks } from "../db/schema/index.ts";
+import { enrichFromTicket } from "../lib/intake/enrich.ts";
+import { submitMany, submitTask } from "../lib/tasks/submit.ts";
+import { useTestDb } from "../test/db.ts";
+import { testDeps } from "../test/deps.ts";
+import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
+import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
+import { insertTask } from "../test/fixtures.ts";
+import { runFunction } from "../test/inngest.ts";
+import { intake } from "./intake.ts";
+
+const t = useTestDb();
+let hubspot: FakeHubSpot;
+let model: OpenAIUpstream;
+beforeAll(async () => {
+  [hubspot, model] = await Promise.all([startFakeHubSpot(), startOpenAIUpstream()]);
+});
+afterAll(async () => {
+  await Promise.all([hubspot?.close(), model?.close()]);
+});
+
+const verdict = (over: Record<string, unknown> = {}) => ({
+  worker: "crm-setup",
+  priority: "P1",
+  rubric: ["The Service Hub pipeline has the agreed stages"],
+  internal_stamp_required: false,
+  reason: "CRM configuration request for Service Hub",
+  ...over,
+});
+/** The model answers these in order, then repeats the last one. */
+function scriptModel(...answers: unknown[]) {
+  const queue = [...answers];
+  Object.defineProperty(model.behaviour, "json", {
+    configurable: true,
+    get: () => (queue.length > 1 ? queue.shift() : queue[0]),
+  });
+}
+
+const env = () => ({
+  HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+  HUBSPOT_BASE_URL: hubspot.url,
+  BRIDGE_URL: model.url,
+  BRIDGE_TOKEN: "bridge-token",
+  LOCAL_MODEL: model.behaviour.model,
+});
+let ticketSeq = 4_294_967_296 + Math.floor(Math.random() * 1e6); // above 2^32
+const nextTicket = () => String(++ticketSeq);
+
+async function hubspotTask(ticketId: string) {
+  const [o] = await submitMany(t.current.db, [
+    {
+      input: { title: `HubSpot ticket ${ticketId}` },
+      source: "hubspot",
+      sourceRef: ticketId,
+      actor: "webhook",
+      clean: true,
+    },
+  ]);
+  if (!o || !("task" in o)) throw new Error("no task");
+  return o.task;
+}
+const run = (taskId: string, source: "hubspot" | "api", e = env()) => {
+  const { deps, events } = testDeps(t.current.db, e);
+  return runFunction(intake, { deps, event: { name: "task/submitted", data: { taskId, source } } }).then(
+    (res) => ({
+      ...res,
+      events,
+    }),
+  );
+};
+const rowOf = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];
+const kindsOf = async (id: string) =>
+  (await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, id)).orderBy(taskEvents.id)).map(
+    (e) => e.kind,
+  );
+const triageOf = async (id: string) =>
+  (await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, id))).find(
+    (e) => e.kind === "triage",
+  )?.payload as Record<string, any> | undefined;
+
+beforeEach(() => {
+  model.clearFaults();
+  scriptModel(verdict());
+});
+
+describe("intake", () => {
+  it("enriches from the ticket, creates the company's project, triages with the local model and moves to ready", async () => {
+    const ticketId = nextTicket();
+    const companyId = `c${ticketId}`;
+    hubspot.addCompany(companyId, { name: `Acme ${ticketId}`, domain: "acme.example" });
+    hubspot.addTicket({
+      id: ticketId,
+      properties: { subject: "Configure the Service Hub pipeline", content: "Stages: New, Waiting, Closed." },
+      companyIds: [companyId],
+    });
+    const task = await hubspotTask(ticketId);
+    const res = await run(task.id, "hubspot");
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ state: "ready", via: "local-model" });
+
+    const row = await rowOf(task.id);
+    const [project] = await t.current.db
+      .select()
+      .from(projects)
+      .where(eq(projects.hubspotCompanyId, companyId));
+    expect(project?.name).toBe(`Acme ${ticketId}`);
+    expect(row).toMatchObject({
+      status: "ready",
+      title: "Configure the Service Hub pipeline",
+      description: "Stages: New, Waiting, Closed.",
+      projectId: project?.id,
+      priority: 1,
+      rubric: ["The Service Hub pipeline has the agreed stages"],
+      requiresInternalStamp: false,
+      sourceRef: ticketId,
+    });
+    expect(row?.triagedAt).toBeInstanceOf(Date);
+    expect(await kindsOf(task.id)).toEqual(["submitted", "enriched", "triage", "state_changed"]);
+    expect(await triageOf(task.id)).toMatchObject({
+      via: "local-model",
+      reason: verdict().reason,
+      attempts: 1,
+    });
+    expect(res.events.sent.map((e) => e.name)).toEqual(["task/state.changed", "task/ready"]);
+    // The model was asked with a JSON schema, and the ticket text was fenced as data.
+    const asked = model.requests.at(-1) as {
+      response_format?: { type: string };
+      messages: { content: string }[];
+    };
+    expect(asked.response_format?.type).toBe("json_schema");
+    expect(asked.messages[1]?.content).toContain("<<<TASK");
+  });
+
+  it("reuses the project for a second ticket of the same company", async () => {
+    const companyId = `shared-${nextTicket()}`;
+    hubspot.addCompany(companyId, { name: `Shared ${companyId}` });
+    const ids = [nextTicket(), nextTicket()];
+    for (const id of ids)
+      hubspot.addTicket({ id, properties: { subject: `ticket ${id}` }, companyIds: [companyId] });
+    for (const id of ids) await run((await hubspotTask(id)).id, "hubspot");
+    expect(
+      await t.current.db.select().from(projects).where(eq(projects.hubspotCompanyId, companyId)),
+    ).toHaveLength(1);
+  });
+
+  it("falls back to the rules when the local model is down, and records why", async () => {
+    model.fail({ status: 503, body: { error: { message: "no capacity" } }, headers: { "retry-after": "1" } });
+    const task = (
+      await submitTask(
+        t.current.db,
+        { title: "URGENT: the HubSpot form is down" },
+        { source: "api", actor: "api" },
+      )
+    ).task;
+    const res = await run(task.id, "api");
+    expect(res.result).toMatchObject({ state: "ready", via: "rules" });
+    expect(await rowOf(task.id)).toMatchObject({ status: "ready", priority: 0, workerId: "crm-setup" });
+    const recorded = await triageOf(task.id);
+    expect(recorded).toMatchObject({ via: "rules" });
+    expect(recorded?.fallback).toContain("local model unavailable");
+  });
+
+  it("repairs one invalid answer, and falls back after two", async () => {
+    scriptModel({ worker: "crm-setup" }, verdict({ reason: "second answer" }));
+    const once = (await submitTask(t.current.db, { title: "repair once" }, { source: "api", actor: "api" }))
+      .task;
+    await run(once.id, "api");
+    expect(await triageOf(once.id)).toMatchObject({
+      via: "local-model",
+      attempts: 2,
+      reason: "second answer",
+    });
+
+    scriptModel("not a verdict");
+    const twice = (
+      await submitTask(t.current.db, { title: "invalid twice" }, { source: "api", actor: "api" })
+    ).task;
+    await run(twice.id, "api");
+    const recorded = await triageOf(twice.id);
+    expect(recorded).toMatchObject({ via: "rules", attempts: 2 });
+    expect(recorded?.fallback).toContain("invalid twice");
+    expect(await rowOf(twice.id)).toMatchObject({ status: "ready" });
+  });
+
+  it("never takes a worker the model invents", async () => {
+    scriptModel(verdict({ worker: "root-shell" }));
+    const task = (await submitTask(t.current.db, { title: "pick a worker" }, { source: "api", actor: "api" }))
+      .task;
+    await run(task.id, "api");
+    const recorded = await triageOf(task.id);
+    expect(recorded?.fallback).toContain("unknown worker 'root-shell'");
+    expect(await rowOf(task.id)).toMatchObject({ workerId: "crm-setup" });
+  });
+
+  it("leaves a task with open dependencies in intake, triaged, with the reason", async () => {
+    const dep = await insertTask(t.current.db, { status: "working" });
+    const task = (
+      await submitTask(
+        t.current.db,
+        { title: "after the other", depends_on: [dep.id] },
+        { source: "api", actor: "api" },
+      )
+    ).task;
+    const res = await run(task.id, "api");
+    expect(res.result).toMatchObject({ state: "waiting" });
+    const row = await rowOf(task.id);
+    expect(row).toMatchObject({ status: "intake", statusReason: "triaged; waiting for its dependencies" });
+    expect(row?.triagedAt).toBeInstanceOf(Date);
+    const edges = await t.current.db
+      .select()
+      .from(taskDependencies)
+      .where(eq(taskDependencies.taskId, task.id));
+    expect(edges).toHaveLength(1);
+  });
+
+  it("sends a task whose ticket HubSpot does not know to failed_needs_triage", async () => {
+    const task = await hubspotTask(nextTicket()); // never added to the fake
+    const res = await run(task.id, "hubspot");
+    expect(res.result).toMatchObject({ state: "failed_needs_triage", class: "external_api" });
+    expect(await rowOf(task.id)).toMatchObject({ status: "failed_needs_triage" });
+    expect((await rowOf(task.id))?.statusReason).toMatch(/^external_api: Ticket \d+ does not exist/);
+  });
+
+  it("triages as submitted when no HubSpot token is configured, saying so", async () => {
+    const task = await hubspotTask(nextTicket());
+    const { HUBSPOT_ACCESS_TOKEN: _, ...withoutToken } = env();
+    const res = await run(task.id, "hubspot", withoutToken as ReturnType<typeof env>);
+    expect(res.result).toMatchObject({ state: "ready" });
+  });
+});
+
+describe("enrichFromTicket", () => {
+  it("is idempotent: the same ticket twice writes one enriched event", async () => {
+    const task = await hubspotTask(nextTicket());
+    const ticket = {
+      id: task.sourceRef as string,
+      subject: "Subject\u0000 with a NUL",
+      content: "Body",
+      priority: null,
+      pipeline: null,
+      stage: null,
+      company: null,
+    };
+    const first = await enrichFromTicket(t.current.db, task.id, ticket);
+    expect(first.changed).toEqual(["title", "description"]);
+    expect(first.cleaned.some((c) => c.includes("NUL"))).toBe(true);
+    const second = await enrichFromTicket(t.current.db, task.id, ticket);
+    expect(second.changed).toEqual([]);
+    expect((await kindsOf(task.id)).filter((k) => k === "enriched")).toHaveLength(1);
+    expect((await rowOf(task.id))?.title).toBe("Subject with a NUL");
+  });
+});

@@ -1,0 +1,80 @@
+// intake: a submitted task is enriched from its HubSpot ticket (subject, content, the company as its
+// project), triaged by the local router model (rules when the GPU is unavailable — intake never
+// blocks on it), and moved to `ready` when every dependency is done; otherwise it waits in intake
+// for promote. A ticket that no longer exists, or credentials HubSpot refuses, send the task to
+// failed_needs_triage with the failure's class. One run per task (idempotency on the task id).
+import { NonRetriableError } from "inngest";
+import { isDomainError } from "../lib/errors.ts";
+import { taskSubmitted } from "../lib/events.ts";
+import { fetchTicketForIntake } from "../lib/hubspot/tickets.ts";
+import { applyTriage, loadTriageContext } from "../lib/intake/apply.ts";
+import { enrichFromTicket } from "../lib/intake/enrich.ts";
+import { triage } from "../lib/intake/triage.ts";
+import { publish } from "../lib/outbox/publish.ts";
+import { readTaskSource } from "../lib/tasks/read.ts";
+import { transition } from "../lib/tasks/transition.ts";
+import { inngest } from "./client.ts";
+
+export const intake = inngest.createFunction(
+  {
+    id: "intake",
+    name: "Enrich and triage a submitted task",
+    retries: 4,
+    idempotency: "event.data.taskId",
+    triggers: [taskSubmitted],
+  },
+  async ({ event, step, deps, runId }) => {
+    const { taskId } = event.data;
+
+    if (event.data.source === "hubspot") {
+      const enriched = await step.run("enrich-from-hubspot", async () => {
+        if (!deps.hubspot)
+          return { skipped: "HUBSPOT_ACCESS_TOKEN is not set; triaging the task as submitted" };
+        const source = await readTaskSource(deps.db, taskId);
+        if (!source?.sourceRef) return { skipped: "the task has no ticket reference" };
+        try {
+          const ticket = await fetchTicketForIntake(deps.hubspot, source.sourceRef);
+          return { enriched: await enrichFromTicket(deps.db, taskId, ticket) };
+        } catch (err) {
+          // A missing ticket or refused credentials will not heal by retrying: triage it.
+          if (isDomainError(err) && (err.code === "NOT_FOUND" || err.code === "UNAUTHORIZED")) {
+            return {
+              failed: { class: err.code === "NOT_FOUND" ? "external_api" : "auth", message: err.message },
+            };
+          }
+          throw err;
+        }
+      });
+      if ("failed" in enriched && enriched.failed) {
+        const failure = enriched.failed;
+        await step.run("to-triage", async () => {
+          const r = await transition(deps.db, {
+            taskId,
+            to: "failed_needs_triage",
+            key: `${runId}:to-triage`,
+            reason: `${failure.class}: ${failure.message}`,
+            actor: "fn:intake",
+          });
+          await publish(deps, r.outbox);
+        });
+        return { state: "failed_needs_triage", class: failure.class };
+      }
+    }
+
+    const context = await step.run("load-task", () => loadTriageContext(deps.db, taskId));
+    if (!context) throw new NonRetriableError(`Task ${taskId} does not exist.`);
+    if ("skip" in context) return { state: "skipped", reason: `the task is ${context.skip}, not in intake` };
+
+    const verdict = await step.run("triage", () => triage(deps.local, context));
+
+    return step.run("apply-triage", async () => {
+      const outcome = await applyTriage(deps.db, taskId, verdict, `${runId}:apply-triage`);
+      if (outcome.state === "ready") await publish(deps, outcome.transition.outbox);
+      return {
+        state: outcome.state,
+        via: verdict.via,
+        reason: outcome.state === "ready" ? verdict.verdict.reason : outcome.reason,
+      };
+    });
+  },
+);

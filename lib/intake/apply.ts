@@ -1,0 +1,117 @@
+// Intake's writes around triage: reading what triage needs (one query), recording the verdict on the
+// task with a `triage` event (one statement), then moving intake → ready under the
+// `dependencies_done` guard — or leaving the task in intake, waiting for its dependencies, for
+// promote to move later. A task nobody can take goes to failed_needs_triage with its class.
+import { sql } from "drizzle-orm";
+import type { AppDb } from "../../db/types.ts";
+import type { TaskState } from "../states.ts";
+import { GuardFailedError } from "../tasks/errors.ts";
+import { guards } from "../tasks/guards.ts";
+import { type TransitionResult, transition } from "../tasks/transition.ts";
+import { LANES, type TriageContext, type TriageOutcome } from "./triage.ts";
+
+const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+
+type ContextRow = {
+  id: string;
+  title: string;
+  description: string;
+  priority: number;
+  worker_id: string | null;
+  rubric: string[];
+  status: TaskState;
+  project: TriageContext["project"];
+  workers: TriageContext["workers"] | null;
+};
+
+/** The task, its project and the active workers, or null when the task has left intake. */
+export async function loadTriageContext(
+  db: AppDb,
+  taskId: string,
+): Promise<TriageContext | { skip: TaskState } | null> {
+  const result = await db.execute(sql`
+    select t.id, t.title, t.description, t.priority, t.worker_id, t.rubric, t.status,
+           jsonb_build_object('id', p.id, 'name', p.name, 'rubricDefaults', p.rubric_defaults,
+                              'requiresInternalStamp', p.requires_internal_stamp) as project,
+           (select jsonb_agg(jsonb_build_object('id', w.id, 'agentType', w.agent_type, 'tools', w.tools) order by w.id)
+              from workers w where w.active) as workers
+      from tasks t join projects p on p.id = t.project_id
+     where t.id = ${taskId}`);
+  const [row] = rowsOf<ContextRow>(result);
+  if (!row) return null;
+  if (row.status !== "intake") return { skip: row.status };
+  return {
+    task: {
+      id: row.id,
+      title: row.title,
+      description: row.description,
+      priority: Number(row.priority),
+      workerId: row.worker_id,
+      rubric: row.rubric,
+    },
+    project: row.project,
+    workers: row.workers ?? [],
+  };
+}
+
+export type IntakeOutcome =
+  | { state: "ready"; transition: TransitionResult }
+  | { state: "waiting"; reason: string }
+  | { state: "skipped"; reason: string };
+
+/** Records the verdict (one statement) and moves the task on. `key` makes a retried step a replay. */
+export async function applyTriage(
+  db: AppDb,
+  taskId: string,
+  outcome: TriageOutcome,
+  key: string,
+): Promise<IntakeOutcome> {
+  const v = outcome.verdict;
+  const lane = LANES.indexOf(v.priority);
+  const recorded = await db.execute(sql`
+    with eid as (select nextval(pg_get_serial_sequence('task_events', 'id')) as id),
+    done as (
+      update tasks t
+         set triaged_at = now(), priority = ${lane}, worker_id = ${v.worker}, rubric = ${JSON.stringify(v.rubric)}::jsonb,
+             requires_internal_stamp = ${v.internal_stamp_required}, last_event_id = (select id from eid), updated_at = now(),
+             status_reason = case when exists (
+               select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on_id
+                where d.task_id = t.id and dt.status <> 'done') then 'triaged; waiting for its dependencies' else t.status_reason end
+       where t.id = ${taskId} and t.status = 'intake'
+         and not exists (select 1 from task_events e where e.task_id = t.id and e.kind = 'triage'
+                          and e.payload->>'key' = ${key})
+      returning t.id
+    ),
+    ev as (
+      insert into task_events (id, task_id, kind, payload, actor)
+      select (select id from eid), done.id, 'triage',
+             ${JSON.stringify({ via: outcome.via, reason: v.reason, key, verdict: v, fallback: outcome.fallback ?? null, model: outcome.model ?? null, attempts: outcome.attempts })}::jsonb,
+             'fn:intake'
+        from done
+    )
+    select 1`);
+  void recorded;
+  try {
+    const moved = await transition(db, {
+      taskId,
+      from: "intake",
+      to: "ready",
+      key: `${key}:ready`,
+      guards: [guards.dependenciesDone()],
+      reason: `triaged (${outcome.via}): ${v.reason}`,
+      actor: "fn:intake",
+    });
+    return { state: "ready", transition: moved };
+  } catch (err) {
+    if (err instanceof GuardFailedError && err.guard === "dependencies_done") {
+      return { state: "waiting", reason: "triaged; waiting for its dependencies to be done" };
+    }
+    if (err instanceof Error && "current" in err) {
+      return {
+        state: "skipped",
+        reason: `task left intake meanwhile (${String((err as { current: unknown }).current)})`,
+      };
+    }
+    throw err;
+  }
+}
