@@ -1,0 +1,72 @@
+// The lifecycle test router: delivers every event the functions publish (through the recording
+// sender the Deps carry) to the functions whose triggers match, one run at a time, until nothing is
+// left — so a scenario runs submit → intake → … end to end without an Inngest engine. Triggers are
+// matched by name and by the simple `event.data.<field> == '<value>'` filters foreman uses; cron
+// triggers never fire here. Each delivered event id runs a function once (the engine's dedup).
+import type { Deps } from "../lib/deps.ts";
+import type { OutgoingEvent } from "../lib/events.ts";
+import type { RecordingSender } from "./deps.ts";
+import { runFunction } from "./inngest.ts";
+
+type Fn = Parameters<typeof runFunction>[0] & {
+  id(): string;
+  opts: { triggers?: { event?: string | { name: string }; if?: string; cron?: string }[] | object };
+};
+
+export interface LifecycleRun {
+  fn: string;
+  event: string;
+  eventId: string | undefined;
+  result: unknown;
+  error: unknown;
+}
+
+function matches(trigger: { event?: string | { name: string }; if?: string }, e: OutgoingEvent): boolean {
+  const name = typeof trigger.event === "string" ? trigger.event : trigger.event?.name;
+  if (name !== e.name) return false;
+  if (!trigger.if) return true;
+  const m = /^event\.data\.(\w+)\s*(==|!=)\s*'([^']*)'$/.exec(trigger.if.trim());
+  if (!m) throw new Error(`lifecycle router: cannot evaluate trigger filter ${trigger.if}`);
+  const value = String((e.data as Record<string, unknown> | undefined)?.[m[1] as string]);
+  return m[2] === "==" ? value === m[3] : value !== m[3];
+}
+
+/** What a sender's events have already been routed: the engine never delivers an id twice. */
+const progress = new WeakMap<RecordingSender, { cursor: number; delivered: Set<string> }>();
+
+export async function routeEvents(
+  functions: readonly Fn[],
+  deps: Deps,
+  sender: RecordingSender,
+  opts: { maxRuns?: number } = {},
+): Promise<LifecycleRun[]> {
+  const runs: LifecycleRun[] = [];
+  let state = progress.get(sender);
+  if (!state) {
+    state = { cursor: 0, delivered: new Set() };
+    progress.set(sender, state);
+  }
+  const { delivered } = state;
+  while (state.cursor < sender.sent.length) {
+    const e = sender.sent[state.cursor++] as OutgoingEvent;
+    if (e.id) {
+      if (delivered.has(e.id)) continue;
+      delivered.add(e.id);
+    }
+    for (const fn of functions) {
+      const triggers = Array.isArray(fn.opts.triggers) ? fn.opts.triggers : [fn.opts.triggers ?? {}];
+      if (!triggers.some((t) => matches(t as never, e))) continue;
+      if (runs.length >= (opts.maxRuns ?? 200)) throw new Error("lifecycle router: too many runs (a loop?)");
+      const res = await runFunction(fn, {
+        deps,
+        event: {
+          name: e.name,
+          data: (e.data ?? {}) as Record<string, unknown>,
+          ...(e.id ? { id: e.id } : {}),
+        },
+      });
+      runs.push({ fn: fn.id(), event: e.name, eventId: e.id, result: res.result, error: res.error });
+    }
+  }
+  return runs;
+}
