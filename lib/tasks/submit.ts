@@ -84,12 +84,16 @@ function foreignKeyError(err: unknown, prefix: string): DomainError | undefined 
 }
 
 const COLUMNS = Object.entries(getTableColumns(tasks));
-/** A tasks row read back as JSON (to_jsonb) → the drizzle row shape. */
-function taskFromJson(j: Record<string, unknown>): TaskRow {
+/** A raw tasks row (snake_case columns, as the drivers return them) → the drizzle row shape. */
+function taskFromRow(j: Record<string, unknown>): TaskRow {
   const row: Record<string, unknown> = {};
   for (const [key, col] of COLUMNS) {
     const v = j[col.name] ?? null;
-    row[key] = v !== null && col.columnType === "PgTimestamp" ? new Date(v as string) : v;
+    if (v === null) row[key] = null;
+    else if (col.columnType === "PgTimestamp") row[key] = v instanceof Date ? v : new Date(v as string);
+    else if (col.columnType === "PgBigInt53") row[key] = Number(v);
+    else if (col.columnType === "PgJsonb" && typeof v === "string") row[key] = JSON.parse(v);
+    else row[key] = v;
   }
   return row as TaskRow;
 }
@@ -164,12 +168,8 @@ async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]>
 
 const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
-type ResultRow = {
-  ord: number;
-  created: Record<string, unknown> | string | null;
-  prior: Record<string, unknown> | string | null;
-  worker_active: boolean | null;
-};
+/** A tasks row with `found`: 'created' by this statement, or 'prior' (the same source reference). */
+type ResultRow = Record<string, unknown> & { found: "created" | "prior" };
 
 const SUBMITTED_PREFIX = "task-submitted:";
 const submittedEventId = (taskId: string) => `${SUBMITTED_PREFIX}${taskId}`;
@@ -179,7 +179,6 @@ const submittedMessage = (task: TaskRow): OutboxMessage => ({
   name: taskSubmitted.name,
   data: { taskId: task.id, source: task.source },
 });
-const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
 async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessage[]): Promise<ResultRow[]> {
   const input = prepared.map((p) => ({
@@ -211,8 +210,7 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
         submission_hash text, depends_on jsonb, actor text, cleaned jsonb)
     ),
     prior as (
-      select i.ord, to_jsonb(t.*) as row
-        from input i join tasks t on t.source = i.source and t.source_ref = i.source_ref
+      select i.ord, t.id from input i join tasks t on t.source = i.source and t.source_ref = i.source_ref
     ),
     fresh as (
       select i.*, nextval(pg_get_serial_sequence('task_events', 'id')) as event_id,
@@ -265,22 +263,27 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
     )`
         : sql``
     }
-    select i.ord, to_jsonb(ins.*) as created, p.row as prior, f.worker_active
-      from input i
-      left join ins on ins.id = i.id
-      left join prior p on p.ord = i.ord
-      left join fresh f on f.ord = i.ord
-     order by i.ord`,
+    select 'created' as found, ins.* from ins
+    union all
+    select 'prior', t.* from tasks t where t.id in (select id from prior)`,
   );
   return rowsOf<ResultRow>(result);
 }
 
 async function readBySource(db: AppDb, source: Source, sourceRef: string): Promise<TaskRow | undefined> {
   const result = await db.execute(
-    sql`select to_jsonb(t.*) as row from tasks t where t.source = ${source} and t.source_ref = ${sourceRef}`,
+    sql`select t.* from tasks t where t.source = ${source} and t.source_ref = ${sourceRef}`,
   );
-  const row = rowsOf<{ row: Record<string, unknown> | string }>(result)[0];
-  return row ? taskFromJson(json(row.row)) : undefined;
+  const row = rowsOf<Record<string, unknown>>(result)[0];
+  return row ? taskFromRow(row) : undefined;
+}
+
+/** After a statement that inserted nothing for an item: was it refused for an inactive worker? */
+async function inactiveWorker(db: AppDb, workerIds: string[]): Promise<string | undefined> {
+  const result = await db.execute(
+    sql`select id from workers where active = false and id in (select jsonb_array_elements_text(${JSON.stringify(workerIds)}::jsonb))`,
+  );
+  return rowsOf<{ id: string }>(result)[0]?.id;
 }
 
 function replayOf(p: Prepared, existing: TaskRow): SubmitOutcome {
@@ -322,21 +325,34 @@ export async function submitMany(
     if (fkError) throw fkError;
     throw err;
   }
+  const created = new Map<string, TaskRow>();
+  const prior = new Map<string, TaskRow>();
+  for (const r of rows) {
+    const task = taskFromRow(r);
+    if (r.found === "created") created.set(task.id, task);
+    else prior.set(`${task.source}:${task.sourceRef}`, task);
+  }
   const outcomes: SubmitOutcome[] = [];
   for (const p of prepared) {
-    const row = rows.find((r) => Number(r.ord) === p.ord);
-    if (row?.worker_active === false) {
-      const workerId = p.input.worker ?? DEFAULT_WORKER_ID;
-      throw invalid(`${batch ? `items.[${p.ord}].` : ""}worker`, `Worker '${workerId}' is inactive.`);
-    }
-    if (row?.created) {
-      const task = taskFromJson(json(row.created));
-      outcomes.push({ task, created: true, outbox: [submittedMessage(task)] });
-    } else if (row?.prior) {
-      outcomes.push(replayOf(p, taskFromJson(json(row.prior))));
+    const mine = created.get(p.id);
+    const earlier = p.opts.sourceRef ? prior.get(`${p.opts.source}:${p.opts.sourceRef}`) : undefined;
+    if (mine) {
+      outcomes.push({ task: mine, created: true, outbox: [submittedMessage(mine)] });
+    } else if (earlier) {
+      outcomes.push(replayOf(p, earlier));
     } else {
-      // A concurrent submission with the same key committed first (or an earlier item of this batch
-      // carried the same key): answer with its task.
+      // Nothing was inserted for it: an inactive worker refused the whole batch, or a concurrent
+      // submission (or an earlier item of this batch) with the same key committed first.
+      if (created.size === 0) {
+        const inactive = await inactiveWorker(
+          db,
+          prepared.map((q) => q.input.worker ?? DEFAULT_WORKER_ID),
+        );
+        if (inactive) {
+          const ord = prepared.find((q) => (q.input.worker ?? DEFAULT_WORKER_ID) === inactive)?.ord ?? p.ord;
+          throw invalid(`${batch ? `items.[${ord}].` : ""}worker`, `Worker '${inactive}' is inactive.`);
+        }
+      }
       const existing = p.opts.sourceRef ? await readBySource(db, p.opts.source, p.opts.sourceRef) : undefined;
       if (!existing) throw new DomainError("CONFLICT", "Concurrent submission with the same key; retry.");
       outcomes.push(replayOf(p, existing));
