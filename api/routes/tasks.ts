@@ -9,26 +9,10 @@ import { getTask, listTasks } from "../../lib/tasks/read.ts";
 import { submitTask } from "../../lib/tasks/submit.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
+import { readJson } from "../json-body.ts";
 import { presentEvent, presentTask } from "../present.ts";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
-
-async function readJson(req: Request): Promise<unknown> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!/^application\/json\b/i.test(type)) {
-    throw new DomainError("VALIDATION", "Send the body as JSON with 'Content-Type: application/json'.", {
-      field: "Content-Type",
-    });
-  }
-  const text = await req.text();
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new DomainError("VALIDATION", `The body is not valid JSON: ${(err as Error).message}`, {
-      field: "body",
-    });
-  }
-}
 
 export const tasksRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
