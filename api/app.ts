@@ -12,6 +12,7 @@ import type { AppEnv } from "./env.ts";
 import { errorResponse, onError } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { inngestRoutes } from "./routes/inngest.ts";
+import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { plansRoutes } from "./routes/plans.ts";
 import { tasksRoutes } from "./routes/tasks.ts";
 
@@ -46,6 +47,7 @@ export function createApp(opts: AppOptions) {
   });
   // "/api/tasks/*" also matches "/api/tasks" itself.
   app.use("/api/tasks/*", bearerAuth());
+  app.use("/api/knowledge/*", bearerAuth());
   app.use("/api/plans/*", bearerAuth());
   // The limit comes from config, which arrives with the request; the limiter is built once per value.
   const limiters = new Map<number, MiddlewareHandler<AppEnv>>();
@@ -71,11 +73,13 @@ export function createApp(opts: AppOptions) {
     return limiter;
   };
   app.use("/api/tasks/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
+  app.use("/api/knowledge/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
   app.use("/api/plans/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
 
   app.route("/health", healthRoutes);
   app.route("/api/inngest", inngestRoutes());
   app.route("/api/tasks", tasksRoutes);
+  app.route("/api/knowledge", knowledgeRoutes);
   app.route("/api/plans", plansRoutes);
   return app;
 }
