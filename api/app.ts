@@ -11,6 +11,7 @@ import { bearerAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse, onError } from "./errors.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { hubspotWebhookRoutes } from "./routes/hubspot.ts";
 import { inngestRoutes } from "./routes/inngest.ts";
 import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { plansRoutes } from "./routes/plans.ts";
@@ -73,12 +74,17 @@ export function createApp(opts: AppOptions) {
     return limiter;
   };
   app.use("/api/tasks/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
+  // Webhooks are authenticated by their signature (in the route), over a body read within the limit.
+  app.use("/webhooks/hubspot/*", (c, next) =>
+    limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next),
+  );
   app.use("/api/knowledge/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
   app.use("/api/plans/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
 
   app.route("/health", healthRoutes);
   app.route("/api/inngest", inngestRoutes());
   app.route("/api/tasks", tasksRoutes);
+  app.route("/webhooks/hubspot", hubspotWebhookRoutes);
   app.route("/api/knowledge", knowledgeRoutes);
   app.route("/api/plans", plansRoutes);
   return app;
