@@ -227,6 +227,18 @@ describe("intake", () => {
     expect((await rowOf(task.id))?.statusReason).toMatch(/^external_api: Ticket \d+ does not exist/);
   });
 
+  it("withdraws a ticket from a pipeline it does not watch", async () => {
+    const ticketId = nextTicket();
+    hubspot.addTicket({ id: ticketId, properties: { subject: "elsewhere", hs_pipeline: "0" } });
+    const task = await hubspotTask(ticketId);
+    const res = await run(task.id, "hubspot", {
+      ...env(),
+      HUBSPOT_PIPELINE_ID: "foreman-pipeline",
+    } as ReturnType<typeof env>);
+    expect(res.result).toMatchObject({ state: "cancelled" });
+    expect((await rowOf(task.id))?.statusReason).toContain("not foreman-pipeline");
+  });
+
   it("triages as submitted when no HubSpot token is configured, saying so", async () => {
     const task = await hubspotTask(nextTicket());
     const { HUBSPOT_ACCESS_TOKEN: _, ...withoutToken } = env();

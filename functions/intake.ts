@@ -34,6 +34,13 @@ export const intake = inngest.createFunction(
         if (!source?.sourceRef) return { skipped: "the task has no ticket reference" };
         try {
           const ticket = await fetchTicketForIntake(deps.hubspot, source.sourceRef);
+          const watched = deps.config.HUBSPOT_PIPELINE_ID;
+          // Creation webhooks carry no pipeline, so the watched pipeline is checked here.
+          if (watched && ticket.pipeline !== watched) {
+            return {
+              elsewhere: `ticket ${ticket.id} is in pipeline ${ticket.pipeline ?? "?"}, not ${watched}`,
+            };
+          }
           return { enriched: await enrichFromTicket(deps.db, taskId, ticket) };
         } catch (err) {
           // A missing ticket or refused credentials will not heal by retrying: triage it.
@@ -45,6 +52,20 @@ export const intake = inngest.createFunction(
           throw err;
         }
       });
+      if ("elsewhere" in enriched && enriched.elsewhere) {
+        const why = enriched.elsewhere;
+        await step.run("withdraw", async () => {
+          const r = await transition(deps.db, {
+            taskId,
+            to: "cancelled",
+            key: `${runId}:withdraw`,
+            reason: `not a watched ticket: ${why}`,
+            actor: "fn:intake",
+          });
+          await publish(deps, r.outbox);
+        });
+        return { state: "cancelled", reason: why };
+      }
       if ("failed" in enriched && enriched.failed) {
         const failure = enriched.failed;
         await step.run("to-triage", async () => {

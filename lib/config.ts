@@ -67,10 +67,10 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
       "global dry-run; today only reported by /health and the banner (workers honour it from dispatch on)",
   },
   FOREMAN_PUBLIC_URL: {
-    default: "the server URL",
-    where: "not read yet; for task links (CRM, Slack) and the signed webhook URL behind a proxy",
+    default: "the request URL",
+    where: "the public origin behind a proxy: HubSpot signs the URL it called; later also task links",
   },
-  FOREMAN_MAX_BODY_BYTES: { default: "65536", where: "request body limit for the API" },
+  FOREMAN_MAX_BODY_BYTES: { default: "65536", where: "request body limit for the API and webhooks" },
   FOREMAN_OUTBOX_DRAIN_SECONDS: {
     default: "60",
     where: "Node: how often the outbox drain re-sends unsent events (Workers: the cron trigger)",
