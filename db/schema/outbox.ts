@@ -13,7 +13,7 @@ export const outbox = pgTable(
     eventId: text("event_id").notNull().unique(),
     name: text("name").notNull(),
     data: jsonb("data").$type<Record<string, unknown>>().notNull(),
-    /** The task_events row whose change owes this event (a replayed transition re-sends its rows). */
+    /** The task_events row whose change owes this event (for audit; a replay rebuilds its events). */
     causeEventId: bigint("cause_event_id", { mode: "number" }),
     createdAt: createdAt(),
     sentAt: timestamp("sent_at", { withTimezone: true }),
@@ -25,9 +25,8 @@ export const outbox = pgTable(
     abandonedAt: timestamp("abandoned_at", { withTimezone: true }),
   },
   (t) => [
-    index("outbox_cause_idx").on(t.causeEventId),
-    // The drain reads pending rows oldest first; pruning reads sent rows by age.
+    // The drain reads pending rows oldest first. Nothing else is indexed: every index is paid for by
+    // every write on the intake path, and pruning walks the primary key from the oldest row.
     index("outbox_pending_idx").on(t.id).where(sql`${t.sentAt} is null and ${t.abandonedAt} is null`),
-    index("outbox_sent_idx").on(t.sentAt),
   ],
 );

@@ -27,8 +27,10 @@ export const taskEvents = pgTable(
   },
   (t) => [
     index("task_events_task_idx").on(t.taskId, t.id),
-    index("task_events_at_idx").on(t.at),
-    uniqueIndex("task_events_idempotency_uq").on(t.taskId, t.idempotencyKey),
+    // Partial: only keyed rows (transitions) pay for it, not the stream of worker events.
+    uniqueIndex("task_events_idempotency_uq")
+      .on(t.taskId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
     check("task_events_kind_known", sql`${t.kind} in (${kindList})`),
   ],
 );

@@ -209,8 +209,12 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
         worker_id text, rubric jsonb, dry_run boolean, source task_source, source_ref text,
         submission_hash text, depends_on jsonb, actor text, cleaned jsonb)
     ),
+    -- A correlated lookup, not a join: the planner guesses 100 input rows and would hash-join a
+    -- sequential scan of every task; this stays one unique-index probe per input row.
     prior as (
-      select i.ord, t.id from input i join tasks t on t.source = i.source and t.source_ref = i.source_ref
+      select i.ord, t.id from input i
+       cross join lateral (select t.id from tasks t
+                            where t.source = i.source and t.source_ref = i.source_ref limit 1) t
     ),
     fresh as (
       select i.*, nextval(pg_get_serial_sequence('task_events', 'id')) as event_id,

@@ -76,7 +76,8 @@ describe("transition()", () => {
       [`state-changed:${task.id}:1`, "task/state.changed", r.eventId, null],
       [`task-ready:${task.id}:1`, "task/ready", r.eventId, null],
     ]);
-    expect(r.outbox.map((m) => m.eventId)).toEqual(rows.map((o) => o.eventId));
+    // What the caller is handed to send is exactly what the statement wrote.
+    expect(r.outbox).toEqual(rows.map((o) => ({ eventId: o.eventId, name: o.name, data: o.data })));
     // What the outbox holds is a valid catalogue event.
     for (const m of r.outbox) await toEvent(m).validate?.();
     expect(r.outbox[0]?.data).toEqual({
@@ -307,6 +308,8 @@ describe("transition()", () => {
       `task/dispatched:${task.id}:1`,
     ]);
     expect(r.outbox[1]?.data).toEqual({ taskId: task.id, runId: "run_a", workerId: "crm-setup" });
+    const written = await outboxOf(db, task.id);
+    expect(written.map((o) => ({ eventId: o.eventId, name: o.name, data: o.data }))).toEqual(r.outbox);
 
     // A losing attempt writes no companion row and no outbox row.
     await expect(lease1("b", 0)).rejects.toBeInstanceOf(TransitionConflictError);

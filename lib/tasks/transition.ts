@@ -8,7 +8,7 @@ import { is, SQL, sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
-import type { OutgoingEvent } from "../events.ts";
+import { type OutgoingEvent, taskReady, taskStateChanged } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import { canTransition, TASK_STATES, type TaskState } from "../states.ts";
 import {
@@ -85,12 +85,10 @@ type Row = {
   new_version: number | null;
   event_id: string | number | null;
   event_at: string | Date | null;
-  outbox: OutboxMessage[] | string;
   prior_id: string | number | null;
   prior_payload: PriorPayload | string | null;
   prior_actor: string | null;
   prior_at: string | Date | null;
-  prior_outbox: OutboxMessage[] | string;
   winner_id: string | number | null;
   winner_actor: string | null;
   winner_at: string | Date | null;
@@ -135,12 +133,52 @@ function companionInsert(c: Companion, i: number): SQL {
     select ${sql.join(values, sql`, `)} from moved returning 1)`;
 }
 
+/** An owed event's id: its prefix, the task and the version the move produced. */
+const owedId = (prefix: string, taskId: string, version: number) => `${prefix}${taskId}:${version}`;
+
+/** The events a move owes, in order: built once here, written by the statement, re-built on a replay. */
+function owedEvents(
+  input: TransitionInput,
+  move: { from: TaskState; version: number; eventId: number; reason: string | null; actor: string },
+): OutboxMessage[] {
+  const { taskId, to } = input;
+  const out: OutboxMessage[] = [
+    {
+      eventId: owedId("state-changed:", taskId, move.version),
+      name: taskStateChanged.name,
+      data: {
+        taskId,
+        from: move.from,
+        to,
+        version: move.version,
+        eventId: move.eventId,
+        reason: move.reason,
+        actor: move.actor,
+      },
+    },
+  ];
+  if (to === "ready")
+    out.push({
+      eventId: owedId("task-ready:", taskId, move.version),
+      name: taskReady.name,
+      data: { taskId },
+    });
+  for (const e of input.emit ?? []) {
+    out.push({
+      eventId: e.id ?? owedId(`${e.name}:`, taskId, move.version),
+      name: e.name,
+      data: (e.data ?? {}) as Record<string, unknown>,
+    });
+  }
+  return out;
+}
+
 async function extraEvents(emit: OutgoingEvent[]): Promise<SQL[]> {
   const rows: SQL[] = [];
   for (const e of emit) {
     await e.validate?.();
     rows.push(
-      sql`(coalesce(${e.id ?? null}::text, ${e.name}::text || ':' || moved.id || ':' || moved.version), ${e.name}::text, ${JSON.stringify(e.data ?? {})}::jsonb)`,
+      sql`(coalesce(${e.id ?? null}::text, ${`${e.name}:`}::text || moved.id || ':' || moved.version), ${e.name}::text, ${JSON.stringify(e.data ?? {})}::jsonb)`,
     );
   }
   return rows;
@@ -164,13 +202,13 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
 
   const extraSet = setClause(input.set ?? {});
   const events = [
-    sql`('state-changed:' || moved.id || ':' || moved.version, 'task/state.changed'::text,
+    sql`(${"state-changed:"}::text || moved.id || ':' || moved.version, ${taskStateChanged.name}::text,
          jsonb_build_object('taskId', moved.id, 'from', cur.status, 'to', ${to}::text, 'version', moved.version,
                             'eventId', ev.id, 'reason', ${reason}::text, 'actor', ${actor}::text))`,
   ];
   if (to === "ready") {
     events.push(
-      sql`('task-ready:' || moved.id || ':' || moved.version, 'task/ready', jsonb_build_object('taskId', moved.id))`,
+      sql`(${"task-ready:"}::text || moved.id || ':' || moved.version, ${taskReady.name}::text, jsonb_build_object('taskId', moved.id))`,
     );
   }
   events.push(...(await extraEvents(input.emit ?? [])));
@@ -215,7 +253,6 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
       select x.event_id, x.name, x.data, ev.id
         from moved cross join cur cross join ev
         cross join lateral (values ${sql.join(events, sql`, `)}) as x(event_id, name, data)
-      returning event_id as "eventId", name, data
     )
     ${sql.join(
       (input.companions ?? []).map((c, i) => companionInsert(c, i)),
@@ -223,10 +260,7 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
     )}
     select cur.status as cur_status, cur.version as cur_version, cur.guards_ok,
            moved.version as new_version, ev.id as event_id, ev.at as event_at,
-           (select coalesce(jsonb_agg(to_jsonb(ob.*)), '[]'::jsonb) from ob) as outbox,
            prior.id as prior_id, prior.payload as prior_payload, prior.actor as prior_actor, prior.at as prior_at,
-           (select coalesce(jsonb_agg(jsonb_build_object('eventId', o.event_id, 'name', o.name, 'data', o.data) order by o.id), '[]'::jsonb)
-              from outbox o where o.cause_event_id = prior.id) as prior_outbox,
            w.id as winner_id, w.actor as winner_actor, w.at as winner_at
       from (select 1) as one
       left join cur on true
@@ -253,7 +287,13 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
       at: iso(row.event_at),
       reason,
       actor,
-      outbox: json(row.outbox),
+      outbox: owedEvents(input, {
+        from: seen.status,
+        version: Number(row.new_version),
+        eventId: Number(row.event_id),
+        reason,
+        actor,
+      }),
       replayed: false,
     };
   }
@@ -298,7 +338,13 @@ function replayOf(input: TransitionInput, row: Row): TransitionResult {
     at: iso(row.prior_at as string | Date),
     reason: payload.reason,
     actor: row.prior_actor as string,
-    outbox: json(row.prior_outbox),
+    outbox: owedEvents(input, {
+      from: payload.from,
+      version: payload.version,
+      eventId: Number(row.prior_id),
+      reason: payload.reason,
+      actor: row.prior_actor as string,
+    }),
     replayed: true,
   };
 }
@@ -314,8 +360,6 @@ async function afterLostRace(
     sql`
     select t.status as cur_status, t.version as cur_version,
            p.id as prior_id, p.payload as prior_payload, p.actor as prior_actor, p.created_at as prior_at,
-           (select coalesce(jsonb_agg(jsonb_build_object('eventId', o.event_id, 'name', o.name, 'data', o.data) order by o.id), '[]'::jsonb)
-              from outbox o where o.cause_event_id = p.id) as prior_outbox,
            w.id as winner_id, w.actor as winner_actor, w.at as winner_at
       from tasks t
       left join task_events p on p.task_id = t.id and p.idempotency_key = ${input.key} and p.kind = 'state_changed'
