@@ -11,6 +11,18 @@ const bool = (fallback: boolean) =>
     .transform((v) => ["1", "true", "yes", "on"].includes(v));
 
 const optionalString = z.string().trim().min(1).optional();
+
+/** USD per million tokens, per model; the local tier is priced too (its GPU-hours spread per token). */
+export const modelPrices = z.record(
+  z.string().min(1),
+  z.strictObject({
+    input: z.number().min(0),
+    output: z.number().min(0),
+    cacheRead: z.number().min(0).optional(),
+    cacheWrite: z.number().min(0).optional(),
+  }),
+);
+export type ModelPrices = z.infer<typeof modelPrices>;
 const optionalUrl = z.url().optional();
 
 export const configSchema = z.object({
@@ -42,6 +54,27 @@ export const configSchema = z.object({
   HUBSPOT_PORTAL_ID: z.coerce.number().int().min(1).optional(),
   HUBSPOT_PIPELINE_ID: optionalString,
   HUBSPOT_BASE_URL: z.url().default("https://api.hubapi.com"),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: z.url().default("https://api.anthropic.com"),
+  ANTHROPIC_MODEL: z.string().min(1).default("claude-sonnet-4-5"),
+  OVERFLOW_BASE_URL: optionalUrl,
+  OVERFLOW_API_KEY: optionalString,
+  OVERFLOW_MODEL: z.string().min(1).default("gpt-4.1"),
+  MODEL_PRICES: z
+    .string()
+    .default("{}")
+    .transform((raw, ctx) => {
+      try {
+        return modelPrices.parse(JSON.parse(raw));
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `must be a JSON price table: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  FOREMAN_DAILY_TOKEN_BUDGET: z.coerce.number().int().min(0).default(2_000_000),
+  FOREMAN_DAILY_COST_BUDGET_USD: z.coerce.number().min(0).optional(),
+  FOREMAN_TASK_TOKEN_CAP: z.coerce.number().int().min(1000).default(250_000),
+  FOREMAN_MAX_TURNS: z.coerce.number().int().min(1).max(200).default(30),
   BRIDGE_URL: optionalUrl,
   BRIDGE_TOKEN: optionalString,
   LOCAL_MODEL: z.string().min(1).default("local"),
@@ -99,6 +132,33 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "https://api.hubapi.com",
     where: "HubSpot API base URL (tests point it at a fake)",
   },
+  ANTHROPIC_API_KEY: { default: "—", where: "primary model tier: Anthropic Messages API key (secret)" },
+  ANTHROPIC_BASE_URL: {
+    default: "https://api.anthropic.com",
+    where: "Anthropic API base URL (tests point it at a fake)",
+  },
+  ANTHROPIC_MODEL: { default: "claude-sonnet-4-5", where: "the primary tier's model for workers" },
+  OVERFLOW_BASE_URL: {
+    default: "—",
+    where: "overflow tier: any OpenAI-compatible API, used while the primary is rate-limited",
+  },
+  OVERFLOW_API_KEY: { default: "—", where: "overflow tier API key (secret)" },
+  OVERFLOW_MODEL: { default: "gpt-4.1", where: "the overflow tier's model" },
+  MODEL_PRICES: {
+    default: "{} (built-in table)",
+    where:
+      'JSON: model → USD per million tokens {"input","output","cacheRead"?,"cacheWrite"?}; overrides the built-in table',
+  },
+  FOREMAN_DAILY_TOKEN_BUDGET: {
+    default: "2000000",
+    where: "daily token cap: the scheduler pauses when it is spent",
+  },
+  FOREMAN_DAILY_COST_BUDGET_USD: {
+    default: "— (no cost cap)",
+    where: "daily cost cap in USD, beside the token cap",
+  },
+  FOREMAN_TASK_TOKEN_CAP: { default: "250000", where: "per-task token cap: a task over it goes to triage" },
+  FOREMAN_MAX_TURNS: { default: "30", where: "most model turns in one work run" },
   BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
   BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token (secret)" },
   LOCAL_MODEL: { default: "local", where: "model name requested from the GPU bridge" },
@@ -114,6 +174,8 @@ export const SECRET_VARIABLES: readonly (keyof Config)[] = [
   "BRIDGE_TOKEN",
   "HUBSPOT_ACCESS_TOKEN",
   "HUBSPOT_APP_SECRET",
+  "ANTHROPIC_API_KEY",
+  "OVERFLOW_API_KEY",
 ];
 
 export const isDevMode = (config: Config): boolean =>

@@ -2,11 +2,13 @@
 // and the typed db handle.
 export * from "./agent-runs.ts";
 export * from "./crm-links.ts";
+export * from "./deliverables.ts";
 export * from "./enums.ts";
 export * from "./knowledge.ts";
 export * from "./outbox.ts";
 export * from "./plans.ts";
 export * from "./projects.ts";
+export * from "./provider-cooldowns.ts";
 export * from "./reviewers.ts";
 export * from "./reviews.ts";
 export * from "./settings.ts";
@@ -15,4 +17,5 @@ export * from "./task-dependencies.ts";
 export * from "./task-events.ts";
 export * from "./tasks.ts";
 export * from "./token-usage.ts";
+export * from "./worker-leases.ts";
 export * from "./workers.ts";

@@ -21,7 +21,7 @@ import {
 import type { Guard } from "./guards.ts";
 
 /** Tables a transition may write a companion row into, only when it moves. */
-export const COMPANION_TABLES = ["agent_runs", "stamps", "reviews"] as const;
+export const COMPANION_TABLES = ["agent_runs", "worker_leases", "deliverables", "stamps", "reviews"] as const;
 export type CompanionTable = (typeof COMPANION_TABLES)[number];
 
 /** In a companion row's values: the id of the transition's own task_events row. */
