@@ -2,5 +2,6 @@
 import { intake } from "./intake.ts";
 import { outboxDrain } from "./outbox-drain.ts";
 import { promote } from "./promote.ts";
+import { schedule } from "./schedule.ts";
 
-export const functions = [intake, promote, outboxDrain];
+export const functions = [intake, schedule, promote, outboxDrain];

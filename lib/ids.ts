@@ -1,6 +1,8 @@
 // Readable, time-sortable ids: `<prefix>_<10 chars time><16 chars random>` in Crockford base32 (a ULID
 // body), so ids sort by creation time and double as pagination cursors.
 
+import { createHash } from "node:crypto";
+
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
 export type IdPrefix = "task" | "proj" | "plan" | "run" | "rev" | "stamp" | "kn" | "wkr" | "rvw";
@@ -19,3 +21,11 @@ export function newId(prefix: IdPrefix, now: number = Date.now()): string {
 }
 
 export const ID_PATTERN = /^[a-z]{2,5}_[0-9a-hjkmnp-tv-z]{26}$/;
+
+/** A stable id for something a retried step must name the same way every time (e.g. a run it leases). */
+export function stableId(prefix: IdPrefix, seed: string): string {
+  const digest = createHash("sha256").update(seed).digest();
+  let body = "";
+  for (let i = 0; i < 26; i++) body += ALPHABET[(digest[i] as number) % 32];
+  return `${prefix}_${body}`;
+}

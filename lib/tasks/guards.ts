@@ -2,7 +2,12 @@
 // the check and the move are one atomic statement. A failed guard names itself (GuardFailedError).
 import { type SQL, sql } from "drizzle-orm";
 
-export type GuardName = "dependencies_done" | "revision_under_cap" | "lease_held" | "deliverable_current";
+export type GuardName =
+  | "dependencies_done"
+  | "revision_under_cap"
+  | "lease_held"
+  | "deliverable_current"
+  | "slot_free";
 
 export interface Guard {
   name: GuardName;
@@ -31,6 +36,13 @@ export const guards = {
     name: "lease_held",
     predicate: sql`coalesce(t.current_run_id = ${runId} and t.lease_expires_at > now(), false)`,
     expected: { runId },
+  }),
+  /** The task's worker has a free slot. The worker_leases primary key enforces it under races. */
+  slotFree: (workerId: string): Guard => ({
+    name: "slot_free",
+    predicate: sql`(select count(*) from worker_leases gl where gl.worker_id = ${workerId})
+                   < (select gw.slots from workers gw where gw.id = ${workerId} and gw.active)`,
+    expected: { workerId },
   }),
   /** The deliverable being decided on is the current one. */
   deliverableCurrent: (hash: string): Guard => ({

@@ -59,7 +59,8 @@ export interface TransitionInput {
   set?: TransitionSet;
   companions?: Companion[];
   /** Extra events owed by this move (built with the catalogue's `.create()`); an event without an
-   *  id gets `<name>:<taskId>:<version>`. */
+   *  id gets `<name>:<taskId>:<version>`. A replay rebuilds them from this input, so a retried step
+   *  must pass the same events (derive their ids and data from the step, not from a clock or RNG). */
   emit?: OutgoingEvent[];
 }
 

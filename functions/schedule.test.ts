@@ -1,0 +1,147 @@
+// schedule over a real database: ready tasks are leased up to the worker's slots (agent run, slot
+// lease, current run and expiry written with the move; task/dispatched sent), a paused scheduler or a
+// spent budget leases nothing, and a breach pauses once with one alert. On PostgreSQL, 20 racing
+// leases of one single-slot worker: exactly one wins.
+import { eq, inArray, sql } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { agentRuns, settings, tasks, tokenUsage, workerLeases, workers } from "../db/schema/index.ts";
+import type { AppDb } from "../db/types.ts";
+import { newId } from "../lib/ids.ts";
+import { leaseTask, releaseLease } from "../lib/scheduler/lease.ts";
+import { GuardFailedError } from "../lib/tasks/errors.ts";
+import { onPostgres, useTestDb } from "../test/db.ts";
+import { testDeps } from "../test/deps.ts";
+import { insertTask } from "../test/fixtures.ts";
+import { runFunction } from "../test/inngest.ts";
+import { schedule } from "./schedule.ts";
+
+const t = useTestDb();
+const tick = { name: "inngest/scheduled.timer", data: { cron: "* * * * *" } };
+
+async function freshWorker(db: AppDb, slots: number) {
+  const id = `w_${newId("wkr").slice(-8)}`;
+  await db.insert(workers).values({ id, name: id, agentType: "crm", slots });
+  return id;
+}
+const setPaused = (db: AppDb, paused: boolean) =>
+  db.update(settings).set({ value: paused }).where(eq(settings.key, "scheduler.paused"));
+
+beforeEach(async () => {
+  const db = t.current.db;
+  await setPaused(db, false);
+  // Each test starts with every slot free and no ready task left over.
+  await db.delete(workerLeases);
+  await db.update(tasks).set({ status: "cancelled" }).where(eq(tasks.status, "ready"));
+});
+
+describe("schedule", () => {
+  it("leases ready tasks up to the worker's free slots, writing the run and lease with the move", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 2);
+    const ready = [];
+    for (let lane = 0; lane < 3; lane++)
+      ready.push(await insertTask(db, { status: "ready", workerId: worker, priority: lane }));
+    const { deps, events } = testDeps(db);
+    const res = await runFunction(schedule, { deps, event: tick });
+    expect(res.error).toBeUndefined();
+    expect((res.result as { leased: string[] }).leased).toEqual([ready[0]?.id, ready[1]?.id]); // P0, P1; P2 waits
+    const rows = await db
+      .select()
+      .from(tasks)
+      .where(
+        inArray(
+          tasks.id,
+          ready.map((r) => r.id),
+        ),
+      );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(ready[2]?.id as string)?.status).toBe("ready");
+    for (const r of ready.slice(0, 2)) {
+      const row = byId.get(r.id);
+      expect(row?.status).toBe("working");
+      expect(row?.currentRunId).toMatch(/^run_/);
+      expect(row?.leaseExpiresAt?.getTime()).toBeGreaterThan(Date.now());
+      const [run] = await db
+        .select()
+        .from(agentRuns)
+        .where(eq(agentRuns.id, row?.currentRunId as string));
+      expect(run).toMatchObject({ taskId: r.id, workerId: worker, attempt: 1, status: "running" });
+    }
+    const leases = await db.select().from(workerLeases).where(eq(workerLeases.workerId, worker));
+    expect(leases.map((l) => l.slot).sort()).toEqual([1, 2]);
+    expect(
+      events.sent
+        .filter((e) => e.name === "task/dispatched")
+        .map((e) => (e.data as { taskId: string }).taskId),
+    ).toEqual([ready[0]?.id, ready[1]?.id]);
+
+    // A released slot is leased again on the next pass.
+    await releaseLease(db, byId.get(ready[0]?.id as string)?.currentRunId as string);
+    const again = await runFunction(schedule, { deps, event: tick });
+    expect((again.result as { leased: string[] }).leased).toEqual([ready[2]?.id]);
+  });
+
+  it("leases nothing while paused", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 1);
+    const task = await insertTask(db, { status: "ready", workerId: worker });
+    await setPaused(db, true);
+    const { deps } = testDeps(db);
+    const res = await runFunction(schedule, { deps, event: tick });
+    expect(res.result).toMatchObject({ leased: [], paused: true });
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("ready");
+  });
+
+  it("pauses once with one alert when the daily budget is spent, and leases nothing", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 1);
+    const task = await insertTask(db, { status: "ready", workerId: worker });
+    await db.insert(tokenUsage).values({ provider: "anthropic", model: "m", tokensIn: 900, tokensOut: 200 });
+    const { deps, events } = testDeps(db, { FOREMAN_DAILY_TOKEN_BUDGET: "1000" });
+    const first = await runFunction(schedule, { deps, event: tick });
+    expect(first.result).toMatchObject({ leased: [], paused: true });
+    const second = await runFunction(schedule, { deps, event: tick });
+    expect(second.result).toMatchObject({ leased: [], paused: true });
+    expect(events.sent.filter((e) => e.name === "scheduler/paused")).toHaveLength(1);
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("ready");
+    const [flag] = await db.select().from(settings).where(eq(settings.key, "scheduler.paused"));
+    expect(flag?.value).toBe(true);
+    await db.execute(sql`delete from token_usage`);
+  });
+});
+
+describe.runIf(onPostgres)("slot leases under races (real Postgres)", () => {
+  it("20 concurrent leases for one single-slot worker: exactly one holds the slot", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 1);
+    const many = await Promise.all(
+      Array.from({ length: 20 }, () => insertTask(db, { status: "ready", workerId: worker })),
+    );
+    const results = await Promise.allSettled(
+      many.map((task, i) =>
+        leaseTask(db, {
+          taskId: task.id,
+          workerId: worker,
+          runId: `run_race_${worker}_${i}`,
+          key: `race:${i}`,
+          now: new Date(),
+        }),
+      ),
+    );
+    const won = results.filter((r) => r.status === "fulfilled");
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(GuardFailedError);
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.workerId, worker))).toHaveLength(1);
+    const working = await db
+      .select()
+      .from(tasks)
+      .where(
+        inArray(
+          tasks.id,
+          many.map((m) => m.id),
+        ),
+      );
+    expect(working.filter((w) => w.status === "working")).toHaveLength(1);
+    expect(await db.select().from(agentRuns).where(eq(agentRuns.workerId, worker))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,68 @@
+// schedule: every minute and on each task/ready or worker/released, read one snapshot, let the pure
+// scheduler decide (zero model calls), and lease each assignment with one guarded transition that
+// owes task/dispatched. A spent daily budget pauses the scheduler (one alert) instead of leasing.
+import { cron } from "inngest";
+import { taskReady, workerReleased } from "../lib/events.ts";
+import { stableId } from "../lib/ids.ts";
+import { publish } from "../lib/outbox/publish.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
+import { pauseScheduler } from "../lib/scheduler/pause.ts";
+import { schedule as plan } from "../lib/scheduler/schedule.ts";
+import { readSnapshot } from "../lib/scheduler/snapshot.ts";
+import { GuardFailedError, TransitionConflictError } from "../lib/tasks/errors.ts";
+import { inngest } from "./client.ts";
+
+export const schedule = inngest.createFunction(
+  {
+    id: "schedule",
+    name: "Lease worker slots to ready tasks",
+    retries: 3,
+    // One scheduling pass at a time; the slot leases' primary key is the real guarantee.
+    concurrency: { limit: 1, key: '"scheduler"', scope: "env" },
+    triggers: [cron("* * * * *"), taskReady, workerReleased],
+  },
+  async ({ step, deps, runId }) => {
+    const snapshot = await step.run("snapshot", () =>
+      readSnapshot(deps.db, deps.now(), {
+        dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
+        dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
+      }),
+    );
+    if (!snapshot.paused && !(snapshot.budgetRemaining > 0)) {
+      const paused = await step.run("pause-for-budget", async () => {
+        const r = await pauseScheduler(deps.db, {
+          reason: `daily budget spent (${snapshot.tokensToday} tokens, $${snapshot.costToday.toFixed(2)})`,
+          actor: "fn:schedule",
+          now: deps.now(),
+        });
+        await publish(deps, r.outbox);
+        return r.changed;
+      });
+      return { leased: [], paused };
+    }
+    const assignments = plan(snapshot);
+    const leased: string[] = [];
+    for (const a of assignments) {
+      const ok = await step.run(`lease-${a.taskId}`, async () => {
+        try {
+          const r = await leaseTask(deps.db, {
+            taskId: a.taskId,
+            workerId: a.workerId,
+            // Derived from the step, so a retried step names the same run it may already have leased.
+            runId: stableId("run", `${runId}:${a.taskId}`),
+            key: `${runId}:lease:${a.taskId}`,
+            now: deps.now(),
+          });
+          await publish(deps, r.outbox);
+          return true;
+        } catch (err) {
+          // Someone else moved the task, or another pass took the slot: the next pass decides anew.
+          if (err instanceof GuardFailedError || err instanceof TransitionConflictError) return false;
+          throw err;
+        }
+      });
+      if (ok) leased.push(a.taskId);
+    }
+    return { leased, paused: snapshot.paused };
+  },
+);

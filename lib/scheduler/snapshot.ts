@@ -1,0 +1,81 @@
+// The scheduler's snapshot, read in ONE query: the pause flag, today's spend against the daily
+// budget, each active worker's slots and busy leases, each project's weight and 24 h token use, and
+// the ready tasks. The pure scheduler (schedule.ts) decides from it; nothing here decides.
+import { sql } from "drizzle-orm";
+import type { AppDb } from "../../db/types.ts";
+import type { Snapshot } from "./schedule.ts";
+
+export interface BudgetConfig {
+  dailyTokens: number;
+  dailyCostUsd?: number | undefined;
+}
+
+type Row = {
+  paused: boolean | null;
+  tokens_today: string | number;
+  cost_today: string | number;
+  workers: { workerId: string; slots: number; busy: number }[] | null;
+  projects: { projectId: string; share: number; tokens24h: number }[] | null;
+  ready:
+    | {
+        taskId: string;
+        projectId: string;
+        workerId: string;
+        lane: number;
+        readySince: string;
+        revision: boolean;
+      }[]
+    | null;
+};
+
+export interface SchedulerSnapshot extends Snapshot {
+  tokensToday: number;
+  costToday: number;
+}
+
+export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): Promise<SchedulerSnapshot> {
+  const at = now.toISOString();
+  const result = await db.execute(sql`
+    select
+      (select (value)::text = 'true' from settings where key = 'scheduler.paused') as paused,
+      (select coalesce(sum(tokens_in + tokens_out), 0) from token_usage
+        where created_at >= date_trunc('day', ${at}::timestamptz at time zone 'UTC') at time zone 'UTC') as tokens_today,
+      (select coalesce(sum(cost_usd), 0) from token_usage
+        where created_at >= date_trunc('day', ${at}::timestamptz at time zone 'UTC') at time zone 'UTC') as cost_today,
+      (select jsonb_agg(jsonb_build_object('workerId', w.id, 'slots', w.slots,
+                 'busy', (select count(*) from worker_leases l where l.worker_id = w.id)))
+         from workers w where w.active) as workers,
+      (select jsonb_agg(jsonb_build_object('projectId', p.id, 'share', p.budget_share,
+                 'tokens24h', (select coalesce(sum(u.tokens_in + u.tokens_out), 0) from token_usage u
+                                where u.project_id = p.id and u.created_at > ${at}::timestamptz - interval '24 hours')))
+         from projects p where exists (select 1 from tasks t where t.project_id = p.id and t.status = 'ready')) as projects,
+      (select jsonb_agg(jsonb_build_object('taskId', t.id, 'projectId', t.project_id, 'workerId', t.worker_id,
+                 'lane', t.priority, 'readySince', t.updated_at, 'revision', t.revision_count > 0) order by t.priority, t.updated_at)
+         from tasks t where t.status = 'ready' and t.worker_id is not null) as ready`);
+  const [row] = (result as unknown as { rows: Row[] }).rows;
+  if (!row) throw new Error("readSnapshot: no row");
+  const tokensToday = Number(row.tokens_today);
+  const costToday = Number(row.cost_today);
+  const remainingTokens = budget.dailyTokens - tokensToday;
+  const remainingCost =
+    budget.dailyCostUsd === undefined ? Number.POSITIVE_INFINITY : budget.dailyCostUsd - costToday;
+  return {
+    now: now.getTime(),
+    paused: row.paused === true,
+    // Either cap spent closes the gate.
+    budgetRemaining: remainingCost > 0 ? Math.max(0, remainingTokens) : 0,
+    workers: (row.workers ?? []).map((w) => ({ ...w, slots: Number(w.slots), busy: Number(w.busy) })),
+    projects: (row.projects ?? []).map((p) => ({
+      ...p,
+      share: Number(p.share),
+      tokens24h: Number(p.tokens24h),
+    })),
+    ready: (row.ready ?? []).map((t) => ({
+      ...t,
+      lane: Number(t.lane),
+      readySince: Date.parse(t.readySince),
+    })),
+    tokensToday,
+    costToday,
+  };
+}
