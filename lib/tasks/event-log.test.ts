@@ -1,0 +1,68 @@
+// The worker-event writer: one statement per batch, in order, validated against the closed kinds,
+// and never a write to the task or run rows.
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { agentRuns, taskEvents, tasks } from "../../db/schema/index.ts";
+import { countingDb } from "../../test/counting-db.ts";
+import { useTestDb } from "../../test/db.ts";
+import { insertTask } from "../../test/fixtures.ts";
+import { appendEvents } from "./event-log.ts";
+
+const t = useTestDb();
+
+describe("appendEvents", () => {
+  it("appends a batch in order in one round trip, leaving the task and run rows untouched", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "working" });
+    await db
+      .insert(agentRuns)
+      .values({ id: `run_${task.id}`, taskId: task.id, workerId: "crm-setup", attempt: 1 });
+    const before = (await db.select().from(tasks).where(eq(tasks.id, task.id)))[0];
+    const counter = countingDb(t.current.handle);
+    const ids = await appendEvents(counter.db, [
+      {
+        taskId: task.id,
+        runId: `run_${task.id}`,
+        actor: "worker",
+        kind: "worker_turn",
+        payload: { turn: 1 },
+      },
+      {
+        taskId: task.id,
+        runId: `run_${task.id}`,
+        actor: "worker",
+        kind: "tool_call",
+        payload: { tool: "hubspot_get_pipelines" },
+      },
+      {
+        taskId: task.id,
+        runId: `run_${task.id}`,
+        actor: "worker",
+        kind: "tool_result",
+        payload: { tool: "hubspot_get_pipelines", ok: true },
+      },
+    ]);
+    expect(counter.trips()).toBe(1);
+    expect(ids).toHaveLength(3);
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    const rows = await db
+      .select()
+      .from(taskEvents)
+      .where(eq(taskEvents.taskId, task.id))
+      .orderBy(taskEvents.id);
+    expect(rows.map((r) => r.kind)).toEqual(["worker_turn", "tool_call", "tool_result"]);
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]).toEqual(before);
+  });
+
+  it("refuses a payload that does not match its kind, writing nothing", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "working" });
+    await expect(
+      appendEvents(db, [
+        { taskId: task.id, actor: "w", kind: "worker_turn", payload: { turn: 1 } },
+        { taskId: task.id, actor: "w", kind: "tool_call", payload: {} as never },
+      ]),
+    ).rejects.toThrow();
+    expect(await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))).toHaveLength(0);
+  });
+});

@@ -1,0 +1,30 @@
+// The event writer for streamed worker events (turns, tool calls, results, summaries, WOULD_DO): each
+// batch is validated against the closed union of kinds and appended in ONE multi-row statement. It
+// touches no hot row — not the task, not the run — so a thousand concurrent runs never queue behind
+// each other's row locks (seed 000's lesson).
+import { sql } from "drizzle-orm";
+import { executePrepared } from "../../db/prepared.ts";
+import type { AppDb } from "../../db/types.ts";
+import { type TaskEventRecord, taskEventRecord } from "./event-kinds.ts";
+
+export type AppendableEvent = TaskEventRecord & { taskId: string; runId?: string | null; actor: string };
+
+/** Appends the events in order; returns their ids. An invalid payload is a bug and writes nothing. */
+export async function appendEvents(db: AppDb, events: AppendableEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((e) => {
+    taskEventRecord.parse({ kind: e.kind, payload: e.payload });
+    return { task_id: e.taskId, run_id: e.runId ?? null, kind: e.kind, payload: e.payload, actor: e.actor };
+  });
+  const result = await executePrepared(
+    db,
+    sql`insert into task_events (task_id, run_id, kind, payload, actor)
+        select x.task_id, x.run_id, x.kind, x.payload, x.actor
+          from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+                 as (task_id text, run_id text, kind text, payload jsonb, actor text))
+               with ordinality as x(task_id, run_id, kind, payload, actor, ord)
+         order by x.ord
+        returning id`,
+  );
+  return (result as { rows: { id: string | number }[] }).rows.map((r) => Number(r.id));
+}

@@ -1,0 +1,111 @@
+// Benchmark: the worker-event log. 1,000 concurrent simulated runs × 50 events (10 steps of 5), on
+// PostgreSQL, three ways in one run: foreman's writer (lib/tasks/event-log.ts appendEvents: one
+// validated multi-row statement per step into the append-only task_events), (a) the naive design of
+// seed 000 — each event, as the worker streams it, appended to a jsonb column on the run row — and
+// (b) raw multi-row INSERTs per step with the bare driver. Events carry tool-result-sized payloads
+// (~1 KB). Prints events/s and both ratios.
+//
+//   node test/bench/event-log.bench.ts   (env: BENCH_DATABASE_URL, BENCH_RUNS=1000, BENCH_POOL=10)
+//
+// Goal: foreman ≥ 0.7× raw and ≥ 50× naive.
+import pg from "pg";
+import { openPostgres } from "../../db/client.ts";
+import { migrateDb } from "../../db/migrate.ts";
+import { appendEvents } from "../../lib/tasks/event-log.ts";
+
+const URL_BASE = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
+const POOL = Number(process.env.BENCH_POOL ?? 10);
+const STEPS = 10;
+const PER_STEP = 5;
+
+const dbName = `foreman_bench_events_${process.pid}`;
+const admin = new pg.Client({ connectionString: URL_BASE });
+await admin.connect();
+await admin.query(`create database ${dbName}`);
+const url = new URL(URL_BASE);
+url.pathname = `/${dbName}`;
+const handle = openPostgres(url.toString(), POOL);
+const pool = (handle.raw as { pool: pg.Pool }).pool;
+try {
+  await migrateDb(handle);
+  // One task and one run per simulated run.
+  await pool.query(`insert into tasks (id, project_id, worker_id, title, status)
+                    select 'task_b' || g, 'proj_default', 'crm-setup', 'bench', 'working' from generate_series(1, ${RUNS}) g`);
+  await pool.query(`insert into agent_runs (id, task_id, worker_id, attempt)
+                    select 'run_b' || g, 'task_b' || g, 'crm-setup', 1 from generate_series(1, ${RUNS}) g`);
+  await pool.query("create table naive_runs (id text primary key, events jsonb not null default '[]')");
+  await pool.query(`insert into naive_runs (id) select 'run_b' || g from generate_series(1, ${RUNS}) g`);
+
+  const stepEvents = (run: number, step: number) =>
+    Array.from({ length: PER_STEP }, (_, i) =>
+      i === 0
+        ? { kind: "worker_turn" as const, payload: { turn: step, model: "claude", tokens: 1200 + i } }
+        : {
+            kind: "tool_call" as const,
+            payload: {
+              tool: "hubspot_search_objects",
+              args: { objectType: "tickets", limit: 10 },
+              result: `{"total":3,"results":[${'{"id":"1001","properties":{"subject":"Renewal","hs_pipeline_stage":"2"}},'.repeat(12)}]}`,
+              n: i,
+              run,
+            },
+          },
+    );
+
+  async function drive(name: string, step: (run: number, s: number) => Promise<unknown>): Promise<number> {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: RUNS }, async (_, r) => {
+        for (let s = 0; s < STEPS; s++) await step(r + 1, s);
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const rate = (RUNS * STEPS * PER_STEP) / seconds;
+    console.log(`${name.padEnd(34)} ${rate.toFixed(0).padStart(8)} events/s  (${seconds.toFixed(2)} s)`);
+    return rate;
+  }
+
+  const foreman = (r: number, s: number) =>
+    appendEvents(
+      handle.db,
+      stepEvents(r, s).map((e) => ({ ...e, taskId: `task_b${r}`, runId: `run_b${r}`, actor: "worker" })),
+    );
+  const raw = (r: number, s: number) => {
+    const evs = stepEvents(r, s);
+    const values: unknown[] = [];
+    const tuples = evs.map((e, i) => {
+      values.push(`task_b${r}`, `run_b${r}`, e.kind, JSON.stringify(e.payload), "worker");
+      const b = i * 5;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::jsonb, $${b + 5})`;
+    });
+    return pool.query(
+      `insert into task_events (task_id, run_id, kind, payload, actor) values ${tuples.join(", ")}`,
+      values,
+    );
+  };
+  const naive = async (r: number, s: number) => {
+    for (const e of stepEvents(r, s)) {
+      await pool.query("update naive_runs set events = events || $1::jsonb where id = $2", [
+        JSON.stringify([e]),
+        `run_b${r}`,
+      ]);
+    }
+  };
+
+  console.log(
+    `${RUNS} concurrent runs × ${STEPS * PER_STEP} events (${STEPS} steps of ${PER_STEP}), pool ${POOL}`,
+  );
+  await drive("warm-up (raw)", raw);
+  const rRaw = await drive("raw multi-row INSERT (bare driver)", raw);
+  const rForeman = await drive("foreman appendEvents", foreman);
+  const rNaive = await drive("naive jsonb append on the run row", naive);
+  const rForeman2 = await drive("foreman appendEvents (again)", foreman);
+  const best = Math.max(rForeman, rForeman2);
+  console.log(`foreman / raw:   ${(best / rRaw).toFixed(2)}×  (goal ≥ 0.7×)`);
+  console.log(`foreman / naive: ${(best / rNaive).toFixed(1)}×  (goal ≥ 50×)`);
+} finally {
+  await handle.close();
+  await admin.query(`drop database if exists ${dbName} with (force)`);
+  await admin.end();
+}
