@@ -75,6 +75,16 @@ export const schedulerPaused = eventType("scheduler/paused", {
 
 export const schedulerResumed = eventType("scheduler/resumed", { schema: z.object({ actor }) });
 
+/** The day's spend crossed 80 % or 95 % of the daily budget (once per level per day). */
+export const budgetWarning = eventType("budget/warning", {
+  schema: z.object({
+    level: z.union([z.literal(80), z.literal(95)]),
+    day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    tokensToday: z.number().int().min(0),
+    dailyTokens: z.number().int().min(0),
+  }),
+});
+
 export const EVENTS = [
   taskSubmitted,
   hubspotTicketCreated,
@@ -89,6 +99,7 @@ export const EVENTS = [
   workerReleased,
   schedulerPaused,
   schedulerResumed,
+  budgetWarning,
 ] as const;
 
 /** What an event sender accepts: the output of an EventType's `.create()`. */

@@ -1,0 +1,65 @@
+// Budgets: how much of today's token (and cost) budget is spent, how much of the task's own cap, in
+// ONE query; which warning levels (80 %, 95 %) are crossed. The scheduler checks the day before it
+// leases; the worker checks both between turns.
+import { sql } from "drizzle-orm";
+import type { AppDb } from "../../db/types.ts";
+
+export interface BudgetLimits {
+  dailyTokens: number;
+  dailyCostUsd?: number | undefined;
+  taskTokens: number;
+}
+
+export interface BudgetStatus {
+  day: string;
+  tokensToday: number;
+  costToday: number;
+  taskTokens: number;
+  /** Today's budget is spent (tokens or cost). */
+  dailySpent: boolean;
+  /** The task used its own cap. */
+  taskSpent: boolean;
+  /** Warning levels crossed today. */
+  warnings: (80 | 95)[];
+}
+
+export const WARNING_LEVELS = [80, 95] as const;
+
+/** Pure: the status from the raw numbers. */
+export function budgetFrom(
+  limits: BudgetLimits,
+  day: string,
+  used: { tokensToday: number; costToday: number; taskTokens: number },
+): BudgetStatus {
+  const share = limits.dailyTokens > 0 ? (used.tokensToday / limits.dailyTokens) * 100 : 100;
+  const costSpent = limits.dailyCostUsd !== undefined && used.costToday >= limits.dailyCostUsd;
+  return {
+    day,
+    ...used,
+    dailySpent: used.tokensToday >= limits.dailyTokens || costSpent,
+    taskSpent: used.taskTokens >= limits.taskTokens,
+    warnings: WARNING_LEVELS.filter((level) => share >= level),
+  };
+}
+
+export async function readBudget(
+  db: AppDb,
+  limits: BudgetLimits,
+  now: Date,
+  taskId?: string,
+): Promise<BudgetStatus> {
+  const at = now.toISOString();
+  const day = at.slice(0, 10);
+  const result = await db.execute(sql`
+    select coalesce(sum(tokens_in + tokens_out) filter (where created_at >= ${`${day}T00:00:00Z`}::timestamptz), 0) as tokens_today,
+           coalesce(sum(cost_usd) filter (where created_at >= ${`${day}T00:00:00Z`}::timestamptz), 0) as cost_today,
+           coalesce(sum(tokens_in + tokens_out) filter (where task_id = ${taskId ?? null}::text), 0) as task_tokens
+      from token_usage
+     where created_at >= ${`${day}T00:00:00Z`}::timestamptz or task_id = ${taskId ?? null}::text`);
+  const [row] = (result as unknown as { rows: Record<string, string | number>[] }).rows;
+  return budgetFrom(limits, day, {
+    tokensToday: Number(row?.tokens_today ?? 0),
+    costToday: Number(row?.cost_today ?? 0),
+    taskTokens: Number(row?.task_tokens ?? 0),
+  });
+}
