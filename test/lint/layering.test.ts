@@ -4,7 +4,7 @@
 // the repo's own biome.json over fixture files in a temporary copy of the layout, so what is checked
 // is the configuration as written, not a restatement of it.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +68,8 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "foreman-layering-"));
   copyFileSync(join(ROOT, "biome.json"), join(dir, "biome.json"));
+  // biome.json loads the GritQL plugins in lint/ (durable-function rules); without them it fails to load.
+  cpSync(join(ROOT, "lint"), join(dir, "lint"), { recursive: true });
   for (const [path, { source }] of Object.entries(FIXTURES)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), source);
