@@ -3,7 +3,7 @@
 // concurrent additions that would together close a cycle: exactly one is refused.
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { taskDependencies } from "../../db/schema/index.ts";
+import { taskDependencies, taskEvents } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { onPostgres, useTestDb } from "../../test/db.ts";
 import { insertTask } from "../../test/fixtures.ts";
@@ -35,6 +35,9 @@ describe("addDependencies", () => {
       added: [],
     });
     expect(await edgesOf([a.id])).toEqual([`${a.id}>${b.id}`, `${a.id}>${c.id}`].sort());
+    // One audit event for the call that added edges; none for the no-op repeat.
+    const log = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, a.id));
+    expect(log.map((e) => [e.kind, e.payload])).toEqual([["dependency_added", { dependsOn: [b.id, c.id] }]]);
   });
 
   it("refuses an edge that closes a cycle through existing tasks, naming its members in order, and writes nothing", async () => {

@@ -38,6 +38,8 @@ export const addDependenciesInput = z.strictObject({
     .min(1)
     .max(50)
     .refine((ids) => new Set(ids).size === ids.length, "must not repeat a task id"),
+  /** Who added the edges, for the `dependency_added` event. */
+  actor: z.string().min(1).max(200).default("system"),
 });
 export type AddDependenciesInput = z.input<typeof addDependenciesInput>;
 
@@ -92,6 +94,12 @@ export async function addDependencies(db: AppDb, raw: AddDependenciesInput): Pro
          order by w.ord
         on conflict do nothing
         returning depends_on_id
+      ),
+      ev as (
+        insert into task_events (task_id, kind, payload, actor)
+        select ${input.taskId}, 'dependency_added',
+               jsonb_build_object('dependsOn', (select jsonb_agg(ins.depends_on_id) from ins)), ${input.actor}
+         where exists (select 1 from ins)
       )
       select v.task_known, v.cyclic,
              (select coalesce(jsonb_agg(m.id order by m.ord), '[]'::jsonb) from missing m) as missing,

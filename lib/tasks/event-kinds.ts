@@ -21,6 +21,10 @@ export const EVENT_PAYLOADS = {
     version: z.number().int(),
   }),
   note: z.object({ text: z.string(), author: z.string().optional() }),
+  dependency_added: z.object({ dependsOn: z.array(z.string()) }),
+  deliverable: z
+    .object({ deliverableId: z.string(), version: z.number().int(), hash: z.string() })
+    .passthrough(),
   would_do: z.object({ method: z.string(), path: z.string(), body: z.unknown().optional() }),
   enriched: z.object({ from: z.string(), fields: z.array(z.string()) }).passthrough(),
   triage: z.object({ via: z.string(), reason: z.string() }).passthrough(),

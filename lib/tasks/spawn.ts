@@ -70,7 +70,7 @@ export async function spawnSubtask(db: AppDb, raw: SpawnSubtaskInput): Promise<S
       },
       { source: "agent", sourceRef: key, actor },
     );
-    await addDependencies(tx, { taskId: parentId, dependsOn: [submitted.task.id] });
+    await addDependencies(tx, { taskId: parentId, dependsOn: [submitted.task.id], actor });
     return { ...submitted, parentId };
   });
 }
