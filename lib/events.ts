@@ -33,7 +33,12 @@ export const taskDispatched = eventType("task/dispatched", {
 });
 
 export const taskWorkSubmitted = eventType("task/work.submitted", {
-  schema: z.object({ taskId, runId: z.string().min(1), deliverableHash: z.string().min(1) }),
+  schema: z.object({
+    taskId,
+    runId: z.string().min(1),
+    deliverableId: z.string().min(1),
+    deliverableHash: z.string().min(1),
+  }),
 });
 
 export const taskRevisionRequested = eventType("task/revision.requested", {

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "task" | "proj" | "plan" | "run" | "rev" | "stamp" | "kn" | "wkr" | "rvw";
+export type IdPrefix = "task" | "proj" | "plan" | "run" | "rev" | "stamp" | "kn" | "wkr" | "rvw" | "dlv";
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   let time = "";

@@ -1,0 +1,98 @@
+// Storing a submission and ending a run: one statement each, idempotent on the step's key / the run,
+// refused once the run has lost the task's lease.
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { agentRuns, deliverables, outbox, taskEvents, tasks, workerLeases } from "../../db/schema/index.ts";
+import type { AppDb } from "../../db/types.ts";
+import { useTestDb } from "../../test/db.ts";
+import { insertTask } from "../../test/fixtures.ts";
+import { leaseTask } from "../scheduler/lease.ts";
+import { storeDeliverable } from "./deliverable.ts";
+import { releaseRun } from "./release.ts";
+
+const t = useTestDb();
+
+async function leased(db: AppDb) {
+  const task = await insertTask(db, { status: "ready" });
+  const runId = `run_${task.id.slice(5)}`;
+  await db.delete(workerLeases);
+  await leaseTask(db, {
+    taskId: task.id,
+    workerId: "crm-setup",
+    runId,
+    key: `lease:${task.id}`,
+    now: new Date(),
+  });
+  return { task, runId };
+}
+
+describe("storeDeliverable", () => {
+  it("stores version 1, points the task at its hash, and owes task/work.submitted — once per key", async () => {
+    const db = t.current.db;
+    const { task, runId } = await leased(db);
+    const input = {
+      taskId: task.id,
+      runId,
+      markdown: "# Done\nPipeline created.",
+      result: { stages: 4 },
+      key: `${runId}:submit`,
+    };
+    const first = await storeDeliverable(db, input);
+    const again = await storeDeliverable(db, input);
+    expect(again).toEqual(first);
+    expect(first.version).toBe(1);
+    expect(await db.select().from(deliverables).where(eq(deliverables.taskId, task.id))).toHaveLength(1);
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.deliverableHash).toBe(first.hash);
+    const events = await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
+    expect(events.filter((e) => e.kind === "deliverable")).toHaveLength(1);
+    const [row] = await db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.eventId, `work-submitted:${first.id}`));
+    expect(row?.data).toEqual({
+      taskId: task.id,
+      runId,
+      deliverableId: first.id,
+      deliverableHash: first.hash,
+    });
+    const revised = await storeDeliverable(db, {
+      ...input,
+      markdown: "# Done, revised",
+      key: `${runId}:submit-2`,
+    });
+    expect(revised.version).toBe(2);
+  });
+
+  it("refuses a run that no longer holds the lease, storing nothing", async () => {
+    const db = t.current.db;
+    const { task, runId } = await leased(db);
+    await releaseRun(db, { runId, status: "cancelled" });
+    await expect(
+      storeDeliverable(db, { taskId: task.id, runId, markdown: "late", result: {}, key: "late" }),
+    ).rejects.toMatchObject({ code: "CONFLICT" });
+    expect(await db.select().from(deliverables).where(eq(deliverables.taskId, task.id))).toHaveLength(0);
+  });
+});
+
+describe("releaseRun", () => {
+  it("frees the slot, ends the run, clears the task's lease and owes worker/released once", async () => {
+    const db = t.current.db;
+    const { task, runId } = await leased(db);
+    const first = await releaseRun(db, { runId, status: "succeeded" });
+    expect(first.released).toBe(true);
+    expect(first.outbox).toEqual([
+      {
+        eventId: `worker-released:${runId}`,
+        name: "worker/released",
+        data: { workerId: "crm-setup", taskId: task.id },
+      },
+    ]);
+    expect(await releaseRun(db, { runId, status: "failed" })).toEqual({ released: false, outbox: [] });
+    expect((await db.select().from(agentRuns).where(eq(agentRuns.id, runId)))[0]?.status).toBe("succeeded");
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]).toMatchObject({
+      currentRunId: null,
+      leaseExpiresAt: null,
+    });
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(0);
+  });
+});
