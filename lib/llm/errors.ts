@@ -29,7 +29,9 @@ export function fromOpenAIError(err: unknown, what: string): unknown {
   const details = { status, code: err.code ?? undefined, requestId: err.requestID ?? undefined };
   const opts = { cause: err, details };
   const message = `${what} answered ${status ?? "with an error"}: ${err.message}`;
-  if (status === 401 || status === 403) return new DomainError("UNAUTHORIZED", message, opts);
+  // `class: "auth"` is what triage files the task under: a bad key needs a person, not a retry.
+  if (status === 401 || status === 403)
+    return new DomainError("UNAUTHORIZED", message, { ...opts, details: { ...details, class: "auth" } });
   if (status === 429)
     return new DomainError("RATE_LIMITED", message, { ...opts, retryAfterMs: retryAfterMs(err.headers) });
   if (status === 503)
