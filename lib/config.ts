@@ -56,7 +56,7 @@ export const configSchema = z.object({
   HUBSPOT_BASE_URL: z.url().default("https://api.hubapi.com"),
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: z.url().default("https://api.anthropic.com"),
-  ANTHROPIC_MODEL: z.string().min(1).default("claude-sonnet-4-5"),
+  ANTHROPIC_MODEL: z.string().min(1).default("claude-sonnet-5-5"),
   OVERFLOW_BASE_URL: optionalUrl,
   OVERFLOW_API_KEY: optionalString,
   OVERFLOW_MODEL: z.string().min(1).default("gpt-4.1"),
@@ -137,7 +137,7 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "https://api.anthropic.com",
     where: "Anthropic API base URL (tests point it at a fake)",
   },
-  ANTHROPIC_MODEL: { default: "claude-sonnet-4-5", where: "the primary tier's model for workers" },
+  ANTHROPIC_MODEL: { default: "claude-sonnet-5-5", where: "the primary tier's model for workers" },
   OVERFLOW_BASE_URL: {
     default: "—",
     where: "overflow tier: any OpenAI-compatible API, used while the primary is rate-limited",

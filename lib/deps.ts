@@ -4,6 +4,7 @@ import type { AppDb } from "../db/types.ts";
 import type { Config } from "./config.ts";
 import type { OutgoingEvent } from "./events.ts";
 import { createHubSpotClient, type HubSpotClient } from "./hubspot/client.ts";
+import { createModelClients, type ModelClients } from "./llm/clients.ts";
 import { createLocalModel, type LocalModel } from "./llm/local.ts";
 
 export interface EventSender {
@@ -31,6 +32,8 @@ export interface Deps {
   local: LocalModel | undefined;
   /** The HubSpot client; undefined when HUBSPOT_ACCESS_TOKEN is not configured. */
   hubspot: HubSpotClient | undefined;
+  /** The worker model tiers: primary (Anthropic) and overflow (OpenAI-compatible), when configured. */
+  models: ModelClients;
 }
 
 /** Builds Deps from the parts each entry point owns (database, event sender). */
@@ -48,6 +51,7 @@ export function createDeps(parts: Pick<Deps, "config" | "db" | "dbKind" | "event
             model: config.LOCAL_MODEL,
           })
         : undefined,
+    models: createModelClients(config),
     hubspot: config.HUBSPOT_ACCESS_TOKEN
       ? createHubSpotClient({ accessToken: config.HUBSPOT_ACCESS_TOKEN, baseUrl: config.HUBSPOT_BASE_URL })
       : undefined,
