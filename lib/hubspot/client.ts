@@ -20,5 +20,9 @@ export function createHubSpotClient(opts: HubSpotOptions): HubSpotClient {
   // Build the lazily created APIs now, under this client's decorators.
   void client.crm.tickets;
   void client.crm.companies;
+  // The CRM tools' APIs (lib/tools): objects (search, update), notes, properties, pipelines.
+  void client.crm.objects.notes;
+  void client.crm.properties;
+  void client.crm.pipelines;
   return client;
 }

@@ -1,0 +1,34 @@
+// task_spawn_subtask → lib/tasks/spawn.ts: the subtask joins the DAG under this task (same project and
+// plan; the parent waits for it) behind the in-database cycle check. The key is the call's step key,
+// so a retried step gets the same subtask back instead of a second one.
+import { z } from "zod";
+import { spawnSubtask } from "../../tasks/spawn.ts";
+import { text } from "../../text.ts";
+import { data, defineTool } from "../contract.ts";
+
+export const spawnSubtaskTool = defineTool({
+  name: "task_spawn_subtask",
+  description:
+    "Split off a subtask. It is queued like any task, and this task cannot go to review until the subtask is done.",
+  sideEffect: false,
+  input: z.strictObject({
+    title: text({ trim: true, min: 1, max: 200 }),
+    description: text({ max: 20_000, multiline: true }).optional(),
+    rubric: z
+      .array(text({ trim: true, min: 1, max: 500 }))
+      .max(20)
+      .optional()
+      .describe("The subtask's checklist: what its reviewer checks."),
+  }),
+  run: async (ctx, input) => {
+    const spawned = await spawnSubtask(ctx.db, {
+      parentId: ctx.taskId,
+      title: input.title,
+      ...(input.description === undefined ? {} : { description: input.description }),
+      ...(input.rubric === undefined ? {} : { rubric: input.rubric }),
+      actor: ctx.actor,
+      key: ctx.key,
+    });
+    return data({ subtaskId: spawned.task.id, status: spawned.task.status, created: spawned.created });
+  },
+});
