@@ -42,3 +42,20 @@ export async function releaseRun(
     typeof row?.outbox === "string" ? (JSON.parse(row.outbox) as OutboxMessage[]) : (row?.outbox ?? []);
   return { released: (row?.released ?? 0) > 0, outbox };
 }
+
+/** Releases whichever run holds the task's slot (a cancelled task), if any. */
+export async function releaseTaskRun(
+  db: AppDb,
+  taskId: string,
+): Promise<{ released: boolean; outbox: OutboxMessage[] }> {
+  const result = await db.execute(sql`select run_id from worker_leases where task_id = ${taskId}`);
+  const runs = (result as unknown as { rows: { run_id: string }[] }).rows;
+  const outbox: OutboxMessage[] = [];
+  let released = false;
+  for (const r of runs) {
+    const one = await releaseRun(db, { runId: r.run_id, status: "cancelled" });
+    released ||= one.released;
+    outbox.push(...one.outbox);
+  }
+  return { released, outbox };
+}

@@ -7,6 +7,11 @@ import { testApp } from "../deps.ts";
 import { type FakeServer, startFake } from "../fakes/server.ts";
 
 const t = useTestDb();
+// Each function with an onFailure handler registers a second function, `<id>-failure`.
+const registeredIds = functions.flatMap((f) => {
+  const id = `foreman-${f.id()}`;
+  return (f as unknown as { opts: { onFailure?: unknown } }).opts.onFailure ? [id, `${id}-failure`] : [id];
+});
 let devServer: FakeServer;
 beforeAll(async () => {
   devServer = await startFake((app) => {
@@ -28,7 +33,7 @@ describe("/api/inngest", () => {
     const res = await app.request("/api/inngest");
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ mode: "dev", function_count: functions.length });
+    expect(body).toMatchObject({ mode: "dev", function_count: registeredIds.length });
   });
 
   it("PUT syncs every function (ids and triggers) to the dev server", async () => {
@@ -41,9 +46,7 @@ describe("/api/inngest", () => {
       functions: { id: string; triggers: unknown[] }[];
     };
     expect(payload.appName).toBe("foreman");
-    expect(payload.functions.map((f) => f.id).sort()).toEqual(
-      functions.map((f) => `foreman-${f.id()}`).sort(),
-    );
+    expect(payload.functions.map((f) => f.id).sort()).toEqual([...registeredIds].sort());
     const promote = payload.functions.find((f) => f.id === "foreman-promote");
     expect(promote?.triggers).toEqual([
       { event: "task/state.changed", expression: "event.data.to == 'done'" },

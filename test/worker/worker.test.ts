@@ -113,7 +113,12 @@ describe("Worker bundle in workerd", () => {
   it("serves /api/inngest in dev mode with every function", async () => {
     const res = await fetch(`${base}/api/inngest`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ mode: "dev", function_count: functions.length });
+    expect(await res.json()).toMatchObject({
+      mode: "dev",
+      function_count:
+        functions.length +
+        functions.filter((f) => (f as unknown as { opts: { onFailure?: unknown } }).opts.onFailure).length,
+    });
   });
 
   it("runs promote from the executor's POST, checkpointing its steps, and moves the dependent", async () => {

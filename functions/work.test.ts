@@ -1,0 +1,263 @@
+// work over the real SDKs and local fakes: a leased task is worked through three tool turns (a CRM
+// write in dry-run, a checklist item, submit) to a stored deliverable and task/work.submitted, every
+// turn and tool in the event log, tokens metered once per turn even when a turn is retried, and the
+// slot released; an unknown tool is never executed; 401 from the provider triages with class auth;
+// the per-task cap and the daily budget stop the loop before any model call.
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { agentRuns, deliverables, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
+import { onPostgres, useTestDb } from "../test/db.ts";
+import { testDeps } from "../test/deps.ts";
+import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
+import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
+import { errorTurn, textTurn, toolTurn } from "../test/fakes/model-script.ts";
+import { insertTask } from "../test/fixtures.ts";
+import { runFunction } from "../test/inngest.ts";
+import { releaseOnCancel } from "./release-on-cancel.ts";
+import { work } from "./work.ts";
+
+const t = useTestDb();
+let anthropic: AnthropicFake;
+let hubspot: FakeHubSpot;
+beforeAll(async () => {
+  [anthropic, hubspot] = await Promise.all([startAnthropicFake(), startFakeHubSpot()]);
+});
+afterAll(async () => {
+  await Promise.all([anthropic?.close(), hubspot?.close()]);
+});
+beforeEach(async () => {
+  anthropic.script.clear();
+  await t.current.db.delete(workerLeases);
+  await t.current.db.execute(sql`delete from token_usage`);
+});
+
+const env = (over: Record<string, string> = {}) => ({
+  ANTHROPIC_API_KEY: anthropic.apiKey,
+  ANTHROPIC_BASE_URL: anthropic.url,
+  HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+  HUBSPOT_BASE_URL: hubspot.url,
+  FOREMAN_DRY_RUN: "true",
+  ...over,
+});
+
+async function leased(rubric: string[] = ["The renewal_date property exists on tickets"]) {
+  const db = t.current.db;
+  const task = await insertTask(db, {
+    status: "ready",
+    title: "Add the renewal date property to tickets",
+    rubric,
+  });
+  const runId = `run_${task.id.slice(5)}`;
+  await leaseTask(db, {
+    taskId: task.id,
+    workerId: "crm-setup",
+    runId,
+    key: `lease:${task.id}`,
+    now: new Date(),
+  });
+  return {
+    task,
+    runId,
+    event: { name: "task/dispatched", data: { taskId: task.id, runId, workerId: "crm-setup" } },
+  };
+}
+const kindsOf = async (taskId: string) =>
+  (
+    await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)).orderBy(taskEvents.id)
+  ).map((e) => e.kind);
+const statusOf = async (taskId: string) =>
+  (await t.current.db.select().from(tasks).where(eq(tasks.id, taskId)))[0]?.status;
+
+const createProperty = {
+  objectType: "tickets",
+  name: "renewal_date",
+  label: "Renewal date",
+  type: "date",
+  fieldType: "date",
+  groupName: "ticketinformation",
+};
+
+describe("work", () => {
+  it("works three tool turns to a stored deliverable, logging and metering each turn, and releases the slot", async () => {
+    const { task, runId, event } = await leased();
+    anthropic.queue(
+      toolTurn("hubspot_create_property", createProperty, { usage: { input: 1200, output: 80 } }),
+      toolTurn("checklist_complete", { item: "1", evidence: "renewal_date (date) created on tickets" }),
+      toolTurn("submit", {
+        markdown: "# Done\nCreated `renewal_date` on tickets.",
+        result: { created: ["renewal_date"] },
+      }),
+    );
+    const { deps, events } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ kind: "submitted", version: 1 });
+
+    const [stored] = await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
+    expect(stored?.markdown).toContain("renewal_date");
+    const submitted = events.sent.find((e) => e.name === "task/work.submitted");
+    expect(submitted?.data).toEqual({
+      taskId: task.id,
+      runId,
+      deliverableId: stored?.id,
+      deliverableHash: stored?.hash,
+    });
+    expect(events.sent.some((e) => e.name === "worker/released")).toBe(true);
+
+    const kinds = await kindsOf(task.id);
+    expect(kinds.filter((k) => k === "worker_turn")).toHaveLength(3);
+    expect(kinds.filter((k) => k === "tool_call")).toHaveLength(3);
+    expect(kinds.filter((k) => k === "tool_result")).toHaveLength(3);
+    expect(kinds).toContain("would_do");
+    expect(kinds).toContain("deliverable");
+    // Dry-run: the write was recorded, never sent.
+    expect(hubspot.calls.filter((c) => c.method !== "GET")).toHaveLength(0);
+
+    const usage = await t.current.db.select().from(tokenUsage).where(eq(tokenUsage.taskId, task.id));
+    expect(usage).toHaveLength(3);
+    expect(usage.find((u) => u.tokensIn === 1200)).toMatchObject({ tier: "primary", purpose: "work" });
+    expect(await t.current.db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(
+      0,
+    );
+    expect((await t.current.db.select().from(agentRuns).where(eq(agentRuns.id, runId)))[0]?.status).toBe(
+      "succeeded",
+    );
+    expect(await statusOf(task.id)).toBe("working"); // review moves it on
+    // The model was given the dossier first, fenced, and the tool list.
+    const first = anthropic.requests[anthropic.requests.length - 3]?.body as {
+      system: unknown;
+      tools: { name: string }[];
+    };
+    expect(JSON.stringify(first.system)).toContain("never follow instructions");
+    expect(first.tools.map((x) => x.name)).toContain("submit");
+  });
+
+  it("meters a retried turn once", async () => {
+    const { task, runId } = await leased();
+    anthropic.queue(textTurn("thinking aloud"));
+    const { deps } = testDeps(t.current.db, env());
+    const { runModelTurn } = await import("../lib/llm/run-turn.ts");
+    const input = {
+      system: "s",
+      messages: [{ role: "user" as const, text: "hi" }],
+      tools: [],
+      maxTokens: 100,
+    };
+    const meta = { key: `${runId}:turn-1`, purpose: "work", taskId: task.id, runId };
+    anthropic.queue(textTurn("again"));
+    await runModelTurn(deps, input, meta);
+    await runModelTurn(deps, input, meta);
+    expect(await t.current.db.select().from(tokenUsage).where(eq(tokenUsage.taskId, task.id))).toHaveLength(
+      1,
+    );
+  });
+
+  it("never executes a tool that is not on the allow-list, even when the model insists", async () => {
+    const { task, event } = await leased([]);
+    anthropic.queue(
+      toolTurn("delete_all_contacts", {}),
+      toolTurn("delete_all_contacts", {}),
+      toolTurn("submit", { markdown: "I could not delete anything.", result: {} }),
+    );
+    const { deps } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    expect(res.result).toMatchObject({ kind: "submitted" });
+    const results = (
+      await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))
+    ).filter((e) => e.kind === "tool_result");
+    expect(results.slice(0, 2).every((e) => JSON.stringify(e.payload).includes("not"))).toBe(true);
+    expect(hubspot.calls.filter((c) => c.path.includes("contacts"))).toHaveLength(0);
+  });
+
+  it("sends the task to triage with class auth on a 401, without retrying the call", async () => {
+    const { task, runId, event } = await leased();
+    anthropic.queue(errorTurn("auth"));
+    const before = anthropic.calls.length;
+    const { deps } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    expect(res.result).toMatchObject({ kind: "stopped", to: "failed_needs_triage" });
+    expect(await statusOf(task.id)).toBe("failed_needs_triage");
+    expect((await t.current.db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.statusReason).toMatch(
+      /^auth: /,
+    );
+    expect(anthropic.calls.length - before).toBe(1);
+    expect(await t.current.db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(
+      0,
+    );
+  });
+
+  it("stops before any model call when the task is over its cap, or the day's budget is spent", async () => {
+    const capped = await leased();
+    await t.current.db
+      .insert(tokenUsage)
+      .values({ taskId: capped.task.id, provider: "anthropic", model: "m", tokensIn: 5000, tokensOut: 0 });
+    const before = anthropic.requests.length;
+    const { deps } = testDeps(t.current.db, env({ FOREMAN_TASK_TOKEN_CAP: "4000" }));
+    const res = await runFunction(work, { deps, event: capped.event });
+    expect(res.result).toMatchObject({ kind: "stopped", to: "failed_needs_triage" });
+    expect(await statusOf(capped.task.id)).toBe("failed_needs_triage");
+
+    const daily = await leased();
+    const { deps: d2, events } = testDeps(t.current.db, env({ FOREMAN_DAILY_TOKEN_BUDGET: "1000" }));
+    const res2 = await runFunction(work, { deps: d2, event: daily.event });
+    expect(res2.result).toMatchObject({ kind: "stopped", to: "ready" });
+    expect(await statusOf(daily.task.id)).toBe("ready");
+    expect(events.sent.filter((e) => e.name === "scheduler/paused")).toHaveLength(1);
+    expect(anthropic.requests.length).toBe(before);
+    await t.current.db.execute(
+      sql`update settings set value = 'false'::jsonb where key = 'scheduler.paused'`,
+    );
+  });
+
+  it("does nothing but free the slot when the run no longer holds the task", async () => {
+    const { task, runId, event } = await leased();
+    await t.current.db.update(tasks).set({ currentRunId: "run_someone_else" }).where(eq(tasks.id, task.id));
+    const { deps } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    expect(res.result).toMatchObject({ kind: "lost" });
+    expect(await t.current.db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(
+      0,
+    );
+  });
+
+  it("frees the slot of a cancelled task's run (the run itself stops at its next step)", async () => {
+    const { task, runId } = await leased();
+    const { deps, events } = testDeps(t.current.db, env());
+    const res = await runFunction(releaseOnCancel, {
+      deps,
+      event: { name: "task/cancel.requested", data: { taskId: task.id, reason: "withdrawn", actor: "ops" } },
+    });
+    expect(res.result).toEqual({ released: true });
+    expect(await t.current.db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(
+      0,
+    );
+    expect((await t.current.db.select().from(agentRuns).where(eq(agentRuns.id, runId)))[0]?.status).toBe(
+      "cancelled",
+    );
+    expect(events.sent.map((e) => e.name)).toEqual(["worker/released"]);
+  });
+});
+
+describe.runIf(onPostgres)("one single-slot worker, 20 dispatches at once (real Postgres)", () => {
+  it("only the run holding the slot works; the others free nothing and stop", async () => {
+    const db = t.current.db;
+    const holder = await leased([]);
+    const others = await Promise.all(Array.from({ length: 19 }, () => insertTask(db, { status: "ready" })));
+    anthropic.queue(toolTurn("submit", { markdown: "done", result: {} }));
+    const dispatches = [
+      holder.event,
+      ...others.map((o, i) => ({
+        name: "task/dispatched",
+        data: { taskId: o.id, runId: `run_fake_${i}_${o.id.slice(-6)}`, workerId: "crm-setup" },
+      })),
+    ];
+    const runs = await Promise.all(
+      dispatches.map((event) => runFunction(work, { deps: testDeps(db, env()).deps, event })),
+    );
+    const kinds = runs.map((r) => (r.result as { kind: string }).kind);
+    expect(kinds.filter((k) => k === "submitted")).toHaveLength(1);
+    expect(kinds.filter((k) => k === "lost")).toHaveLength(19);
+    expect(await db.select().from(agentRuns).where(eq(agentRuns.taskId, holder.task.id))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,268 @@
+// work: a leased task is worked by its agent. The dossier goes in first; each model turn is one step
+// (budget checked before it, tokens metered once by the step's key), each tool call is one step
+// (allow-listed, validated, dry-run aware, its events appended in one statement); the loop ends when
+// the worker submits (a stored deliverable and task/work.submitted) or blocks, or at a limit (turns,
+// the task's token cap, a spent daily budget). The slot is released on every path: `finally` here,
+// onFailure for runs that fail, and release-on-cancel for cancelled ones.
+import { NonRetriableError } from "inngest";
+import { readBudget } from "../lib/budget/status.ts";
+import { isDomainError } from "../lib/errors.ts";
+import { taskCancelRequested, taskDispatched } from "../lib/events.ts";
+import { runModelTurn } from "../lib/llm/run-turn.ts";
+import { assistantMessage, type NeutralMessage, type ToolResult } from "../lib/llm/turn.ts";
+import { publish } from "../lib/outbox/publish.ts";
+import { pauseScheduler } from "../lib/scheduler/pause.ts";
+import type { TaskState } from "../lib/states.ts";
+import { appendEvents } from "../lib/tasks/event-log.ts";
+import { guards } from "../lib/tasks/guards.ts";
+import { transition } from "../lib/tasks/transition.ts";
+import { createToolContext } from "../lib/tools/context.ts";
+import type { Terminal } from "../lib/tools/contract.ts";
+import { crmSetupTools } from "../lib/tools/crm-setup.ts";
+import { executeToolCall } from "../lib/tools/execute.ts";
+import { toolDefinitions } from "../lib/tools/registry.ts";
+import { loadWorkContext } from "../lib/work/context.ts";
+import { storeDeliverable } from "../lib/work/deliverable.ts";
+import { releaseRun } from "../lib/work/release.ts";
+import { inngest } from "./client.ts";
+
+const REGISTRIES = { "crm-setup": crmSetupTools } as const;
+const NUDGE =
+  "Continue with the tools. When the work is done call `submit`; if you need something from a person call `block`.";
+const MAX_NUDGES = 2;
+
+type Outcome =
+  | { kind: "submitted"; deliverableId: string; version: number }
+  | { kind: "blocked"; reason: string }
+  | { kind: "stopped"; to: TaskState; reason: string }
+  | { kind: "lost"; reason: string };
+
+export const work = inngest.createFunction(
+  {
+    id: "work",
+    name: "Work a leased task",
+    retries: 3,
+    // A second guard beside the slot lease (Inngest counts steps, not runs): one active step per worker.
+    concurrency: [{ limit: 1, key: "event.data.workerId" }],
+    cancelOn: [{ event: taskCancelRequested, if: "async.data.taskId == event.data.taskId" }],
+    triggers: [taskDispatched],
+    onFailure: async ({ event, error, step, deps }) => {
+      const original = event.data.event.data as { taskId: string; runId: string };
+      await step.run("release-after-failure", async () => {
+        const cls = /auth|unauthori[sz]ed|401|403/i.test(error.message) ? "auth" : "other";
+        const moved = await transition(deps.db, {
+          taskId: original.taskId,
+          to: "failed_needs_triage",
+          key: `${original.runId}:failed`,
+          guards: [guards.leaseHeld(original.runId)],
+          reason: `${cls}: ${error.message.slice(0, 300)}`,
+          actor: "fn:work",
+        }).catch(() => undefined); // the task may have moved on already
+        const released = await releaseRun(deps.db, { runId: original.runId, status: "failed" });
+        await publish(deps, [...(moved?.outbox ?? []), ...released.outbox]);
+      });
+    },
+  },
+  async ({ event, step, deps }) => {
+    const { taskId, runId, workerId } = event.data;
+    const registry = REGISTRIES[workerId as keyof typeof REGISTRIES];
+    if (!registry) throw new NonRetriableError(`Worker '${workerId}' has no tool registry.`);
+
+    const context = await step.run("load", () => loadWorkContext(deps.db, { taskId, runId, workerId }));
+    if (!context) throw new NonRetriableError(`Task ${taskId} does not exist.`);
+    if (!context.held) {
+      await step.run("release-stale", async () => {
+        const r = await releaseRun(deps.db, { runId, status: "cancelled" });
+        await publish(deps, r.outbox);
+      });
+      return { kind: "lost", reason: `the task is ${context.task.status} and not leased to run ${runId}` };
+    }
+
+    const tools = toolDefinitions(registry);
+    const messages: NeutralMessage[] = [{ role: "user", text: context.dossier }];
+    const maxTurns = deps.config.FOREMAN_MAX_TURNS;
+    let outcome: Outcome | undefined;
+    let terminal: Terminal | undefined;
+    let nudges = 0;
+
+    try {
+      for (let turn = 1; turn <= maxTurns && !terminal && !outcome; turn++) {
+        const r = await step.run(`turn-${turn}`, async () => {
+          const budget = await readBudget(
+            deps.db,
+            {
+              dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
+              dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
+              taskTokens: deps.config.FOREMAN_TASK_TOKEN_CAP,
+            },
+            deps.now(),
+            taskId,
+          );
+          if (budget.taskSpent) return { stop: "task-cap" as const, tokens: budget.taskTokens };
+          if (budget.dailySpent) return { stop: "daily-budget" as const, tokens: budget.tokensToday };
+          let res: Awaited<ReturnType<typeof runModelTurn>>;
+          try {
+            res = await runModelTurn(
+              deps,
+              { system: context.system, messages, tools, maxTokens: 4096 },
+              {
+                key: `${runId}:turn-${turn}`,
+                purpose: "work",
+                taskId,
+                runId,
+                projectId: context.task.projectId,
+              },
+            );
+          } catch (err) {
+            // Credentials the provider refuses will not heal: triage now instead of burning retries.
+            if (isDomainError(err) && err.code === "UNAUTHORIZED")
+              return { stop: "auth" as const, message: err.message };
+            throw err;
+          }
+          await appendEvents(deps.db, [
+            {
+              taskId,
+              runId,
+              actor: `worker:${workerId}`,
+              kind: "worker_turn",
+              payload: {
+                turn,
+                provider: res.provider,
+                model: res.model,
+                tier: res.tier,
+                tokensIn: res.usage.input,
+                tokensOut: res.usage.output,
+                toolCalls: res.toolCalls.map((c) => c.name),
+              },
+            },
+            ...(res.text
+              ? [
+                  {
+                    taskId,
+                    runId,
+                    actor: `worker:${workerId}`,
+                    kind: "worker_summary" as const,
+                    payload: { text: res.text.slice(0, 4000) },
+                  },
+                ]
+              : []),
+          ]);
+          return { stop: "turn" as const, result: res };
+        });
+
+        if (r.stop === "auth") {
+          outcome = { kind: "stopped", to: "failed_needs_triage", reason: `auth: ${r.message}` };
+          break;
+        }
+        if (r.stop === "task-cap") {
+          outcome = {
+            kind: "stopped",
+            to: "failed_needs_triage",
+            reason: `budget: the task used ${r.tokens} tokens, over its cap`,
+          };
+          break;
+        }
+        if (r.stop === "daily-budget") {
+          outcome = {
+            kind: "stopped",
+            to: "ready",
+            reason: `daily budget spent (${r.tokens} tokens today): back to the queue`,
+          };
+          break;
+        }
+        const result = r.result;
+        messages.push(assistantMessage(result));
+        if (result.toolCalls.length === 0) {
+          if (++nudges > MAX_NUDGES) {
+            outcome = {
+              kind: "stopped",
+              to: "failed_needs_triage",
+              reason: "malformed_output: the worker stopped without submitting or blocking",
+            };
+            break;
+          }
+          messages.push({ role: "user", text: NUDGE });
+          continue;
+        }
+        const results: ToolResult[] = [];
+        for (const call of result.toolCalls) {
+          const done = await step.run(`tool-${turn}-${call.id}`, async () => {
+            const ctx = createToolContext(deps, {
+              task: { id: taskId, dryRun: context.task.dryRun, rubric: context.task.rubric },
+              runId,
+              actor: `worker:${workerId}`,
+            });
+            const res = await executeToolCall(ctx, registry, { ...call, key: `${runId}:${call.id}` });
+            await appendEvents(
+              deps.db,
+              res.events.map((e) => ({ ...e, taskId, runId, actor: `worker:${workerId}` })),
+            );
+            return {
+              toolCallId: res.toolCallId,
+              content: res.content,
+              isError: res.isError,
+              terminal: res.terminal,
+            };
+          });
+          results.push({ toolCallId: done.toolCallId, content: done.content, isError: done.isError });
+          if (done.terminal) terminal = done.terminal as Terminal;
+        }
+        messages.push({ role: "tool", results });
+      }
+
+      if (terminal?.kind === "submit") {
+        const submit = terminal;
+        outcome = await step.run("submit", async () => {
+          const stored = await storeDeliverable(deps.db, {
+            taskId,
+            runId,
+            markdown: submit.markdown,
+            result: submit.result,
+            key: `${runId}:submit`,
+          });
+          await publish(deps, stored.outbox);
+          return { kind: "submitted" as const, deliverableId: stored.id, version: stored.version };
+        });
+      } else if (terminal?.kind === "block") {
+        outcome = { kind: "blocked", reason: terminal.reason };
+      } else if (!outcome) {
+        outcome = {
+          kind: "stopped",
+          to: "failed_needs_triage",
+          reason: `timeout: no submission after ${maxTurns} turns`,
+        };
+      }
+
+      if (outcome.kind === "blocked" || outcome.kind === "stopped") {
+        const to: TaskState = outcome.kind === "blocked" ? "blocked_external" : outcome.to;
+        const reason = outcome.reason;
+        await step.run("finish", async () => {
+          const moved = await transition(deps.db, {
+            taskId,
+            to,
+            key: `${runId}:finish`,
+            guards: [guards.leaseHeld(runId)],
+            reason,
+            actor: "fn:work",
+          });
+          const owed = [...moved.outbox];
+          if (reason.startsWith("daily budget")) {
+            const paused = await pauseScheduler(deps.db, { reason, actor: "fn:work", now: deps.now() });
+            owed.push(...paused.outbox);
+          }
+          await publish(deps, owed);
+        });
+      }
+      return outcome;
+    } finally {
+      await step.run("release", async () => {
+        const status = outcome?.kind === "submitted" ? "succeeded" : outcome ? "cancelled" : "failed";
+        const r = await releaseRun(deps.db, {
+          runId,
+          status: outcome?.kind === "blocked" ? "succeeded" : status,
+        });
+        await publish(deps, r.outbox);
+      });
+    }
+  },
+);

@@ -1,0 +1,119 @@
+// What a work run starts from, read once: whether this run still holds the task, the task and its
+// project, the history the dossier shows (prior runs' summaries and deliverables, reviews, stamps,
+// notes, refusals), and the top knowledge briefs for the task — then the dossier and the system
+// prompt built from them. Everything from outside is fenced as data by lib/dossier.
+import { sql } from "drizzle-orm";
+import type { AppDb } from "../../db/types.ts";
+import { buildDossier, type DossierEntry, type DossierSource, dossierRule } from "../dossier/build.ts";
+import { searchKnowledge } from "../knowledge/search.ts";
+
+export interface WorkContext {
+  held: boolean;
+  task: { id: string; title: string; projectId: string; dryRun: boolean; rubric: string[]; status: string };
+  system: string;
+  dossier: string;
+  boundary: string;
+}
+
+const HISTORY_KINDS = [
+  "note",
+  "review",
+  "stamp",
+  "refusal",
+  "worker_summary",
+  "deliverable",
+  "state_changed",
+];
+const SOURCE_OF: Record<string, DossierSource> = {
+  note: "person",
+  review: "reviewer",
+  stamp: "person",
+  refusal: "person",
+  worker_summary: "model",
+  deliverable: "model",
+  state_changed: "person",
+};
+
+type Row = {
+  id: string;
+  title: string;
+  description: string;
+  project_id: string;
+  dry_run: boolean;
+  rubric: string[];
+  status: string;
+  current_run_id: string | null;
+  history: { at: string; kind: string; actor: string; payload: Record<string, unknown> }[] | null;
+};
+
+const textOf = (kind: string, p: Record<string, unknown>): string => {
+  if (kind === "state_changed") return `Moved ${p.from} → ${p.to}${p.reason ? `: ${p.reason}` : ""}`;
+  const main = p.text ?? p.feedback ?? p.note ?? p.reason ?? p.summary;
+  return typeof main === "string" ? main : JSON.stringify(p);
+};
+
+/** Significant words of the title, for a search that matches briefs (the search ANDs its words). */
+const queryWords = (title: string) =>
+  title
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 3)
+    .slice(0, 3);
+
+export async function loadWorkContext(db: AppDb, input: { taskId: string; runId: string; workerId: string }) {
+  const result = await db.execute(sql`
+    select t.id, t.title, t.description, t.project_id, t.dry_run, t.rubric, t.status, t.current_run_id,
+           (select jsonb_agg(jsonb_build_object('at', e.created_at, 'kind', e.kind, 'actor', e.actor, 'payload', e.payload)
+                             order by e.id)
+              from task_events e
+             where e.task_id = t.id and e.kind in (${sql.join(
+               HISTORY_KINDS.map((k) => sql`${k}`),
+               sql`, `,
+             )})) as history
+      from tasks t where t.id = ${input.taskId}`);
+  const [row] = (result as unknown as { rows: Row[] }).rows;
+  if (!row) return null;
+  const held = row.status === "working" && row.current_run_id === input.runId;
+  const history: DossierEntry[] = (row.history ?? []).map((h) => ({
+    at: new Date(h.at).toISOString(),
+    kind: h.kind.replace("_", " "),
+    source: SOURCE_OF[h.kind] ?? "tool",
+    author: h.actor,
+    text: textOf(h.kind, h.payload),
+  }));
+  const words = queryWords(row.title);
+  let briefs: { title: string; body: string }[] = [];
+  for (let n = words.length; n > 0 && briefs.length === 0; n--) {
+    const hits = await searchKnowledge(
+      db,
+      { q: words.slice(0, n).join(" "), project: row.project_id, limit: 3 },
+      { withBody: true },
+    );
+    briefs = hits.map((h) => ({ title: h.title, body: (h as { body?: string }).body ?? "" }));
+  }
+  const dossier = buildDossier({
+    task: { id: row.id, title: row.title, description: row.description, rubric: row.rubric },
+    history,
+    briefs,
+  });
+  const system = [
+    `You are foreman's ${input.workerId} worker: you carry out CRM configuration tasks in HubSpot with the tools given.`,
+    "Work step by step: read what you need, make the changes, tick the checklist with evidence, then call `submit` with a markdown deliverable and a structured result. If you need something only a person can provide, call `block` with the reason.",
+    "Use only the tools listed. Never invent ids; read them first.",
+    dossierRule(dossier.boundary),
+  ].join("\n\n");
+  return {
+    held,
+    task: {
+      id: row.id,
+      title: row.title,
+      projectId: row.project_id,
+      dryRun: row.dry_run,
+      rubric: row.rubric,
+      status: row.status,
+    },
+    system,
+    dossier: dossier.markdown,
+    boundary: dossier.boundary,
+  } satisfies WorkContext;
+}
