@@ -22,10 +22,12 @@ describe("migrations", () => {
       expect(tables).toEqual([
         "agent_runs",
         "crm_links",
+        "deliverables",
         "knowledge",
         "outbox",
         "plans",
         "projects",
+        "provider_cooldowns",
         "reviewers",
         "reviews",
         "settings",
@@ -34,6 +36,7 @@ describe("migrations", () => {
         "task_events",
         "tasks",
         "token_usage",
+        "worker_leases",
         "workers",
       ]);
       const applied = async () =>
