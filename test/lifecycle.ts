@@ -17,9 +17,20 @@ export interface LifecycleRun {
   fn: string;
   event: string;
   eventId: string | undefined;
+  /** The task the triggering event was about, when it names one. */
+  taskId: string | undefined;
+  /** Engine steps the run executed (step.run, step.sendEvent, …), as the test engine counted them. */
+  steps: number;
   result: unknown;
   error: unknown;
 }
+
+/** Engine steps per task over a set of runs (seed 003: orchestration cost is counted, not guessed). */
+export const stepsPerTask = (runs: LifecycleRun[]): Map<string, number> => {
+  const out = new Map<string, number>();
+  for (const r of runs) if (r.taskId) out.set(r.taskId, (out.get(r.taskId) ?? 0) + r.steps);
+  return out;
+};
 
 function matches(trigger: { event?: string | { name: string }; if?: string }, e: OutgoingEvent): boolean {
   const name = typeof trigger.event === "string" ? trigger.event : trigger.event?.name;
@@ -65,7 +76,18 @@ export async function routeEvents(
           ...(e.id ? { id: e.id } : {}),
         },
       });
-      runs.push({ fn: fn.id(), event: e.name, eventId: e.id, result: res.result, error: res.error });
+      const step = res.ctx.step as unknown as Record<string, { mock?: { calls: unknown[] } }>;
+      const steps = Object.values(step).reduce((n, spy) => n + (spy?.mock?.calls.length ?? 0), 0);
+      const taskId = (e.data as { taskId?: unknown } | undefined)?.taskId;
+      runs.push({
+        fn: fn.id(),
+        event: e.name,
+        eventId: e.id,
+        taskId: typeof taskId === "string" ? taskId : undefined,
+        steps,
+        result: res.result,
+        error: res.error,
+      });
     }
   }
   return runs;
