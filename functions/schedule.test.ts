@@ -103,6 +103,10 @@ describe("schedule", () => {
     const second = await runFunction(schedule, { deps, event: tick });
     expect(second.result).toMatchObject({ leased: [], paused: true });
     expect(events.sent.filter((e) => e.name === "scheduler/paused")).toHaveLength(1);
+    // 80 % and 95 % were crossed on the way: one warning each, however many passes ran.
+    expect(
+      events.sent.filter((e) => e.name === "budget/warning").map((e) => (e.data as { level: number }).level),
+    ).toEqual([80, 95]);
     expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("ready");
     const [flag] = await db.select().from(settings).where(eq(settings.key, "scheduler.paused"));
     expect(flag?.value).toBe(true);

@@ -2,6 +2,8 @@
 // scheduler decide (zero model calls), and lease each assignment with one guarded transition that
 // owes task/dispatched. A spent daily budget pauses the scheduler (one alert) instead of leasing.
 import { cron } from "inngest";
+import { budgetFrom } from "../lib/budget/status.ts";
+import { raiseBudgetWarnings } from "../lib/budget/warn.ts";
 import { taskReady, workerReleased } from "../lib/events.ts";
 import { stableId } from "../lib/ids.ts";
 import { publish } from "../lib/outbox/publish.ts";
@@ -28,6 +30,22 @@ export const schedule = inngest.createFunction(
         dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
       }),
     );
+    const budget = budgetFrom(
+      {
+        dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
+        dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
+        taskTokens: Number.POSITIVE_INFINITY,
+      },
+      new Date(snapshot.now).toISOString().slice(0, 10),
+      { tokensToday: snapshot.tokensToday, costToday: snapshot.costToday, taskTokens: 0 },
+    );
+    if (budget.warnings.length > 0) {
+      await step.run("budget-warnings", async () => {
+        const owed = await raiseBudgetWarnings(deps.db, budget, deps.config.FOREMAN_DAILY_TOKEN_BUDGET);
+        await publish(deps, owed);
+        return owed.map((m) => m.eventId);
+      });
+    }
     if (!snapshot.paused && !(snapshot.budgetRemaining > 0)) {
       const paused = await step.run("pause-for-budget", async () => {
         const r = await pauseScheduler(deps.db, {

@@ -5,6 +5,7 @@ import { ZodError } from "zod";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
 import { publish } from "../../lib/outbox/publish.ts";
+import { addNote } from "../../lib/tasks/note.ts";
 import { getTask, listTasks } from "../../lib/tasks/read.ts";
 import { submitTask } from "../../lib/tasks/submit.ts";
 import type { AppEnv } from "../env.ts";
@@ -54,6 +55,13 @@ export const tasksRoutes = new Hono<AppEnv>()
       if (err instanceof ZodError) return zodErrorResponse(c, err, "query.");
       throw err;
     }
+  })
+  .post("/:id/notes", async (c) => {
+    const id = c.req.param("id");
+    if (!ID_PATTERN.test(id))
+      throw new DomainError("NOT_FOUND", `Task ${id} does not exist.`, { field: "id" });
+    const note = await addNote(c.get("deps").db, id, await readJson(c.req.raw), "api");
+    return c.json({ note: { event_id: note.eventId, at: note.at } }, 201);
   })
   .get("/:id", async (c) => {
     const id = c.req.param("id");

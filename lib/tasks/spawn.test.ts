@@ -152,3 +152,24 @@ describe.runIf(onPostgres)("racing retries (real Postgres)", () => {
     expect(await dependsOn(parent.id)).toHaveLength(1);
   });
 });
+
+describe("spawnSubtask and dry-run", () => {
+  it("makes the subtask of a dry-run task a dry-run task too", async () => {
+    const parent = await insertTask(db(), { status: "working", dryRun: true });
+    const spawned = await spawnSubtask(db(), {
+      parentId: parent.id,
+      title: "rehearsed child",
+      actor: "worker",
+      key: freshKey(),
+    });
+    expect(spawned.task.dryRun).toBe(true);
+    const live = await insertTask(db(), { status: "working" });
+    const child = await spawnSubtask(db(), {
+      parentId: live.id,
+      title: "live child",
+      actor: "worker",
+      key: freshKey(),
+    });
+    expect(child.task.dryRun).toBe(false);
+  });
+});

@@ -50,7 +50,13 @@ export async function spawnSubtask(db: AppDb, raw: SpawnSubtaskInput): Promise<S
     // it after would let two retries of one step deadlock (each holding what the other waits for).
     await lockDag(tx);
     const [parent] = await tx
-      .select({ id: tasks.id, status: tasks.status, projectId: tasks.projectId, planId: tasks.planId })
+      .select({
+        id: tasks.id,
+        status: tasks.status,
+        projectId: tasks.projectId,
+        planId: tasks.planId,
+        dryRun: tasks.dryRun,
+      })
       .from(tasks)
       .where(eq(tasks.id, parentId));
     if (!parent) throw taskNotFound(parentId);
@@ -67,6 +73,8 @@ export async function spawnSubtask(db: AppDb, raw: SpawnSubtaskInput): Promise<S
         ...fields,
         project: parent.projectId,
         ...(parent.planId ? { plan: parent.planId } : {}),
+        // A rehearsal stays a rehearsal all the way down.
+        ...(parent.dryRun ? { dry_run: true } : {}),
       },
       { source: "agent", sourceRef: key, actor },
     );

@@ -338,3 +338,39 @@ describe("GET /api/tasks/:id", () => {
     }
   });
 });
+
+describe("POST /api/tasks/:id/notes", () => {
+  it("adds a note to the timeline, refuses bad text and unknown tasks", async () => {
+    const created = (await (
+      await api.request("/api/tasks", { method: "POST", json: { title: "noted" } })
+    ).json()) as Json;
+    const res = await api.request(`/api/tasks/${created.task.id}/notes`, {
+      method: "POST",
+      json: { text: "The client wants the stage called 'Waiting on us'." },
+    });
+    expect(res.status).toBe(201);
+    const body = (await (await api.request(`/api/tasks/${created.task.id}`)).json()) as Json;
+    expect(body.timeline[0]).toMatchObject({
+      kind: "note",
+      actor: "api",
+      payload: { text: expect.stringContaining("Waiting on us") },
+    });
+    const bad = await api.request(`/api/tasks/${created.task.id}/notes`, {
+      method: "POST",
+      json: { text: "a\u0000b" },
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Json).error).toMatchObject({ field: "text" });
+    const missing = await api.request("/api/tasks/task_0000000000aaaaaaaaaaaaaaaa/notes", {
+      method: "POST",
+      json: { text: "x" },
+    });
+    expect(missing.status).toBe(404);
+    const unauth = await api.request(`/api/tasks/${created.task.id}/notes`, {
+      method: "POST",
+      json: { text: "x" },
+      token: null,
+    });
+    expect(unauth.status).toBe(401);
+  });
+});
