@@ -7,7 +7,7 @@ import { ID_PATTERN } from "../../lib/ids.ts";
 import { publish } from "../../lib/outbox/publish.ts";
 import { addNote } from "../../lib/tasks/note.ts";
 import { getTask, listTasks } from "../../lib/tasks/read.ts";
-import { submitTask } from "../../lib/tasks/submit.ts";
+import { submitShared } from "../../lib/tasks/submit-batcher.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
 import { readJson } from "../json-body.ts";
@@ -25,7 +25,7 @@ export const tasksRoutes = new Hono<AppEnv>()
       });
     }
     const body = await readJson(c.req.raw);
-    const { task, created, outbox } = await submitTask(deps.db, body, {
+    const { task, created, outbox } = await submitShared(deps.db, body, {
       source: "api",
       sourceRef: key,
       actor: "api",
