@@ -9,7 +9,12 @@ import { readBudget } from "../lib/budget/status.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { taskCancelRequested, taskDispatched } from "../lib/events.ts";
 import { runModelTurn } from "../lib/llm/run-turn.ts";
-import { assistantMessage, type NeutralMessage, type ToolResult } from "../lib/llm/turn.ts";
+import {
+  assistantMessage,
+  type ModelTurnInput,
+  type NeutralMessage,
+  type ToolResult,
+} from "../lib/llm/turn.ts";
 import { publish } from "../lib/outbox/publish.ts";
 import { pauseScheduler } from "../lib/scheduler/pause.ts";
 import type { TaskState } from "../lib/states.ts";
@@ -87,68 +92,71 @@ export const work = inngest.createFunction(
 
     try {
       for (let turn = 1; turn <= maxTurns && !terminal && !outcome; turn++) {
-        const r = await step.run(`turn-${turn}`, async () => {
-          const budget = await readBudget(
-            deps.db,
-            {
-              dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
-              dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
-              taskTokens: deps.config.FOREMAN_TASK_TOKEN_CAP,
-            },
-            deps.now(),
-            taskId,
-          );
-          if (budget.taskSpent) return { stop: "task-cap" as const, tokens: budget.taskTokens };
-          if (budget.dailySpent) return { stop: "daily-budget" as const, tokens: budget.tokensToday };
-          let res: Awaited<ReturnType<typeof runModelTurn>>;
-          try {
-            res = await runModelTurn(
-              deps,
-              { system: context.system, messages, tools, maxTokens: 4096 },
+        // step.ai.wrap records the turn's input (system, transcript, tools), so the dashboard shows
+        // each call's prompt, output and tokens; it retries like any step.
+        const turnInput: ModelTurnInput = { system: context.system, messages, tools, maxTokens: 4096 };
+        const r = await step.ai.wrap(
+          `turn-${turn}`,
+          async (input: ModelTurnInput) => {
+            const budget = await readBudget(
+              deps.db,
               {
+                dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
+                dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
+                taskTokens: deps.config.FOREMAN_TASK_TOKEN_CAP,
+              },
+              deps.now(),
+              taskId,
+            );
+            if (budget.taskSpent) return { stop: "task-cap" as const, tokens: budget.taskTokens };
+            if (budget.dailySpent) return { stop: "daily-budget" as const, tokens: budget.tokensToday };
+            let res: Awaited<ReturnType<typeof runModelTurn>>;
+            try {
+              res = await runModelTurn(deps, input, {
                 key: `${runId}:turn-${turn}`,
                 purpose: "work",
                 taskId,
                 runId,
                 projectId: context.task.projectId,
+              });
+            } catch (err) {
+              // Credentials the provider refuses will not heal: triage now instead of burning retries.
+              if (isDomainError(err) && err.code === "UNAUTHORIZED")
+                return { stop: "auth" as const, message: err.message };
+              throw err;
+            }
+            await appendEvents(deps.db, [
+              {
+                taskId,
+                runId,
+                actor: `worker:${workerId}`,
+                kind: "worker_turn",
+                payload: {
+                  turn,
+                  provider: res.provider,
+                  model: res.model,
+                  tier: res.tier,
+                  tokensIn: res.usage.input,
+                  tokensOut: res.usage.output,
+                  toolCalls: res.toolCalls.map((c) => c.name),
+                },
               },
-            );
-          } catch (err) {
-            // Credentials the provider refuses will not heal: triage now instead of burning retries.
-            if (isDomainError(err) && err.code === "UNAUTHORIZED")
-              return { stop: "auth" as const, message: err.message };
-            throw err;
-          }
-          await appendEvents(deps.db, [
-            {
-              taskId,
-              runId,
-              actor: `worker:${workerId}`,
-              kind: "worker_turn",
-              payload: {
-                turn,
-                provider: res.provider,
-                model: res.model,
-                tier: res.tier,
-                tokensIn: res.usage.input,
-                tokensOut: res.usage.output,
-                toolCalls: res.toolCalls.map((c) => c.name),
-              },
-            },
-            ...(res.text
-              ? [
-                  {
-                    taskId,
-                    runId,
-                    actor: `worker:${workerId}`,
-                    kind: "worker_summary" as const,
-                    payload: { text: res.text.slice(0, 4000) },
-                  },
-                ]
-              : []),
-          ]);
-          return { stop: "turn" as const, result: res };
-        });
+              ...(res.text
+                ? [
+                    {
+                      taskId,
+                      runId,
+                      actor: `worker:${workerId}`,
+                      kind: "worker_summary" as const,
+                      payload: { text: res.text.slice(0, 4000) },
+                    },
+                  ]
+                : []),
+            ]);
+            return { stop: "turn" as const, result: res };
+          },
+          turnInput,
+        );
 
         if (r.stop === "auth") {
           outcome = { kind: "stopped", to: "failed_needs_triage", reason: `auth: ${r.message}` };
