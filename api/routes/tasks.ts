@@ -81,5 +81,11 @@ export const tasksRoutes = new Hono<AppEnv>()
       // Newest first; pass `events_before=<timeline_next_cursor>` for the page before.
       timeline: found.timeline.map(presentEvent),
       timeline_next_cursor: found.timelineNextCursor,
+      usage: {
+        calls: found.usage.calls,
+        tokens_in: found.usage.tokensIn,
+        tokens_out: found.usage.tokensOut,
+        cost_usd: found.usage.costUsd,
+      },
     });
   });

@@ -1,8 +1,8 @@
 // Reading tasks: a filtered, cursor-paginated list (newest first; ids are time-sortable) and one task
 // with its dependencies and event timeline.
-import { and, asc, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
+import { taskDependencies, taskEvents, tasks, tokenUsage } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { ID_PATTERN } from "../ids.ts";
 import { TASK_STATES } from "../states.ts";
@@ -53,7 +53,7 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
   if (!task) throw taskNotFound(id);
   const where = [eq(taskEvents.taskId, id)];
   if (page.events_before !== undefined) where.push(lt(taskEvents.id, page.events_before));
-  const [deps, events] = await Promise.all([
+  const [deps, events, usage] = await Promise.all([
     db
       .select({ id: taskDependencies.dependsOnId, status: tasks.status })
       .from(taskDependencies)
@@ -66,6 +66,15 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
       .where(and(...where))
       .orderBy(desc(taskEvents.id))
       .limit(page.events_limit + 1),
+    db
+      .select({
+        calls: sql<number>`count(*)::int`,
+        tokensIn: sql<number>`coalesce(sum(${tokenUsage.tokensIn}), 0)::int`,
+        tokensOut: sql<number>`coalesce(sum(${tokenUsage.tokensOut}), 0)::int`,
+        costUsd: sql<string>`coalesce(sum(${tokenUsage.costUsd}), 0)::text`,
+      })
+      .from(tokenUsage)
+      .where(eq(tokenUsage.taskId, id)),
   ]);
   const timeline = events.slice(0, page.events_limit);
   const last = timeline.at(-1);
@@ -74,6 +83,13 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
     dependsOn: deps,
     timeline,
     timelineNextCursor: events.length > page.events_limit && last ? last.id : null,
+    /** What the task's model calls cost so far (every tier, from the token ledger). */
+    usage: {
+      calls: Number(usage[0]?.calls ?? 0),
+      tokensIn: Number(usage[0]?.tokensIn ?? 0),
+      tokensOut: Number(usage[0]?.tokensOut ?? 0),
+      costUsd: Number(usage[0]?.costUsd ?? 0),
+    },
   };
 }
 
