@@ -66,33 +66,51 @@ export function schedule(s: Snapshot, opts: SchedulerOptions = {}): Assignment[]
   const free = new Map(s.workers.map((w) => [w.workerId, Math.max(0, w.slots - w.busy)]));
   const share = new Map(s.projects.map((p) => [p.projectId, p]));
   const aging = opts.agingMinutesPerLane ?? 30;
-  // Served so far, relative to weight: tokens over 24 h, plus what this round hands out.
-  const served = new Map<string, number>();
-  const leasesThisRound = new Map<string, number>();
-  const ratio = (projectId: string) => {
-    const p = share.get(projectId);
-    const weight = p && p.share > 0 ? p.share : 1;
-    return ((p?.tokens24h ?? 0) + (served.get(projectId) ?? 0)) / weight;
-  };
-  const candidates = s.ready
-    .filter((t) => (free.get(t.workerId) ?? 0) > 0)
-    .map((t) => ({ t, lane: effectiveLane(t, s.now, aging) }));
-  const out: Assignment[] = [];
   const unit = s.estimatedTokensPerLease ?? 10_000;
 
-  while (candidates.length > 0) {
-    let best = -1;
-    for (let i = 0; i < candidates.length; i++) {
-      const c = candidates[i] as (typeof candidates)[number];
-      if ((free.get(c.t.workerId) ?? 0) <= 0) continue;
-      if (best < 0 || before(c, candidates[best] as (typeof candidates)[number])) best = i;
+  // `key` packs the static order — lane, then revisions first, then age — into one number (lane ≤ 5,
+  // readySince < 2^43 ms), so the sort compares numbers; equal keys fall back to the task id.
+  type Candidate = { t: ReadyTask; lane: number; key: number };
+  // Within one project the dynamic keys (minimum-one, fair share) are equal, so each project's queue
+  // is sorted once by the static keys and only the projects' heads are compared per pick: one sort
+  // plus O(projects) per lease, not O(tasks) per lease.
+  type Queue = { q: Candidate[]; i: number; leases: number; served: number; base: number; weight: number };
+  const queues = new Map<string, Queue>();
+  for (const t of s.ready) {
+    if ((free.get(t.workerId) ?? 0) <= 0) continue;
+    let queue = queues.get(t.projectId);
+    if (!queue) {
+      const p = share.get(t.projectId);
+      queue = {
+        q: [],
+        i: 0,
+        leases: 0,
+        served: 0,
+        base: p?.tokens24h ?? 0,
+        weight: p && p.share > 0 ? p.share : 1,
+      };
+      queues.set(t.projectId, queue);
     }
-    if (best < 0) break;
-    const [chosen] = candidates.splice(best, 1);
-    if (!chosen) break;
+    const lane = effectiveLane(t, s.now, aging);
+    queue.q.push({ t, lane, key: lane * 2 ** 44 + (t.revision ? 0 : 2 ** 43) + t.readySince });
+  }
+  const heads = [...queues.values()];
+  for (const h of heads)
+    h.q.sort((a, b) => a.key - b.key || (a.t.taskId < b.t.taskId ? -1 : a.t.taskId > b.t.taskId ? 1 : 0));
+
+  const out: Assignment[] = [];
+  for (;;) {
+    let best: Queue | undefined;
+    for (const h of heads) {
+      // A worker out of slots stays out for this pass: its tasks can be skipped for good.
+      while (h.i < h.q.length && (free.get((h.q[h.i] as Candidate).t.workerId) ?? 0) <= 0) h.i++;
+      if (h.i < h.q.length && (!best || before(h, best))) best = h;
+    }
+    if (!best) break;
+    const chosen = best.q[best.i++] as Candidate;
     free.set(chosen.t.workerId, (free.get(chosen.t.workerId) ?? 0) - 1);
-    served.set(chosen.t.projectId, (served.get(chosen.t.projectId) ?? 0) + unit);
-    leasesThisRound.set(chosen.t.projectId, (leasesThisRound.get(chosen.t.projectId) ?? 0) + 1);
+    best.served += unit;
+    best.leases += 1;
     out.push({
       taskId: chosen.t.taskId,
       workerId: chosen.t.workerId,
@@ -102,15 +120,16 @@ export function schedule(s: Snapshot, opts: SchedulerOptions = {}): Assignment[]
   }
   return out;
 
-  function before(a: { t: ReadyTask; lane: number }, b: { t: ReadyTask; lane: number }): boolean {
+  /** Does queue a's head go before queue b's? Lane, revisions first, minimum one, fair share, age. */
+  function before(qa: Queue, qb: Queue): boolean {
+    const a = qa.q[qa.i] as Candidate;
+    const b = qb.q[qb.i] as Candidate;
     if (a.lane !== b.lane) return a.lane < b.lane;
     if (a.t.revision !== b.t.revision) return a.t.revision;
     // Minimum one: a project not yet served this round goes before one that was.
-    const la = leasesThisRound.get(a.t.projectId) ?? 0;
-    const lb = leasesThisRound.get(b.t.projectId) ?? 0;
-    if ((la === 0) !== (lb === 0)) return la === 0;
-    const ra = ratio(a.t.projectId);
-    const rb = ratio(b.t.projectId);
+    if ((qa.leases === 0) !== (qb.leases === 0)) return qa.leases === 0;
+    const ra = (qa.base + qa.served) / qa.weight;
+    const rb = (qb.base + qb.served) / qb.weight;
     if (ra !== rb) return ra < rb;
     if (a.t.readySince !== b.t.readySince) return a.t.readySince < b.t.readySince;
     return a.t.taskId < b.t.taskId;
