@@ -96,8 +96,7 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   },
   FOREMAN_DRY_RUN: {
     default: "true",
-    where:
-      "global dry-run; today only reported by /health and the banner (workers honour it from dispatch on)",
+    where: "global dry-run: workers' CRM writes are recorded as WOULD_DO instead of sent (per task: dry_run)",
   },
   FOREMAN_PUBLIC_URL: {
     default: "the request URL",
