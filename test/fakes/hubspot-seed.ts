@@ -43,9 +43,17 @@ export interface FakePipeline {
   archived: boolean;
 }
 
+export interface FakePropertyGroup {
+  name: string;
+  label: string;
+  displayOrder: number;
+  archived: boolean;
+}
+
 export interface FakeSchema {
   properties: Map<string, Map<string, FakeProperty>>;
-  groups: Map<string, Set<string>>;
+  /** Property groups by object type, then name. */
+  groups: Map<string, Map<string, FakePropertyGroup>>;
   pipelines: Map<string, FakePipeline[]>;
 }
 
@@ -68,9 +76,10 @@ const common = (group: string): Seed[] => [
   ["hs_lastmodifieddate", "Last modified date", "datetime", "date", { ...readOnly, groupName: group }],
 ];
 
-const SEEDS: Record<(typeof OBJECT_TYPES)[number], { group: string; props: Seed[] }> = {
+const SEEDS: Record<(typeof OBJECT_TYPES)[number], { group: string; groupLabel: string; props: Seed[] }> = {
   tickets: {
     group: "ticketinformation",
+    groupLabel: "Ticket information",
     props: [
       ["subject", "Ticket name", "string", "text"],
       ["content", "Ticket description", "string", "textarea"],
@@ -95,6 +104,7 @@ const SEEDS: Record<(typeof OBJECT_TYPES)[number], { group: string; props: Seed[
   },
   companies: {
     group: "companyinformation",
+    groupLabel: "Company information",
     props: [
       ["name", "Company name", "string", "text"],
       ["domain", "Company domain name", "string", "text"],
@@ -102,6 +112,7 @@ const SEEDS: Record<(typeof OBJECT_TYPES)[number], { group: string; props: Seed[
   },
   contacts: {
     group: "contactinformation",
+    groupLabel: "Contact information",
     props: [
       ["email", "Email", "string", "text"],
       ["firstname", "First name", "string", "text"],
@@ -126,6 +137,7 @@ const SEEDS: Record<(typeof OBJECT_TYPES)[number], { group: string; props: Seed[
   },
   deals: {
     group: "dealinformation",
+    groupLabel: "Deal information",
     props: [
       ["dealname", "Deal name", "string", "text"],
       ["amount", "Amount", "number", "number"],
@@ -135,6 +147,7 @@ const SEEDS: Record<(typeof OBJECT_TYPES)[number], { group: string; props: Seed[
   },
   notes: {
     group: "engagement",
+    groupLabel: "Engagement",
     props: [
       ["hs_note_body", "Note body", "string", "html"],
       ["hs_timestamp", "Activity date", "datetime", "date"],
@@ -161,10 +174,13 @@ export const stage = (
 
 export function seedSchema(at: string): FakeSchema {
   const properties = new Map<string, Map<string, FakeProperty>>();
-  const groups = new Map<string, Set<string>>();
+  const groups = new Map<string, Map<string, FakePropertyGroup>>();
   for (const type of OBJECT_TYPES) {
-    const { group, props } = SEEDS[type];
-    groups.set(type, new Set([group]));
+    const { group, groupLabel, props } = SEEDS[type];
+    groups.set(
+      type,
+      new Map([[group, { name: group, label: groupLabel, displayOrder: -1, archived: false }]]),
+    );
     const defs = new Map<string, FakeProperty>();
     for (const [name, label, t, fieldType, extra] of [...props, ...common(group)]) {
       defs.set(name, {
