@@ -3,7 +3,8 @@ import { intake } from "./intake.ts";
 import { outboxDrain } from "./outbox-drain.ts";
 import { promote } from "./promote.ts";
 import { releaseOnCancel } from "./release-on-cancel.ts";
+import { review } from "./review.ts";
 import { schedule } from "./schedule.ts";
 import { work } from "./work.ts";
 
-export const functions = [intake, schedule, work, releaseOnCancel, promote, outboxDrain];
+export const functions = [intake, schedule, work, review, releaseOnCancel, promote, outboxDrain];

@@ -1,5 +1,5 @@
 // AI review verdicts: one per (task, revision), with per-criterion scores and feedback.
-import { index, integer, jsonb, pgTable, real, text } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, real, text, uniqueIndex } from "drizzle-orm/pg-core";
 import { agentRuns } from "./agent-runs.ts";
 import { createdAt, idColumn } from "./columns.ts";
 import { reviewers } from "./reviewers.ts";
@@ -20,7 +20,16 @@ export const reviews = pgTable(
     feedback: text("feedback").notNull().default(""),
     criteria: jsonb("criteria").$type<Record<string, unknown>[]>().notNull().default([]),
     model: text("model"),
+    /** The deliverable version this verdict is about. */
+    deliverableHash: text("deliverable_hash"),
+    tokensIn: integer("tokens_in").notNull().default(0),
+    tokensOut: integer("tokens_out").notNull().default(0),
+    latencyMs: integer("latency_ms").notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [index("reviews_task_idx").on(t.taskId)],
+  (t) => [
+    index("reviews_task_idx").on(t.taskId),
+    // One verdict per revision: a retried review step never writes twice.
+    uniqueIndex("reviews_task_revision_uq").on(t.taskId, t.revision),
+  ],
 );

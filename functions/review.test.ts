@@ -1,0 +1,210 @@
+// review over a real database and the local model's fake: pass → the client (or an internal stamp
+// first when the project asks), fail → a revision with the feedback (at most two), a third failure →
+// a person; malformed output repaired once; a model that is down never passes anything.
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { projects, reviews, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
+import type { AppDb } from "../db/types.ts";
+import { newId } from "../lib/ids.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
+import { storeDeliverable } from "../lib/work/deliverable.ts";
+import { releaseRun } from "../lib/work/release.ts";
+import { useTestDb } from "../test/db.ts";
+import { testDeps } from "../test/deps.ts";
+import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
+import { insertTask } from "../test/fixtures.ts";
+import { runFunction } from "../test/inngest.ts";
+import { review } from "./review.ts";
+
+const t = useTestDb();
+let model: OpenAIUpstream;
+beforeAll(async () => {
+  model = await startOpenAIUpstream();
+});
+afterAll(async () => {
+  await model?.close();
+});
+beforeEach(async () => {
+  model.clearFaults();
+  await t.current.db.delete(workerLeases);
+});
+
+const verdict = (
+  pass: boolean,
+  feedback = pass ? "All good." : "The property label is wrong: use 'Renewal date'.",
+) => ({
+  criteria: [
+    { criterion: "renewal_date exists", score: pass ? 9 : 3, pass, note: pass ? "ok" : "label wrong" },
+  ],
+  verdict: pass ? "pass" : "fail",
+  score: pass ? 9 : 3,
+  feedback,
+});
+function script(...answers: unknown[]) {
+  const queue = [...answers];
+  Object.defineProperty(model.behaviour, "json", {
+    configurable: true,
+    get: () => (queue.length > 1 ? queue.shift() : queue[0]),
+  });
+}
+const env = () => ({
+  BRIDGE_URL: model.url,
+  BRIDGE_TOKEN: "bridge-token",
+  LOCAL_MODEL: model.behaviour.model,
+});
+
+async function project(db: AppDb, requiresInternalStamp: boolean) {
+  const id = newId("proj");
+  await db.insert(projects).values({ id, name: id, requiresInternalStamp });
+  return id;
+}
+
+/** A task worked once more: leased, a deliverable submitted, the slot released (as work leaves it). */
+async function submitted(db: AppDb, opts: { projectId?: string; taskId?: string; n?: number } = {}) {
+  const task =
+    opts.taskId !== undefined
+      ? (await db.select().from(tasks).where(eq(tasks.id, opts.taskId)))[0]
+      : await insertTask(db, {
+          status: "ready",
+          rubric: ["renewal_date exists"],
+          ...(opts.projectId ? { projectId: opts.projectId } : {}),
+        });
+  if (!task) throw new Error("no task");
+  const runId = `run_${task.id.slice(-10)}_${opts.n ?? 1}`;
+  await leaseTask(db, {
+    taskId: task.id,
+    workerId: "crm-setup",
+    runId,
+    key: `lease:${runId}`,
+    now: new Date(),
+  });
+  const d = await storeDeliverable(db, {
+    taskId: task.id,
+    runId,
+    markdown: `# v${opts.n ?? 1}`,
+    result: {},
+    key: `${runId}:submit`,
+  });
+  await releaseRun(db, { runId, status: "succeeded" });
+  return {
+    taskId: task.id,
+    event: {
+      name: "task/work.submitted",
+      data: { taskId: task.id, runId, deliverableId: d.id, deliverableHash: d.hash },
+    },
+  };
+}
+const row = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];
+
+describe("review", () => {
+  it("passes to the client when no internal stamp is required, storing the verdict and metering the call", async () => {
+    const db = t.current.db;
+    const { taskId, event } = await submitted(db, { projectId: await project(db, false) });
+    script(verdict(true));
+    const { deps, events } = testDeps(db, env());
+    const res = await runFunction(review, { deps, event, runId: `rv_${taskId}` });
+    expect(res.result).toMatchObject({ state: "awaiting_client_review", verdict: "pass" });
+    expect((await row(taskId))?.status).toBe("awaiting_client_review");
+    const [stored] = await db.select().from(reviews).where(eq(reviews.taskId, taskId));
+    expect(stored).toMatchObject({ verdict: "pass", revision: 1, score: 9 });
+    expect(await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, taskId))).toMatchObject([
+      { tier: "local", purpose: "review" },
+    ]);
+    expect(events.sent.map((e) => e.name)).toEqual(["task/state.changed"]);
+    const asked = model.requests.at(-1) as { response_format?: { type: string } };
+    expect(asked.response_format?.type).toBe("json_schema");
+  });
+
+  it("passes to an internal stamp first when the project requires one", async () => {
+    const db = t.current.db;
+    const { taskId, event } = await submitted(db, { projectId: await project(db, true) });
+    script(verdict(true));
+    const res = await runFunction(review, { deps: testDeps(db, env()).deps, event, runId: `rv_${taskId}` });
+    expect(res.result).toMatchObject({ state: "awaiting_internal_review" });
+  });
+
+  it("fails, fails, fails: two revisions with the feedback, then a person decides", async () => {
+    const db = t.current.db;
+    const projectId = await project(db, false);
+    let { taskId, event } = await submitted(db, { projectId });
+    const outcomes: string[] = [];
+    for (let n = 1; n <= 3; n++) {
+      script(verdict(false, `fix number ${n}`));
+      const { deps, events } = testDeps(db, env());
+      const res = await runFunction(review, { deps, event, runId: `rv_${taskId}_${n}` });
+      outcomes.push((res.result as { state: string }).state);
+      if (n < 3) {
+        expect(events.sent.find((e) => e.name === "task/revision.requested")?.data).toEqual({
+          taskId,
+          revision: n,
+          feedback: `fix number ${n}`,
+        });
+        expect((await row(taskId))?.revisionCount).toBe(n);
+        ({ taskId, event } = await submitted(db, { taskId, n: n + 1 }));
+      }
+    }
+    expect(outcomes).toEqual(["ready", "ready", "awaiting_internal_review"]);
+    const feedback = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)))
+      .filter((e) => e.kind === "review")
+      .map((e) => (e.payload as { feedback: string }).feedback);
+    expect(feedback).toEqual(["fix number 1", "fix number 2", "fix number 3"]);
+    expect(
+      (await db.select().from(reviews).where(eq(reviews.taskId, taskId))).map((r) => r.revision),
+    ).toEqual([1, 2, 3]);
+  });
+
+  it("repairs one malformed answer; twice malformed is retried, never a verdict", async () => {
+    const db = t.current.db;
+    const once = await submitted(db, { projectId: await project(db, false) });
+    script({ verdict: "pass" }, verdict(true));
+    const ok = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event: once.event,
+      runId: `rv_${once.taskId}`,
+    });
+    expect(ok.result).toMatchObject({ state: "awaiting_client_review" });
+
+    const twice = await submitted(db, { projectId: await project(db, false) });
+    script("not a verdict");
+    const bad = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event: twice.event,
+      runId: `rv_${twice.taskId}`,
+    });
+    expect(bad.error).toBeDefined();
+    expect((await row(twice.taskId))?.status).toBe("working");
+    expect(await db.select().from(reviews).where(eq(reviews.taskId, twice.taskId))).toHaveLength(0);
+  });
+
+  it("never passes while the local model is down: the task stays working with its work kept", async () => {
+    const db = t.current.db;
+    const { taskId, event } = await submitted(db, { projectId: await project(db, false) });
+    model.fail({ status: 503, body: { error: { message: "busy" } }, headers: { "retry-after": "1" } });
+    const res = await runFunction(review, { deps: testDeps(db, env()).deps, event, runId: `rv_${taskId}` });
+    expect(res.error).toBeDefined();
+    expect((await row(taskId))?.status).toBe("working");
+    expect((await row(taskId))?.deliverableHash).toBe(event.data.deliverableHash);
+    expect(await db.select().from(reviews).where(eq(reviews.taskId, taskId))).toHaveLength(0);
+    // And with no reviewer configured at all, the same: nothing is passed.
+    const none = await runFunction(review, { deps: testDeps(db).deps, event, runId: `rv2_${taskId}` });
+    expect(none.error).toBeDefined();
+    expect((await row(taskId))?.status).toBe("working");
+  });
+
+  it("skips a superseded deliverable", async () => {
+    const db = t.current.db;
+    const first = await submitted(db, { projectId: await project(db, false) });
+    // A newer version replaced the one this event is about.
+    await db
+      .update(tasks)
+      .set({ deliverableHash: "sha-of-a-newer-version" })
+      .where(eq(tasks.id, first.taskId));
+    script(verdict(true));
+    const res = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event: first.event,
+      runId: `rv_${first.taskId}`,
+    });
+    expect(res.result).toMatchObject({ state: "skipped" });
+  });
+});
