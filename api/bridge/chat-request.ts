@@ -1,7 +1,8 @@
 // What the bridge checks in a chat completion request before it spends a slot on it (valid JSON, a
 // model, messages, a well-formed response_format), and the one rewrite it ever does: json_schema
-// structured output → vLLM's guided_json for upstreams that lack native json_schema support.
-// Everything else in the body is passed through untouched, in the client's own bytes.
+// structured output → vLLM's guided_json for upstreams that lack native json_schema support — plus
+// `stream_options.include_usage` added to streamed requests that lack it, so every stream is counted
+// (the relay strips the extra usage chunk again). Otherwise the body goes in the client's own bytes.
 import { z } from "zod";
 import type { ErrorReply } from "./respond.ts";
 
@@ -58,6 +59,35 @@ export function parseChatRequest(body: Buffer): ParsedChat {
 
 /** True when the request asks for json_schema output (the only case the vLLM mapping touches). */
 export const wantsJsonSchema = (r: ChatRequest) => r.response_format?.type === "json_schema";
+
+/**
+ * A streamed request whose client did not ask for the final usage chunk: the bridge asks for it
+ * upstream (to count the tokens) and removes it from what the client receives.
+ */
+export function needsUsageInjection(r: ChatRequest): boolean {
+  if (r.stream !== true) return false;
+  const opts = r.stream_options as { include_usage?: unknown } | null | undefined;
+  return !(typeof opts === "object" && opts !== null && opts.include_usage === true);
+}
+
+/**
+ * The bytes sent upstream: the client's own, unless the schema has to move to guided_json or a
+ * stream has to ask for usage — then the parsed request, re-serialized with those changes only.
+ */
+export function upstreamBody(raw: Buffer, r: ChatRequest, guidedJson: boolean, injectUsage: boolean): Buffer {
+  if (!(guidedJson && wantsJsonSchema(r)) && !injectUsage) return raw;
+  let out: Record<string, unknown> = r;
+  if (guidedJson && wantsJsonSchema(r)) {
+    const { response_format, ...rest } = r;
+    out = { ...rest, guided_json: response_format?.json_schema?.schema ?? {} };
+  }
+  if (injectUsage) {
+    const opts = r.stream_options;
+    const base = typeof opts === "object" && opts !== null && !Array.isArray(opts) ? opts : {};
+    out = { ...out, stream_options: { ...base, include_usage: true } };
+  }
+  return Buffer.from(JSON.stringify(out));
+}
 
 /**
  * vLLM before native json_schema support took the schema as `guided_json`; it rejects (or ignores)

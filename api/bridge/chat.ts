@@ -2,6 +2,7 @@
 // shutting down or with no upstream in service, then wait for a slot (FIFO, bounded, timed) and hand
 // the request to the relay. Bad input never costs a slot and is never forwarded upstream.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestAccount } from "./accounting.ts";
 import { parseChatRequest } from "./chat-request.ts";
 import { noUpstream, type RelayContext, relayChat } from "./relay.ts";
 import { readBody, sendError, sendUnavailable } from "./respond.ts";
@@ -26,11 +27,14 @@ export async function handleChat(
   res: ServerResponse,
   signal: AbortSignal,
   requestId: string,
+  account: RequestAccount,
 ): Promise<void> {
   const read = await readBody(req, ctx.maxBodyBytes);
   if (!read.ok) return sendError(res, read.reply);
   const parsed = parseChatRequest(read.body);
   if (!parsed.ok) return sendError(res, parsed.reply);
+  account.model = parsed.request.model;
+  account.stream = parsed.request.stream === true;
   if (ctx.isDraining()) return sendUnavailable(res, "shutting_down", REFUSALS.closed, ctx.retryAfterS);
   if (ctx.pool.serving().length === 0) return noUpstream(ctx.pool, res);
 
@@ -44,9 +48,9 @@ export async function handleChat(
     const code = err.reason === "closed" ? "shutting_down" : err.reason;
     return sendUnavailable(res, code, REFUSALS[err.reason], ctx.retryAfterS);
   }
-  ctx.metrics.queueWait.observe((performance.now() - waitStart) / 1000);
+  account.queueWaitMs = performance.now() - waitStart;
   try {
-    await relayChat(ctx, res, { raw: read.body, request: parsed.request, requestId, signal });
+    await relayChat(ctx, res, { raw: read.body, request: parsed.request, requestId, signal, account });
   } finally {
     release();
   }

@@ -1,106 +1,16 @@
-// Prometheus text exposition (format 0.0.4) for the bridge: a counter, a histogram and gauge
-// rendering, small enough to own instead of pulling in a metrics library for one endpoint. The set of
-// metrics the bridge exports is defined once in BridgeMetrics so /metrics and the tests agree.
-
-export type Labels = Readonly<Record<string, string>>;
-
-const escapeLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-
-function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
-}
-
-function header(name: string, help: string, type: string): string {
-  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
-}
-
-export class Counter {
-  readonly name: string;
-  readonly help: string;
-  readonly #values = new Map<string, number>();
-
-  constructor(name: string, help: string) {
-    this.name = name;
-    this.help = help;
-  }
-
-  inc(labels: Labels = {}, by = 1): void {
-    this.#add(labelText(labels), by);
-  }
-
-  /** A pre-labelled incrementer for hot paths: the label text is rendered once, not per call. */
-  labels(labels: Labels): (by?: number) => void {
-    const key = labelText(labels);
-    return (by = 1) => this.#add(key, by);
-  }
-
-  #add(key: string, by: number): void {
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
-  }
-
-  get(labels: Labels = {}): number {
-    return this.#values.get(labelText(labels)) ?? 0;
-  }
-
-  render(): string {
-    let out = header(this.name, this.help, "counter");
-    for (const [key, value] of this.#values) out += `${this.name}${key} ${value}\n`;
-    return out;
-  }
-}
-
-export class Histogram {
-  readonly name: string;
-  readonly help: string;
-  readonly #bounds: readonly number[];
-  readonly #counts: number[];
-  #sum = 0;
-  #count = 0;
-
-  constructor(name: string, help: string, bounds: readonly number[]) {
-    this.name = name;
-    this.help = help;
-    this.#bounds = bounds;
-    this.#counts = bounds.map(() => 0);
-  }
-
-  observe(value: number): void {
-    this.#sum += value;
-    this.#count += 1;
-    // Buckets are stored non-cumulatively and summed at render time: observe stays one increment.
-    const i = this.#bounds.findIndex((b) => value <= b);
-    if (i !== -1) this.#counts[i] = (this.#counts[i] ?? 0) + 1;
-  }
-
-  get count(): number {
-    return this.#count;
-  }
-
-  render(): string {
-    let out = header(this.name, this.help, "histogram");
-    let cumulative = 0;
-    this.#bounds.forEach((bound, i) => {
-      cumulative += this.#counts[i] ?? 0;
-      out += `${this.name}_bucket{le="${bound}"} ${cumulative}\n`;
-    });
-    out += `${this.name}_bucket{le="+Inf"} ${this.#count}\n`;
-    out += `${this.name}_sum ${this.#sum}\n${this.name}_count ${this.#count}\n`;
-    return out;
-  }
-}
-
-export function renderGauge(name: string, help: string, samples: ReadonlyArray<[Labels, number]>): string {
-  let out = header(name, help, "gauge");
-  for (const [labels, value] of samples) out += `${name}${labelText(labels)} ${value}\n`;
-  return out;
-}
+// The bridge's Prometheus metrics, rendered by prom-client (the library Prometheus users expect: exact
+// exposition format, escaping, cumulative histograms). Every bridge owns its own Registry — never the
+// global default — so tests, the benchmark and several bridges in one process never share counters.
+// The request, latency, queue-wait and token series are fed from the per-request accounting records
+// (accounting.ts); the gauges read live state at scrape time, so they can never drift.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AccountingRecord } from "./accounting.ts";
 
 // Inference requests take from milliseconds (a cached short answer) to minutes (long generations).
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** Live state the gauges read at scrape time, so they can never drift from the real counters. */
+/** Live state the gauges read at scrape time. */
 export interface GaugeSnapshot {
   slotsBusy: number;
   slotsTotal: number;
@@ -109,62 +19,132 @@ export interface GaugeSnapshot {
 }
 
 export class BridgeMetrics {
-  readonly requests = new Counter("bridge_requests_total", "HTTP requests answered, by route and status.");
-  readonly tokens = new Counter(
-    "bridge_tokens_total",
-    "Tokens counted from upstream usage: direction in = prompt, out = completion.",
-  );
-  readonly tokensIn = this.tokens.labels({ direction: "in" });
-  readonly tokensOut = this.tokens.labels({ direction: "out" });
-  readonly upstreamFailures = new Counter(
-    "bridge_upstream_failures_total",
-    "Failed upstream exchanges (health checks and requests), by upstream and reason.",
-  );
-  readonly latency = new Histogram(
-    "bridge_request_duration_seconds",
-    "Chat completion latency from request arrival to the last byte sent.",
-    LATENCY_BUCKETS,
-  );
-  readonly queueWait = new Histogram(
-    "bridge_queue_wait_seconds",
-    "Time a chat completion waited for a slot.",
-    WAIT_BUCKETS,
-  );
+  readonly registry = new Registry();
+  /** `text/plain; version=0.0.4; charset=utf-8` */
+  readonly contentType: string = this.registry.contentType;
 
-  readonly #requestCounters = new Map<string, (by?: number) => void>();
+  readonly requests = new Counter({
+    name: "bridge_requests_total",
+    help: "HTTP requests answered, by route and status.",
+    labelNames: ["route", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly tokens = new Counter({
+    name: "bridge_tokens_total",
+    help: "Tokens counted from upstream usage: direction in = prompt, out = completion.",
+    labelNames: ["direction"] as const,
+    registers: [this.registry],
+  });
+  readonly callerRequests = new Counter({
+    name: "bridge_caller_requests_total",
+    help: "Accounted requests by caller (a short id derived from the bearer token) and status.",
+    labelNames: ["caller", "status"] as const,
+    registers: [this.registry],
+  });
+  readonly callerTokens = new Counter({
+    name: "bridge_caller_tokens_total",
+    help: "Tokens by caller, model (as served by the upstream) and direction.",
+    labelNames: ["caller", "model", "direction"] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamFailures = new Counter({
+    name: "bridge_upstream_failures_total",
+    help: "Failed upstream exchanges (health checks and requests), by upstream and reason.",
+    labelNames: ["upstream", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: "bridge_request_duration_seconds",
+    help: "Chat completion latency from request arrival to the last byte sent.",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly queueWait = new Histogram({
+    name: "bridge_queue_wait_seconds",
+    help: "Time a chat completion waited for a slot.",
+    buckets: WAIT_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly #tokensIn = this.tokens.labels("in");
+  readonly #tokensOut = this.tokens.labels("out");
+  // Children are cached per label set: the hot path does no label hashing after the first request.
+  readonly #children = new Map<string, Counter.Internal>();
 
-  countRequest(route: string, status: string): void {
-    const key = `${route} ${status}`;
-    let inc = this.#requestCounters.get(key);
-    if (!inc) {
-      inc = this.requests.labels({ route, status });
-      this.#requestCounters.set(key, inc);
-    }
-    inc();
+  #snapshot: (() => GaugeSnapshot) | undefined;
+
+  constructor() {
+    const live = () => this.#snapshot?.();
+    const single = (name: string, help: string, read: (s: GaugeSnapshot) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const s = live();
+          if (s) this.set(read(s));
+        },
+      });
+    single("bridge_slots_busy", "Slots in use (upstream requests in flight).", (s) => s.slotsBusy);
+    single("bridge_slots_total", "Slots available in total right now.", (s) => s.slotsTotal);
+    single("bridge_queue_depth", "Requests waiting for a slot.", (s) => s.queueDepth);
+    const perUpstream = (
+      name: string,
+      help: string,
+      read: (u: GaugeSnapshot["upstreams"][number]) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["upstream", "role"] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const u of live()?.upstreams ?? []) this.set({ upstream: u.url, role: u.role }, read(u));
+        },
+      });
+    perUpstream("bridge_upstream_up", "1 while the upstream is in service, 0 while it is out.", (u) =>
+      u.inService ? 1 : 0,
+    );
+    perUpstream("bridge_upstream_in_flight", "Requests in flight per upstream.", (u) => u.inFlight);
   }
 
-  render(live: GaugeSnapshot): string {
-    const perUpstream = (value: (u: GaugeSnapshot["upstreams"][number]) => number) =>
-      live.upstreams.map((u): [Labels, number] => [{ upstream: u.url, role: u.role }, value(u)]);
-    return [
-      this.requests.render(),
-      this.tokens.render(),
-      this.upstreamFailures.render(),
-      this.latency.render(),
-      this.queueWait.render(),
-      renderGauge("bridge_slots_busy", "Slots in use (upstream requests in flight).", [[{}, live.slotsBusy]]),
-      renderGauge("bridge_slots_total", "Slots available in total right now.", [[{}, live.slotsTotal]]),
-      renderGauge("bridge_queue_depth", "Requests waiting for a slot.", [[{}, live.queueDepth]]),
-      renderGauge(
-        "bridge_upstream_up",
-        "1 while the upstream is in service, 0 while it is out.",
-        perUpstream((u) => (u.inService ? 1 : 0)),
-      ),
-      renderGauge(
-        "bridge_upstream_in_flight",
-        "Requests in flight per upstream.",
-        perUpstream((u) => u.inFlight),
-      ),
-    ].join("");
+  /** Where the gauges read live state from (the server's slots and upstream pool). */
+  observeLive(snapshot: () => GaugeSnapshot): void {
+    this.#snapshot = snapshot;
+  }
+
+  #child(counter: Counter<string>, key: string, values: string[]): Counter.Internal {
+    let child = this.#children.get(key);
+    if (!child) {
+      child = counter.labels(...values);
+      this.#children.set(key, child);
+    }
+    return child;
+  }
+
+  /** Every answered HTTP request, /health and /metrics included (status 499: the client left). */
+  countRequest(route: string, status: string): void {
+    this.#child(this.requests, `r\0${route}\0${status}`, [route, status]).inc();
+  }
+
+  /** Aggregates one accounting record (requests counted separately by countRequest). */
+  account(r: AccountingRecord): void {
+    const status = String(r.status);
+    this.#child(this.callerRequests, `c\0${r.caller}\0${status}`, [r.caller, status]).inc();
+    if (r.route === "/v1/chat/completions") this.latency.observe(r.latencyMs / 1000);
+    if (r.queueWaitMs !== null) this.queueWait.observe(r.queueWaitMs / 1000);
+    if (r.tokensIn === 0 && r.tokensOut === 0) return;
+    this.#tokensIn.inc(r.tokensIn);
+    this.#tokensOut.inc(r.tokensOut);
+    // Tokens exist only for answers the upstream served, so the model label is one it really has.
+    const model = r.model ?? "unknown";
+    this.#child(this.callerTokens, `t\0${r.caller}\0${model}\0in`, [r.caller, model, "in"]).inc(r.tokensIn);
+    this.#child(this.callerTokens, `t\0${r.caller}\0${model}\0out`, [r.caller, model, "out"]).inc(
+      r.tokensOut,
+    );
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 }

@@ -1,20 +1,19 @@
 // One chat completion's trip upstream, once it holds a slot: pick an upstream, send the body, and
 // relay the answer — buffered for JSON (so usage is read and a mid-body death is still a clean 502),
-// byte for byte for SSE. Requests that never reached an upstream move to the next one; requests that
+// byte for byte for SSE (less the usage chunk the bridge asked for on the client's behalf). Requests that never reached an upstream move to the next one; requests that
 // did are never replayed (the caller decides), and every outcome is scored on the upstream pool.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { finished } from "node:stream";
-import { type ChatRequest, toGuidedJson, wantsJsonSchema } from "./chat-request.ts";
-import type { BridgeMetrics } from "./metrics.ts";
+import type { RequestAccount } from "./accounting.ts";
+import { type ChatRequest, needsUsageInjection, upstreamBody } from "./chat-request.ts";
 import { sendError, sendUnavailable } from "./respond.ts";
 import { classify, UpstreamClient, type UpstreamError } from "./upstream-http.ts";
 import type { FailureReason, Upstream, UpstreamPool } from "./upstreams.ts";
-import { SseUsageSniffer, type Usage, usageFromJson } from "./usage.ts";
+import { SseUsageSniffer, SseUsageStripper, type Usage, usageFromJson } from "./usage.ts";
 
 export interface RelayContext {
   readonly pool: UpstreamPool;
   readonly client: UpstreamClient;
-  readonly metrics: BridgeMetrics;
   readonly timeoutMs: number;
   /** Extra headers for every upstream request (its own API key, when it has one). */
   readonly upstreamHeaders: Readonly<Record<string, string>>;
@@ -26,6 +25,8 @@ export interface Exchange {
   readonly requestId: string;
   /** Fires when the client leaves or the bridge stops waiting: the upstream request is torn down. */
   readonly signal: AbortSignal;
+  /** Filled in as the request is served: the upstream used and the tokens it reported. */
+  readonly account: RequestAccount;
 }
 
 type Outcome = "done" | "try-another";
@@ -69,7 +70,9 @@ export function noUpstream(pool: UpstreamPool, res: ServerResponse): void {
 }
 
 async function exchange(ctx: RelayContext, u: Upstream, res: ServerResponse, ex: Exchange): Promise<Outcome> {
-  const body = u.guidedJson && wantsJsonSchema(ex.request) ? toGuidedJson(ex.request) : ex.raw;
+  const injectUsage = needsUsageInjection(ex.request);
+  const body = upstreamBody(ex.raw, ex.request, u.guidedJson, injectUsage);
+  ex.account.upstream = u.url;
   let upstream: IncomingMessage;
   try {
     upstream = await ctx.client.request(u.target, {
@@ -97,9 +100,9 @@ async function exchange(ctx: RelayContext, u: Upstream, res: ServerResponse, ex:
   const headers = passHeaders(upstream.headers, ex.requestId);
   const status = upstream.statusCode ?? 502;
   if (String(upstream.headers["content-type"]).startsWith("text/event-stream")) {
-    await relayStream(ctx, u, upstream, res, ex.signal, status, headers);
+    await relayStream(ctx, u, upstream, res, ex, status, headers, injectUsage);
   } else {
-    await relayBuffered(ctx, u, upstream, res, ex.signal, status, headers);
+    await relayBuffered(ctx, u, upstream, res, ex, status, headers);
   }
   return "done";
 }
@@ -109,7 +112,7 @@ async function relayBuffered(
   u: Upstream,
   upstream: IncomingMessage,
   res: ServerResponse,
-  signal: AbortSignal,
+  ex: Exchange,
   status: number,
   headers: OutgoingHttpHeaders,
 ): Promise<void> {
@@ -117,13 +120,13 @@ async function relayBuffered(
   try {
     body = await UpstreamClient.readBody(upstream);
   } catch (err) {
-    if (signal.aborted) return;
+    if (ex.signal.aborted) return;
     const e = classify(err);
     ctx.pool.recordFailure(u, reasonOf(e), e.message);
     return failed(res, e);
   }
   score(ctx.pool, u, status);
-  if (status < 300) count(ctx.metrics, usageFromJson(body));
+  if (status < 300) count(ex.account, usageFromJson(body));
   if (res.destroyed) return;
   res.writeHead(status, { ...headers, "content-length": body.length });
   res.end(body);
@@ -134,28 +137,38 @@ function relayStream(
   u: Upstream,
   upstream: IncomingMessage,
   res: ServerResponse,
-  signal: AbortSignal,
+  ex: Exchange,
   status: number,
   headers: OutgoingHttpHeaders,
+  strip: boolean,
 ): Promise<void> {
   res.writeHead(status, headers);
   res.flushHeaders();
-  const sniffer = new SseUsageSniffer();
+  // The client asked for usage (or this is no stream we changed): watch a copy, relay every byte.
+  // The bridge asked for it: relay everything but the usage-only chunk the client never wanted.
+  const sniffer = strip ? undefined : new SseUsageSniffer();
+  const stripper = strip ? new SseUsageStripper() : undefined;
   upstream.on("data", (chunk: Buffer) => {
-    sniffer.push(chunk);
+    let out = chunk;
+    if (stripper) {
+      out = stripper.push(chunk);
+      if (out.length === 0) return;
+    } else sniffer?.push(chunk);
     // Backpressure: a slow client slows the upstream read instead of growing a buffer here.
-    if (!res.write(chunk)) {
+    if (!res.write(out)) {
       upstream.pause();
       res.once("drain", () => upstream.resume());
     }
   });
   return new Promise((resolve) => {
     finished(upstream, (err) => {
+      const rest = stripper?.flush();
+      if (rest && rest.length > 0 && !ex.signal.aborted) res.write(rest);
       if (!err) {
         score(ctx.pool, u, status);
-        count(ctx.metrics, sniffer.usage);
+        count(ex.account, stripper ? stripper.usage : sniffer?.usage);
         res.end();
-      } else if (!signal.aborted) {
+      } else if (!ex.signal.aborted) {
         // Headers (200) are already out, so the failure is reported the way OpenAI reports one
         // mid-stream: an error event, and no [DONE]. SDKs raise it as an APIError.
         const e = classify(err);
@@ -173,10 +186,11 @@ function score(pool: UpstreamPool, u: Upstream, status: number): void {
   else pool.recordSuccess(u);
 }
 
-function count(metrics: BridgeMetrics, usage: Usage | undefined): void {
+function count(account: RequestAccount, usage: Usage | undefined): void {
   if (!usage) return;
-  metrics.tokensIn(usage.input);
-  metrics.tokensOut(usage.output);
+  account.usageReported = true;
+  account.tokensIn = usage.input;
+  account.tokensOut = usage.output;
 }
 
 function passHeaders(h: IncomingHttpHeaders, requestId: string): OutgoingHttpHeaders {

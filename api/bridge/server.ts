@@ -1,10 +1,11 @@
-// createBridge(config): wires the bridge's parts (slots, upstream pool, health checks, metrics) into
-// one node:http server, routes its four endpoints, and owns graceful shutdown: stop accepting, refuse
+// createBridge(config): wires the bridge's parts (slots, upstream pool, health checks, metrics,
+// per-request accounting) into one node:http server, routes its four endpoints, and owns graceful shutdown: stop accepting, refuse
 // the queue, let in-flight requests finish until a deadline, then cut what is left. A factory so tests
 // and the benchmark can start any number of bridges on port 0.
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type AccountingRecord, type AccountingSink, newAccount, type RequestAccount } from "./accounting.ts";
 import { createAuth } from "./auth.ts";
 import { type ChatContext, handleChat } from "./chat.ts";
 import type { BridgeConfig } from "./config.ts";
@@ -35,8 +36,18 @@ const CHAT = "/v1/chat/completions";
 const ROUTES = new Set([CHAT, "/v1/models", "/health", "/metrics"]);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function createBridge(config: BridgeConfig, opts: { log?: BridgeLog } = {}): Bridge {
+export interface BridgeOptions {
+  log?: BridgeLog;
+  /** Receives one record per request (not /health, /metrics); default: a "request" log line. */
+  accounting?: AccountingSink;
+}
+
+// Monitoring routes are counted in bridge_requests_total but leave no accounting record.
+const UNACCOUNTED = new Set(["/health", "/metrics"]);
+
+export function createBridge(config: BridgeConfig, opts: BridgeOptions = {}): Bridge {
   const log = opts.log ?? jsonLog;
+  const sink: AccountingSink = opts.accounting ?? ((r) => log("request", r));
   const metrics = new BridgeMetrics();
   const client = new UpstreamClient();
   const slots = new Slots({
@@ -80,7 +91,6 @@ export function createBridge(config: BridgeConfig, opts: { log?: BridgeLog } = {
   const ctx: ChatContext = {
     pool,
     client,
-    metrics,
     slots,
     upstreamHeaders,
     timeoutMs: config.timeoutMs,
@@ -101,6 +111,7 @@ export function createBridge(config: BridgeConfig, opts: { log?: BridgeLog } = {
       inFlight: u.inFlight,
     })),
   });
+  metrics.observeLive(snapshot);
 
   function healthReport(res: ServerResponse): void {
     const now = Date.now();
@@ -123,7 +134,12 @@ export function createBridge(config: BridgeConfig, opts: { log?: BridgeLog } = {
     });
   }
 
-  async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function chat(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    account: RequestAccount,
+  ): Promise<void> {
     const ac = new AbortController();
     inFlight.add(ac);
     res.on("close", () => {
@@ -132,14 +148,26 @@ export function createBridge(config: BridgeConfig, opts: { log?: BridgeLog } = {
       inFlight.delete(ac);
       if (inFlight.size === 0) onIdle?.();
     });
-    const given = req.headers["x-request-id"];
-    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-    await handleChat(ctx, req, res, ac.signal, requestId);
+    await handleChat(ctx, req, res, ac.signal, requestId, account);
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> | void {
+  async function renderMetrics(res: ServerResponse): Promise<void> {
+    const text = await metrics.render();
+    if (res.destroyed) return;
+    res.writeHead(200, { "content-type": metrics.contentType, "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    requestId: string,
+    account: RequestAccount,
+  ): Promise<void> | void {
     if (path === "/health" && req.method === "GET") return healthReport(res);
-    if (!authorized(req.headers.authorization)) {
+    const caller = authorized(req.headers.authorization);
+    if (caller === undefined) {
       return sendError(res, {
         status: 401,
         type: "authentication_error",
@@ -166,20 +194,38 @@ export function createBridge(config: BridgeConfig, opts: { log?: BridgeLog } = {
         headers: { allow: allowed },
       });
     }
-    if (path === CHAT) return chat(req, res);
+    account.caller = caller;
+    if (path === CHAT) return chat(req, res, requestId, account);
     if (path === "/v1/models") return handleModels(modelsCtx, res);
-    res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
-    res.end(metrics.render(snapshot()));
+    return renderMetrics(res);
   }
 
   const server = http.createServer((req, res) => {
     const started = performance.now();
     const path = (req.url ?? "/").split("?", 1)[0] as string;
     const label = ROUTES.has(path) ? path : "other";
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    const account = newAccount();
     res.on("close", () => {
       // 499 (nginx's "client closed request"): the client left before the response was complete.
-      metrics.countRequest(label, res.writableFinished ? String(res.statusCode) : "499");
-      if (label === CHAT) metrics.latency.observe((performance.now() - started) / 1000);
+      const status = res.writableFinished ? res.statusCode : 499;
+      metrics.countRequest(label, String(status));
+      if (UNACCOUNTED.has(label)) return;
+      const record: AccountingRecord = {
+        requestId,
+        route: label,
+        method: req.method ?? "",
+        status,
+        ...account,
+        latencyMs: performance.now() - started,
+      };
+      metrics.account(record);
+      try {
+        sink(record);
+      } catch (err) {
+        log("accounting_sink_error", { error: err instanceof Error ? err.message : String(err) });
+      }
     });
     if (draining) res.setHeader("connection", "close");
     // An unexpected error is logged with its cause and answered with a generic 500, never echoed.
@@ -193,7 +239,7 @@ export function createBridge(config: BridgeConfig, opts: { log?: BridgeLog } = {
       });
     };
     try {
-      route(req, res, path)?.catch(fail);
+      route(req, res, path, requestId, account)?.catch(fail);
     } catch (err) {
       fail(err);
     }

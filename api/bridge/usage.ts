@@ -1,6 +1,8 @@
 // Token accounting from what the upstream actually reported: `usage` in a JSON completion, or in the
-// final chunk of an SSE stream (sent when the client asks with stream_options.include_usage). The
-// stream sniffer only reads a copy of the bytes; what the client receives is never altered.
+// final chunk of an SSE stream (sent when the request asks with stream_options.include_usage). The
+// sniffer only reads a copy of the bytes the client receives. The stripper is for streams where the
+// bridge itself asked for usage: it reads the usage-only chunk and removes that one event (its data
+// line and the blank line ending it), relaying every other byte unchanged.
 import { StringDecoder } from "node:string_decoder";
 
 export interface Usage {
@@ -55,3 +57,79 @@ export class SseUsageSniffer {
     }
   }
 }
+
+const NEWLINE = 0x0a;
+const USAGE_KEY = Buffer.from('"usage"');
+
+/** The usage of a usage-only chunk (`"choices": []` or none, and a usage object), else undefined. */
+function usageOnlyChunk(line: string): Usage | undefined {
+  if (!line.startsWith("data:") || !HAS_USAGE.test(line)) return undefined;
+  try {
+    const obj = JSON.parse(line.slice(5)) as { choices?: unknown };
+    if (Array.isArray(obj.choices) ? obj.choices.length > 0 : obj.choices !== undefined) return undefined;
+    return fromObject(obj);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Filters an SSE stream whose usage chunk the client did not ask for. Bytes are relayed per complete
+ * line (an SSE event is only usable once its line ends); a partial line waits for its newline, and
+ * `flush()` hands over whatever is left when the stream ends or breaks, so nothing else is lost.
+ */
+export class SseUsageStripper {
+  #partial: Buffer | undefined;
+  #dropBlank = false;
+  usage: Usage | undefined;
+
+  /** Returns the bytes to relay for this chunk (possibly empty). */
+  push(chunk: Buffer): Buffer {
+    const data = this.#partial ? Buffer.concat([this.#partial, chunk]) : chunk;
+    const last = data.lastIndexOf(NEWLINE);
+    if (last === -1) {
+      this.#partial = data.length > MAX_LINE ? undefined : data;
+      return data.length > MAX_LINE ? data : EMPTY;
+    }
+    this.#partial = last === data.length - 1 ? undefined : data.subarray(last + 1);
+    const complete = last === data.length - 1 ? data : data.subarray(0, last + 1);
+    // Most chunks carry no usage at all: relay them as they are, without splitting lines.
+    if (!this.#dropBlank && complete.indexOf(USAGE_KEY) === -1) return complete;
+    const kept: Buffer[] = [];
+    let start = 0;
+    let keptFrom = 0;
+    while (start < complete.length) {
+      const nl = complete.indexOf(NEWLINE, start);
+      const end = nl + 1;
+      const line = complete.subarray(start, nl);
+      let drop = false;
+      if (this.#dropBlank) {
+        this.#dropBlank = false;
+        drop = line.length === 0 || (line.length === 1 && line[0] === 0x0d);
+      } else if (line.indexOf(USAGE_KEY) !== -1) {
+        const usage = usageOnlyChunk(line.toString("utf8"));
+        if (usage) {
+          this.usage = usage;
+          this.#dropBlank = true;
+          drop = true;
+        }
+      }
+      if (drop) {
+        if (start > keptFrom) kept.push(complete.subarray(keptFrom, start));
+        keptFrom = end;
+      }
+      start = end;
+    }
+    if (keptFrom < complete.length) kept.push(complete.subarray(keptFrom));
+    return kept.length === 1 ? (kept[0] as Buffer) : Buffer.concat(kept);
+  }
+
+  /** What is still held back (a last line without its newline); empty when nothing is. */
+  flush(): Buffer {
+    const rest = this.#partial ?? EMPTY;
+    this.#partial = undefined;
+    return rest;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,6 +1,7 @@
 // Shared harness for the bridge tests: a bridge on port 0 built through the same env parser as
 // production, in front of fake OpenAI-compatible upstreams, plus small clients for its endpoints.
 // Health checks are off by default (interval 0) so tests drive them with checkHealth().
+import type { AccountingRecord } from "../../api/bridge/accounting.ts";
 import { parseBridgeEnv } from "../../api/bridge/config.ts";
 import { type Bridge, createBridge } from "../../api/bridge/server.ts";
 
@@ -10,6 +11,8 @@ export interface TestBridge {
   readonly url: string;
   readonly bridge: Bridge;
   readonly logs: Array<{ event: string; fields?: Record<string, unknown> }>;
+  /** Accounting records, in the order the requests closed. */
+  readonly records: AccountingRecord[];
   close(): Promise<void>;
 }
 
@@ -26,9 +29,13 @@ export async function startBridge(
     ...env,
   });
   const logs: TestBridge["logs"] = [];
-  const bridge = createBridge(config, { log: (event, fields) => logs.push({ event, fields }) });
+  const records: AccountingRecord[] = [];
+  const bridge = createBridge(config, {
+    log: (event, fields) => logs.push({ event, fields }),
+    accounting: (r) => records.push(r),
+  });
   const url = await bridge.listen(0, "127.0.0.1");
-  return { url, bridge, logs, close: () => bridge.close(0) };
+  return { url, bridge, logs, records, close: () => bridge.close(0) };
 }
 
 export const auth = (token = TOKEN) => ({ authorization: `Bearer ${token}` });

@@ -1,8 +1,10 @@
-// Token usage read from upstream answers (JSON and SSE split at awkward places) and the Prometheus
-// text the bridge renders.
+// Token usage read from upstream answers (JSON and SSE split at awkward places), the usage-chunk
+// stripper for streams the bridge asked usage for, and the Prometheus text prom-client renders.
 import { describe, expect, it } from "vitest";
-import { Counter, Histogram, renderGauge } from "../../api/bridge/metrics.ts";
-import { SseUsageSniffer, usageFromJson } from "../../api/bridge/usage.ts";
+import type { AccountingRecord } from "../../api/bridge/accounting.ts";
+import { callerId } from "../../api/bridge/accounting.ts";
+import { BridgeMetrics } from "../../api/bridge/metrics.ts";
+import { SseUsageSniffer, SseUsageStripper, usageFromJson } from "../../api/bridge/usage.ts";
 
 describe("usage", () => {
   it("reads usage from a JSON completion and ignores bodies without it", () => {
@@ -36,32 +38,111 @@ describe("usage", () => {
   });
 });
 
-describe("prometheus text", () => {
-  it("renders counters with escaped labels", () => {
-    const c = new Counter("x_total", "Things.");
-    c.inc({ route: '/a"b' });
-    c.inc({ route: '/a"b' }, 2);
-    expect(c.render()).toBe('# HELP x_total Things.\n# TYPE x_total counter\nx_total{route="/a\\"b"} 3\n');
+const content = (text: string) => `data: {"choices":[{"delta":{"content":${JSON.stringify(text)}}}]}\n\n`;
+const usageChunk = 'data: {"id":"x","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}\n\n';
+
+function strip(stream: string, size: number, eol = "\n") {
+  const bytes = Buffer.from(eol === "\n" ? stream : stream.replace(/\n/g, eol));
+  const stripper = new SseUsageStripper();
+  const out: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(stripper.push(bytes.subarray(i, i + size)));
+  out.push(stripper.flush());
+  return { text: Buffer.concat(out).toString("utf8"), usage: stripper.usage };
+}
+
+describe("usage stripper", () => {
+  const before = content("h\u00e9") + content('llo "usage":{ not really');
+  const after = 'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n';
+
+  it("removes exactly the usage-only event and keeps every other byte, however the bytes are split", () => {
+    const bytes = Buffer.byteLength(before + usageChunk + after);
+    for (const size of [1, 2, 3, 5, 64, bytes]) {
+      const r = strip(before + after.slice(0, -14) + usageChunk + after.slice(-14), size);
+      expect(r.text, `split every ${size} bytes`).toBe(before + after);
+      expect(r.usage).toEqual({ input: 7, output: 3 });
+    }
   });
 
-  it("renders cumulative histogram buckets, sum and count", () => {
-    const h = new Histogram("lat_seconds", "Latency.", [0.1, 1]);
-    for (const v of [0.05, 0.5, 0.5, 5]) h.observe(v);
-    expect(h.render()).toBe(
-      [
-        "# HELP lat_seconds Latency.",
-        "# TYPE lat_seconds histogram",
-        'lat_seconds_bucket{le="0.1"} 1',
-        'lat_seconds_bucket{le="1"} 3',
-        'lat_seconds_bucket{le="+Inf"} 4',
-        "lat_seconds_sum 6.05",
-        "lat_seconds_count 4",
-        "",
-      ].join("\n"),
+  it("handles CRLF line endings", () => {
+    const r = strip(before + usageChunk + after, 4, "\r\n");
+    expect(r.text).toBe((before + after).replace(/\n/g, "\r\n"));
+    expect(r.usage).toEqual({ input: 7, output: 3 });
+  });
+
+  it("keeps usage that rides on a chunk with choices (it is read, not removed)", () => {
+    const merged =
+      'data: {"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":2,"completion_tokens":1}}\n\n';
+    const r = strip(before + merged + after, 7);
+    expect(r.text).toBe(before + merged + after);
+    expect(r.usage).toBeUndefined();
+  });
+
+  it("hands over a last line without a newline when the stream ends", () => {
+    const r = strip(`${before}data: {"choi`, 3);
+    expect(r.text).toBe(`${before}data: {"choi`);
+  });
+});
+
+const record = (over: Partial<AccountingRecord> = {}): AccountingRecord => ({
+  requestId: "r1",
+  route: "/v1/chat/completions",
+  method: "POST",
+  caller: callerId("some-token-123"),
+  model: "m",
+  stream: false,
+  status: 200,
+  tokensIn: 5,
+  tokensOut: 2,
+  usageReported: true,
+  queueWaitMs: 3,
+  latencyMs: 40,
+  upstream: "http://u",
+  ...over,
+});
+
+describe("prometheus text (prom-client)", () => {
+  it("derives a short caller id from the token, never the token", () => {
+    const id = callerId("some-token-123");
+    expect(id).toMatch(/^t-[0-9a-f]{8}$/);
+    expect(id).toBe(callerId("some-token-123"));
+    expect(id).not.toBe(callerId("some-token-124"));
+    expect(id).not.toContain("some-token");
+  });
+
+  it("renders escaped labels, cumulative histogram buckets, sums and counts, gauges from live state", async () => {
+    const m = new BridgeMetrics();
+    m.countRequest('/a"b', "200");
+    m.countRequest('/a"b', "200");
+    for (const ms of [4, 40, 40, 400_000]) m.account(record({ latencyMs: ms }));
+    m.observeLive(() => ({
+      slotsBusy: 1,
+      slotsTotal: 2,
+      queueDepth: 0,
+      upstreams: [{ url: "http://u", role: "active", inService: true, inFlight: 1 }],
+    }));
+    expect(m.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await m.render();
+    expect(text).toContain("# TYPE bridge_requests_total counter\n");
+    expect(text).toContain('bridge_requests_total{route="/a\\"b",status="200"} 2\n');
+    expect(text).toContain('bridge_request_duration_seconds_bucket{le="0.005"} 1\n');
+    expect(text).toContain('bridge_request_duration_seconds_bucket{le="0.05"} 3\n');
+    expect(text).toContain('bridge_request_duration_seconds_bucket{le="300"} 3\n');
+    expect(text).toContain('bridge_request_duration_seconds_bucket{le="+Inf"} 4\n');
+    expect(text).toContain("bridge_request_duration_seconds_sum 400.084\n");
+    expect(text).toContain("bridge_request_duration_seconds_count 4\n");
+    expect(text).toContain('bridge_tokens_total{direction="in"} 20\n');
+    expect(text).toContain(
+      `bridge_caller_tokens_total{caller="${callerId("some-token-123")}",model="m",direction="out"} 8\n`,
     );
+    expect(text).toContain("bridge_slots_busy 1\n");
+    expect(text).toContain('bridge_upstream_up{upstream="http://u",role="active"} 1\n');
   });
 
-  it("renders gauges", () => {
-    expect(renderGauge("g", "G.", [[{ a: "1" }, 2]])).toBe('# HELP g G.\n# TYPE g gauge\ng{a="1"} 2\n');
+  it("keeps each bridge's registry to itself", async () => {
+    const a = new BridgeMetrics();
+    const b = new BridgeMetrics();
+    a.countRequest("/x", "200");
+    expect(await a.render()).toContain('bridge_requests_total{route="/x",status="200"} 1');
+    expect(await b.render()).not.toContain('route="/x"');
   });
 });
