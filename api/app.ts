@@ -15,6 +15,7 @@ import { hubspotWebhookRoutes } from "./routes/hubspot.ts";
 import { inngestRoutes } from "./routes/inngest.ts";
 import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { plansRoutes } from "./routes/plans.ts";
+import { stampRoutes } from "./routes/stamps.ts";
 import { tasksRoutes } from "./routes/tasks.ts";
 
 export interface ResolvedDeps {
@@ -84,6 +85,7 @@ export function createApp(opts: AppOptions) {
   app.route("/health", healthRoutes);
   app.route("/api/inngest", inngestRoutes());
   app.route("/api/tasks", tasksRoutes);
+  app.route("/api/tasks", stampRoutes);
   app.route("/webhooks/hubspot", hubspotWebhookRoutes);
   app.route("/api/knowledge", knowledgeRoutes);
   app.route("/api/plans", plansRoutes);

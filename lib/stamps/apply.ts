@@ -1,0 +1,117 @@
+// A human decision on a deliverable (Slack button, client link, CRM stage move, or the API), applied
+// by ONE transition: the move the decision means, guarded by "this stamp approves the current
+// deliverable", with the `stamps` row as its companion and `task/stamped` owed through the outbox.
+// The first decision wins by compare-and-set; a later one is told who decided and when. A repeat of
+// the same click (same channel and source reference) is the same stamp, never a second decision.
+import type { AppDb } from "../../db/types.ts";
+import { DomainError } from "../errors.ts";
+import { taskStamped } from "../events.ts";
+import { stableId } from "../ids.ts";
+import type { TaskState } from "../states.ts";
+import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
+import { guards } from "../tasks/guards.ts";
+import { type TransitionResult, transition } from "../tasks/transition.ts";
+
+export type StampStage = "internal" | "client";
+export type StampDecision = "approve" | "request_changes" | "reject";
+export type StampChannel = "slack" | "link" | "crm" | "api";
+
+export interface StampInput {
+  taskId: string;
+  stage: StampStage;
+  decision: StampDecision;
+  /** The hash of the deliverable the person was shown. */
+  deliverableHash: string;
+  channel: StampChannel;
+  /** Who stamped, as the channel names them. */
+  actor: string;
+  /** The channel's own id for this decision (Slack action ts, link token id, API key): a repeat is the same stamp. */
+  sourceRef: string;
+  note?: string;
+  reviewerId?: string | null;
+}
+
+const FROM: Record<StampStage, TaskState> = {
+  internal: "awaiting_internal_review",
+  client: "awaiting_client_review",
+};
+
+/** Where a decision sends the task. */
+export function targetOf(stage: StampStage, decision: StampDecision): TaskState {
+  if (decision === "reject") return "cancelled";
+  if (decision === "request_changes") return "ready";
+  return stage === "internal" ? "awaiting_client_review" : "done";
+}
+
+export interface AppliedStamp {
+  stampId: string;
+  transition: TransitionResult;
+}
+
+export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedStamp> {
+  const stampId = stableId("stamp", `${input.channel}:${input.sourceRef}`);
+  const to = targetOf(input.stage, input.decision);
+  const why =
+    input.decision === "approve"
+      ? `${input.stage} stamp: approved by ${input.actor}`
+      : input.decision === "reject"
+        ? `${input.stage} stamp: rejected by ${input.actor}${input.note ? `: ${input.note}` : ""}`
+        : `${input.stage} stamp: changes requested by ${input.actor}${input.note ? `: ${input.note}` : ""}`;
+  try {
+    const moved = await transition(db, {
+      taskId: input.taskId,
+      from: FROM[input.stage],
+      to,
+      key: `stamp:${input.channel}:${input.sourceRef}`,
+      guards: [guards.deliverableCurrent(input.deliverableHash)],
+      reason: why.slice(0, 1000),
+      actor: `${input.channel}:${input.actor}`,
+      companions: [
+        {
+          table: "stamps",
+          values: {
+            id: stampId,
+            task_id: input.taskId,
+            reviewer_id: input.reviewerId ?? null,
+            stage: input.stage,
+            decision: input.decision,
+            note: input.note ?? "",
+            channel: input.channel,
+            actor: input.actor,
+            deliverable_hash: input.deliverableHash,
+            source_ref: input.sourceRef,
+          },
+        },
+      ],
+      emit: [
+        taskStamped.create(
+          { taskId: input.taskId, stampId, stage: input.stage, decision: input.decision },
+          { id: `stamped:${stampId}` },
+        ),
+      ],
+    });
+    return { stampId, transition: moved };
+  } catch (err) {
+    if (err instanceof GuardFailedError && err.guard === "deliverable_current") {
+      throw new DomainError(
+        "CONFLICT",
+        "This stamp is for an older version of the work: it was revised after you were shown it. Review the current version.",
+        { field: "deliverable_hash", details: { taskId: input.taskId, reason: "superseded" } },
+      );
+    }
+    if (err instanceof TransitionConflictError) {
+      const w = err.winner;
+      const decided = (["approve", "request_changes", "reject"] as const).some(
+        (d) => targetOf(input.stage, d) === err.current,
+      );
+      throw new DomainError(
+        "CONFLICT",
+        decided && w
+          ? `Already decided: ${w.actor} moved this task to '${err.current}' at ${w.at}.`
+          : `The task is '${err.current}' now; there is nothing to decide at the ${input.stage} stage.`,
+        { details: { taskId: input.taskId, current: err.current, winner: w } },
+      );
+    }
+    throw err;
+  }
+}

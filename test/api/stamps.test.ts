@@ -1,0 +1,130 @@
+// Human stamps through the API: each decision moves the task as the design says, the first decision
+// wins and a later one is told who decided, a stamp for a superseded version is refused, a repeated
+// click (same key) is the same stamp; and a client approval finishes the task and promotes its
+// dependents — a rehearsal can run to done without Slack.
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { stamps, taskDependencies, tasks } from "../../db/schema/index.ts";
+import { promoteDependents } from "../../lib/tasks/promote.ts";
+import { useTestDb } from "../db.ts";
+import { testApp } from "../deps.ts";
+import { insertTask } from "../fixtures.ts";
+
+const t = useTestDb();
+type Json = Record<string, any>;
+const HASH = "a".repeat(64);
+const OLD = "b".repeat(64);
+
+async function waiting(status: "awaiting_client_review" | "awaiting_internal_review") {
+  return insertTask(t.current.db, { status, deliverableHash: HASH });
+}
+const stamp = (api: ReturnType<typeof testApp>, id: string, json: unknown, key?: string) =>
+  api.request(`/api/tasks/${id}/stamps`, {
+    method: "POST",
+    json,
+    ...(key ? { headers: { "idempotency-key": key } } : {}),
+  });
+const statusOf = async (id: string) =>
+  (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
+
+describe("POST /api/tasks/:id/stamps", () => {
+  it("moves the task as each decision says, recording the stamp and owing task/stamped", async () => {
+    const api = testApp(t.current.db);
+    const cases = [
+      ["awaiting_internal_review", "internal", "approve", "awaiting_client_review"],
+      ["awaiting_client_review", "client", "approve", "done"],
+      ["awaiting_client_review", "client", "request_changes", "ready"],
+      ["awaiting_internal_review", "internal", "reject", "cancelled"],
+    ] as const;
+    for (const [from, stage, decision, to] of cases) {
+      const task = await waiting(from);
+      const res = await stamp(api, task.id, {
+        stage,
+        decision,
+        deliverable_hash: HASH,
+        note: "please fix the label",
+      });
+      expect(res.status, `${stage} ${decision}`).toBe(201);
+      expect(await statusOf(task.id)).toBe(to);
+      const [row] = await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id));
+      expect(row).toMatchObject({ stage, decision, channel: "api", deliverableHash: HASH });
+    }
+    expect(api.events.sent.filter((e) => e.name === "task/stamped")).toHaveLength(4);
+  });
+
+  it("lets the first decision win and tells the second who decided", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_client_review");
+    expect(
+      (await stamp(api, task.id, { stage: "client", decision: "approve", deliverable_hash: HASH })).status,
+    ).toBe(201);
+    const late = await stamp(api, task.id, { stage: "client", decision: "reject", deliverable_hash: HASH });
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as Json).error.message).toMatch(
+      /^Already decided: api:api moved this task to 'done' at /,
+    );
+    expect(await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id))).toHaveLength(1);
+  });
+
+  it("refuses a stamp for a superseded version, saying why, and changes nothing", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_client_review");
+    const res = await stamp(api, task.id, { stage: "client", decision: "approve", deliverable_hash: OLD });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as Json).error).toMatchObject({
+      field: "deliverable_hash",
+      message: expect.stringContaining("older version"),
+    });
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
+  it("treats a repeated request with the same key as the same stamp", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_client_review");
+    const body = { stage: "client", decision: "approve", deliverable_hash: HASH };
+    expect((await stamp(api, task.id, body, "click-1")).status).toBe(201);
+    const again = await stamp(api, task.id, body, "click-1");
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as Json).stamp.replayed).toBe(true);
+  });
+
+  it("refuses bad input and unknown tasks, and needs a note to request changes", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_client_review");
+    for (const [json, field] of [
+      [{ stage: "client", decision: "approve", deliverable_hash: "short" }, "deliverable_hash"],
+      [{ stage: "boss", decision: "approve", deliverable_hash: HASH }, "stage"],
+      [{ stage: "client", decision: "request_changes", deliverable_hash: HASH }, "note"],
+    ] as const) {
+      const res = await stamp(api, task.id, json);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as Json).error).toMatchObject({ field });
+    }
+    expect(
+      (
+        await stamp(api, "task_0000000000aaaaaaaaaaaaaaaa", {
+          stage: "client",
+          decision: "approve",
+          deliverable_hash: HASH,
+        })
+      ).status,
+    ).toBe(404);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    const unauth = await api.request(`/api/tasks/${task.id}/stamps`, {
+      method: "POST",
+      json: {},
+      token: null,
+    });
+    expect(unauth.status).toBe(401);
+  });
+
+  it("finishes the task on the client's approval, and its dependents move on", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_client_review");
+    const dependent = await insertTask(t.current.db, { status: "intake", triagedAt: new Date() });
+    await t.current.db.insert(taskDependencies).values({ taskId: dependent.id, dependsOnId: task.id });
+    await stamp(api, task.id, { stage: "client", decision: "approve", deliverable_hash: HASH });
+    await promoteDependents(t.current.db, task.id, { actor: "fn:promote", keyBase: "test" });
+    expect(await statusOf(dependent.id)).toBe("ready");
+  });
+});
