@@ -15,6 +15,7 @@ import { hubspotWebhookRoutes } from "./routes/hubspot.ts";
 import { inngestRoutes } from "./routes/inngest.ts";
 import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { plansRoutes } from "./routes/plans.ts";
+import { stampPageRoutes } from "./routes/stamp-page.ts";
 import { stampRoutes } from "./routes/stamps.ts";
 import { tasksRoutes } from "./routes/tasks.ts";
 
@@ -86,6 +87,8 @@ export function createApp(opts: AppOptions) {
   app.route("/api/inngest", inngestRoutes());
   app.route("/api/tasks", tasksRoutes);
   app.route("/api/tasks", stampRoutes);
+  app.use("/stamp/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
+  app.route("/stamp", stampPageRoutes);
   app.route("/webhooks/hubspot", hubspotWebhookRoutes);
   app.route("/api/knowledge", knowledgeRoutes);
   app.route("/api/plans", plansRoutes);

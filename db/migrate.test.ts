@@ -31,6 +31,7 @@ describe("migrations", () => {
         "reviewers",
         "reviews",
         "settings",
+        "stamp_links",
         "stamps",
         "task_dependencies",
         "task_events",

@@ -75,6 +75,9 @@ export const configSchema = z.object({
   FOREMAN_DAILY_COST_BUDGET_USD: z.coerce.number().min(0).optional(),
   FOREMAN_TASK_TOKEN_CAP: z.coerce.number().int().min(1000).default(250_000),
   FOREMAN_MAX_TURNS: z.coerce.number().int().min(1).max(200).default(30),
+  STAMP_LINK_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  STAMP_LINK_KEY_PREVIOUS: z.string().min(32, "must be at least 32 characters").optional(),
+  STAMP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   BRIDGE_URL: optionalUrl,
   BRIDGE_TOKEN: optionalString,
   LOCAL_MODEL: z.string().min(1).default("local"),
@@ -158,6 +161,12 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   },
   FOREMAN_TASK_TOKEN_CAP: { default: "250000", where: "per-task token cap: a task over it goes to triage" },
   FOREMAN_MAX_TURNS: { default: "30", where: "most model turns in one work run" },
+  STAMP_LINK_KEY: { default: "—", where: "signs client stamp links /stamp/:token (≥ 32 chars) (secret)" },
+  STAMP_LINK_KEY_PREVIOUS: {
+    default: "—",
+    where: "the previous link key, still accepted during rotation (secret)",
+  },
+  STAMP_LINK_TTL_DAYS: { default: "14", where: "how long a client stamp link stays valid" },
   BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
   BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token (secret)" },
   LOCAL_MODEL: { default: "local", where: "model name requested from the GPU bridge" },
@@ -175,6 +184,8 @@ export const SECRET_VARIABLES: readonly (keyof Config)[] = [
   "HUBSPOT_APP_SECRET",
   "ANTHROPIC_API_KEY",
   "OVERFLOW_API_KEY",
+  "STAMP_LINK_KEY",
+  "STAMP_LINK_KEY_PREVIOUS",
 ];
 
 export const isDevMode = (config: Config): boolean =>

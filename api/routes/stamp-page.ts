@@ -1,0 +1,97 @@
+// /stamp/:token — the client's review page: the deliverable and its summary, Approve / Request
+// changes with a note, and a plain explanation for every link that cannot be used (tampered, expired,
+// already used, superseded). Server-rendered HTML, escaped by hono/html; no script needed.
+import { Hono } from "hono";
+import { html } from "hono/html";
+import { isDomainError } from "../../lib/errors.ts";
+import { publish } from "../../lib/outbox/publish.ts";
+import { decideThroughLink, openLink } from "../../lib/stamps/links.ts";
+import type { AppEnv } from "../env.ts";
+
+const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <meta name="robots" content="noindex" />
+    <title>${title} · foreman</title>
+    <style>
+      body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1b1b1b; }
+      pre { white-space: pre-wrap; background: #f5f5f4; padding: 1rem; border-radius: 6px; }
+      button { font: inherit; padding: .5rem 1.25rem; margin-right: .5rem; border-radius: 6px; border: 1px solid #444; cursor: pointer; }
+      button.primary { background: #14532d; color: #fff; border-color: #14532d; }
+      textarea { width: 100%; min-height: 6rem; font: inherit; }
+      :focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
+    </style>
+  </head>
+  <body>
+    <main>${body}</main>
+  </body>
+</html>`;
+
+const refusal = (title: string, reason: string) => page(title, html`<h1>${title}</h1><p>${reason}</p>`);
+
+export const stampPageRoutes = new Hono<AppEnv>()
+  .get("/:token", async (c) => {
+    const deps = c.get("deps");
+    const view = await openLink(deps.db, deps.config, c.req.param("token"), deps.now());
+    if (!view.ok) return c.html(refusal(view.title, view.reason), view.status);
+    const d = view.deliverable;
+    return c.html(
+      page(
+        view.task.title,
+        html`<h1>${view.task.title}</h1>
+          <p>Please review the work below and approve it, or say what should change.</p>
+          <h2>The deliverable${d ? html` (version ${d.version})` : ""}</h2>
+          <pre>${d?.markdown ?? "(no deliverable text)"}</pre>
+          <form method="post">
+            <label for="note">What should change (needed to request changes)</label>
+            <textarea id="note" name="note" maxlength="3000"></textarea>
+            <p>
+              <button class="primary" type="submit" name="decision" value="approve">Approve</button>
+              <button type="submit" name="decision" value="request_changes">Request changes</button>
+            </p>
+          </form>`,
+      ),
+    );
+  })
+  .post("/:token", async (c) => {
+    const deps = c.get("deps");
+    const view = await openLink(deps.db, deps.config, c.req.param("token"), deps.now());
+    if (!view.ok) return c.html(refusal(view.title, view.reason), view.status);
+    const form = await c.req.parseBody();
+    const decision =
+      form.decision === "approve" || form.decision === "request_changes" ? form.decision : undefined;
+    const note = typeof form.note === "string" ? form.note.trim().slice(0, 3000) : "";
+    if (!decision) return c.html(refusal("Choose a decision", "Press Approve or Request changes."), 400);
+    if (decision === "request_changes" && !note) {
+      return c.html(
+        refusal(
+          "Say what should change",
+          "Go back and write what should change, then press Request changes.",
+        ),
+        400,
+      );
+    }
+    try {
+      const applied = await decideThroughLink(deps.db, view.payload, {
+        decision,
+        ...(note ? { note } : {}),
+        actor: "client",
+      });
+      await publish(deps, applied.transition.outbox);
+    } catch (err) {
+      if (isDomainError(err) && err.code === "CONFLICT")
+        return c.html(refusal("This decision was not recorded", err.message), 409);
+      throw err;
+    }
+    return c.html(
+      page(
+        "Thank you",
+        decision === "approve"
+          ? html`<h1>Thank you — approved</h1><p>Your approval was recorded. You can close this page.</p>`
+          : html`<h1>Thank you — changes requested</h1><p>Your note was sent to the team. You will get a new link for the revised work.</p>`,
+      ),
+      201,
+    );
+  });

@@ -1,0 +1,132 @@
+// The client's stamp link: a minted link shows the deliverable and takes one decision; a second use,
+// a tampered or expired token, a superseded version, and a task that moved on each get a plain
+// explanation and change nothing.
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { stampLinks, stamps, tasks, workerLeases } from "../../db/schema/index.ts";
+import { leaseTask } from "../../lib/scheduler/lease.ts";
+import { mintClientLink } from "../../lib/stamps/links.ts";
+import { transition } from "../../lib/tasks/transition.ts";
+import { storeDeliverable } from "../../lib/work/deliverable.ts";
+import { releaseRun } from "../../lib/work/release.ts";
+import { useTestDb } from "../db.ts";
+import { testApp } from "../deps.ts";
+import { freshKey, insertTask } from "../fixtures.ts";
+
+const t = useTestDb();
+const KEY = "k".repeat(40);
+const env = { STAMP_LINK_KEY: KEY };
+
+/** A task with a stored deliverable, awaiting the client's stamp, and a link for it. */
+async function awaitingClient() {
+  const db = t.current.db;
+  await db.delete(workerLeases);
+  const task = await insertTask(db, { status: "ready", title: "Set up the Service Hub pipeline" });
+  const runId = `run_${task.id.slice(-12)}`;
+  await leaseTask(db, { taskId: task.id, workerId: "crm-setup", runId, key: `l:${runId}`, now: new Date() });
+  const d = await storeDeliverable(db, {
+    taskId: task.id,
+    runId,
+    markdown: "# Pipeline\nFour stages <b>created</b>.",
+    result: {},
+    key: `s:${runId}`,
+  });
+  await releaseRun(db, { runId, status: "succeeded" });
+  await transition(db, {
+    taskId: task.id,
+    to: "awaiting_client_review",
+    key: freshKey(),
+    actor: "reviewer:local",
+  });
+  const link = await mintClientLink(
+    db,
+    { STAMP_LINK_KEY: KEY, STAMP_LINK_KEY_PREVIOUS: undefined, STAMP_LINK_TTL_DAYS: 14 },
+    {
+      taskId: task.id,
+      deliverableHash: d.hash,
+      now: new Date(),
+    },
+  );
+  return { task, link, hash: d.hash };
+}
+const form = (fields: Record<string, string>) => ({
+  method: "POST",
+  body: new URLSearchParams(fields).toString(),
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+  token: null,
+});
+const statusOf = async (id: string) =>
+  (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
+
+describe("/stamp/:token", () => {
+  it("shows the deliverable, escaped, and records one approval; a second use is refused", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    const page = await api.request(link.path, { token: null });
+    expect(page.status).toBe(200);
+    const body = await page.text();
+    expect(body).toContain("Set up the Service Hub pipeline");
+    expect(body).toContain("Four stages &lt;b&gt;created&lt;/b&gt;.");
+    expect(body).toContain('<html lang="en">');
+    expect(body).toMatch(/<label for="note">/);
+
+    const approved = await api.request(link.path, form({ decision: "approve" }));
+    expect(approved.status).toBe(201);
+    expect(await statusOf(task.id)).toBe("done");
+    const [s] = await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id));
+    expect(s).toMatchObject({ channel: "link", decision: "approve", sourceRef: link.tokenId });
+    const [row] = await t.current.db.select().from(stampLinks).where(eq(stampLinks.tokenId, link.tokenId));
+    expect(row?.usedAt).toBeInstanceOf(Date);
+
+    const again = await api.request(link.path, form({ decision: "request_changes", note: "actually no" }));
+    expect(again.status).toBe(410);
+    expect(await again.text()).toContain("already used");
+    expect(await statusOf(task.id)).toBe("done");
+    expect(api.events.sent.filter((e) => e.name === "task/stamped")).toHaveLength(1);
+  });
+
+  it("takes a change request with its note, and needs the note", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    const without = await api.request(link.path, form({ decision: "request_changes" }));
+    expect(without.status).toBe(400);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    const res = await api.request(
+      link.path,
+      form({ decision: "request_changes", note: "Call the last stage Closed." }),
+    );
+    expect(res.status).toBe(201);
+    expect(await statusOf(task.id)).toBe("ready");
+  });
+
+  it("explains tampered, unknown and expired links, changing nothing", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    const flipped = link.path.at(-3) === "A" ? "B" : "A";
+    const tampered = `${link.path.slice(0, -3)}${flipped}${link.path.slice(-2)}`;
+    const bad = await api.request(tampered, form({ decision: "approve" }));
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain("not valid");
+    const later = testApp(t.current.db, env);
+    later.deps.now = () => new Date(Date.now() + 15 * 86_400_000);
+    const expired = await later.request(link.path, { token: null });
+    expect(expired.status).toBe(410);
+    expect(await expired.text()).toContain("expired");
+    const otherKey = testApp(t.current.db, { STAMP_LINK_KEY: "z".repeat(40) });
+    expect((await otherKey.request(link.path, form({ decision: "approve" }))).status).toBe(400);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
+  it("refuses a link to a superseded version, saying why", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    await t.current.db
+      .update(tasks)
+      .set({ deliverableHash: "c".repeat(64) })
+      .where(eq(tasks.id, task.id));
+    const res = await api.request(link.path, form({ decision: "approve" }));
+    expect(res.status).toBe(409);
+    expect(await res.text()).toContain("revised after this link was sent");
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+});
