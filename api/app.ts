@@ -15,6 +15,7 @@ import { hubspotWebhookRoutes } from "./routes/hubspot.ts";
 import { inngestRoutes } from "./routes/inngest.ts";
 import { knowledgeRoutes } from "./routes/knowledge.ts";
 import { plansRoutes } from "./routes/plans.ts";
+import { slackRoutes } from "./routes/slack.ts";
 import { stampPageRoutes } from "./routes/stamp-page.ts";
 import { stampRoutes } from "./routes/stamps.ts";
 import { tasksRoutes } from "./routes/tasks.ts";
@@ -89,6 +90,8 @@ export function createApp(opts: AppOptions) {
   app.route("/api/tasks", stampRoutes);
   app.use("/stamp/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
   app.route("/stamp", stampPageRoutes);
+  app.use("/slack/*", (c, next) => limiterFor(c.get("deps").config.FOREMAN_MAX_BODY_BYTES)(c, next));
+  app.route("/slack", slackRoutes);
   app.route("/webhooks/hubspot", hubspotWebhookRoutes);
   app.route("/api/knowledge", knowledgeRoutes);
   app.route("/api/plans", plansRoutes);

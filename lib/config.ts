@@ -75,6 +75,8 @@ export const configSchema = z.object({
   FOREMAN_DAILY_COST_BUDGET_USD: z.coerce.number().min(0).optional(),
   FOREMAN_TASK_TOKEN_CAP: z.coerce.number().int().min(1000).default(250_000),
   FOREMAN_MAX_TURNS: z.coerce.number().int().min(1).max(200).default(30),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_SIGNING_SECRET_PREVIOUS: optionalString,
   STAMP_LINK_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   STAMP_LINK_KEY_PREVIOUS: z.string().min(32, "must be at least 32 characters").optional(),
   STAMP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
@@ -161,6 +163,14 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   },
   FOREMAN_TASK_TOKEN_CAP: { default: "250000", where: "per-task token cap: a task over it goes to triage" },
   FOREMAN_MAX_TURNS: { default: "30", where: "most model turns in one work run" },
+  SLACK_SIGNING_SECRET: {
+    default: "—",
+    where: "verifies /slack/interactions (Slack signing secret v0) (secret)",
+  },
+  SLACK_SIGNING_SECRET_PREVIOUS: {
+    default: "—",
+    where: "the previous Slack signing secret, accepted during rotation (secret)",
+  },
   STAMP_LINK_KEY: { default: "—", where: "signs client stamp links /stamp/:token (≥ 32 chars) (secret)" },
   STAMP_LINK_KEY_PREVIOUS: {
     default: "—",
@@ -186,6 +196,8 @@ export const SECRET_VARIABLES: readonly (keyof Config)[] = [
   "OVERFLOW_API_KEY",
   "STAMP_LINK_KEY",
   "STAMP_LINK_KEY_PREVIOUS",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_SIGNING_SECRET_PREVIOUS",
 ];
 
 export const isDevMode = (config: Config): boolean =>

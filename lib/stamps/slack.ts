@@ -1,0 +1,79 @@
+// An internal stamp from a Slack click or modal: only a human reviewer listed for the task's project
+// (or for every project) at the internal stage may decide; anyone else is refused politely and the
+// refusal is audited. The decision itself is applyStamp (one guarded transition).
+import { sql } from "drizzle-orm";
+import type { AppDb } from "../../db/types.ts";
+import { isDomainError } from "../errors.ts";
+import type { StampAction } from "../slack/payload.ts";
+import { appendEvents } from "../tasks/event-log.ts";
+import { type AppliedStamp, applyStamp } from "./apply.ts";
+
+export type SlackStampOutcome =
+  | { ok: true; applied: AppliedStamp; text: string }
+  | { ok: false; text: string };
+
+async function reviewerOf(
+  db: AppDb,
+  taskId: string,
+  slackUserId: string,
+): Promise<string | null | undefined> {
+  const result = await db.execute(sql`
+    select r.id from reviewers r join tasks t on t.id = ${taskId}
+     where r.kind = 'human' and r.stage = 'internal' and r.active and r.slack_user_id = ${slackUserId}
+       and (r.project_id is null or r.project_id = t.project_id)
+     order by r.project_id nulls last limit 1`);
+  const rows = (result as unknown as { rows: { id: string }[] }).rows;
+  return rows[0]?.id;
+}
+
+export async function stampFromSlack(db: AppDb, action: StampAction): Promise<SlackStampOutcome> {
+  const decision =
+    action.kind === "approve" ? "approve" : action.kind === "reject" ? "reject" : "request_changes";
+  const reviewerId = await reviewerOf(db, action.taskId, action.userId);
+  if (!reviewerId) {
+    await appendEvents(db, [
+      {
+        taskId: action.taskId,
+        actor: `slack:${action.userId}`,
+        kind: "refusal",
+        payload: {
+          what: `slack ${decision}`,
+          reason: "not an internal reviewer of this project",
+          team: action.teamId,
+        },
+      },
+    ]).catch(() => undefined); // an unknown task id has nothing to audit against
+    return {
+      ok: false,
+      text: "Only the project's internal reviewers can stamp this task. Nothing was changed.",
+    };
+  }
+  try {
+    const applied = await applyStamp(db, {
+      taskId: action.taskId,
+      stage: "internal",
+      decision,
+      deliverableHash: action.deliverableHash,
+      channel: "slack",
+      actor: action.userId,
+      sourceRef: action.idempotencyKey,
+      reviewerId,
+      ...(action.note ? { note: action.note } : {}),
+    });
+    const when = applied.transition.at;
+    return {
+      ok: true,
+      applied,
+      text:
+        decision === "approve"
+          ? `Approved by <@${action.userId}> at ${when}: the client is next.`
+          : decision === "reject"
+            ? `Rejected by <@${action.userId}> at ${when}.`
+            : `Changes requested by <@${action.userId}> at ${when}: back to the worker.`,
+    };
+  } catch (err) {
+    if (isDomainError(err) && (err.code === "CONFLICT" || err.code === "NOT_FOUND"))
+      return { ok: false, text: err.message };
+    throw err;
+  }
+}

@@ -1,0 +1,132 @@
+// POST /slack/interactions with requests signed as Slack signs them: a listed internal reviewer's
+// approve click moves the task to the client stage; a repeat of the click is the same stamp; someone
+// who is not a reviewer is refused and audited; a modal's request-changes sends it back with the
+// note; forged or stale signatures are 401 and change nothing.
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { reviewers, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
+import { newId } from "../../lib/ids.ts";
+import { SIGNATURE_HEADER, slackSignature, TIMESTAMP_HEADER } from "../../lib/slack/verify.ts";
+import { useTestDb } from "../db.ts";
+import { testApp } from "../deps.ts";
+import { insertTask } from "../fixtures.ts";
+
+const t = useTestDb();
+const SECRET = "slack-signing-secret-for-tests";
+const HASH = "d".repeat(64);
+type Json = Record<string, any>;
+
+async function setup() {
+  const db = t.current.db;
+  const reviewer = `U${newId("rvw").slice(-8).toUpperCase()}`;
+  await db
+    .insert(reviewers)
+    .values({ id: newId("rvw"), kind: "human", stage: "internal", name: "Ana", slackUserId: reviewer });
+  const task = await insertTask(db, { status: "awaiting_internal_review", deliverableHash: HASH });
+  return { reviewer, task, api: testApp(db, { SLACK_SIGNING_SECRET: SECRET }) };
+}
+
+const click = (taskId: string, user: string, actionId = "stamp:approve", ts = `${Date.now() / 1000}`) => ({
+  type: "block_actions",
+  user: { id: user, team_id: "T0001" },
+  team: { id: "T0001" },
+  container: { type: "message", message_ts: "1760000000.000100", channel_id: "C0REVIEW" },
+  channel: { id: "C0REVIEW" },
+  trigger_id: "1111.2222.abcd",
+  response_url: "https://hooks.slack.com/actions/T0001/1/abc",
+  actions: [
+    {
+      type: "button",
+      action_id: actionId,
+      block_id: "b",
+      value: JSON.stringify({ taskId, hash: HASH }),
+      action_ts: ts,
+    },
+  ],
+});
+
+function send(
+  api: ReturnType<typeof testApp>,
+  payload: unknown,
+  opts: { secret?: string; ts?: number } = {},
+) {
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const ts = String(opts.ts ?? Math.floor(Date.now() / 1000));
+  return api.app.request("/slack/interactions", {
+    method: "POST",
+    body,
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      [SIGNATURE_HEADER]: slackSignature(opts.secret ?? SECRET, ts, body),
+      [TIMESTAMP_HEADER]: ts,
+    },
+  });
+}
+const statusOf = async (id: string) =>
+  (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
+
+describe("POST /slack/interactions", () => {
+  it("takes a listed reviewer's approval, once, and tells them", async () => {
+    const { reviewer, task, api } = await setup();
+    const payload = click(task.id, reviewer, "stamp:approve", "1760000001.000001");
+    const res = await send(api, payload);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).text).toContain(`Approved by <@${reviewer}>`);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    const again = await send(api, payload);
+    expect(again.status).toBe(200);
+    expect(await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id))).toHaveLength(1);
+    // A replayed click re-sends its owed event under the same id, which the engine deduplicates.
+    expect(new Set(api.events.sent.filter((e) => e.name === "task/stamped").map((e) => e.id)).size).toBe(1);
+  });
+
+  it("refuses someone who is not a reviewer, politely, and audits it", async () => {
+    const { task, api } = await setup();
+    const res = await send(api, click(task.id, "U0STRANGER"));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).text).toContain("Only the project's internal reviewers");
+    expect(await statusOf(task.id)).toBe("awaiting_internal_review");
+    const log = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
+    expect(log.map((e) => [e.kind, e.actor])).toEqual([["refusal", "slack:U0STRANGER"]]);
+  });
+
+  it("takes a request for changes with its note from the modal", async () => {
+    const { reviewer, task, api } = await setup();
+    const submission = {
+      type: "view_submission",
+      user: { id: reviewer, team_id: "T0001" },
+      team: { id: "T0001" },
+      view: {
+        id: "V0MODAL",
+        type: "modal",
+        callback_id: "stamp:changes",
+        team_id: "T0001",
+        private_metadata: JSON.stringify({ taskId: task.id, hash: HASH }),
+        state: {
+          values: { note: { "stamp:note": { type: "plain_text_input", value: "Rename the last stage." } } },
+        },
+      },
+    };
+    const res = await send(api, submission);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ response_action: "clear" });
+    expect(await statusOf(task.id)).toBe("ready");
+    const [s] = await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id));
+    expect(s).toMatchObject({
+      decision: "request_changes",
+      note: "Rename the last stage.",
+      channel: "slack",
+    });
+  });
+
+  it("refuses forged and stale signatures with 401, changing nothing", async () => {
+    const { reviewer, task, api } = await setup();
+    expect((await send(api, click(task.id, reviewer), { secret: "someone-elses-secret" })).status).toBe(401);
+    expect(
+      (await send(api, click(task.id, reviewer), { ts: Math.floor(Date.now() / 1000) - 600 })).status,
+    ).toBe(401);
+    const unsigned = await api.app.request("/slack/interactions", { method: "POST", body: "payload=%7B%7D" });
+    expect(unsigned.status).toBe(401);
+    expect(await statusOf(task.id)).toBe("awaiting_internal_review");
+  });
+});
