@@ -4,7 +4,7 @@
 // unreachable, full or confused model falls back to the rules, and the reason is recorded.
 import { z } from "zod";
 import { DomainError, isDomainError } from "../errors.ts";
-import type { LocalModel } from "../llm/local.ts";
+import { type LocalModel, withRepair } from "../llm/local.ts";
 
 export const LANES = ["P0", "P1", "P2", "P3", "P4", "P5"] as const;
 
@@ -111,15 +111,7 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       const res = await local.chat({
-        messages: problem
-          ? [
-              ...messages,
-              {
-                role: "user",
-                content: `Your previous answer was invalid (${problem}). Answer again with valid JSON.`,
-              },
-            ]
-          : messages,
+        messages: withRepair(messages, problem),
         jsonSchema: { name: "triage", schema: triageVerdict },
         temperature: 0,
         maxTokens: 400,

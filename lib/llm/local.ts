@@ -133,3 +133,15 @@ export function createLocalModel(opts: LocalModelOptions): LocalModel {
 
   return { model: opts.model, chat: chat as LocalModel["chat"] };
 }
+
+/** The conversation with a turn saying why the last answer was refused: one repair attempt. */
+export const withRepair = (messages: ChatMessage[], problem: string): ChatMessage[] =>
+  problem
+    ? [
+        ...messages,
+        {
+          role: "user",
+          content: `Your previous answer was invalid (${problem}). Answer again with valid JSON.`,
+        },
+      ]
+    : messages;

@@ -7,7 +7,7 @@ import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import { taskRevisionRequested } from "../events.ts";
 import { stableId } from "../ids.ts";
-import type { LocalModel } from "../llm/local.ts";
+import { type LocalModel, withRepair } from "../llm/local.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 import {
@@ -119,15 +119,7 @@ export async function reviewWithModel(
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       const res = await local.chat({
-        messages: problem
-          ? [
-              ...messages,
-              {
-                role: "user",
-                content: `Your previous answer was invalid (${problem}). Answer again with valid JSON.`,
-              },
-            ]
-          : messages,
+        messages: withRepair(messages, problem),
         jsonSchema: { name: "review", schema: reviewVerdict },
         temperature: 0,
         maxTokens: 1500,
