@@ -1,5 +1,5 @@
-// Reading a JSON request body for the JSON API: the content type must say JSON, and a body that does
-// not parse is a 400 naming `body` (through api/errors.ts, like every other failure).
+// Reading a request for the JSON API: a JSON body (the content type must say JSON; a body that does not
+// parse is a 400 naming `body`) and the optional Idempotency-Key header (visible ASCII, 1–200 chars).
 import { DomainError } from "../lib/errors.ts";
 
 export async function readJson(req: Request): Promise<unknown> {
@@ -16,4 +16,17 @@ export async function readJson(req: Request): Promise<unknown> {
       field: "body",
     });
   }
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** The Idempotency-Key header, or undefined; a malformed one is a 400 naming the header. */
+export function readIdempotencyKey(req: Request): string | undefined {
+  const key = req.headers.get("idempotency-key") ?? undefined;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError("VALIDATION", "Idempotency-Key must be 1–200 visible ASCII characters.", {
+      field: "Idempotency-Key",
+    });
+  }
+  return key;
 }

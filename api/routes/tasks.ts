@@ -10,20 +10,13 @@ import { getTask, listTasks } from "../../lib/tasks/read.ts";
 import { submitShared } from "../../lib/tasks/submit-batcher.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
-import { readJson } from "../json-body.ts";
+import { readIdempotencyKey, readJson } from "../json-body.ts";
 import { presentEvent, presentTask } from "../present.ts";
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 export const tasksRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const deps = c.get("deps");
-    const key = c.req.header("idempotency-key");
-    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-      throw new DomainError("VALIDATION", "Idempotency-Key must be 1–200 visible ASCII characters.", {
-        field: "Idempotency-Key",
-      });
-    }
+    const key = readIdempotencyKey(c.req.raw);
     const body = await readJson(c.req.raw);
     const { task, created, outbox } = await submitShared(deps.db, body, {
       source: "api",

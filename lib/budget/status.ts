@@ -2,6 +2,7 @@
 // ONE query; which warning levels (80 %, 95 %) are crossed. The scheduler checks the day before it
 // leases; the worker checks both between turns.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 
 export interface BudgetLimits {
@@ -56,7 +57,7 @@ export async function readBudget(
            coalesce(sum(tokens_in + tokens_out) filter (where task_id = ${taskId ?? null}::text), 0) as task_tokens
       from token_usage
      where created_at >= ${`${day}T00:00:00Z`}::timestamptz or task_id = ${taskId ?? null}::text`);
-  const [row] = (result as unknown as { rows: Record<string, string | number>[] }).rows;
+  const [row] = rowsOf<Record<string, string | number>>(result);
   return budgetFrom(limits, day, {
     tokensToday: Number(row?.tokens_today ?? 0),
     costToday: Number(row?.cost_today ?? 0),

@@ -1,6 +1,7 @@
 // Budget warnings, once per level per day: ONE statement marks the level as warned in `settings` and,
 // only when that mark is new, writes `budget/warning` to the outbox.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { budgetWarning } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
@@ -30,7 +31,7 @@ export async function raiseBudgetWarnings(
         on conflict (event_id) do nothing
       )
       select count(*)::int as n from marked`);
-    if (((result as unknown as { rows: { n: number }[] }).rows[0]?.n ?? 0) > 0) owed.push(message);
+    if ((rowsOf<{ n: number }>(result)[0]?.n ?? 0) > 0) owed.push(message);
   }
   return owed;
 }

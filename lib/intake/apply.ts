@@ -3,14 +3,13 @@
 // `dependencies_done` guard — or leaving the task in intake, waiting for its dependencies, for
 // promote to move later. A task nobody can take goes to failed_needs_triage with its class.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TaskState } from "../states.ts";
 import { GuardFailedError } from "../tasks/errors.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 import { LANES, type TriageContext, type TriageOutcome } from "./triage.ts";
-
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 type ContextRow = {
   id: string;

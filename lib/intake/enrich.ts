@@ -3,6 +3,7 @@
 // subject and content (cleaned, not refused: CRM text) and that project, and an `enriched` event
 // records which fields changed. Idempotent: an unchanged task writes nothing.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TicketForIntake } from "../hubspot/tickets.ts";
 import { newId } from "../ids.ts";
@@ -16,7 +17,6 @@ export interface EnrichResult {
 
 const TITLE_MAX = 200;
 const DESCRIPTION_MAX = 20_000;
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 export async function enrichFromTicket(
   db: AppDb,

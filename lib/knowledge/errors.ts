@@ -1,19 +1,11 @@
 // Errors of the knowledge verbs: an unknown entry, and the project foreign key mapped back to the
 // input field it checks (the database does the existence check, in the same statement as the write).
+
+import { pgErrorOf } from "../../db/rows.ts";
 import { DomainError } from "../errors.ts";
 
 export const knowledgeNotFound = (id: string): DomainError =>
   new DomainError("NOT_FOUND", `Knowledge entry ${id} does not exist.`, { field: "id", details: { id } });
-
-type PgError = { code?: string; constraint?: string; detail?: string };
-
-const pgErrorOf = (err: unknown): PgError | undefined => {
-  // drizzle wraps driver errors; the SQLSTATE is on the innermost cause.
-  for (let e: unknown = err; e && typeof e === "object"; e = (e as { cause?: unknown }).cause) {
-    if (typeof (e as PgError).code === "string" && (e as PgError).code?.length === 5) return e as PgError;
-  }
-  return undefined;
-};
 
 /** A violation of knowledge.project_id → projects.id as a VALIDATION error on `field`, else undefined. */
 export function unknownProjectError(err: unknown, field = "project"): DomainError | undefined {

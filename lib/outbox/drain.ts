@@ -5,6 +5,7 @@
 // sent rows are pruned after the retention period.
 import { sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
+import { rowsOf } from "../../db/rows.ts";
 import type { Deps } from "../deps.ts";
 import type { OutboxMessage } from "./message.ts";
 import { sendBatch } from "./publish.ts";
@@ -31,7 +32,6 @@ export interface DrainResult {
 }
 
 type DrainDeps = Pick<Deps, "config" | "db" | "events" | "logger" | "now">;
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Promise<DrainResult> {
   const batchSize = opts.batchSize ?? 100;

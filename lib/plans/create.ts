@@ -14,6 +14,7 @@
 // between existing tasks go through lib/tasks/dependencies.ts, which checks under the DAG lock.
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { plans } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
@@ -61,7 +62,6 @@ type Checked = {
   workers: { id: string; active: boolean }[] | string;
   known: string[] | string;
 };
-const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 const invalid = (field: string, message: string) =>
   new DomainError("VALIDATION", `${field}: ${message}`, { field });
 
@@ -91,16 +91,16 @@ export async function createPlan(
                 from workers w where w.id in (select jsonb_array_elements_text(${JSON.stringify(workerIds)}::jsonb))) as workers,
              (select coalesce(jsonb_agg(t.id), '[]'::jsonb)
                 from tasks t where t.id in (select jsonb_array_elements_text(${JSON.stringify(graph.existing.map((e) => e.id))}::jsonb))) as known`);
-    const checked = (result as unknown as { rows: Checked[] }).rows[0];
+    const checked = rowsOf<Checked>(result)[0];
     if (!checked?.plan) throw invalid("project", `Project '${project}' does not exist.`);
-    const workers = new Map(json(checked.workers).map((w) => [w.id, w.active]));
+    const workers = new Map(fromJson(checked.workers).map((w) => [w.id, w.active]));
     input.tasks.forEach((task, i) => {
       if (!task.worker) return;
       const active = workers.get(task.worker);
       if (active === undefined) throw invalid(`tasks.${i}.worker`, `Worker '${task.worker}' does not exist.`);
       if (!active) throw invalid(`tasks.${i}.worker`, `Worker '${task.worker}' is inactive.`);
     });
-    const known = new Set(json(checked.known));
+    const known = new Set(fromJson(checked.known));
     for (const e of graph.existing) {
       if (!known.has(e.id)) throw invalid(e.field, `Task ${e.id} does not exist.`);
     }
@@ -124,7 +124,7 @@ export async function createPlan(
       if ("error" in o) throw o.error; // only a repeated source reference; plans carry none
       return { ref: (input.tasks[i] as { ref: string }).ref, task: o.task, dependsOn: dependsOn[i] ?? [] };
     });
-    const plan = json(checked.plan) as Record<string, unknown>;
+    const plan = fromJson(checked.plan) as Record<string, unknown>;
     return {
       plan: {
         id: plan.id as string,

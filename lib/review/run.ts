@@ -3,6 +3,7 @@
 // a pass), the `reviews` row with its event (one statement, unique per deliverable version), and the
 // move that follows (one guarded transition: the deliverable must still be current).
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import { taskRevisionRequested } from "../events.ts";
@@ -62,7 +63,7 @@ export async function loadReviewSubject(
       from tasks t join projects p on p.id = t.project_id
       left join deliverables d on d.id = ${deliverableId} and d.task_id = t.id
      where t.id = ${taskId}`);
-  const [r] = (result as unknown as { rows: Row[] }).rows;
+  const [r] = rowsOf<Row>(result);
   if (!r?.d_id) return null;
   return {
     taskId: r.id,

@@ -3,6 +3,7 @@
 // of one slot impossible, even under races), which sets the task's current run and lease expiry, and
 // which owes `task/dispatched` through the outbox.
 import { sql } from "drizzle-orm";
+import { pgErrorOf, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { taskDispatched } from "../events.ts";
 import { GuardFailedError } from "../tasks/errors.ts";
@@ -18,14 +19,6 @@ export interface LeaseInput {
   now: Date;
   leaseMinutes?: number;
 }
-
-type PgError = { code?: string; constraint?: string };
-const pgErrorOf = (err: unknown): PgError | undefined => {
-  for (let e: unknown = err; e && typeof e === "object"; e = (e as { cause?: unknown }).cause) {
-    if (typeof (e as PgError).code === "string" && (e as PgError).code?.length === 5) return e as PgError;
-  }
-  return undefined;
-};
 
 export async function leaseTask(db: AppDb, input: LeaseInput): Promise<TransitionResult> {
   const expires = new Date(input.now.getTime() + (input.leaseMinutes ?? 30) * 60_000);
@@ -81,5 +74,5 @@ export async function leaseTask(db: AppDb, input: LeaseInput): Promise<Transitio
 /** Frees the run's slot (idempotent: a released slot stays released). Returns whether it held one. */
 export async function releaseLease(db: AppDb, runId: string): Promise<boolean> {
   const result = await db.execute(sql`delete from worker_leases where run_id = ${runId} returning worker_id`);
-  return (result as unknown as { rows: unknown[] }).rows.length > 0;
+  return rowsOf<unknown>(result).length > 0;
 }

@@ -3,11 +3,10 @@
 // budget breach seen by many runs raises exactly one alert. The event id carries the day (paused)
 // or the moment (resumed), so a re-send is a duplicate.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { schedulerPaused, schedulerResumed } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
-
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 async function flip(
   db: AppDb,

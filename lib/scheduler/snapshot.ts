@@ -2,6 +2,7 @@
 // budget, each active worker's slots and busy leases, each project's weight and 24 h token use, and
 // the ready tasks. The pure scheduler (schedule.ts) decides from it; nothing here decides.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Snapshot } from "./schedule.ts";
 
@@ -52,7 +53,7 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
       (select jsonb_agg(jsonb_build_object('taskId', t.id, 'projectId', t.project_id, 'workerId', t.worker_id,
                  'lane', t.priority, 'readySince', t.updated_at, 'revision', t.revision_count > 0) order by t.priority, t.updated_at)
          from tasks t where t.status = 'ready' and t.worker_id is not null) as ready`);
-  const [row] = (result as unknown as { rows: Row[] }).rows;
+  const [row] = rowsOf<Row>(result);
   if (!row) throw new Error("readSnapshot: no row");
   const tokensToday = Number(row.tokens_today);
   const costToday = Number(row.cost_today);

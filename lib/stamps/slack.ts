@@ -2,6 +2,7 @@
 // (or for every project) at the internal stage may decide; anyone else is refused politely and the
 // refusal is audited. The decision itself is applyStamp (one guarded transition).
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { isDomainError } from "../errors.ts";
 import type { StampAction } from "../slack/payload.ts";
@@ -22,7 +23,7 @@ async function reviewerOf(
      where r.kind = 'human' and r.stage = 'internal' and r.active and r.slack_user_id = ${slackUserId}
        and (r.project_id is null or r.project_id = t.project_id)
      order by r.project_id nulls last limit 1`);
-  const rows = (result as unknown as { rows: { id: string }[] }).rows;
+  const rows = rowsOf<{ id: string }>(result);
   return rows[0]?.id;
 }
 

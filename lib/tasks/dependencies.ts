@@ -18,6 +18,7 @@
 // task then waits for (spawn.ts: the parent's move into review is guarded by dependenciesDone).
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { ID_PATTERN } from "../ids.ts";
@@ -56,7 +57,6 @@ type Row = {
   added: string[] | string;
   reach: [string, string | null][] | string | null;
 };
-const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
 /**
  * Makes `taskId` depend on each of `dependsOn` (all existing tasks), or refuses the lot: an unknown
@@ -106,9 +106,9 @@ export async function addDependencies(db: AppDb, raw: AddDependenciesInput): Pro
              (select coalesce(jsonb_agg(ins.depends_on_id), '[]'::jsonb) from ins) as added,
              case when v.cyclic then (select jsonb_agg(jsonb_build_array(r.node, r.via)) from reach r) end as reach
         from verdict v`);
-    const row = (result as unknown as { rows: Row[] }).rows[0];
+    const row = rowsOf<Row>(result)[0];
     if (!row?.task_known) throw taskNotFound(input.taskId);
-    const missing = json(row.missing);
+    const missing = fromJson(row.missing);
     if (missing.length > 0) {
       const first = input.dependsOn.indexOf(missing[0] as string);
       throw new DomainError("VALIDATION", `Unknown task(s): ${missing.join(", ")}.`, {
@@ -117,7 +117,7 @@ export async function addDependencies(db: AppDb, raw: AddDependenciesInput): Pro
       });
     }
     if (row.cyclic) {
-      const cycle = cycleThrough(input.taskId, json(row.reach ?? []));
+      const cycle = cycleThrough(input.taskId, fromJson(row.reach ?? []));
       const dep = cycle[1] as string;
       throw new DomainError(
         "VALIDATION",
@@ -128,7 +128,7 @@ export async function addDependencies(db: AppDb, raw: AddDependenciesInput): Pro
         },
       );
     }
-    return { taskId: input.taskId, added: json(row.added) };
+    return { taskId: input.taskId, added: fromJson(row.added) };
   });
 }
 

@@ -2,6 +2,7 @@
 // the `note` event and last_event_id, or NOT_FOUND for an unknown task.
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { text } from "../text.ts";
 import { taskNotFound } from "./errors.ts";
@@ -29,7 +30,7 @@ export async function addNote(
       returning id, created_at
     )
     select id, created_at from ev`);
-  const [row] = (result as unknown as { rows: { id: string | number; created_at: string | Date }[] }).rows;
+  const [row] = rowsOf<{ id: string | number; created_at: string | Date }>(result);
   if (!row) throw taskNotFound(taskId);
   return { eventId: Number(row.id), at: new Date(row.created_at).toISOString() };
 }

@@ -3,6 +3,7 @@
 // tasks. Each move is keyed `<keyBase>:<dependent>`, so a retried step replays the moves it already
 // made (returning their outbox rows to send again) and makes the rest.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { GuardFailedError, TransitionConflictError } from "./errors.ts";
 import { guards } from "./guards.ts";
@@ -28,7 +29,7 @@ export async function promotableDependents(
               select 1 from task_events e
                where e.task_id = t.id and e.idempotency_key = ${keyBase} || ':' || t.id))
      order by t.id`);
-  return (result as unknown as { rows: Candidate[] }).rows.map((r) => ({
+  return rowsOf<Candidate>(result).map((r) => ({
     id: r.id,
     version: Number(r.version),
   }));

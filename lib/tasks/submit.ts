@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { getTableColumns, sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
+import { pgErrorOf, rowsOf } from "../../db/rows.ts";
 import { tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
@@ -57,14 +58,6 @@ const FK_FIELDS: Record<string, { field: string; what: string }> = {
   tasks_worker_fk: { field: "worker", what: "Worker" },
   tasks_plan_in_project_fk: { field: "plan", what: "Plan" },
   task_dependencies_depends_on_fk: { field: "depends_on", what: "Task" },
-};
-
-type PgError = { code?: string; constraint?: string; detail?: string };
-const pgErrorOf = (err: unknown): PgError | undefined => {
-  for (let e: unknown = err; e && typeof e === "object"; e = (e as { cause?: unknown }).cause) {
-    if (typeof (e as PgError).code === "string" && (e as PgError).code?.length === 5) return e as PgError;
-  }
-  return undefined;
 };
 
 function foreignKeyError(err: unknown, prefix: string): DomainError | undefined {
@@ -165,8 +158,6 @@ async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]>
   }
   return out;
 }
-
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
 
 /** A tasks row with `found`: 'created' by this statement, or 'prior' (the same source reference). */
 type ResultRow = Record<string, unknown> & { found: "created" | "prior" };

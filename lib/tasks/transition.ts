@@ -6,6 +6,7 @@
 // back what a failure needs to explain itself, so only a lost race costs a second read.
 import { is, SQL, sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
+import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { type OutgoingEvent, taskReady, taskStateChanged } from "../events.ts";
@@ -96,8 +97,6 @@ type Row = {
 };
 type PriorPayload = { from: TaskState; to: TaskState; reason: string | null; version: number };
 
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
-const json = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 const iso = (v: string | Date): string => (v instanceof Date ? v.toISOString() : new Date(v).toISOString());
 const COLUMN = /^[a-z_]+$/;
 const stateList = (states: readonly TaskState[]) => sql.raw(states.map((s) => `'${s}'`).join(", "));
@@ -322,7 +321,7 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
 }
 
 function replayOf(input: TransitionInput, row: Row): TransitionResult {
-  const payload = json(row.prior_payload as PriorPayload | string);
+  const payload = fromJson(row.prior_payload as PriorPayload | string);
   if (payload.to !== input.to) {
     throw new DomainError(
       "CONFLICT",

@@ -3,6 +3,7 @@
 // notes, refusals), and the top knowledge briefs for the task — then the dossier and the system
 // prompt built from them. Everything from outside is fenced as data by lib/dossier.
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { buildDossier, type DossierEntry, type DossierSource, dossierRule } from "../dossier/build.ts";
 import { searchKnowledge } from "../knowledge/search.ts";
@@ -71,7 +72,7 @@ export async function loadWorkContext(db: AppDb, input: { taskId: string; runId:
                sql`, `,
              )})) as history
       from tasks t where t.id = ${input.taskId}`);
-  const [row] = (result as unknown as { rows: Row[] }).rows;
+  const [row] = rowsOf<Row>(result);
   if (!row) return null;
   const held = row.status === "working" && row.current_run_id === input.runId;
   const history: DossierEntry[] = (row.history ?? []).map((h) => ({

@@ -4,6 +4,7 @@
 // The id comes from the step's key, so a retried step stores nothing twice.
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { taskWorkSubmitted } from "../events.ts";
@@ -27,8 +28,6 @@ export interface StoredDeliverable {
 
 export const deliverableHash = (markdown: string, result: Record<string, unknown>) =>
   createHash("sha256").update(markdown).update("\u0000").update(JSON.stringify(result)).digest("hex");
-
-const rowsOf = <T>(r: unknown): T[] => (r as { rows: T[] }).rows;
 
 export async function storeDeliverable(db: AppDb, input: SubmitWorkInput): Promise<StoredDeliverable> {
   const id = stableId("dlv", input.key);

@@ -3,6 +3,7 @@
 // `worker/released` so the scheduler looks again. Safe to repeat: a second release changes nothing
 // and owes nothing new (the event id is the run's).
 import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { workerReleased } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
@@ -35,9 +36,7 @@ export async function releaseRun(
     )
     select (select count(*) from gone)::int as released,
            (select jsonb_agg(jsonb_build_object('eventId', event_id, 'name', name, 'data', data)) from ob) as outbox`);
-  const [row] = (
-    result as unknown as { rows: { released: number; outbox: OutboxMessage[] | string | null }[] }
-  ).rows;
+  const [row] = rowsOf<{ released: number; outbox: OutboxMessage[] | string | null }>(result);
   const outbox =
     typeof row?.outbox === "string" ? (JSON.parse(row.outbox) as OutboxMessage[]) : (row?.outbox ?? []);
   return { released: (row?.released ?? 0) > 0, outbox };
@@ -49,7 +48,7 @@ export async function releaseTaskRun(
   taskId: string,
 ): Promise<{ released: boolean; outbox: OutboxMessage[] }> {
   const result = await db.execute(sql`select run_id from worker_leases where task_id = ${taskId}`);
-  const runs = (result as unknown as { rows: { run_id: string }[] }).rows;
+  const runs = rowsOf<{ run_id: string }>(result);
   const outbox: OutboxMessage[] = [];
   let released = false;
   for (const r of runs) {
