@@ -115,17 +115,17 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   FOREMAN_OUTBOX_RETENTION_DAYS: { default: "7", where: "how long sent outbox rows are kept" },
   LOG_LEVEL: { default: "info", where: "logger level" },
   INNGEST_DEV: { default: "1 under `npm start`, unset otherwise", where: "Inngest dev mode (no signing)" },
-  INNGEST_SIGNING_KEY: { default: "—", where: "Inngest Cloud request signing (secret)" },
-  INNGEST_SIGNING_KEY_FALLBACK: { default: "—", where: "Inngest key rotation (secret)" },
-  INNGEST_EVENT_KEY: { default: "—", where: "sending events to Inngest Cloud (secret)" },
+  INNGEST_SIGNING_KEY: { default: "—", where: "Inngest Cloud request signing" },
+  INNGEST_SIGNING_KEY_FALLBACK: { default: "—", where: "Inngest key rotation" },
+  INNGEST_EVENT_KEY: { default: "—", where: "sending events to Inngest Cloud" },
   INNGEST_BASE_URL: { default: "Inngest Cloud", where: "self-hosted Inngest server URL" },
   HUBSPOT_ACCESS_TOKEN: {
     default: "—",
-    where: "HubSpot private-app token: reading tickets and companies (secret)",
+    where: "HubSpot private-app token: reading tickets and companies",
   },
   HUBSPOT_APP_SECRET: {
     default: "—",
-    where: "HubSpot app client secret: verifies webhook signatures v3 (secret)",
+    where: "HubSpot app client secret: verifies webhook signatures v3",
   },
   HUBSPOT_PORTAL_ID: { default: "—", where: "the HubSpot account whose webhooks are accepted" },
   HUBSPOT_PIPELINE_ID: {
@@ -136,7 +136,7 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "https://api.hubapi.com",
     where: "HubSpot API base URL (tests point it at a fake)",
   },
-  ANTHROPIC_API_KEY: { default: "—", where: "primary model tier: Anthropic Messages API key (secret)" },
+  ANTHROPIC_API_KEY: { default: "—", where: "primary model tier: Anthropic Messages API key" },
   ANTHROPIC_BASE_URL: {
     default: "https://api.anthropic.com",
     where: "Anthropic API base URL (tests point it at a fake)",
@@ -146,7 +146,7 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "—",
     where: "overflow tier: any OpenAI-compatible API, used while the primary is rate-limited",
   },
-  OVERFLOW_API_KEY: { default: "—", where: "overflow tier API key (secret)" },
+  OVERFLOW_API_KEY: { default: "—", where: "overflow tier API key" },
   OVERFLOW_MODEL: { default: "gpt-4.1", where: "the overflow tier's model" },
   MODEL_PRICES: {
     default: "{} (built-in table)",
@@ -165,20 +165,20 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   FOREMAN_MAX_TURNS: { default: "30", where: "most model turns in one work run" },
   SLACK_SIGNING_SECRET: {
     default: "—",
-    where: "verifies /slack/interactions (Slack signing secret v0) (secret)",
+    where: "verifies /slack/interactions (Slack signing secret v0)",
   },
   SLACK_SIGNING_SECRET_PREVIOUS: {
     default: "—",
-    where: "the previous Slack signing secret, accepted during rotation (secret)",
+    where: "the previous Slack signing secret, accepted during rotation",
   },
-  STAMP_LINK_KEY: { default: "—", where: "signs client stamp links /stamp/:token (≥ 32 chars) (secret)" },
+  STAMP_LINK_KEY: { default: "—", where: "signs client stamp links /stamp/:token (≥ 32 chars)" },
   STAMP_LINK_KEY_PREVIOUS: {
     default: "—",
-    where: "the previous link key, still accepted during rotation (secret)",
+    where: "the previous link key, still accepted during rotation",
   },
   STAMP_LINK_TTL_DAYS: { default: "14", where: "how long a client stamp link stays valid" },
   BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
-  BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token (secret)" },
+  BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token" },
   LOCAL_MODEL: { default: "local", where: "model name requested from the GPU bridge" },
 };
 

@@ -32,6 +32,16 @@ const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype ht
 const refusal = (title: string, reason: string) => page(title, html`<h1>${title}</h1><p>${reason}</p>`);
 
 export const stampPageRoutes = new Hono<AppEnv>()
+  // Without a link key no link can be checked: say so as a page, like every other refusal here.
+  .use("/:token", async (c, next) => {
+    if (!c.get("deps").config.STAMP_LINK_KEY) {
+      return c.html(
+        refusal("Review links are not available", "This server is not set up for client review links yet."),
+        503,
+      );
+    }
+    return next();
+  })
   .get("/:token", async (c) => {
     const deps = c.get("deps");
     const view = await openLink(deps.db, deps.config, c.req.param("token"), deps.now());

@@ -8,7 +8,7 @@ import { publish } from "../../lib/outbox/publish.ts";
 import { applyStamp } from "../../lib/stamps/apply.ts";
 import { text } from "../../lib/text.ts";
 import type { AppEnv } from "../env.ts";
-import { readJson } from "../json-body.ts";
+import { readIdempotencyKey, readJson } from "../json-body.ts";
 
 const stampBody = z.strictObject({
   stage: z.enum(["internal", "client"]),
@@ -18,18 +18,12 @@ const stampBody = z.strictObject({
     .regex(/^[0-9a-f]{64}$/, "must be the deliverable's sha-256 hash (64 hex digits)"),
   note: text({ trim: true, max: 3000, multiline: true }).optional(),
 });
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 export const stampRoutes = new Hono<AppEnv>().post("/:id/stamps", async (c) => {
   const deps = c.get("deps");
   const id = c.req.param("id");
   if (!ID_PATTERN.test(id)) throw new DomainError("NOT_FOUND", `Task ${id} does not exist.`, { field: "id" });
-  const key = c.req.header("idempotency-key");
-  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    throw new DomainError("VALIDATION", "Idempotency-Key must be 1–200 visible ASCII characters.", {
-      field: "Idempotency-Key",
-    });
-  }
+  const key = readIdempotencyKey(c.req.raw);
   const body = stampBody.parse(await readJson(c.req.raw));
   if (body.decision === "request_changes" && !body.note) {
     throw new DomainError("VALIDATION", "Say what to change: a note is required with request_changes.", {

@@ -1,5 +1,5 @@
-// HubSpot SDK failures → DomainError, so every edge treats them alike: 404 NOT_FOUND, 401/403
-// UNAUTHORIZED (non-retriable), 429 RATE_LIMITED with HubSpot's delay, 5xx and network UPSTREAM
+// HubSpot SDK failures → DomainError, so every edge treats them alike: 404 NOT_FOUND, 409 CONFLICT,
+// 401/403 UNAUTHORIZED (non-retriable), 429 RATE_LIMITED with HubSpot's delay, 5xx and network UPSTREAM
 // (retried). The SDK's ApiException carries the HTTP status in `code`, the raw JSON in `body`.
 import { DomainError } from "../errors.ts";
 import { retryAfterMs } from "../llm/errors.ts";
@@ -24,6 +24,8 @@ export function fromHubSpotError(err: unknown, what: string): DomainError {
       retryAfterMs: retryAfterMs(headers) ?? 10_000,
     });
   }
+  if (status === 409)
+    return new DomainError("CONFLICT", `HubSpot refused the request (409): it already exists${detail}`, opts);
   if (status !== undefined && status >= 400 && status < 500) {
     return new DomainError("VALIDATION", `HubSpot refused the request (${status})${detail}`, opts);
   }

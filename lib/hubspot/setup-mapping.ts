@@ -3,6 +3,7 @@
 // the mapping is kept in `settings` under `hubspot.setup` and read by whatever writes tickets.
 import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { TASK_STATES, type TaskState } from "../states.ts";
 
@@ -19,8 +20,6 @@ export const setupMappingSchema = z.object({
 
 export type SetupMapping = z.infer<typeof setupMappingSchema>;
 
-const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
-
 /** Stores the mapping in one statement (insert or replace). */
 export async function storeSetupMapping(db: AppDb, mapping: SetupMapping): Promise<void> {
   await db.execute(sql`
@@ -34,6 +33,6 @@ export async function loadSetupMapping(db: AppDb): Promise<SetupMapping | undefi
   const result = await db.execute(sql`select value from settings where key = ${SETUP_SETTINGS_KEY}`);
   const row = rowsOf<{ value: unknown }>(result)[0];
   if (!row) return undefined;
-  const parsed = setupMappingSchema.safeParse(row.value);
+  const parsed = setupMappingSchema.safeParse(fromJson(row.value));
   return parsed.success ? parsed.data : undefined;
 }

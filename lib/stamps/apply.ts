@@ -49,7 +49,9 @@ export interface AppliedStamp {
 }
 
 export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedStamp> {
-  const stampId = stableId("stamp", `${input.channel}:${input.sourceRef}`);
+  // The channel's reference is unique within the task (an API client may reuse a key on two tasks).
+  const sourceRef = `${input.taskId}:${input.sourceRef}`;
+  const stampId = stableId("stamp", `${input.channel}:${sourceRef}`);
   const to = targetOf(input.stage, input.decision);
   const why =
     input.decision === "approve"
@@ -79,7 +81,7 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
             channel: input.channel,
             actor: input.actor,
             deliverable_hash: input.deliverableHash,
-            source_ref: input.sourceRef,
+            source_ref: sourceRef,
           },
         },
       ],

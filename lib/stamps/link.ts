@@ -2,19 +2,14 @@
 //
 //   token   = base64url(payload JSON) + "." + base64url(HMAC-SHA256(key, <the payload segment>))
 //   payload = { v: 1, tid, task, stage: "client", hash, exp, nonce }
-// tid is a random token id (the `stamp_links` primary key, which makes the link single-use in the
-// database), hash the deliverable version the client is shown, exp unix seconds (default 14 days),
+// tid is a random token id (the `stamp_links` primary key), hash the deliverable version the client is shown, exp unix seconds (default 14 days),
 // nonce 128 random bits. The MAC covers the payload segment exactly as sent, and both segments must be
 // canonical unpadded base64url (Buffer's decoder ignores stray characters and trailing bits, so a
 // re-encoding check keeps one payload from having many spellings). The MAC is checked before the
 // payload is parsed; the previous key is tried too while keys rotate.
 //
-// Single use, in one statement (the caller's verb, after verifyStampToken succeeded):
-//   update stamp_links set used_at = now()
-//    where token_id = $1 and task_id = $2 and deliverable_hash = $3 and used_at is null
-//      and expires_at > now()
-//   returning task_id, deliverable_hash;
-// zero rows = already used (or revoked / unknown): refuse, and say when it was used by reading the row.
+// Single use is enforced by the caller (lib/stamps/links.ts): the decision is a stamp whose source
+// reference is the token id, and the stamps unique index refuses a second one in the same statement.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 

@@ -135,7 +135,7 @@ describe("write tools (live)", () => {
 
     const again = await run("hubspot_create_property", input);
     expect(again.isError).toBe(true);
-    expect(parsed(again).error).toMatchObject({ code: "VALIDATION" });
+    expect(parsed(again).error).toMatchObject({ code: "CONFLICT" });
     expect(parsed(again).error.message).toContain("409");
     expect(parsed(again).error.message).toContain("Property named 'task_state' already exists.");
   });

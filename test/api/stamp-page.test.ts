@@ -74,7 +74,11 @@ describe("/stamp/:token", () => {
     expect(approved.status).toBe(201);
     expect(await statusOf(task.id)).toBe("done");
     const [s] = await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id));
-    expect(s).toMatchObject({ channel: "link", decision: "approve", sourceRef: link.tokenId });
+    expect(s).toMatchObject({
+      channel: "link",
+      decision: "approve",
+      sourceRef: `${task.id}:${link.tokenId}`,
+    });
     const [row] = await t.current.db.select().from(stampLinks).where(eq(stampLinks.tokenId, link.tokenId));
     expect(row?.usedAt).toBeInstanceOf(Date);
 
@@ -115,6 +119,13 @@ describe("/stamp/:token", () => {
     const otherKey = testApp(t.current.db, { STAMP_LINK_KEY: "z".repeat(40) });
     expect((await otherKey.request(link.path, form({ decision: "approve" }))).status).toBe(400);
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
+  it("answers 503 with a page when the server has no link key", async () => {
+    const { link } = await awaitingClient();
+    const res = await testApp(t.current.db).request(link.path, { token: null });
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain("not set up for client review links");
   });
 
   it("refuses a link to a superseded version, saying why", async () => {

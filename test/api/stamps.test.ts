@@ -88,6 +88,16 @@ describe("POST /api/tasks/:id/stamps", () => {
     expect(((await again.json()) as Json).stamp.replayed).toBe(true);
   });
 
+  it("keeps one client's key apart on two tasks: each is its own stamp", async () => {
+    const api = testApp(t.current.db);
+    const a = await waiting("awaiting_client_review");
+    const b = await waiting("awaiting_client_review");
+    const body = { stage: "client", decision: "approve", deliverable_hash: HASH };
+    expect((await stamp(api, a.id, body, "same-key")).status).toBe(201);
+    expect((await stamp(api, b.id, body, "same-key")).status).toBe(201);
+    expect([await statusOf(a.id), await statusOf(b.id)]).toEqual(["done", "done"]);
+  });
+
   it("refuses bad input and unknown tasks, and needs a note to request changes", async () => {
     const api = testApp(t.current.db);
     const task = await waiting("awaiting_client_review");
