@@ -31,6 +31,7 @@ describe("migrations", () => {
         "reviewers",
         "reviews",
         "settings",
+        "slack_messages",
         "stamp_links",
         "stamps",
         "task_dependencies",

@@ -77,6 +77,20 @@ export const configSchema = z.object({
   FOREMAN_MAX_TURNS: z.coerce.number().int().min(1).max(200).default(30),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_SIGNING_SECRET_PREVIOUS: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_API_URL: z.url().default("https://slack.com/api/"),
+  SLACK_REVIEW_CHANNEL: optionalString,
+  FOREMAN_STAMP_REMIND_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(24),
+  FOREMAN_STAMP_ESCALATE_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 60)
+    .default(72),
+  FOREMAN_STAMP_TIMEOUT_DAYS: z.coerce.number().min(0.01).max(90).default(14),
   STAMP_LINK_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   STAMP_LINK_KEY_PREVIOUS: z.string().min(32, "must be at least 32 characters").optional(),
   STAMP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
@@ -171,6 +185,25 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "—",
     where: "the previous Slack signing secret, accepted during rotation",
   },
+  SLACK_BOT_TOKEN: {
+    default: "—",
+    where:
+      "bot token (xoxb-…) for review cards, reminders and modals; unset = Slack posts are recorded, not sent",
+  },
+  SLACK_API_URL: {
+    default: "https://slack.com/api/",
+    where: "Slack Web API base URL (tests point it at a fake)",
+  },
+  SLACK_REVIEW_CHANNEL: { default: "—", where: "channel id where internal review cards are posted" },
+  FOREMAN_STAMP_REMIND_HOURS: { default: "24", where: "hours before an unstamped review is nudged" },
+  FOREMAN_STAMP_ESCALATE_HOURS: {
+    default: "72",
+    where: "hours before an unstamped review goes to the project's escalation reviewer",
+  },
+  FOREMAN_STAMP_TIMEOUT_DAYS: {
+    default: "14",
+    where: "days before an unstamped review ends as blocked_external (reason: no stamp)",
+  },
   STAMP_LINK_KEY: { default: "—", where: "signs client stamp links /stamp/:token (≥ 32 chars)" },
   STAMP_LINK_KEY_PREVIOUS: {
     default: "—",
@@ -198,6 +231,7 @@ export const SECRET_VARIABLES: readonly (keyof Config)[] = [
   "STAMP_LINK_KEY_PREVIOUS",
   "SLACK_SIGNING_SECRET",
   "SLACK_SIGNING_SECRET_PREVIOUS",
+  "SLACK_BOT_TOKEN",
 ];
 
 export const isDevMode = (config: Config): boolean =>
@@ -217,6 +251,15 @@ export function loadConfig(env: Record<string, unknown>, runtime: Runtime): Conf
     : parsed.error.issues.map((i) => `${String(i.path[0] ?? "?")}: ${i.message}`);
   if (parsed.success && parsed.data.BRIDGE_URL && !parsed.data.BRIDGE_TOKEN) {
     problems.push("BRIDGE_TOKEN: required when BRIDGE_URL is set (the bridge refuses unauthenticated calls)");
+  }
+  if (parsed.success && parsed.data.FOREMAN_STAMP_REMIND_HOURS >= parsed.data.FOREMAN_STAMP_ESCALATE_HOURS) {
+    problems.push("FOREMAN_STAMP_ESCALATE_HOURS: must be later than FOREMAN_STAMP_REMIND_HOURS");
+  }
+  if (
+    parsed.success &&
+    parsed.data.FOREMAN_STAMP_ESCALATE_HOURS >= parsed.data.FOREMAN_STAMP_TIMEOUT_DAYS * 24
+  ) {
+    problems.push("FOREMAN_STAMP_TIMEOUT_DAYS: must be later than FOREMAN_STAMP_ESCALATE_HOURS");
   }
   if (parsed.success && runtime === "worker") {
     const c = parsed.data;

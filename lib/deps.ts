@@ -6,6 +6,7 @@ import type { OutgoingEvent } from "./events.ts";
 import { createHubSpotClient, type HubSpotClient } from "./hubspot/client.ts";
 import { createModelClients, type ModelClients } from "./llm/clients.ts";
 import { createLocalModel, type LocalModel } from "./llm/local.ts";
+import { createSlackClient, type SlackClient } from "./slack/client.ts";
 
 export interface EventSender {
   /** Sends events to Inngest. Each event is schema-validated before anything leaves the process. */
@@ -32,6 +33,8 @@ export interface Deps {
   local: LocalModel | undefined;
   /** The HubSpot client; undefined when HUBSPOT_ACCESS_TOKEN is not configured. */
   hubspot: HubSpotClient | undefined;
+  /** The Slack Web API client; undefined when SLACK_BOT_TOKEN is not configured. */
+  slack: SlackClient | undefined;
   /** The worker model tiers: primary (Anthropic) and overflow (OpenAI-compatible), when configured. */
   models: ModelClients;
 }
@@ -52,6 +55,9 @@ export function createDeps(parts: Pick<Deps, "config" | "db" | "dbKind" | "event
           })
         : undefined,
     models: createModelClients(config),
+    slack: config.SLACK_BOT_TOKEN
+      ? createSlackClient({ token: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL })
+      : undefined,
     hubspot: config.HUBSPOT_ACCESS_TOKEN
       ? createHubSpotClient({ accessToken: config.HUBSPOT_ACCESS_TOKEN, baseUrl: config.HUBSPOT_BASE_URL })
       : undefined,

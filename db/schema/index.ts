@@ -12,6 +12,7 @@ export * from "./provider-cooldowns.ts";
 export * from "./reviewers.ts";
 export * from "./reviews.ts";
 export * from "./settings.ts";
+export * from "./slack-messages.ts";
 export * from "./stamp-links.ts";
 export * from "./stamps.ts";
 export * from "./task-dependencies.ts";

@@ -18,6 +18,8 @@ export const reviewers = pgTable(
     email: text("email"),
     model: text("model"),
     active: boolean("active").notNull().default(true),
+    /** An escalation reviewer: an unstamped review at this stage goes to them after the escalation delay. */
+    escalates: boolean("escalates").notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [index("reviewers_project_stage_idx").on(t.projectId, t.stage)],
