@@ -1,11 +1,12 @@
 // /stamp/:token — the client's review page: the deliverable and its summary, Approve / Request
 // changes with a note, and a plain explanation for every link that cannot be used (tampered, expired,
-// already used, superseded). Server-rendered HTML, escaped by hono/html; no script needed.
+// already used, superseded). A change request without a note shows the form again with the reason
+// next to the note box. Server-rendered HTML, escaped by hono/html; no script needed.
 import { Hono } from "hono";
 import { html } from "hono/html";
 import { isDomainError } from "../../lib/errors.ts";
 import { publish } from "../../lib/outbox/publish.ts";
-import { decideThroughLink, openLink } from "../../lib/stamps/links.ts";
+import { decideThroughLink, type LinkView, openLink } from "../../lib/stamps/links.ts";
 import type { AppEnv } from "../env.ts";
 
 const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype html>
@@ -22,6 +23,7 @@ const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype ht
       button.primary { background: #14532d; color: #fff; border-color: #14532d; }
       textarea { width: 100%; min-height: 6rem; font: inherit; }
       :focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
+      .error { color: #991b1b; border-left: 4px solid #991b1b; padding-left: .75rem; }
     </style>
   </head>
   <body>
@@ -30,6 +32,31 @@ const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype ht
 </html>`;
 
 const refusal = (title: string, reason: string) => page(title, html`<h1>${title}</h1><p>${reason}</p>`);
+
+const NOTE_MISSING = "Write what should change in the box below, then press Request changes.";
+
+/** The review form; with `noteMissing`, the same form saying why a change request was not sent. */
+const review = (view: Extract<LinkView, { ok: true }>, opts: { noteMissing?: boolean } = {}) => {
+  const d = view.deliverable;
+  const bad = opts.noteMissing === true;
+  return page(
+    bad ? `Error: ${view.task.title}` : view.task.title,
+    html`<h1>${view.task.title}</h1>
+      <p>Please review the work below and approve it, or say what should change.</p>
+      <h2>The deliverable${d ? html` (version ${d.version})` : ""}</h2>
+      <pre>${d?.markdown ?? "(no deliverable text)"}</pre>
+      <h2>Your decision</h2>
+      <form method="post">
+        ${bad ? html`<p id="note-error" class="error" role="alert"><strong>Say what should change.</strong> ${NOTE_MISSING}</p>` : ""}
+        <label for="note">What should change (needed to request changes)</label>
+        <textarea id="note" name="note" maxlength="3000"${bad ? html` aria-invalid="true" aria-describedby="note-error" autofocus` : ""}></textarea>
+        <p>
+          <button class="primary" type="submit" name="decision" value="approve">Approve</button>
+          <button type="submit" name="decision" value="request_changes">Request changes</button>
+        </p>
+      </form>`,
+  );
+};
 
 export const stampPageRoutes = new Hono<AppEnv>()
   // Without a link key no link can be checked: say so as a page, like every other refusal here.
@@ -46,24 +73,7 @@ export const stampPageRoutes = new Hono<AppEnv>()
     const deps = c.get("deps");
     const view = await openLink(deps.db, deps.config, c.req.param("token"), deps.now());
     if (!view.ok) return c.html(refusal(view.title, view.reason), view.status);
-    const d = view.deliverable;
-    return c.html(
-      page(
-        view.task.title,
-        html`<h1>${view.task.title}</h1>
-          <p>Please review the work below and approve it, or say what should change.</p>
-          <h2>The deliverable${d ? html` (version ${d.version})` : ""}</h2>
-          <pre>${d?.markdown ?? "(no deliverable text)"}</pre>
-          <form method="post">
-            <label for="note">What should change (needed to request changes)</label>
-            <textarea id="note" name="note" maxlength="3000"></textarea>
-            <p>
-              <button class="primary" type="submit" name="decision" value="approve">Approve</button>
-              <button type="submit" name="decision" value="request_changes">Request changes</button>
-            </p>
-          </form>`,
-      ),
-    );
+    return c.html(review(view));
   })
   .post("/:token", async (c) => {
     const deps = c.get("deps");
@@ -74,15 +84,8 @@ export const stampPageRoutes = new Hono<AppEnv>()
       form.decision === "approve" || form.decision === "request_changes" ? form.decision : undefined;
     const note = typeof form.note === "string" ? form.note.trim().slice(0, 3000) : "";
     if (!decision) return c.html(refusal("Choose a decision", "Press Approve or Request changes."), 400);
-    if (decision === "request_changes" && !note) {
-      return c.html(
-        refusal(
-          "Say what should change",
-          "Go back and write what should change, then press Request changes.",
-        ),
-        400,
-      );
-    }
+    // The form again, not a dead end: the reason sits by the note box, which is focused and marked invalid.
+    if (decision === "request_changes" && !note) return c.html(review(view, { noteMissing: true }), 400);
     try {
       const applied = await decideThroughLink(deps.db, view.payload, {
         decision,
