@@ -21,7 +21,15 @@ export interface SlackClient {
   updateMessage(m: SlackMessage & { ts: string }): Promise<void>;
   postEphemeral(m: SlackMessage & { user: string }): Promise<void>;
   openView(m: { triggerId: string; view: Record<string, unknown> }): Promise<void>;
-  authTest(): Promise<{ teamId: string; team: string; userId: string; scopes: string[] }>;
+  /** Who the token is: workspace, bot user (name for `/invite @name`), bot id (absent for user tokens). */
+  authTest(): Promise<{
+    teamId: string;
+    team: string;
+    userId: string;
+    user: string;
+    botId: string | undefined;
+    scopes: string[];
+  }>;
   channelInfo(channel: string): Promise<{ id: string; name: string; isMember: boolean; isArchived: boolean }>;
 }
 
@@ -33,21 +41,32 @@ export interface SlackClientOptions {
   timeoutMs?: number;
 }
 
-// Errors Slack answers with `ok: false` that no retry can fix.
-const PERMANENT = new Set([
+// Errors Slack answers with `ok: false` that no retry can fix. The token and scope ones are CONFIG
+// (an operator fixes the app's install or SLACK_BOT_TOKEN); the rest are about this one request.
+const CONFIG_ERRORS = new Set([
   "invalid_auth",
   "not_authed",
   "account_inactive",
   "token_revoked",
+  "token_expired",
+  "not_allowed_token_type",
   "missing_scope",
+]);
+const PERMANENT = new Set([
+  ...CONFIG_ERRORS,
   "channel_not_found",
   "not_in_channel",
+  "user_not_in_channel",
   "is_archived",
+  "no_text",
   "invalid_blocks",
+  "invalid_blocks_format",
   "invalid_arguments",
   "msg_too_long",
   "message_not_found",
   "cant_update_message",
+  "expired_trigger_id",
+  "exchanged_trigger_id",
 ]);
 
 type WebApiError = Error & {
@@ -71,13 +90,13 @@ export function slackError(method: string, err: unknown): DomainError {
     const what = e.data?.error ?? "unknown_error";
     const extra = what === "missing_scope" && e.data?.needed ? ` (needs ${e.data.needed})` : "";
     return new DomainError(
-      PERMANENT.has(what)
-        ? what.includes("auth") || what === "token_revoked"
-          ? "CONFIG"
-          : "UPSTREAM"
-        : "UPSTREAM",
+      CONFIG_ERRORS.has(what) ? "CONFIG" : "UPSTREAM",
       `Slack refused ${method}: ${what}${extra}.`,
-      { retryable: !PERMANENT.has(what), details: { slackError: what }, cause: err },
+      {
+        retryable: !PERMANENT.has(what),
+        details: { slackError: what, ...(e.data?.needed ? { needed: e.data.needed } : {}) },
+        cause: err,
+      },
     );
   }
   return new DomainError("UPSTREAM", `Slack ${method} failed: ${e?.message ?? String(err)}`, {
@@ -149,7 +168,14 @@ export function createSlackClient(opts: SlackClientOptions): SlackClient {
           .split(",")
           .map((s) => s.trim())
           .filter(Boolean);
-        return { teamId: res.team_id ?? "", team: res.team ?? "", userId: res.user_id ?? "", scopes };
+        return {
+          teamId: res.team_id ?? "",
+          team: res.team ?? "",
+          userId: res.user_id ?? "",
+          user: res.user ?? "",
+          botId: res.bot_id || undefined,
+          scopes,
+        };
       }),
     channelInfo: (channel) =>
       call("conversations.info", async () => {
