@@ -7,13 +7,14 @@ import { projects, reviews, taskEvents, tasks, tokenUsage, workerLeases } from "
 import type { AppDb } from "../db/types.ts";
 import { newId } from "../lib/ids.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
+import { applyStamp, type StampDecision, type StampStage } from "../lib/stamps/apply.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
 import { insertTask } from "../test/fixtures.ts";
-import { runFunction } from "../test/inngest.ts";
+import { runFunction, suspendedAt } from "../test/inngest.ts";
 import { review } from "./review.ts";
 
 const t = useTestDb();
@@ -96,15 +97,41 @@ async function submitted(db: AppDb, opts: { projectId?: string; taskId?: string;
 }
 const row = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];
 
+/** A person deciding while the run waits: the stamp is written, and the wait gets its event. */
+const stampWhileWaiting = (taskId: string, stage: StampStage, decision: StampDecision) => async () => {
+  const hash = (await row(taskId))?.deliverableHash as string;
+  const s = await applyStamp(t.current.db, {
+    taskId,
+    stage,
+    decision,
+    deliverableHash: hash,
+    channel: "api",
+    actor: "ops@example.com",
+    sourceRef: `${stage}-${decision}`,
+    ...(decision === "approve" ? {} : { note: "not like this" }),
+  });
+  return { name: "task/stamped", data: { taskId, stampId: s.stampId, stage, decision } };
+};
+
 describe("review", () => {
   it("passes to the client when no internal stamp is required, storing the verdict and metering the call", async () => {
     const db = t.current.db;
     const { taskId, event } = await submitted(db, { projectId: await project(db, false) });
     script(verdict(true));
     const { deps, events } = testDeps(db, env());
-    const res = await runFunction(review, { deps, event, runId: `rv_${taskId}` });
-    expect(res.result).toMatchObject({ state: "awaiting_client_review", verdict: "pass" });
-    expect((await row(taskId))?.status).toBe("awaiting_client_review");
+    const res = await runFunction(review, {
+      deps,
+      event,
+      runId: `rv_${taskId}`,
+      waits: [stampWhileWaiting(taskId, "client", "approve")],
+    });
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({
+      state: "awaiting_client_review",
+      verdict: "pass",
+      stages: { client: { kind: "decided", decision: "approve", channel: "api" } },
+    });
+    expect((await row(taskId))?.status).toBe("done");
     const [stored] = await db.select().from(reviews).where(eq(reviews.taskId, taskId));
     expect(stored).toMatchObject({ verdict: "pass", revision: 1, score: 9 });
     expect(await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, taskId))).toMatchObject([
@@ -119,8 +146,35 @@ describe("review", () => {
     const db = t.current.db;
     const { taskId, event } = await submitted(db, { projectId: await project(db, true) });
     script(verdict(true));
-    const res = await runFunction(review, { deps: testDeps(db, env()).deps, event, runId: `rv_${taskId}` });
-    expect(res.result).toMatchObject({ state: "awaiting_internal_review" });
+    const res = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event,
+      runId: `rv_${taskId}`,
+      waits: [
+        stampWhileWaiting(taskId, "internal", "approve"),
+        stampWhileWaiting(taskId, "client", "approve"),
+      ],
+    });
+    expect(res.result).toMatchObject({
+      state: "awaiting_internal_review",
+      stages: { internal: { decision: "approve" }, client: { decision: "approve" } },
+    });
+    expect((await row(taskId))?.status).toBe("done");
+  });
+
+  it("ends the run after an internal rejection: no client stage", async () => {
+    const db = t.current.db;
+    const { taskId, event } = await submitted(db, { projectId: await project(db, true) });
+    script(verdict(true));
+    const res = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event,
+      runId: `rv_${taskId}`,
+      waits: [stampWhileWaiting(taskId, "internal", "reject")],
+    });
+    expect(res.result).toMatchObject({ stages: { internal: { decision: "reject" } } });
+    expect((res.result as { stages: object }).stages).not.toHaveProperty("client");
+    expect((await row(taskId))?.status).toBe("cancelled");
   });
 
   it("fails, fails, fails: two revisions with the feedback, then a person decides", async () => {
@@ -132,7 +186,9 @@ describe("review", () => {
       script(verdict(false, `fix number ${n}`));
       const { deps, events } = testDeps(db, env());
       const res = await runFunction(review, { deps, event, runId: `rv_${taskId}_${n}` });
-      outcomes.push((res.result as { state: string }).state);
+      outcomes.push((await row(taskId))?.status as string);
+      // The third run waits for a person (a real run is suspended at its first wait).
+      expect(suspendedAt(res.error)).toBe(n < 3 ? undefined : "internal:wait:remind:0");
       if (n < 3) {
         expect(events.sent.find((e) => e.name === "task/revision.requested")?.data).toEqual({
           taskId,
@@ -162,7 +218,8 @@ describe("review", () => {
       event: once.event,
       runId: `rv_${once.taskId}`,
     });
-    expect(ok.result).toMatchObject({ state: "awaiting_client_review" });
+    expect(suspendedAt(ok.error)).toBe("client:wait:remind:0");
+    expect((await row(once.taskId))?.status).toBe("awaiting_client_review");
 
     const twice = await submitted(db, { projectId: await project(db, false) });
     script("not a verdict");

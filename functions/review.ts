@@ -5,11 +5,37 @@
 // a person, a pass goes to the client — or to an internal stamp first when the task or project asks.
 // A model that stays down parks the review (`review_pending`, the task stays `working`): never a
 // pass, never lost; the watchdog retries it.
+//
+// Then the human stages, in the same run (DESIGN §4 "Human stamps race-proof"): announce (the internal
+// Slack card; the client's signed link), then sequential waits for `task/stamped` — until the reminder,
+// remind, until the escalation, escalate, until the deadline, set aside as blocked ("no stamp") — with
+// the stamps table re-read before every wait and after every timeout, so a click that lands before a
+// wait exists, or between two waits, is found. The endpoints apply decisions themselves (one
+// compare-and-set); this run only observes them, shows them on the card, and moves to the next stage.
 
-import { taskWorkSubmitted } from "../lib/events.ts";
+import type { Deps } from "../lib/deps.ts";
+import { taskStamped, taskWorkSubmitted } from "../lib/events.ts";
 import { recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
+import {
+  announceClient,
+  announceInternal,
+  escalate,
+  expire,
+  remind,
+  type StageRef,
+  settleCard,
+} from "../lib/review/human.ts";
 import { applyVerdict, loadReviewSubject, recordReview, reviewWithModel } from "../lib/review/run.ts";
+import {
+  phasesOf,
+  readStampOutcome,
+  type StampOutcome,
+  type StampWindow,
+  stampWindow,
+  waitPieces,
+} from "../lib/review/stamp-wait.ts";
+import type { StampStage } from "../lib/stamps/apply.ts";
 import { eventRecord } from "../lib/tasks/event-kinds.ts";
 import { appendEvents } from "../lib/tasks/event-log.ts";
 import { inngest } from "./client.ts";
@@ -61,11 +87,79 @@ export const review = inngest.createFunction(
       return v;
     });
 
-    return step.run("decide", async () => {
+    const decided = await step.run("decide", async () => {
       await recordReview(deps.db, subject, verdict, `${runId}:review`);
       const moved = await applyVerdict(deps.db, subject, verdict.verdict, `${runId}:decide`);
       await publish(deps, moved.outbox);
       return { state: moved.to, verdict: verdict.verdict.verdict, score: verdict.verdict.score };
     });
+
+    const ref = (stage: StampStage): StageRef => ({
+      taskId,
+      stage,
+      deliverableHash: subject.deliverable.hash,
+    });
+    const stages: Record<string, StampOutcome> = {};
+    if (decided.state === "awaiting_internal_review") {
+      stages.internal = await humanStage(step, deps, ref("internal"), runId);
+      const o = stages.internal;
+      if (o.kind !== "decided" || o.decision !== "approve") return { ...decided, stages };
+    } else if (decided.state !== "awaiting_client_review") {
+      return decided;
+    }
+    stages.client = await humanStage(step, deps, ref("client"), runId);
+    return { ...decided, stages };
   },
 );
+
+type Step = Parameters<Parameters<typeof inngest.createFunction>[1]>[0]["step"];
+
+/** One human stage: announce, then wait — remind — wait — escalate — wait — deadline, in sequence. */
+async function humanStage(step: Step, deps: Deps, ref: StageRef, runId: string): Promise<StampOutcome> {
+  const s = ref.stage;
+  const read = () => readStampOutcome(deps.db, ref);
+  const settle = async (outcome: StampOutcome): Promise<StampOutcome> => {
+    if (s === "internal") await step.run(`${s}:settle-card`, () => settleCard(deps, ref, outcome));
+    return outcome;
+  };
+  // The clock is its own step so a retried announce mints the same link (same seed, same time).
+  const window: StampWindow = await step.run(`${s}:clock`, () => stampWindow(s, deps.now(), deps.config));
+  await step.run(`${s}:announce`, () =>
+    s === "internal"
+      ? announceInternal(deps, ref)
+      : announceClient(deps, ref, {
+          seed: `${runId}:${ref.deliverableHash}`,
+          now: new Date(window.startedAt),
+        }),
+  );
+  for (const { phase, from, until } of phasesOf(window)) {
+    for (const [i, pieceEnd] of waitPieces(from, until).entries()) {
+      const before = await step.run(`${s}:check:${phase}:${i}`, read);
+      if (before.kind !== "waiting") return settle(before);
+      const stamped = await step.waitForEvent(`${s}:wait:${phase}:${i}`, {
+        event: taskStamped,
+        timeout: new Date(pieceEnd),
+        if: `async.data.taskId == ${JSON.stringify(ref.taskId)} && async.data.stage == ${JSON.stringify(s)}`,
+      });
+      // The event says a decision was written; the table says which one, for this exact version.
+      if (stamped && stamped.data.taskId === ref.taskId) {
+        const seen = await step.run(`${s}:stamped:${phase}:${i}`, read);
+        if (seen.kind !== "waiting") return settle(seen);
+      }
+    }
+    const after = await step.run(`${s}:recheck:${phase}`, read);
+    if (after.kind !== "waiting") return settle(after);
+    if (phase === "remind") await step.run(`${s}:remind`, () => remind(deps, ref, window, deps.now()));
+    else if (phase === "escalate")
+      await step.run(`${s}:escalate`, () => escalate(deps, ref, window, deps.now()));
+    else {
+      await step.run(`${s}:expire`, async () => {
+        const r = await expire(deps, ref, `${runId}:${s}:expire`);
+        await publish(deps, r.outbox);
+        return r.moved;
+      });
+      return settle(await step.run(`${s}:final`, read));
+    }
+  }
+  return settle(await step.run(`${s}:final`, read));
+}

@@ -53,6 +53,8 @@ const RULES: readonly TransitionRule[] = [
   { from: "awaiting_internal_review", to: "ready", when: "a human requested changes" },
   { from: "awaiting_client_review", to: "done", when: "the client approved" },
   { from: "awaiting_client_review", to: "ready", when: "the client requested changes" },
+  { from: "awaiting_internal_review", to: "blocked_external", when: "no stamp before the final deadline" },
+  { from: "awaiting_client_review", to: "blocked_external", when: "no stamp before the final deadline" },
   { from: "blocked_external", to: "ready", when: "unblocked" },
   { from: "failed_needs_triage", to: "ready", when: "retry" },
   { from: "failed_needs_triage", to: "done", when: "skipped to unblock dependents" },

@@ -9,20 +9,45 @@ import type { Deps } from "../lib/deps.ts";
 
 type Fn = ConstructorParameters<typeof InngestTestEngine>[0]["function"];
 type StepMock = { id: string; handler: () => unknown };
+export type WaitHandler = (id: string, opts: { timeout: unknown; if?: string }) => unknown;
 
 export interface RunOptions {
   event: { name: string; data: Record<string, unknown>; id?: string };
   deps: Deps;
   /** Mocked step results by step id (sendEvent, sleeps and invokes must be mocked). */
   steps?: StepMock[];
-  /** Results for successive waitForEvent calls (null = timed out), in order. */
-  waits?: unknown[];
+  /**
+   * Results for successive waitForEvent calls (null = timed out), in order. A function is called in
+   * the wait's place — what happens while the run waits (a click, a link approval) — and its result
+   * is the wait's.
+   */
+  waits?: (unknown | WaitHandler)[];
   /** The run id the handler sees (a retry of the same run keeps it). */
   runId?: string;
 }
 
+/**
+ * What an unmocked wait does: the run stops there, as a real run is suspended until its event or
+ * timeout. The run's result then carries this error; `suspendedAt` reads the wait's id from it.
+ */
+export class SuspendedAtWait extends Error {
+  constructor(readonly waitId: string) {
+    super(`suspended at wait ${waitId}`);
+    this.name = "SuspendedAtWait";
+  }
+}
+
+const SUSPENDED = /^suspended at wait (.+)$/;
+/** The wait a run stopped at, when it stopped at one (the engine may re-wrap the error). */
+export const suspendedAt = (error: unknown): string | undefined => {
+  const message = (error as { message?: unknown } | undefined)?.message;
+  return typeof message === "string" ? SUSPENDED.exec(message)?.[1] : undefined;
+};
+
 export function runFunction(fn: Fn, opts: RunOptions) {
   const waits = [...(opts.waits ?? [])];
+  // The engine re-executes the handler once per step; a wait answers each re-execution the same.
+  const answered = new Map<string, Promise<unknown>>();
   const engine = new InngestTestEngine({
     function: fn,
     events: [opts.event] as never,
@@ -30,10 +55,15 @@ export function runFunction(fn: Fn, opts: RunOptions) {
       const ctx = mockCtx(raw) as typeof raw & { deps: Deps };
       ctx.deps = opts.deps;
       if (opts.runId) (ctx as { runId: string }).runId = opts.runId;
-      if (opts.waits) {
-        ctx.step.waitForEvent = vi.fn(async () => {
-          if (waits.length === 0) throw new Error("runFunction: more waitForEvent calls than mocked waits");
-          return waits.shift();
+      {
+        ctx.step.waitForEvent = vi.fn(async (id: string, o: { timeout: unknown; if?: string }) => {
+          const memo = answered.get(id);
+          if (memo) return memo;
+          if (waits.length === 0) throw new SuspendedAtWait(id);
+          const next = waits.shift();
+          const answer = Promise.resolve(typeof next === "function" ? (next as WaitHandler)(id, o) : next);
+          answered.set(id, answer);
+          return answer;
         }) as unknown as typeof ctx.step.waitForEvent;
       }
       return ctx;

@@ -6,7 +6,7 @@
 import type { Deps } from "../lib/deps.ts";
 import type { OutgoingEvent } from "../lib/events.ts";
 import type { RecordingSender } from "./deps.ts";
-import { runFunction } from "./inngest.ts";
+import { type RunOptions, runFunction, suspendedAt } from "./inngest.ts";
 
 type Fn = Parameters<typeof runFunction>[0] & {
   id(): string;
@@ -23,6 +23,8 @@ export interface LifecycleRun {
   steps: number;
   result: unknown;
   error: unknown;
+  /** The wait the run is suspended at (a real engine would resume it on its event or timeout). */
+  suspended: string | undefined;
 }
 
 /** Engine steps per task over a set of runs (seed 003: orchestration cost is counted, not guessed). */
@@ -49,7 +51,11 @@ export async function routeEvents(
   functions: readonly Fn[],
   deps: Deps,
   sender: RecordingSender,
-  opts: { maxRuns?: number } = {},
+  opts: {
+    maxRuns?: number;
+    /** What happens while a run waits (clicks, link approvals), per run; none → the run suspends. */
+    waits?: (run: { fn: string; event: OutgoingEvent }) => RunOptions["waits"];
+  } = {},
 ): Promise<LifecycleRun[]> {
   const runs: LifecycleRun[] = [];
   let state = progress.get(sender);
@@ -75,6 +81,7 @@ export async function routeEvents(
           data: (e.data ?? {}) as Record<string, unknown>,
           ...(e.id ? { id: e.id } : {}),
         },
+        ...(opts.waits ? { waits: opts.waits({ fn: fn.id(), event: e }) ?? [] } : {}),
       });
       const step = res.ctx.step as unknown as Record<string, { mock?: { calls: unknown[] } }>;
       const steps = Object.values(step).reduce((n, spy) => n + (spy?.mock?.calls.length ?? 0), 0);
@@ -86,7 +93,8 @@ export async function routeEvents(
         taskId: typeof taskId === "string" ? taskId : undefined,
         steps,
         result: res.result,
-        error: res.error,
+        error: suspendedAt(res.error) ? undefined : res.error,
+        suspended: suspendedAt(res.error),
       });
     }
   }

@@ -19,8 +19,8 @@ import {
 } from "../../lib/hubspot/signature.ts";
 import { classifyBatch, parseWebhookBody, WebhookBodyError } from "../../lib/hubspot/webhook.ts";
 import type { OutboxMessage } from "../../lib/outbox/message.ts";
-import { type PublishResult, publish } from "../../lib/outbox/publish.ts";
 import { type SubmitOutcome, submitMany } from "../../lib/tasks/submit.ts";
+import { publishWithin } from "../background.ts";
 import type { AppEnv } from "../env.ts";
 import { errorResponse } from "../errors.ts";
 
@@ -114,22 +114,9 @@ export const hubspotWebhookRoutes = new Hono<AppEnv>().post("/", async (c) => {
   outbox.push(...batch.stageChanges);
 
   const warnings: string[] = [];
-  const sending = publish(deps, outbox);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const sent = await Promise.race([
-    sending,
-    new Promise<PublishResult | undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), PUBLISH_WAIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  const sent = await publishWithin(c, outbox, PUBLISH_WAIT_MS);
   if (sent === undefined) {
     warnings.push("The events are recorded and still being sent to the engine.");
-    try {
-      c.executionCtx.waitUntil(sending);
-    } catch {
-      // Node: no execution context; the send carries on in the process.
-    }
   } else if (sent.error !== undefined) {
     warnings.push(
       `The events are queued: the engine is unreachable (${sent.error}); they are re-sent automatically.`,

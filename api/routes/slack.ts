@@ -1,12 +1,19 @@
 // POST /slack/interactions: Slack's buttons and modals for internal stamps. The signing secret (v0,
 // 5-minute window, constant time) is checked over the raw body, the payload parsed as Slack really
 // sends it, the clicker checked against the project's internal reviewers, and the stamp written before
-// anything is sent — all well inside Slack's 3 s. The answer tells the clicker what happened.
+// anything is sent — all well inside Slack's 3 s. The answer tells the clicker what happened, and the
+// card itself is updated here (who decided, when; the buttons gone) rather than when the review run
+// resumes, which can lag. Request changes opens a modal (views.open, the trigger expires in 3 s); its
+// submission is the decision. Engine and Slack calls are bounded so the answer is never late.
+// One plain Hono route serves both deployments (Node and Workers); Bolt's receivers are not used.
 import { Hono } from "hono";
-import { publish } from "../../lib/outbox/publish.ts";
-import { parseInteraction } from "../../lib/slack/payload.ts";
+import { settleCard } from "../../lib/review/human.ts";
+import { readStampOutcome } from "../../lib/review/stamp-wait.ts";
+import { changesModal } from "../../lib/slack/card.ts";
+import { NOTE_ACTION_ID, parseInteraction } from "../../lib/slack/payload.ts";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySlackSignature } from "../../lib/slack/verify.ts";
 import { stampFromSlack } from "../../lib/stamps/slack.ts";
+import { publishWithin, within } from "../background.ts";
 import type { AppEnv } from "../env.ts";
 import { errorResponse } from "../errors.ts";
 
@@ -30,22 +37,70 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
   const parsed = parseInteraction(raw);
   if (!parsed.ok) {
     if (parsed.problem === "missing_note") {
-      return c.json({ response_action: "errors", errors: { "stamp:note": parsed.reason } });
+      return c.json({ response_action: "errors", errors: { [NOTE_ACTION_ID]: parsed.reason } });
     }
     deps.logger.warn("slack: refused interaction", { problem: parsed.problem, reason: parsed.reason });
     return c.json({ response_type: "ephemeral", replace_original: false, text: parsed.reason });
   }
   if ("ignored" in parsed) return c.body(null, 200);
-  if (parsed.action.kind === "open_changes_modal") {
-    // Opening the modal needs the Slack Web API client (views.open), which is not wired yet.
+  const action = parsed.action;
+  if (action.kind === "open_changes_modal") {
+    if (!deps.slack) {
+      return c.json({
+        response_type: "ephemeral",
+        replace_original: false,
+        text: "Request changes needs the Slack Web API (SLACK_BOT_TOKEN), which is not configured on this server.",
+      });
+    }
+    const opened = await within(
+      c,
+      deps.slack
+        .openView({
+          triggerId: action.triggerId as string,
+          view: changesModal({
+            taskId: action.taskId,
+            hash: action.deliverableHash,
+            channelId: action.channelId,
+            messageTs: action.messageTs,
+            responseUrl: action.responseUrl,
+          }),
+        })
+        .then(
+          () => true,
+          (err: Error) => {
+            deps.logger.warn("slack: views.open failed", { error: err.message });
+            return err.message;
+          },
+        ),
+      2000,
+    );
+    if (opened === true) return c.body(null, 200);
     return c.json({
       response_type: "ephemeral",
       replace_original: false,
-      text: "Use Request changes from the review link for now.",
+      text: `The request-changes form could not be opened${typeof opened === "string" ? ` (${opened})` : " in time"}. Try the button again.`,
     });
   }
-  const outcome = await stampFromSlack(deps.db, parsed.action);
-  if (outcome.ok) await publish(deps, outcome.applied.transition.outbox);
-  if (parsed.action.surface === "modal_submission") return c.json({ response_action: "clear" });
+  const outcome = await stampFromSlack(deps.db, action);
+  if (outcome.ok) {
+    await publishWithin(c, outcome.applied.transition.outbox, 1000);
+    const ref = {
+      taskId: action.taskId,
+      stage: "internal" as const,
+      deliverableHash: action.deliverableHash,
+    };
+    await within(
+      c,
+      readStampOutcome(deps.db, ref)
+        .then((o) => settleCard(deps, ref, o))
+        .catch((err: Error) => deps.logger.warn("slack: card update failed", { error: err.message })),
+      1000,
+    );
+  }
+  if (action.surface === "modal_submission") {
+    return outcome.ok
+      ? c.json({ response_action: "clear" })
+      : c.json({ response_action: "errors", errors: { [NOTE_ACTION_ID]: outcome.text } });
+  }
   return c.json({ response_type: "ephemeral", replace_original: false, text: outcome.text });
 });

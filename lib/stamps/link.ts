@@ -59,6 +59,12 @@ export interface CreateStampLinkInput {
   /** The current time in ms. */
   now: number;
   ttlS?: number;
+  /**
+   * Makes minting repeatable: the same seed (and `now`) yields the same token, so a retried step
+   * re-sends the link it minted instead of a second one. The ids are derived under the key, so they
+   * stay unguessable without it.
+   */
+  seed?: string;
 }
 
 export interface StampLink {
@@ -68,6 +74,12 @@ export interface StampLink {
   payload: StampLinkPayload;
 }
 
+const idFrom = (input: CreateStampLinkInput, what: string): string =>
+  (input.seed === undefined
+    ? randomBytes(16)
+    : createHmac("sha256", input.key).update(`${what}:${input.seed}`).digest().subarray(0, 16)
+  ).toString("base64url");
+
 /** Mints a link token; store `tokenId`, the task, the hash and `expiresAt` in `stamp_links`. */
 export function createStampLink(input: CreateStampLinkInput): StampLink {
   checkKey(input.key, "the stamp link key");
@@ -75,12 +87,12 @@ export function createStampLink(input: CreateStampLinkInput): StampLink {
   if (!Number.isInteger(ttl) || ttl <= 0) throw new Error("the stamp link lifetime must be positive seconds");
   const payload = payloadSchema.parse({
     v: 1,
-    tid: randomBytes(16).toString("base64url"),
+    tid: idFrom(input, "tid"),
     task: input.taskId,
     stage: "client",
     hash: input.deliverableHash,
     exp: Math.floor(input.now / 1000) + ttl,
-    nonce: randomBytes(16).toString("base64url"),
+    nonce: idFrom(input, "nonce"),
   });
   const segment = Buffer.from(JSON.stringify(payload)).toString("base64url");
   return {

@@ -22,7 +22,7 @@ const keyOf = (config: LinkConfig): string => {
 export async function mintClientLink(
   db: AppDb,
   config: LinkConfig,
-  input: { taskId: string; deliverableHash: string; now: Date },
+  input: { taskId: string; deliverableHash: string; now: Date; seed?: string },
 ): Promise<{ path: string; tokenId: string; expiresAt: Date }> {
   const link = createStampLink({
     key: keyOf(config),
@@ -30,10 +30,12 @@ export async function mintClientLink(
     deliverableHash: input.deliverableHash,
     now: input.now.getTime(),
     ttlS: config.STAMP_LINK_TTL_DAYS * 86_400,
+    ...(input.seed !== undefined ? { seed: input.seed } : {}),
   });
   await db.execute(sql`
     insert into stamp_links (token_id, task_id, stage, deliverable_hash, expires_at)
-    values (${link.tokenId}, ${input.taskId}, 'client', ${input.deliverableHash}, ${link.expiresAt.toISOString()}::timestamptz)`);
+    values (${link.tokenId}, ${input.taskId}, 'client', ${input.deliverableHash}, ${link.expiresAt.toISOString()}::timestamptz)
+    on conflict (token_id) do nothing`);
   return { path: `/stamp/${link.token}`, tokenId: link.tokenId, expiresAt: link.expiresAt };
 }
 

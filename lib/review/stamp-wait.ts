@@ -1,0 +1,116 @@
+// The human stage's clock and its one question. The clock: from the moment a stage is announced, a
+// reminder, then an escalation, then a final deadline — waited one after another, each wait cut into
+// pieces no longer than the engine's longest wait (7 days on the free plan) so a 14-day window is a
+// chain of waits with a re-read of the table between them. The question, asked before every wait and
+// after every timeout: has the stage been decided (a `stamps` row for this exact version), or has the
+// task moved on some other way? A click that lands before a wait exists is found here, never lost.
+import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
+import type { AppDb } from "../../db/types.ts";
+import type { Config } from "../config.ts";
+import type { StampDecision, StampStage } from "../stamps/apply.ts";
+
+export const MAX_WAIT_MS = 7 * 86_400_000;
+
+export type WaitPhase = "remind" | "escalate" | "deadline";
+
+export interface StampWindow {
+  stage: StampStage;
+  startedAt: string;
+  remindAt: string;
+  escalateAt: string;
+  deadline: string;
+}
+
+type Clock = Pick<
+  Config,
+  "FOREMAN_STAMP_REMIND_HOURS" | "FOREMAN_STAMP_ESCALATE_HOURS" | "FOREMAN_STAMP_TIMEOUT_DAYS"
+>;
+
+export function stampWindow(stage: StampStage, startedAt: Date, clock: Clock): StampWindow {
+  const at = (ms: number) => new Date(startedAt.getTime() + ms).toISOString();
+  return {
+    stage,
+    startedAt: startedAt.toISOString(),
+    remindAt: at(clock.FOREMAN_STAMP_REMIND_HOURS * 3_600_000),
+    escalateAt: at(clock.FOREMAN_STAMP_ESCALATE_HOURS * 3_600_000),
+    deadline: at(clock.FOREMAN_STAMP_TIMEOUT_DAYS * 86_400_000),
+  };
+}
+
+/** The waits in order, each ending at its phase's time. */
+export function phasesOf(w: StampWindow): { phase: WaitPhase; from: string; until: string }[] {
+  return [
+    { phase: "remind", from: w.startedAt, until: w.remindAt },
+    { phase: "escalate", from: w.remindAt, until: w.escalateAt },
+    { phase: "deadline", from: w.escalateAt, until: w.deadline },
+  ];
+}
+
+/** Where each piece of a wait from `from` to `until` ends: at most MAX_WAIT_MS apart, the last at `until`. */
+export function waitPieces(from: string, until: string, max = MAX_WAIT_MS): string[] {
+  const start = Date.parse(from);
+  const end = Date.parse(until);
+  const out: string[] = [];
+  for (let t = start + max; t < end; t += max) out.push(new Date(t).toISOString());
+  out.push(new Date(end).toISOString());
+  return out;
+}
+
+export type StampOutcome =
+  | {
+      kind: "decided";
+      decision: StampDecision;
+      actor: string;
+      channel: "slack" | "link" | "crm" | "api";
+      at: string;
+      note: string;
+    }
+  /** The task left the stage some other way (cancelled, revised, set aside), or the version changed. */
+  | { kind: "moved"; status: string }
+  | { kind: "waiting" };
+
+const AWAITING: Record<StampStage, string> = {
+  internal: "awaiting_internal_review",
+  client: "awaiting_client_review",
+};
+
+/** One read: the stage's decision for this version, if any, and where the task is now. */
+export async function readStampOutcome(
+  db: AppDb,
+  ref: { taskId: string; stage: StampStage; deliverableHash: string },
+): Promise<StampOutcome> {
+  const result = await db.execute(sql`
+    select t.status, t.deliverable_hash, s.decision, s.actor, s.channel, s.created_at, s.note
+      from tasks t
+      left join lateral (
+        select decision, actor, channel, created_at, note from stamps
+         where task_id = t.id and stage = ${ref.stage} and deliverable_hash = ${ref.deliverableHash}
+         order by created_at limit 1
+      ) s on true
+     where t.id = ${ref.taskId}`);
+  const [r] = rowsOf<{
+    status: string;
+    deliverable_hash: string | null;
+    decision: StampDecision | null;
+    actor: string | null;
+    channel: "slack" | "link" | "crm" | "api" | null;
+    created_at: string | Date | null;
+    note: string | null;
+  }>(result);
+  if (!r) return { kind: "moved", status: "missing" };
+  if (r.decision && r.actor && r.channel && r.created_at) {
+    return {
+      kind: "decided",
+      decision: r.decision,
+      actor: r.actor,
+      channel: r.channel,
+      at: new Date(r.created_at).toISOString(),
+      note: r.note ?? "",
+    };
+  }
+  if (r.status !== AWAITING[ref.stage] || r.deliverable_hash !== ref.deliverableHash) {
+    return { kind: "moved", status: r.status };
+  }
+  return { kind: "waiting" };
+}
