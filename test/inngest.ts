@@ -31,8 +31,10 @@ export interface RunOptions {
  * timeout. The run's result then carries this error; `suspendedAt` reads the wait's id from it.
  */
 export class SuspendedAtWait extends Error {
-  constructor(readonly waitId: string) {
+  readonly waitId: string;
+  constructor(waitId: string) {
     super(`suspended at wait ${waitId}`);
+    this.waitId = waitId;
     this.name = "SuspendedAtWait";
   }
 }
@@ -55,17 +57,15 @@ export function runFunction(fn: Fn, opts: RunOptions) {
       const ctx = mockCtx(raw) as typeof raw & { deps: Deps };
       ctx.deps = opts.deps;
       if (opts.runId) (ctx as { runId: string }).runId = opts.runId;
-      {
-        ctx.step.waitForEvent = vi.fn(async (id: string, o: { timeout: unknown; if?: string }) => {
-          const memo = answered.get(id);
-          if (memo) return memo;
-          if (waits.length === 0) throw new SuspendedAtWait(id);
-          const next = waits.shift();
-          const answer = Promise.resolve(typeof next === "function" ? (next as WaitHandler)(id, o) : next);
-          answered.set(id, answer);
-          return answer;
-        }) as unknown as typeof ctx.step.waitForEvent;
-      }
+      ctx.step.waitForEvent = vi.fn(async (id: string, o: { timeout: unknown; if?: string }) => {
+        const memo = answered.get(id);
+        if (memo) return memo;
+        if (waits.length === 0) throw new SuspendedAtWait(id);
+        const next = waits.shift();
+        const answer = Promise.resolve(typeof next === "function" ? (next as WaitHandler)(id, o) : next);
+        answered.set(id, answer);
+        return answer;
+      }) as unknown as typeof ctx.step.waitForEvent;
       return ctx;
     },
   });
