@@ -1,32 +1,36 @@
 // A fake HubSpot CRM API for the endpoints foreman calls, with HubSpot's response shapes and status
 // codes. The real @hubspot/api-client points at it through HUBSPOT_BASE_URL, and the SDK accepts only
-// each method's documented status (creates 201, reads/updates/search 200), so the fake answers exactly
-// those. Every call is in `calls` (startFake's log); `writeCalls()` is the part that would change the
-// portal, which a dry-run test expects to be empty.
-//   GET   /crm/v3/objects/tickets/{id}, /crm/v3/objects/companies/{id}   200 · 404
+// each method's documented status (creates 201, reads/updates/search 200, batches 200/201/207), so the
+// fake answers exactly those. Every call is in `calls` (startFake's log); `writeCalls()` is the part
+// that would change the portal, which a dry-run test expects to be empty.
+//   tickets: get, create, PATCH by id or idProperty, batch update/create — hubspot-tickets.ts
+//   GET   /crm/v3/objects/companies/{id}                                200 · 404
 //   POST  /crm/v3/objects/{objectType}/search                           200 {total, results, paging}
 //   PATCH /crm/v3/objects/{objectType}/{id}                             200 · 400 bad values · 404
 //   POST  /crm/v3/objects/notes (with associations)                     201 · 400
 //   properties and pipelines: hubspot-schema.ts. A wrong token is a 401 everywhere.
+// Rate limits (hubspot-rate-limit.ts): the rolling 10-second window (default 100 requests, a private
+// app's) and the daily cap apply to every authenticated /crm call except searches, which HubSpot
+// limits separately and answers without rate-limit headers. `startFakeHubSpot({ rateLimit: false })`
+// turns them off; `clock` puts the window on a simulated clock.
 
 import {
   hubspotError,
   invalidPropertyValues,
   objectNotFound,
-  type PropertyValueError,
   propertyValueError,
   validationError,
 } from "./hubspot-errors.ts";
+import { PRIVATE_APP_LIMITS, type RateLimitOptions, rateLimiter } from "./hubspot-rate-limit.ts";
 import { schemaRoutes, unknownObjectType } from "./hubspot-schema.ts";
 import { matches, OPERATORS, type SearchFilter } from "./hubspot-search.ts";
 import { type FakeSchema, OBJECT_TYPES, seedSchema } from "./hubspot-seed.ts";
+import { type FakeTicket, ticketRoutes } from "./hubspot-tickets.ts";
+import { propertyErrors } from "./hubspot-values.ts";
 import { type FakeCall, type FakeServer, startFake } from "./server.ts";
 
-export interface FakeTicket {
-  id: string;
-  properties: Record<string, string | null>;
-  companyIds?: string[];
-}
+export { PRIVATE_APP_LIMITS, type RateLimitOptions } from "./hubspot-rate-limit.ts";
+export type { FakeTicket } from "./hubspot-tickets.ts";
 
 export interface FakeNote {
   id: string;
@@ -47,6 +51,19 @@ export interface FakeHubSpot extends FakeServer, FakeSchema {
   addObject(objectType: string, id: string, properties: Props): void;
   /** Calls that would change the portal: every non-GET except searches. */
   writeCalls(): FakeCall[];
+  /** Ticket id → every stage written to it, in order. */
+  stageHistory: Map<string, string[]>;
+  /** Requests answered 429 (either rate limit) so far. */
+  rateLimited(): number;
+  /** Changes the limits (false: none) and starts a fresh window. */
+  setRateLimit(limits: RateLimitOptions | false): void;
+}
+
+export interface FakeHubSpotOptions {
+  /** The limits enforced (default: a private app's, 100 per 10 s and 250,000 a day); false: none. */
+  rateLimit?: RateLimitOptions | false;
+  /** The clock the rate-limit window runs on, in ms (default: Date.now). */
+  clock?: () => number;
 }
 
 export const FAKE_HUBSPOT_TOKEN = "pat-na1-fake-token";
@@ -63,8 +80,10 @@ const NOTE_ASSOCIATIONS: Record<number, string> = {
 const listParam = (values: string[] | undefined) =>
   (values ?? []).flatMap((v) => v.split(",")).filter(Boolean);
 
-export async function startFakeHubSpot(): Promise<FakeHubSpot> {
+export async function startFakeHubSpot(opts: FakeHubSpotOptions = {}): Promise<FakeHubSpot> {
   const tickets = new Map<string, FakeTicket>();
+  const stageHistory = new Map<string, string[]>();
+  const limiter = rateLimiter(opts.rateLimit ?? PRIVATE_APP_LIMITS, opts.clock ?? Date.now);
   const companies = new Map<string, Props>();
   const objects = new Map<string, Map<string, Props>>();
   const notes = new Map<string, FakeNote>();
@@ -100,18 +119,14 @@ export async function startFakeHubSpot(): Promise<FakeHubSpot> {
       }
       return next();
     });
-    app.get("/crm/v3/objects/tickets/:id", (c) => {
-      const id = c.req.param("id");
-      const t = tickets.get(id);
-      if (!t) return c.json(objectNotFound(id), 404);
-      const body: Record<string, unknown> = view(t.id, t.properties, listParam(c.req.queries("properties")));
-      if (listParam(c.req.queries("associations")).includes("companies") && t.companyIds?.length) {
-        body.associations = {
-          companies: { results: t.companyIds.map((cid) => ({ id: cid, type: "ticket_to_company" })) },
-        };
-      }
-      return c.json(body, 200);
+    app.use("/crm/*", async (c, next) => {
+      if (c.req.path.endsWith("/search")) return next();
+      const admission = limiter.admit();
+      if (!admission.ok) return c.json(admission.body, 429, admission.headers);
+      await next();
+      for (const [name, value] of Object.entries(admission.headers)) c.res.headers.set(name, value);
     });
+    ticketRoutes(app, { tickets, schema, nextId, stageHistory });
     app.get("/crm/v3/objects/companies/:id", (c) => {
       const id = c.req.param("id");
       const props = companies.get(id);
@@ -179,37 +194,7 @@ export async function startFakeHubSpot(): Promise<FakeHubSpot> {
       if (!b?.properties || typeof b.properties !== "object") {
         return c.json(validationError("Invalid input JSON: properties is required"), 400);
       }
-      const defs = schema.properties.get(type);
-      const errors: PropertyValueError[] = [];
-      for (const [name, value] of Object.entries(b.properties)) {
-        const def = defs?.get(name);
-        const v = String(value ?? "");
-        if (!def)
-          errors.push(propertyValueError(name, "PROPERTY_DOESNT_EXIST", `Property "${name}" does not exist`));
-        else if (def.modificationMetadata.readOnlyValue) {
-          errors.push(
-            propertyValueError(
-              name,
-              "READ_ONLY_VALUE",
-              `"${name}" is a read only property; its value cannot be set.`,
-            ),
-          );
-        } else if (def.type === "enumeration" && def.options.length && v !== "") {
-          const allowed = new Set(def.options.map((o) => o.value));
-          const badValue = v.split(";").find((x) => !allowed.has(x));
-          if (badValue !== undefined) {
-            errors.push(
-              propertyValueError(
-                name,
-                "INVALID_OPTION",
-                `${badValue} was not one of the allowed options: ${[...allowed].join(", ")}`,
-              ),
-            );
-          }
-        } else if (def.type === "number" && v !== "" && Number.isNaN(Number(v))) {
-          errors.push(propertyValueError(name, "INVALID_INTEGER", `${v} is not a valid number for ${name}`));
-        }
-      }
+      const errors = propertyErrors(schema, type, b.properties, props);
       if (errors.length) return c.json(invalidPropertyValues(errors), 400);
       const at = new Date().toISOString();
       for (const [name, value] of Object.entries(b.properties)) props[name] = String(value ?? "");
@@ -272,7 +257,12 @@ export async function startFakeHubSpot(): Promise<FakeHubSpot> {
 
     schemaRoutes(app, schema, nextId);
   });
+  const resetCalls = fake.reset;
   return Object.assign(fake, schema, {
+    reset: () => {
+      resetCalls();
+      limiter.reset();
+    },
     tickets,
     companies,
     objects,
@@ -286,5 +276,11 @@ export async function startFakeHubSpot(): Promise<FakeHubSpot> {
       map.set(id, properties);
     },
     writeCalls: () => fake.calls.filter((call) => call.method !== "GET" && !call.path.endsWith("/search")),
+    stageHistory,
+    rateLimited: () => limiter.refused,
+    setRateLimit: (limits: RateLimitOptions | false) => {
+      limiter.configure(limits);
+      limiter.reset();
+    },
   });
 }
