@@ -74,6 +74,29 @@ export const tasksRoutes = new Hono<AppEnv>()
       // Newest first; pass `events_before=<timeline_next_cursor>` for the page before.
       timeline: found.timeline.map(presentEvent),
       timeline_next_cursor: found.timelineNextCursor,
+      review_history: {
+        reviews: found.reviewHistory.reviews.map((r) => ({
+          revision: r.revision,
+          verdict: r.verdict,
+          score: r.score,
+          feedback: r.feedback,
+          criteria: r.criteria,
+          model: r.model,
+          deliverable_hash: r.deliverableHash,
+          at: r.at,
+        })),
+        stamps: found.reviewHistory.stamps.map((s) => ({
+          stage: s.stage,
+          decision: s.decision,
+          by: s.actor,
+          via: s.channel,
+          note: s.note,
+          deliverable_hash: s.deliverableHash,
+          at: s.at,
+        })),
+        human_revisions: found.reviewHistory.humanRevisions,
+        auto_revisions: found.task.revisionCount,
+      },
       usage: {
         calls: found.usage.calls,
         tokens_in: found.usage.tokensIn,

@@ -1,8 +1,9 @@
 // Reading tasks: a filtered, cursor-paginated list (newest first; ids are time-sortable) and one task
-// with its dependencies and event timeline.
+// with its dependencies, event timeline, token usage and review history (AI verdicts and human
+// stamps: who, what, when, why).
 import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { taskDependencies, taskEvents, tasks, tokenUsage } from "../../db/schema/index.ts";
+import { reviews, stamps, taskDependencies, taskEvents, tasks, tokenUsage } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { ID_PATTERN } from "../ids.ts";
 import { TASK_STATES } from "../states.ts";
@@ -53,7 +54,7 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
   if (!task) throw taskNotFound(id);
   const where = [eq(taskEvents.taskId, id)];
   if (page.events_before !== undefined) where.push(lt(taskEvents.id, page.events_before));
-  const [deps, events, usage] = await Promise.all([
+  const [deps, events, usage, verdicts, decisions] = await Promise.all([
     db
       .select({ id: taskDependencies.dependsOnId, status: tasks.status })
       .from(taskDependencies)
@@ -75,6 +76,33 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
       })
       .from(tokenUsage)
       .where(eq(tokenUsage.taskId, id)),
+    db
+      .select({
+        revision: reviews.revision,
+        verdict: reviews.verdict,
+        score: reviews.score,
+        feedback: reviews.feedback,
+        criteria: reviews.criteria,
+        model: reviews.model,
+        deliverableHash: reviews.deliverableHash,
+        at: reviews.createdAt,
+      })
+      .from(reviews)
+      .where(eq(reviews.taskId, id))
+      .orderBy(asc(reviews.revision)),
+    db
+      .select({
+        stage: stamps.stage,
+        decision: stamps.decision,
+        actor: stamps.actor,
+        channel: stamps.channel,
+        note: stamps.note,
+        deliverableHash: stamps.deliverableHash,
+        at: stamps.createdAt,
+      })
+      .from(stamps)
+      .where(eq(stamps.taskId, id))
+      .orderBy(asc(stamps.createdAt)),
   ]);
   const timeline = events.slice(0, page.events_limit);
   const last = timeline.at(-1);
@@ -83,6 +111,13 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
     dependsOn: deps,
     timeline,
     timelineNextCursor: events.length > page.events_limit && last ? last.id : null,
+    /** The AI reviewer's verdicts per revision, then the human decisions, oldest first. */
+    reviewHistory: {
+      reviews: verdicts,
+      stamps: decisions,
+      /** Revisions people asked for (counted and shown, never capped; the AI's are capped at 2). */
+      humanRevisions: decisions.filter((d) => d.decision === "request_changes").length,
+    },
     /** What the task's model calls cost so far (every tier, from the token ledger). */
     usage: {
       calls: Number(usage[0]?.calls ?? 0),
