@@ -53,15 +53,13 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
   it("goes the whole way with every step in the event log", async () => {
     const db = t.current.db;
     await db.delete(workerLeases);
-    await db
-      .insert(reviewers)
-      .values({
-        id: newId("rvw"),
-        kind: "human",
-        stage: "internal",
-        name: "Ana",
-        slackUserId: FAKE_REVIEWER,
-      });
+    await db.insert(reviewers).values({
+      id: newId("rvw"),
+      kind: "human",
+      stage: "internal",
+      name: "Ana",
+      slackUserId: FAKE_REVIEWER,
+    });
     const answers: unknown[] = [
       {
         worker: "crm-setup",
@@ -227,5 +225,90 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
     const card = slack.messages.get(FAKE_REVIEW_CHANNEL)?.find((m) => m.blocks && !m.thread_ts);
     expect(JSON.stringify(card?.blocks)).toContain(`Approved by <@${FAKE_REVIEWER}>`);
     expect(JSON.stringify(anthropic.requests.at(-1)?.body)).toContain("Renewal date");
+  });
+
+  it("rehearses the human stages in dry-run: the card is a WOULD_DO, the stamps come through the API and the link", async () => {
+    const db = t.current.db;
+    await db.delete(workerLeases);
+    const answers: unknown[] = [
+      {
+        worker: "crm-setup",
+        priority: "P2",
+        rubric: ["The property is labelled Renewal date"],
+        internal_stamp_required: true,
+        reason: "CRM property work",
+      },
+      {
+        criteria: [{ criterion: "label", score: 9, pass: true, note: "ok" }],
+        verdict: "pass",
+        score: 9,
+        feedback: "Correct.",
+      },
+    ];
+    Object.defineProperty(local.behaviour, "json", { configurable: true, get: () => answers.shift() });
+    anthropic.queue(toolTurn("submit", { markdown: "Would create renewal_date.", result: {} }));
+    const api = testApp(db, {
+      ANTHROPIC_API_KEY: anthropic.apiKey,
+      ANTHROPIC_BASE_URL: anthropic.url,
+      HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+      HUBSPOT_BASE_URL: hubspot.url,
+      BRIDGE_URL: local.url,
+      BRIDGE_TOKEN: "bridge-token",
+      LOCAL_MODEL: local.behaviour.model,
+      SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
+      SLACK_API_URL: slack.url,
+      SLACK_REVIEW_CHANNEL: FAKE_REVIEW_CHANNEL,
+      STAMP_LINK_KEY: "rehearsal-link-key-0123456789abcdefghijk",
+      FOREMAN_DRY_RUN: "true",
+    });
+    const slackCallsBefore = slack.calls.length;
+    const created = await api.request("/api/tasks", {
+      method: "POST",
+      json: { title: "Rehearse a renewal date" },
+    });
+    const { task } = (await created.json()) as { task: { id: string } };
+    const wouldDo = async () =>
+      ((await (await api.request(`/api/tasks/${task.id}?events_limit=200`)).json()) as Json).timeline.filter(
+        (e: Json) => e.kind === "would_do",
+      ) as Json[];
+    const stamped = () => api.events.sent.filter((e) => e.name === "task/stamped").at(-1);
+    // The operator stamps through the API with the hash the recorded card carries…
+    const internalViaApi: WaitHandler = async () => {
+      const card = (await wouldDo()).find(
+        (e) => e.payload.method === "chat.postMessage" && e.payload.body.blocks,
+      );
+      const actions = (card?.payload.body.blocks as Json[]).find((b) => b.type === "actions") as Json;
+      const hash = (actions.block_id as string).split(":")[2];
+      const res = await api.request(`/api/tasks/${task.id}/stamps`, {
+        method: "POST",
+        headers: { "idempotency-key": "rehearsal-internal" },
+        json: { stage: "internal", decision: "approve", deliverable_hash: hash },
+      });
+      expect(res.status).toBe(201);
+      return stamped();
+    };
+    // …and the client link, recorded in the WOULD_DO message, still works.
+    const clientViaLink: WaitHandler = async () => {
+      const texts = (await wouldDo()).map((e) => String(e.payload.body.text ?? ""));
+      const path = texts.map((x) => /(\/stamp\/[\w.-]+)/.exec(x)?.[1]).find(Boolean);
+      expect(path).toBeDefined();
+      const res = await api.app.request(path as string, {
+        method: "POST",
+        body: new URLSearchParams({ decision: "approve" }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      expect(res.status).toBe(201);
+      return stamped();
+    };
+    const runs = await routeEvents(functions, api.deps, api.events, {
+      waits: ({ fn }) => (fn === "review" ? [internalViaApi, clientViaLink] : undefined),
+    });
+    expect(runs.filter((r) => r.error !== undefined || r.suspended !== undefined)).toEqual([]);
+    const [row] = await db.select().from(tasks).where(eq(tasks.id, task.id));
+    expect(row?.status).toBe("done");
+    expect(slack.calls.length).toBe(slackCallsBefore);
+    expect((await wouldDo()).map((e) => e.payload.method)).toEqual(
+      expect.arrayContaining(["chat.postMessage", "chat.update"]),
+    );
   });
 });
