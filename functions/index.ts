@@ -1,10 +1,26 @@
 // The one list of Inngest functions; every serve handler (Node, Workers) serves exactly this array.
+import { crmInbound } from "./crm-inbound.ts";
+import { crmPush } from "./crm-push.ts";
+import { crmSync } from "./crm-sync.ts";
 import { intake } from "./intake.ts";
 import { outboxDrain } from "./outbox-drain.ts";
 import { promote } from "./promote.ts";
 import { releaseOnCancel } from "./release-on-cancel.ts";
 import { review } from "./review.ts";
+import { reviewRetry } from "./review-retry.ts";
 import { schedule } from "./schedule.ts";
 import { work } from "./work.ts";
 
-export const functions = [intake, schedule, work, review, releaseOnCancel, promote, outboxDrain];
+export const functions = [
+  intake,
+  schedule,
+  work,
+  review,
+  reviewRetry,
+  releaseOnCancel,
+  promote,
+  outboxDrain,
+  crmSync,
+  crmPush,
+  crmInbound,
+];

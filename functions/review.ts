@@ -4,7 +4,7 @@
 // feedback (at most two automatic revisions, scheduled ahead of fresh work), a third failure goes to
 // a person, a pass goes to the client — or to an internal stamp first when the task or project asks.
 // A model that stays down parks the review (`review_pending`, the task stays `working`): never a
-// pass, never lost; the watchdog retries it.
+// pass, never lost; review-retry runs it again once the model is back.
 //
 // Then the human stages, in the same run (DESIGN §4 "Human stamps race-proof"): announce (the internal
 // Slack card; the client's signed link), then sequential waits for `task/stamped` — until the reminder,
@@ -26,6 +26,7 @@ import {
   type StageRef,
   settleCard,
 } from "../lib/review/human.ts";
+import { parkReview } from "../lib/review/parked.ts";
 import { applyVerdict, loadReviewSubject, recordReview, reviewWithModel } from "../lib/review/run.ts";
 import {
   phasesOf,
@@ -50,18 +51,7 @@ export const review = inngest.createFunction(
     triggers: [taskWorkSubmitted],
     onFailure: async ({ event, error, step, deps }) => {
       const data = event.data.event.data as { taskId: string; deliverableId: string };
-      await step.run("park", () =>
-        appendEvents(deps.db, [
-          {
-            taskId: data.taskId,
-            actor: "reviewer:local",
-            ...eventRecord("review_pending", {
-              reason: `the review could not run: ${error.message.slice(0, 300)}`,
-              deliverableId: data.deliverableId,
-            }),
-          },
-        ]),
-      );
+      await step.run("park", () => parkReview(deps.db, data, error.message));
     },
   },
   async ({ event, step, deps, runId }) => {

@@ -1,0 +1,112 @@
+// A review whose model is down is parked, never passed; when the model is back, review-retry re-sends
+// the submission (once per parking) and the review runs to its verdict.
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reviews, taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
+import { parkReview } from "../lib/review/parked.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
+import { storeDeliverable } from "../lib/work/deliverable.ts";
+import { releaseRun } from "../lib/work/release.ts";
+import { useTestDb } from "../test/db.ts";
+import { testDeps } from "../test/deps.ts";
+import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
+import { insertTask } from "../test/fixtures.ts";
+import { runFunction, suspendedAt } from "../test/inngest.ts";
+import { review } from "./review.ts";
+import { reviewRetry } from "./review-retry.ts";
+
+const t = useTestDb();
+let model: OpenAIUpstream;
+beforeAll(async () => {
+  model = await startOpenAIUpstream();
+});
+afterAll(async () => {
+  await model?.close();
+});
+
+describe("review-retry", () => {
+  it("parks a review while the model is down and runs it again once the model is back", async () => {
+    const db = t.current.db;
+    await db.delete(workerLeases);
+    const task = await insertTask(db, { status: "ready", rubric: ["label"], requiresInternalStamp: false });
+    const runId = `run_${task.id.slice(-10)}`;
+    await leaseTask(db, {
+      taskId: task.id,
+      workerId: "crm-setup",
+      runId,
+      key: `lease:${runId}`,
+      now: new Date(),
+    });
+    const d = await storeDeliverable(db, {
+      taskId: task.id,
+      runId,
+      markdown: "# v1",
+      result: {},
+      key: `${runId}:s`,
+    });
+    await releaseRun(db, { runId, status: "succeeded" });
+    const event = {
+      name: "task/work.submitted",
+      data: { taskId: task.id, runId, deliverableId: d.id, deliverableHash: d.hash },
+    };
+    const env = { BRIDGE_URL: model.url, BRIDGE_TOKEN: "bridge-token", LOCAL_MODEL: model.behaviour.model };
+
+    // Down: the run fails (retries exhausted in the engine), onFailure parks it.
+    model.fail({ status: 503, body: { error: { message: "busy" } } });
+    const down = await runFunction(review, { deps: testDeps(db, env).deps, event, runId: `rv1_${task.id}` });
+    expect(down.error).toBeDefined();
+    await parkReview(db, event.data, (down.error as Error).message);
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("working");
+
+    // Too soon: nothing is re-sent while the parking is fresh.
+    const fresh = testDeps(db, env);
+    await runFunction(reviewRetry, {
+      deps: fresh.deps,
+      event: { name: "inngest/scheduled.timer", data: {} },
+    });
+    expect(fresh.events.sent).toEqual([]);
+
+    // Later, the model is back: the submission is re-sent once, under an id for this parking.
+    model.clearFaults();
+    Object.defineProperty(model.behaviour, "json", {
+      configurable: true,
+      get: () => ({
+        criteria: [{ criterion: "label", score: 9, pass: true, note: "ok" }],
+        verdict: "pass",
+        score: 9,
+        feedback: "Good.",
+      }),
+    });
+    const later = testDeps(db, env);
+    later.deps.now = () => new Date(Date.now() + 11 * 60_000);
+    await runFunction(reviewRetry, {
+      deps: later.deps,
+      event: { name: "inngest/scheduled.timer", data: {} },
+    });
+    expect(later.events.sent).toHaveLength(1);
+    const resent = later.events.sent[0];
+    expect(resent).toMatchObject({ name: "task/work.submitted", data: event.data });
+    expect(resent?.id).toMatch(new RegExp(`^review-retry:${d.id}:\\d+$`));
+
+    const up = await runFunction(review, {
+      deps: later.deps,
+      event: { name: resent?.name as string, data: resent?.data as Record<string, unknown> },
+      runId: `rv2_${task.id}`,
+    });
+    expect(suspendedAt(up.error)).toBe("client:wait:remind:0");
+    expect(await db.select().from(reviews).where(eq(reviews.taskId, task.id))).toMatchObject([
+      { verdict: "pass" },
+    ]);
+    const log = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))).map((e) => e.kind);
+    expect(log).toContain("review_pending");
+
+    // Reviewed now: nothing is owed, nothing is re-sent.
+    const after = testDeps(db, env);
+    after.deps.now = later.deps.now;
+    await runFunction(reviewRetry, {
+      deps: after.deps,
+      event: { name: "inngest/scheduled.timer", data: {} },
+    });
+    expect(after.events.sent).toEqual([]);
+  });
+});
