@@ -248,6 +248,61 @@ describe("review", () => {
     expect((await row(taskId))?.status).toBe("working");
   });
 
+  it("falls back to the overflow tier only when configured and only on the last try, recorded as such", async () => {
+    const db = t.current.db;
+    const overflow = await startOpenAIUpstream();
+    try {
+      Object.defineProperty(overflow.behaviour, "json", { configurable: true, get: () => verdict(true) });
+      const { taskId, event } = await submitted(db, { projectId: await project(db, false) });
+      model.fail({ status: 503, body: { error: { message: "busy" } } });
+      const fallbackEnv = {
+        ...env(),
+        FOREMAN_REVIEW_FALLBACK: "true",
+        OVERFLOW_BASE_URL: overflow.url,
+        OVERFLOW_API_KEY: "overflow-key",
+        OVERFLOW_MODEL: overflow.behaviour.model,
+      };
+      // An early try: the local tier still has its retry window, so no fallback.
+      const early = await runFunction(review, {
+        deps: testDeps(db, fallbackEnv).deps,
+        event,
+        runId: `rv_${taskId}`,
+        attempt: 2,
+      });
+      expect(early.error).toBeDefined();
+      expect(overflow.requests).toHaveLength(0);
+      // Off (the default): the last try parks rather than asking another tier.
+      const off = await runFunction(review, {
+        deps: testDeps(db, env()).deps,
+        event,
+        runId: `rv_${taskId}`,
+        attempt: 5,
+      });
+      expect(off.error).toBeDefined();
+      expect(overflow.requests).toHaveLength(0);
+      // On, last try: the overflow tier reviews, and the verdict says so.
+      const last = await runFunction(review, {
+        deps: testDeps(db, fallbackEnv).deps,
+        event,
+        runId: `rv_${taskId}`,
+        attempt: 5,
+      });
+      expect(suspendedAt(last.error)).toBe("client:wait:remind:0");
+      expect(overflow.requests).toHaveLength(1);
+      const [stored] = await db.select().from(reviews).where(eq(reviews.taskId, taskId));
+      expect(stored).toMatchObject({ verdict: "pass", model: overflow.behaviour.model });
+      const ev = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId))).find(
+        (e) => e.kind === "review",
+      );
+      expect(ev).toMatchObject({ actor: "reviewer:overflow", payload: { tier: "overflow" } });
+      expect(await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, taskId))).toMatchObject([
+        { tier: "overflow", purpose: "review" },
+      ]);
+    } finally {
+      await overflow.close();
+    }
+  });
+
   it("skips a superseded deliverable", async () => {
     const db = t.current.db;
     const first = await submitted(db, { projectId: await project(db, false) });

@@ -15,6 +15,7 @@
 
 import type { Deps } from "../lib/deps.ts";
 import { taskStamped, taskWorkSubmitted } from "../lib/events.ts";
+import { costUsd, priceFor } from "../lib/llm/cost.ts";
 import { recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
 import {
@@ -27,7 +28,13 @@ import {
   settleCard,
 } from "../lib/review/human.ts";
 import { parkReview } from "../lib/review/parked.ts";
-import { applyVerdict, loadReviewSubject, recordReview, reviewWithModel } from "../lib/review/run.ts";
+import {
+  applyVerdict,
+  loadReviewSubject,
+  recordReview,
+  reviewerUnavailable,
+  reviewWithModel,
+} from "../lib/review/run.ts";
 import {
   phasesOf,
   readStampOutcome,
@@ -41,12 +48,15 @@ import { eventRecord } from "../lib/tasks/event-kinds.ts";
 import { appendEvents } from "../lib/tasks/event-log.ts";
 import { inngest } from "./client.ts";
 
+/** The local tier's retry window: Inngest's backoff over these retries, then park (or fall back). */
+const REVIEW_RETRIES = 5;
+
 export const review = inngest.createFunction(
   {
     id: "review",
     name: "Review a submitted deliverable against its rubric",
     // Backoff over these retries is the window a down reviewer gets before the review is parked.
-    retries: 5,
+    retries: REVIEW_RETRIES,
     concurrency: [{ limit: 2, key: '"local-gpu"', scope: "env" }],
     triggers: [taskWorkSubmitted],
     onFailure: async ({ event, error, step, deps }) => {
@@ -54,7 +64,7 @@ export const review = inngest.createFunction(
       await step.run("park", () => parkReview(deps.db, data, error.message));
     },
   },
-  async ({ event, step, deps, runId }) => {
+  async ({ event, step, deps, runId, attempt }) => {
     const { taskId, deliverableId } = event.data;
     const subject = await step.run("load", () => loadReviewSubject(deps.db, taskId, deliverableId));
     if (!subject) return { state: "skipped", reason: "no such deliverable" };
@@ -62,15 +72,26 @@ export const review = inngest.createFunction(
       return { state: "skipped", reason: "the deliverable was superseded or the task moved on" };
 
     const verdict = await step.run("review", async () => {
-      const v = await reviewWithModel(deps.local, subject, runId.slice(-12));
+      let v: Awaited<ReturnType<typeof reviewWithModel>>;
+      try {
+        v = await reviewWithModel(deps.local, subject, runId.slice(-12));
+      } catch (err) {
+        // The configured fallback, only once the local tier's retry window is spent (the last try).
+        const lastTry = attempt >= REVIEW_RETRIES;
+        if (!(lastTry && deps.reviewFallback && reviewerUnavailable(err))) throw err;
+        deps.logger.warn("review: local model unavailable, asking the overflow tier", { taskId });
+        v = await reviewWithModel(deps.reviewFallback, subject, runId.slice(-12), "overflow");
+      }
+      const usage = { input: v.usage.input, output: v.usage.output, cacheRead: 0, cacheWrite: 0 };
       await recordUsage(
         deps.db,
         {
-          provider: "bridge",
+          provider: v.tier === "local" ? "bridge" : "overflow",
           model: v.model,
-          tier: "local",
-          usage: { input: v.usage.input, output: v.usage.output, cacheRead: 0, cacheWrite: 0 },
-          costUsd: 0,
+          tier: v.tier,
+          usage,
+          costUsd:
+            v.tier === "local" ? 0 : costUsd(usage, priceFor(v.model, "overflow", deps.config.MODEL_PRICES)),
         },
         { key: `${runId}:review`, purpose: "review", taskId, projectId: subject.projectId },
       );

@@ -24,6 +24,8 @@ export const modelPrices = z.record(
 );
 export type ModelPrices = z.infer<typeof modelPrices>;
 const optionalUrl = z.url().optional();
+/** An Inngest flow-control period: hours, minutes and seconds, e.g. "5s", "1m30s". */
+const timeStr = z.string().regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, "must be a period like 5s, 2m or 1h30m");
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
@@ -54,6 +56,14 @@ export const configSchema = z.object({
   HUBSPOT_PORTAL_ID: z.coerce.number().int().min(1).optional(),
   HUBSPOT_PIPELINE_ID: optionalString,
   HUBSPOT_BASE_URL: z.url().default("https://api.hubapi.com"),
+  CRM_SYNC_DEBOUNCE: timeStr.default("5s"),
+  CRM_SYNC_DEBOUNCE_MAX: timeStr.default("1m"),
+  CRM_SYNC_BATCH_WAIT: z
+    .string()
+    .regex(/^([1-9]|[1-5]\d|60)s$/, "must be 1s to 60s, in seconds (e.g. 2s)")
+    .default("2s"),
+  CRM_SYNC_THROTTLE_LIMIT: z.coerce.number().int().min(1).max(1000).default(40),
+  CRM_SYNC_THROTTLE_PERIOD: timeStr.default("10s"),
   ANTHROPIC_API_KEY: optionalString,
   ANTHROPIC_BASE_URL: z.url().default("https://api.anthropic.com"),
   ANTHROPIC_MODEL: z.string().min(1).default("claude-sonnet-5-5"),
@@ -94,6 +104,7 @@ export const configSchema = z.object({
   STAMP_LINK_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   STAMP_LINK_KEY_PREVIOUS: z.string().min(32, "must be at least 32 characters").optional(),
   STAMP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+  FOREMAN_REVIEW_FALLBACK: bool(false),
   BRIDGE_URL: optionalUrl,
   BRIDGE_TOKEN: optionalString,
   LOCAL_MODEL: z.string().min(1).default("local"),
@@ -150,6 +161,24 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "https://api.hubapi.com",
     where: "HubSpot API base URL (tests point it at a fake)",
   },
+  CRM_SYNC_DEBOUNCE: {
+    default: "5s",
+    where: "crm-sync: a task's state changes within this quiet period become one ticket write",
+  },
+  CRM_SYNC_DEBOUNCE_MAX: {
+    default: "1m",
+    where: "crm-sync: the longest a busy task's ticket write waits for its changes to settle",
+  },
+  CRM_SYNC_BATCH_WAIT: {
+    default: "2s",
+    where: "crm-push: how long ticket writes gather into one batch call (1s–60s; at most 100 tasks)",
+  },
+  CRM_SYNC_THROTTLE_LIMIT: {
+    default: "40",
+    where:
+      "crm-push runs per CRM_SYNC_THROTTLE_PERIOD, account-wide; each makes ≤ 2 calls, so 40/10s stays under HubSpot's 100/10s",
+  },
+  CRM_SYNC_THROTTLE_PERIOD: { default: "10s", where: "the period of CRM_SYNC_THROTTLE_LIMIT" },
   ANTHROPIC_API_KEY: { default: "—", where: "primary model tier: Anthropic Messages API key" },
   ANTHROPIC_BASE_URL: {
     default: "https://api.anthropic.com",
@@ -210,6 +239,11 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     where: "the previous link key, still accepted during rotation",
   },
   STAMP_LINK_TTL_DAYS: { default: "14", where: "how long a client stamp link stays valid" },
+  FOREMAN_REVIEW_FALLBACK: {
+    default: "false",
+    where:
+      "on the last retry of a review whose local model is down, ask the overflow tier (OVERFLOW_*) instead of parking; recorded as such",
+  },
   BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
   BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token" },
   LOCAL_MODEL: { default: "local", where: "model name requested from the GPU bridge" },

@@ -31,6 +31,8 @@ export interface Deps {
   version: string;
   /** The local model tier behind the GPU bridge; undefined when BRIDGE_URL is not configured. */
   local: LocalModel | undefined;
+  /** The reviewer of last resort (FOREMAN_REVIEW_FALLBACK): the overflow tier, asked like the local one. */
+  reviewFallback: LocalModel | undefined;
   /** The HubSpot client; undefined when HUBSPOT_ACCESS_TOKEN is not configured. */
   hubspot: HubSpotClient | undefined;
   /** The Slack Web API client; undefined when SLACK_BOT_TOKEN is not configured. */
@@ -55,6 +57,14 @@ export function createDeps(parts: Pick<Deps, "config" | "db" | "dbKind" | "event
           })
         : undefined,
     models: createModelClients(config),
+    reviewFallback:
+      config.FOREMAN_REVIEW_FALLBACK && config.OVERFLOW_BASE_URL
+        ? createLocalModel({
+            baseUrl: config.OVERFLOW_BASE_URL,
+            token: config.OVERFLOW_API_KEY ?? "none",
+            model: config.OVERFLOW_MODEL,
+          })
+        : undefined,
     slack: config.SLACK_BOT_TOKEN
       ? createSlackClient({ token: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL })
       : undefined,

@@ -24,6 +24,8 @@ export interface RunOptions {
   waits?: (unknown | WaitHandler)[];
   /** The run id the handler sees (a retry of the same run keeps it). */
   runId?: string;
+  /** The zero-based attempt the handler sees (the engine's retry counter). */
+  attempt?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export function runFunction(fn: Fn, opts: RunOptions) {
       const ctx = mockCtx(raw) as typeof raw & { deps: Deps };
       ctx.deps = opts.deps;
       if (opts.runId) (ctx as { runId: string }).runId = opts.runId;
+      if (opts.attempt !== undefined) (ctx as { attempt: number }).attempt = opts.attempt;
       ctx.step.waitForEvent = vi.fn(async (id: string, o: { timeout: unknown; if?: string }) => {
         const memo = answered.get(id);
         if (memo) return memo;

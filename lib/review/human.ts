@@ -333,7 +333,7 @@ const shown = (o: Extract<StampOutcome, { kind: "decided" }>): Decision => ({
   decision: o.decision,
   by: o.channel === "slack" ? `<@${o.actor}>` : o.actor,
   via: o.channel,
-  at: o.at.replace("T", " ").slice(0, 16) + " UTC",
+  at: `${o.at.replace("T", " ").slice(0, 16)} UTC`,
   ...(o.note ? { note: o.note } : {}),
 });
 

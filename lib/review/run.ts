@@ -87,16 +87,25 @@ export async function loadReviewSubject(
 export interface ModelVerdict {
   verdict: ReviewVerdict;
   model: string;
+  /** Which tier answered: the local reviewer, or the overflow tier as the configured fallback. */
+  tier: "local" | "overflow";
   usage: { input: number; output: number };
   latencyMs: number;
   attempts: number;
 }
+
+/** True when the reviewer could not be asked at all (down, busy, absent) — not when it answered badly. */
+export const reviewerUnavailable = (err: unknown): boolean =>
+  isDomainError(err) &&
+  ["UNAVAILABLE", "UPSTREAM", "RATE_LIMITED"].includes(err.code) &&
+  !err.message.includes("malformed");
 
 /** Asks the local model; one repair for malformed output. Throws (retryably) when it cannot answer. */
 export async function reviewWithModel(
   local: LocalModel | undefined,
   subject: ReviewSubject,
   boundary: string,
+  tier: ModelVerdict["tier"] = "local",
 ): Promise<ModelVerdict> {
   if (!local) {
     throw new DomainError(
@@ -130,6 +139,7 @@ export async function reviewWithModel(
       return {
         verdict: normalise(res.json, subject.rubric),
         model: res.model,
+        tier,
         usage,
         latencyMs: Date.now() - started,
         attempts: attempt,
@@ -145,6 +155,7 @@ export async function reviewWithModel(
   // Malformed twice: retry the step later rather than guess a verdict.
   throw new DomainError("UPSTREAM", `The reviewer's output was malformed twice: ${problem}`, {
     retryable: true,
+    details: { reason: "malformed" },
   });
 }
 
@@ -172,8 +183,9 @@ export async function recordReview(
              jsonb_build_object('verdict', ${v.verdict.verdict}::text, 'score', ${v.verdict.score}::real,
                                 'feedback', ${v.verdict.feedback}::text, 'reviewId', ins.id,
                                 'version', ${subject.deliverable.version}::int, 'model', ${v.model}::text,
-                                'criteria', ${JSON.stringify(v.verdict.criteria)}::jsonb),
-             'reviewer:local'
+                                'criteria', ${JSON.stringify(v.verdict.criteria)}::jsonb,
+                                'tier', ${v.tier}::text),
+             ${v.tier === "local" ? "reviewer:local" : "reviewer:overflow"}
         from ins
     )
     select 1`);
