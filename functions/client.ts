@@ -26,7 +26,10 @@ export function inngestSender(config: Config): EventSender {
     if (value !== undefined) env[key] = value;
   }
   inngest.setEnvVars(env);
-  return { send: (events) => inngest.send(events as Parameters<typeof inngest.send>[0]) };
+  return {
+    send: (events) => inngest.send(events as Parameters<typeof inngest.send>[0]),
+    score: (s) => inngest.score({ runId: s.runId, name: s.name, value: s.value }),
+  };
 }
 
 const INNGEST_VARIABLES = [

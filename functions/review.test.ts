@@ -138,6 +138,10 @@ describe("review", () => {
       { tier: "local", purpose: "review" },
     ]);
     expect(events.sent.map((e) => e.name)).toEqual(["task/state.changed"]);
+    expect(events.scores).toEqual([
+      { runId: `rv_${taskId}`, name: "review.score", value: 9 },
+      { runId: `rv_${taskId}`, name: "review.pass", value: true },
+    ]);
     const asked = model.requests.at(-1) as { response_format?: { type: string } };
     expect(asked.response_format?.type).toBe("json_schema");
   });

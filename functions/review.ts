@@ -44,8 +44,6 @@ import {
   waitPieces,
 } from "../lib/review/stamp-wait.ts";
 import type { StampStage } from "../lib/stamps/apply.ts";
-import { eventRecord } from "../lib/tasks/event-kinds.ts";
-import { appendEvents } from "../lib/tasks/event-log.ts";
 import { inngest } from "./client.ts";
 
 /** The local tier's retry window: Inngest's backoff over these retries, then park (or fall back). */
@@ -102,6 +100,12 @@ export const review = inngest.createFunction(
       await recordReview(deps.db, subject, verdict, `${runId}:review`);
       const moved = await applyVerdict(deps.db, subject, verdict.verdict, `${runId}:decide`);
       await publish(deps, moved.outbox);
+      // The verdict as Inngest scores on this run, for the engine's own views; best effort, since the
+      // verdict of record is the `reviews` row.
+      await Promise.all([
+        deps.events.score?.({ runId, name: "review.score", value: verdict.verdict.score }),
+        deps.events.score?.({ runId, name: "review.pass", value: verdict.verdict.verdict === "pass" }),
+      ]).catch((err: Error) => deps.logger.warn("review: scores not written", { error: err.message }));
       return { state: moved.to, verdict: verdict.verdict.verdict, score: verdict.verdict.score };
     });
 

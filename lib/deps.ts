@@ -11,6 +11,8 @@ import { createSlackClient, type SlackClient } from "./slack/client.ts";
 export interface EventSender {
   /** Sends events to Inngest. Each event is schema-validated before anything leaves the process. */
   send(events: OutgoingEvent | OutgoingEvent[]): Promise<{ ids: string[] }>;
+  /** Writes a score on a run (Inngest scores: the AI reviewer's verdict is one), where supported. */
+  score?(s: { runId: string; name: string; value: number | boolean }): Promise<void>;
 }
 
 export interface Logger {

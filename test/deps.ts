@@ -11,6 +11,7 @@ export const TEST_TOKEN = "test-token-0123456789abcdef";
 
 export interface RecordingSender extends EventSender {
   sent: OutgoingEvent[];
+  scores: { runId: string; name: string; value: number | boolean }[];
   /** Make the next sends fail, as an unreachable Inngest would. */
   failWith: Error | undefined;
 }
@@ -18,7 +19,11 @@ export interface RecordingSender extends EventSender {
 export function recordingSender(): RecordingSender {
   const sender: RecordingSender = {
     sent: [],
+    scores: [],
     failWith: undefined,
+    score: async (s) => {
+      sender.scores.push(s);
+    },
     send: async (events) => {
       const list = Array.isArray(events) ? events : [events];
       for (const e of list) await e.validate?.();
