@@ -7,6 +7,7 @@ import { html } from "hono/html";
 import { isDomainError } from "../../lib/errors.ts";
 import { publish } from "../../lib/outbox/publish.ts";
 import { decideThroughLink, type LinkView, openLink } from "../../lib/stamps/links.ts";
+import { appendEvents } from "../../lib/tasks/event-log.ts";
 import type { AppEnv } from "../env.ts";
 
 const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype html>
@@ -78,7 +79,20 @@ export const stampPageRoutes = new Hono<AppEnv>()
   .post("/:token", async (c) => {
     const deps = c.get("deps");
     const view = await openLink(deps.db, deps.config, c.req.param("token"), deps.now());
-    if (!view.ok) return c.html(refusal(view.title, view.reason), view.status);
+    if (!view.ok) {
+      // A genuine link refused for its task's sake is audited there; a forged one has no task to name.
+      if (view.taskId) {
+        await appendEvents(deps.db, [
+          {
+            taskId: view.taskId,
+            actor: "link:client",
+            kind: "refusal",
+            payload: { what: "client decision via link", reason: `${view.title}: ${view.reason}` },
+          },
+        ]);
+      } else deps.logger.warn("stamp link refused", { status: view.status, reason: view.reason });
+      return c.html(refusal(view.title, view.reason), view.status);
+    }
     const form = await c.req.parseBody();
     const decision =
       form.decision === "approve" || form.decision === "request_changes" ? form.decision : undefined;

@@ -3,12 +3,15 @@
 // deliverable", with the `stamps` row as its companion and `task/stamped` owed through the outbox.
 // The first decision wins by compare-and-set; a later one is told who decided and when. A repeat of
 // the same click (same channel and source reference) is the same stamp, never a second decision.
+// A refused decision (superseded version, already decided, nothing to decide) changes nothing and
+// leaves one `refusal` event in the task's log saying who tried what and why.
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { taskStamped } from "../events.ts";
 import { stableId } from "../ids.ts";
 import type { TaskState } from "../states.ts";
 import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
+import { appendEvents } from "../tasks/event-log.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 
@@ -94,26 +97,45 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
     });
     return { stampId, transition: moved };
   } catch (err) {
-    if (err instanceof GuardFailedError && err.guard === "deliverable_current") {
-      throw new DomainError(
-        "CONFLICT",
-        "This stamp is for an older version of the work: it was revised after you were shown it. Review the current version.",
-        { field: "deliverable_hash", details: { taskId: input.taskId, reason: "superseded" } },
-      );
-    }
-    if (err instanceof TransitionConflictError) {
-      const w = err.winner;
-      const decided = (["approve", "request_changes", "reject"] as const).some(
-        (d) => targetOf(input.stage, d) === err.current,
-      );
-      throw new DomainError(
-        "CONFLICT",
-        decided && w
-          ? `Already decided: ${w.actor} moved this task to '${err.current}' at ${w.at}.`
-          : `The task is '${err.current}' now; there is nothing to decide at the ${input.stage} stage.`,
-        { details: { taskId: input.taskId, current: err.current, winner: w } },
-      );
-    }
-    throw err;
+    const refused = refusalOf(input, err);
+    if (!refused) throw err;
+    await appendEvents(db, [
+      {
+        taskId: input.taskId,
+        actor: `${input.channel}:${input.actor}`,
+        kind: "refusal",
+        payload: {
+          what: `${input.stage} ${input.decision} via ${input.channel}`,
+          reason: refused.message,
+          deliverableHash: input.deliverableHash,
+        },
+      },
+    ]).catch(() => undefined); // the refusal itself is what the caller must hear
+    throw refused;
   }
+}
+
+/** The refusal a failed decision means, or undefined when the failure is not a refusal. */
+function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
+  if (err instanceof GuardFailedError && err.guard === "deliverable_current") {
+    return new DomainError(
+      "CONFLICT",
+      "This stamp is for an older version of the work: it was revised after you were shown it. Review the current version.",
+      { field: "deliverable_hash", details: { taskId: input.taskId, reason: "superseded" } },
+    );
+  }
+  if (err instanceof TransitionConflictError) {
+    const w = err.winner;
+    const decided = (["approve", "request_changes", "reject"] as const).some(
+      (d) => targetOf(input.stage, d) === err.current,
+    );
+    return new DomainError(
+      "CONFLICT",
+      decided && w
+        ? `Already decided: ${w.actor} moved this task to '${err.current}' at ${w.at}.`
+        : `The task is '${err.current}' now; there is nothing to decide at the ${input.stage} stage.`,
+      { details: { taskId: input.taskId, current: err.current, winner: w } },
+    );
+  }
+  return undefined;
 }

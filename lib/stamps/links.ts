@@ -46,7 +46,14 @@ export type LinkView =
       task: { id: string; title: string; status: string };
       deliverable: { markdown: string; result: unknown; version: number } | null;
     }
-  | { ok: false; status: 400 | 404 | 409 | 410; title: string; reason: string };
+  | {
+      ok: false;
+      status: 400 | 404 | 409 | 410;
+      title: string;
+      reason: string;
+      /** The task a genuine link named, when the refusal is about it (used, replaced, moved on). */
+      taskId?: string;
+    };
 
 /** What a link shows, or why it shows nothing. Never trusts the token beyond its signature. */
 export async function openLink(db: AppDb, config: LinkConfig, token: string, now: Date): Promise<LinkView> {
@@ -100,6 +107,7 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
       ok: false,
       status: 410,
       title: "This link was already used",
+      taskId: row.id,
       reason: `A decision was made through it on ${new Date(row.used_at).toUTCString()}${row.used_by ? ` by ${row.used_by}` : ""}.`,
     };
   }
@@ -108,6 +116,7 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
       ok: false,
       status: 409,
       title: "This version has been replaced",
+      taskId: row.id,
       reason: "The work was revised after this link was sent. A link to the current version will follow.",
     };
   }
@@ -116,6 +125,7 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
       ok: false,
       status: 409,
       title: "Nothing to decide",
+      taskId: row.id,
       reason: `The task is ${row.status.replaceAll("_", " ")} now.`,
     };
   }

@@ -3,7 +3,7 @@
 // explanation and change nothing.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { stampLinks, stamps, tasks, workerLeases } from "../../db/schema/index.ts";
+import { stampLinks, stamps, taskEvents, tasks, workerLeases } from "../../db/schema/index.ts";
 import { leaseTask } from "../../lib/scheduler/lease.ts";
 import { mintClientLink } from "../../lib/stamps/links.ts";
 import { transition } from "../../lib/tasks/transition.ts";
@@ -86,6 +86,13 @@ describe("/stamp/:token", () => {
     expect(again.status).toBe(410);
     expect(await again.text()).toContain("already used");
     expect(await statusOf(task.id)).toBe("done");
+    // The refused second use is audited on the task.
+    const refusals = (
+      await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))
+    ).filter((e) => e.kind === "refusal");
+    expect(refusals).toMatchObject([
+      { actor: "link:client", payload: { reason: expect.stringContaining("already used") } },
+    ]);
     expect(api.events.sent.filter((e) => e.name === "task/stamped")).toHaveLength(1);
   });
 

@@ -4,7 +4,7 @@
 // dependents — a rehearsal can run to done without Slack.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { stamps, taskDependencies, tasks } from "../../db/schema/index.ts";
+import { stamps, taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
 import { promoteDependents } from "../../lib/tasks/promote.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
@@ -76,6 +76,9 @@ describe("POST /api/tasks/:id/stamps", () => {
       message: expect.stringContaining("older version"),
     });
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    // Nothing changed, and the refusal is in the task's log.
+    const log = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
+    expect(log.map((e) => [e.kind, e.actor])).toEqual([["refusal", "api:api"]]);
   });
 
   it("treats a repeated request with the same key as the same stamp", async () => {
