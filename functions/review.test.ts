@@ -262,6 +262,7 @@ describe("review", () => {
       const fallbackEnv = {
         ...env(),
         FOREMAN_REVIEW_FALLBACK: "true",
+        FOREMAN_REVIEW_RETRY_MINUTES: "31",
         OVERFLOW_BASE_URL: overflow.url,
         OVERFLOW_API_KEY: "overflow-key",
         OVERFLOW_MODEL: overflow.behaviour.model,
@@ -273,7 +274,7 @@ describe("review", () => {
         runId: `rv_${taskId}`,
         attempt: 2,
       });
-      expect(early.error).toBeDefined();
+      expect(early.error).toMatchObject({ name: "RetryAfterError" });
       expect(overflow.requests).toHaveLength(0);
       // Off (the default): the last try parks rather than asking another tier.
       const off = await runFunction(review, {

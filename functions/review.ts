@@ -29,10 +29,10 @@ import {
 } from "../lib/review/human.ts";
 import { parkReview } from "../lib/review/parked.ts";
 import {
+  afterReviewerFailure,
   applyVerdict,
   loadReviewSubject,
   recordReview,
-  reviewerUnavailable,
   reviewWithModel,
 } from "../lib/review/run.ts";
 import {
@@ -74,9 +74,14 @@ export const review = inngest.createFunction(
       try {
         v = await reviewWithModel(deps.local, subject, runId.slice(-12));
       } catch (err) {
-        // The configured fallback, only once the local tier's retry window is spent (the last try).
-        const lastTry = attempt >= REVIEW_RETRIES;
-        if (!(lastTry && deps.reviewFallback && reviewerUnavailable(err))) throw err;
+        // Retried over the configured window; on the last try the fallback tier, if configured.
+        const after = afterReviewerFailure(err, {
+          attempt,
+          retries: REVIEW_RETRIES,
+          windowMs: deps.config.FOREMAN_REVIEW_RETRY_MINUTES * 60_000,
+          fallback: deps.reviewFallback !== undefined,
+        });
+        if (after.next === "throw" || !deps.reviewFallback) throw after.next === "throw" ? after.error : err;
         deps.logger.warn("review: local model unavailable, asking the overflow tier", { taskId });
         v = await reviewWithModel(deps.reviewFallback, subject, runId.slice(-12), "overflow");
       }

@@ -105,6 +105,11 @@ export const configSchema = z.object({
   STAMP_LINK_KEY_PREVIOUS: z.string().min(32, "must be at least 32 characters").optional(),
   STAMP_LINK_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
   FOREMAN_REVIEW_FALLBACK: bool(false),
+  FOREMAN_REVIEW_RETRY_MINUTES: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
   BRIDGE_URL: optionalUrl,
   BRIDGE_TOKEN: optionalString,
   LOCAL_MODEL: z.string().min(1).default("local"),
@@ -243,6 +248,11 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "false",
     where:
       "on the last retry of a review whose local model is down, ask the overflow tier (OVERFLOW_*) instead of parking; recorded as such",
+  },
+  FOREMAN_REVIEW_RETRY_MINUTES: {
+    default: "30",
+    where:
+      "how long a review keeps retrying a local model that is down (doubling pauses) before it is parked",
   },
   BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
   BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token" },

@@ -100,6 +100,40 @@ export const reviewerUnavailable = (err: unknown): boolean =>
   ["UNAVAILABLE", "UPSTREAM", "RATE_LIMITED"].includes(err.code) &&
   !err.message.includes("malformed");
 
+/**
+ * The pause before retry `attempt` (0-based) of a reviewer that is down: doubling pauses whose sum
+ * over `retries` retries is the whole window, so the window is a setting, not an accident of the
+ * engine's backoff. A Retry-After the bridge gave is honoured when it asks for longer.
+ */
+export function reviewRetryDelayMs(attempt: number, retries: number, windowMs: number): number {
+  const share = 2 ** Math.min(attempt, retries - 1) / (2 ** retries - 1);
+  return Math.max(1000, Math.round(windowMs * share));
+}
+
+/**
+ * What a failed call to the local reviewer leads to: a retry after its share of the window (while
+ * retries are left), the fallback tier (on the last try, when one is configured), or the error
+ * itself — which on the last try parks the review. Malformed answers keep their own retry path.
+ */
+export function afterReviewerFailure(
+  err: unknown,
+  opts: { attempt: number; retries: number; windowMs: number; fallback: boolean },
+): { next: "fallback" } | { next: "throw"; error: unknown } {
+  if (!reviewerUnavailable(err)) return { next: "throw", error: err };
+  if (opts.attempt >= opts.retries)
+    return opts.fallback ? { next: "fallback" } : { next: "throw", error: err };
+  const e = err as DomainError;
+  const pause = reviewRetryDelayMs(opts.attempt, opts.retries, opts.windowMs);
+  return {
+    next: "throw",
+    error: new DomainError(e.code, e.message, {
+      retryable: true,
+      retryAfterMs: Math.max(pause, e.retryAfterMs ?? 0),
+      cause: err,
+    }),
+  };
+}
+
 /** Asks the local model; one repair for malformed output. Throws (retryably) when it cannot answer. */
 export async function reviewWithModel(
   local: LocalModel | undefined,
