@@ -80,6 +80,9 @@ export const schedulerPaused = eventType("scheduler/paused", {
 
 export const schedulerResumed = eventType("scheduler/resumed", { schema: z.object({ actor }) });
 
+/** A task's ticket differs from the task: crm-sync asks crm-push to write it (batched with others). */
+export const crmPushRequested = eventType("crm/push.requested", { schema: z.object({ taskId }) });
+
 /** The day's spend crossed 80 % or 95 % of the daily budget (once per level per day). */
 export const budgetWarning = eventType("budget/warning", {
   schema: z.object({
@@ -105,6 +108,7 @@ export const EVENTS = [
   schedulerPaused,
   schedulerResumed,
   budgetWarning,
+  crmPushRequested,
 ] as const;
 
 /** What an event sender accepts: the output of an EventType's `.create()`. */

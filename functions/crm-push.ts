@@ -1,0 +1,33 @@
+// crm-push: writes the tickets crm-sync found behind, many tasks per HubSpot call. Events are batched
+// (up to 100 tasks, gathered for CRM_SYNC_BATCH_WAIT), run starts are throttled account-wide
+// (CRM_SYNC_THROTTLE_LIMIT per CRM_SYNC_THROTTLE_PERIOD, below HubSpot's 10-second limit: a run makes
+// one batch update and at most one batch create in the normal case), and one batch runs at a time, so
+// two writes of one task never race. The step re-reads every task and writes only what still differs.
+// A 429 is retried after HubSpot's own delay (RetryAfterError through the error middleware), a 5xx
+// with backoff; a row HubSpot refuses (4xx) becomes a triage note on its task, never a retry loop.
+import { crmFlowControl, loadEnv, parseCrmFlow } from "../lib/crm/flow.ts";
+import { pushBatch } from "../lib/crm/sync.ts";
+import { crmPushRequested } from "../lib/events.ts";
+import { inngest } from "./client.ts";
+
+const flow = crmFlowControl(parseCrmFlow(loadEnv()));
+
+export const crmPush = inngest.createFunction(
+  {
+    id: "crm-push",
+    name: "Write changed HubSpot tickets in batches",
+    // Rate limits clear within HubSpot's window; retries cover a long outage of HubSpot too.
+    retries: 10,
+    triggers: [crmPushRequested],
+    batchEvents: { maxSize: flow.batch.maxSize, timeout: flow.batch.timeout },
+    throttle: { limit: flow.throttle.limit, period: flow.throttle.period },
+    concurrency: [{ limit: 1 }],
+  },
+  async ({ events, step, deps }) =>
+    step.run("push", () =>
+      pushBatch(
+        deps,
+        events.map((e) => e.data.taskId),
+      ),
+    ),
+);

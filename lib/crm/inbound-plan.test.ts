@@ -1,0 +1,106 @@
+// Inbound stage changes, classified from the database alone: unknown setup / ticket / stage ignored,
+// our own writes (stage and time) recognised as echoes even out of order, a ticket already in the
+// task's stage in step, and a person's move mapped to a command or refused with a reason — checked
+// against the state machine for every (from, to) pair.
+import { describe, expect, it } from "vitest";
+import type { SetupMapping } from "../hubspot/setup-mapping.ts";
+import { canTransition, isTerminal, TASK_STATES } from "../states.ts";
+import { classifyStageChange, commandFor, ECHO_WINDOW, isEcho } from "./inbound-plan.ts";
+
+const mapping: SetupMapping = {
+  pipelineId: "p1",
+  stageIds: Object.fromEntries(TASK_STATES.map((s, i) => [s, `s${i}`])) as SetupMapping["stageIds"],
+  propertyGroup: "foreman",
+  properties: [],
+};
+const stage = (s: (typeof TASK_STATES)[number]) => mapping.stageIds[s];
+const T = 1_760_000_000_000;
+const task = { id: "task_1", status: "awaiting_client_review" as const };
+
+describe("classifyStageChange", () => {
+  it("ignores changes before setup, for tickets of no task and for stages of other pipelines", () => {
+    const change = { ticketId: "9", stageId: stage("done"), occurredAt: T };
+    expect(classifyStageChange(change, { mapping: undefined, task, pushes: [] })).toMatchObject({
+      kind: "ignored",
+    });
+    expect(classifyStageChange(change, { mapping, task: undefined, pushes: [] })).toMatchObject({
+      kind: "ignored",
+      reason: expect.stringContaining("no task"),
+    });
+    expect(classifyStageChange({ ...change, stageId: "1" }, { mapping, task, pushes: [] })).toMatchObject({
+      kind: "ignored",
+      reason: expect.stringContaining("not a stage of the foreman pipeline"),
+    });
+  });
+
+  it("drops our own writes — also a late, out-of-order echo of an older one — by stage and time", () => {
+    const pushes = [
+      { stageId: stage("working"), eventId: 10, at: T },
+      { stageId: stage("awaiting_client_review"), eventId: 11, at: T + 5_000 },
+    ];
+    const late = { ticketId: "9", stageId: stage("working"), occurredAt: T + 200 };
+    expect(classifyStageChange(late, { mapping, task, pushes })).toEqual({ kind: "echo" });
+    // The same stage long after our write is a person's move, not our echo.
+    const person = { ...late, occurredAt: T + ECHO_WINDOW.afterMs + 1 };
+    expect(classifyStageChange(person, { mapping, task, pushes })).toMatchObject({ kind: "refused" });
+    expect(isEcho(pushes, { ...late, occurredAt: T - ECHO_WINDOW.beforeMs - 1 })).toBe(false);
+  });
+
+  it("is in step when the ticket already shows the task's state", () => {
+    const change = { ticketId: "9", stageId: stage("awaiting_client_review"), occurredAt: T };
+    expect(classifyStageChange(change, { mapping, task, pushes: [] })).toEqual({ kind: "in_step" });
+  });
+
+  it("turns the client's move to Done into a client stamp, and to Cancelled into a cancel", () => {
+    const done = classifyStageChange(
+      { ticketId: "9", stageId: stage("done"), occurredAt: T },
+      { mapping, task, pushes: [] },
+    );
+    expect(done).toEqual({
+      kind: "command",
+      from: "awaiting_client_review",
+      to: "done",
+      command: { kind: "client_stamp", decision: "approve" },
+    });
+    const cancel = classifyStageChange(
+      { ticketId: "9", stageId: stage("cancelled"), occurredAt: T },
+      { mapping, task: { id: "t", status: "working" }, pushes: [] },
+    );
+    expect(cancel).toMatchObject({ kind: "command", command: { kind: "cancel" } });
+  });
+});
+
+describe("commandFor", () => {
+  it("maps exactly the human moves foreman accepts", () => {
+    expect(commandFor("awaiting_client_review", "ready")).toEqual({
+      kind: "client_stamp",
+      decision: "request_changes",
+    });
+    expect(commandFor("blocked_external", "ready")).toMatchObject({ kind: "transition", to: "ready" });
+    expect(commandFor("failed_needs_triage", "ready")).toMatchObject({ kind: "transition", to: "ready" });
+    expect(commandFor("failed_needs_triage", "done")).toMatchObject({ kind: "transition", to: "done" });
+    expect(commandFor("awaiting_internal_review", "done")).toMatchObject({
+      refuse: expect.stringContaining("Slack"),
+    });
+    expect(commandFor("awaiting_internal_review", "awaiting_client_review")).toMatchObject({
+      refuse: expect.stringContaining("Slack"),
+    });
+    expect(commandFor("intake", "working")).toMatchObject({ refuse: expect.stringContaining("itself") });
+    expect(commandFor("done", "ready")).toMatchObject({ refuse: expect.stringContaining("already done") });
+  });
+
+  it("never commands a transition the state machine forbids, and cancels every open state", () => {
+    for (const from of TASK_STATES) {
+      for (const to of TASK_STATES) {
+        if (from === to) continue;
+        const c = commandFor(from, to);
+        if ("refuse" in c) continue;
+        if (c.kind === "cancel") expect(to).toBe("cancelled");
+        if (c.kind === "transition") expect(canTransition(from, c.to)).toBe(true);
+        if (c.kind === "client_stamp") expect(from).toBe("awaiting_client_review");
+        expect(isTerminal(from)).toBe(false);
+      }
+      if (!isTerminal(from)) expect(commandFor(from, "cancelled")).toEqual({ kind: "cancel" });
+    }
+  });
+});

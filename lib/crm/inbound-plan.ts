@@ -1,0 +1,104 @@
+// A ticket stage change from HubSpot, classified without a HubSpot read (pure): ignored (setup not
+// run, no task behind the ticket, a stage of no foreman state — another pipeline's), our own echo (a
+// stage we wrote, at about the time HubSpot says it changed: crm_links keeps our recent writes), in
+// step (the ticket already shows the task's state), or a person's move — which becomes a command only
+// where the state machine and the channel allow it, and is refused otherwise.
+//   → done      from awaiting_client_review: the client's approval (a client stamp, channel crm);
+//               from failed_needs_triage: skip (done, to unblock dependents)
+//   → ready     from awaiting_client_review: the client asks for changes (a client stamp);
+//               from blocked_external: unblock; from failed_needs_triage: retry
+//   → cancelled from any open state: cancel
+// Every other move is refused: an internal stamp is given in Slack by a listed reviewer, and the
+// other stages are foreman's own to set (its functions move tasks there).
+import type { CrmPush } from "../../db/schema/crm-links.ts";
+import type { SetupMapping } from "../hubspot/setup-mapping.ts";
+import { canTransition, isTerminal, TASK_STATES, type TaskState } from "../states.ts";
+
+/** Our write's change, as HubSpot timestamps it, lands within this window around when we sent it. */
+export const ECHO_WINDOW = { beforeMs: 10_000, afterMs: 30_000 } as const;
+
+export interface StageChange {
+  ticketId: string;
+  stageId: string;
+  occurredAt: number;
+}
+
+export type CrmCommand =
+  | { kind: "client_stamp"; decision: "approve" | "request_changes" }
+  | { kind: "cancel" }
+  | { kind: "transition"; to: TaskState; reason: string };
+
+export type InboundVerdict =
+  | { kind: "ignored"; reason: string }
+  | { kind: "echo" }
+  | { kind: "in_step" }
+  | { kind: "command"; from: TaskState; to: TaskState; command: CrmCommand }
+  | { kind: "refused"; from: TaskState; to: TaskState; reason: string };
+
+export const stateOfStage = (mapping: SetupMapping, stageId: string): TaskState | undefined =>
+  TASK_STATES.find((s) => mapping.stageIds[s] === stageId);
+
+export const isEcho = (pushes: readonly CrmPush[], change: StageChange): boolean =>
+  pushes.some(
+    (p) =>
+      p.stageId === change.stageId &&
+      change.occurredAt >= p.at - ECHO_WINDOW.beforeMs &&
+      change.occurredAt <= p.at + ECHO_WINDOW.afterMs,
+  );
+
+const STAMP_ONLY_IN_SLACK =
+  "an internal stamp is given in Slack by a listed reviewer, not by moving the ticket";
+
+/** What a person moving the ticket from `from` to `to` asks foreman to do, or why it cannot. */
+export function commandFor(from: TaskState, to: TaskState): CrmCommand | { refuse: string } {
+  if (isTerminal(from)) return { refuse: `the task is already ${from}; it cannot move any more` };
+  if (to === "cancelled") return { kind: "cancel" };
+  if (to === "done") {
+    if (from === "awaiting_client_review") return { kind: "client_stamp", decision: "approve" };
+    if (from === "failed_needs_triage" && canTransition(from, to)) {
+      return { kind: "transition", to, reason: "skipped in HubSpot (done, to unblock dependents)" };
+    }
+    if (from === "awaiting_internal_review") return { refuse: STAMP_ONLY_IN_SLACK };
+    return { refuse: `only the client's approval finishes a task, and it is ${from}` };
+  }
+  if (to === "ready") {
+    if (from === "awaiting_client_review") return { kind: "client_stamp", decision: "request_changes" };
+    if (from === "blocked_external" && canTransition(from, to)) {
+      return { kind: "transition", to, reason: "unblocked in HubSpot" };
+    }
+    if (from === "failed_needs_triage" && canTransition(from, to)) {
+      return { kind: "transition", to, reason: "retried from HubSpot" };
+    }
+    if (from === "awaiting_internal_review") return { refuse: STAMP_ONLY_IN_SLACK };
+    return { refuse: `a task that is ${from} is sent back to ready by foreman, not from HubSpot` };
+  }
+  if (to === "awaiting_client_review" && from === "awaiting_internal_review") {
+    return { refuse: STAMP_ONLY_IN_SLACK };
+  }
+  return { refuse: `foreman moves tasks to ${to} itself; a ticket cannot be moved there by hand` };
+}
+
+export interface InboundContext {
+  mapping: SetupMapping | undefined;
+  task: { id: string; status: TaskState } | undefined;
+  pushes: readonly CrmPush[];
+}
+
+export function classifyStageChange(change: StageChange, ctx: InboundContext): InboundVerdict {
+  if (!ctx.mapping) return { kind: "ignored", reason: "HubSpot setup has not run (npm run setup:hubspot)" };
+  if (!ctx.task)
+    return { kind: "ignored", reason: `ticket ${change.ticketId} belongs to no task (no task_id)` };
+  const to = stateOfStage(ctx.mapping, change.stageId);
+  if (!to) {
+    return {
+      kind: "ignored",
+      reason: `stage ${change.stageId} is not a stage of the foreman pipeline ${ctx.mapping.pipelineId}`,
+    };
+  }
+  if (isEcho(ctx.pushes, change)) return { kind: "echo" };
+  const from = ctx.task.status;
+  if (to === from) return { kind: "in_step" };
+  const command = commandFor(from, to);
+  if ("refuse" in command) return { kind: "refused", from, to, reason: command.refuse };
+  return { kind: "command", from, to, command };
+}

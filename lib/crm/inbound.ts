@@ -1,0 +1,198 @@
+// A HubSpot ticket stage change, handled (crm-inbound's verbs): classify it from the database alone
+// (inbound-plan.ts), apply a person's move as the command it means — a client stamp through
+// applyStamp (channel "crm"), a cancel (the transition owes task/cancel.requested, which stops a
+// running work run), or the unblock / retry / skip transition — or refuse it: a `refusal` event, the
+// link told the ticket now shows the person's stage, and a push requested to put the task's stage
+// back, in one statement; then a note on the ticket saying why (recorded as WOULD_DO in dry-run).
+// Every command and every refusal leaves through the outbox with the change it belongs to.
+
+import { AssociationTypes } from "@hubspot/api-client";
+import { sql } from "drizzle-orm";
+import type { AppDb } from "../../db/types.ts";
+import type { Deps } from "../deps.ts";
+import { DomainError, isDomainError } from "../errors.ts";
+import { crmPushRequested, taskCancelRequested } from "../events.ts";
+import { loadSetupMapping } from "../hubspot/setup-mapping.ts";
+import type { OutboxMessage } from "../outbox/message.ts";
+import { publish } from "../outbox/publish.ts";
+import { applyStamp } from "../stamps/apply.ts";
+import type { TaskState } from "../states.ts";
+import { eventRecord } from "../tasks/event-kinds.ts";
+import { appendEvents } from "../tasks/event-log.ts";
+import { transition } from "../tasks/transition.ts";
+import { isDryRun } from "../tools/context.ts";
+import { liveCrmWriter } from "../tools/crm/live-writer.ts";
+import { recordingCrmWriter } from "../tools/crm/recording-writer.ts";
+import {
+  type CrmCommand,
+  classifyStageChange,
+  type InboundVerdict,
+  type StageChange,
+} from "./inbound-plan.ts";
+import { loadInboundState } from "./links.ts";
+
+export const INBOUND_ACTOR = "fn:crm-inbound";
+
+export type Classified = InboundVerdict & { taskId?: string; dryRun?: boolean };
+
+export async function classifyInbound(
+  deps: Pick<Deps, "db" | "config">,
+  change: StageChange,
+): Promise<Classified> {
+  const [mapping, state] = await Promise.all([
+    loadSetupMapping(deps.db),
+    loadInboundState(deps.db, change.ticketId),
+  ]);
+  const verdict = classifyStageChange(change, { mapping, task: state.task, pushes: state.pushes });
+  if (!state.task) return verdict;
+  return { ...verdict, taskId: state.task.id, dryRun: state.task.dryRun };
+}
+
+export interface CommandInput {
+  taskId: string;
+  command: CrmCommand;
+  from: TaskState;
+  to: TaskState;
+  /** The stage change's event id (HubSpot's composite key): a repeat is the same command. */
+  eventId: string;
+  portalId: number;
+}
+
+export type CommandOutcome =
+  | { applied: true; to: TaskState; eventId: number }
+  | { applied: false; reason: string };
+
+const actorOf = (portalId: number) => `hubspot-portal-${portalId}`;
+
+/** Applies the command; a refusal by the state machine or the stamp rules comes back as its reason. */
+export async function applyCommand(
+  deps: Pick<Deps, "db" | "config" | "events" | "logger" | "now">,
+  input: CommandInput,
+): Promise<CommandOutcome> {
+  const { taskId, command } = input;
+  const key = `crm:${input.eventId}`;
+  try {
+    if (command.kind === "client_stamp") {
+      const hash = await deliverableHashOf(deps.db, taskId);
+      if (!hash) return { applied: false, reason: "there is no deliverable to approve" };
+      const r = await applyStamp(deps.db, {
+        taskId,
+        stage: "client",
+        decision: command.decision,
+        deliverableHash: hash,
+        channel: "crm",
+        actor: actorOf(input.portalId),
+        sourceRef: input.eventId,
+        note: command.decision === "request_changes" ? "the ticket was moved back to Ready in HubSpot" : "",
+      });
+      await publish(deps, r.transition.outbox);
+      return { applied: true, to: r.transition.to, eventId: r.transition.eventId };
+    }
+    const reason =
+      command.kind === "cancel" ? "cancelled in HubSpot (the ticket was moved to Cancelled)" : command.reason;
+    const to = command.kind === "cancel" ? "cancelled" : command.to;
+    const r = await transition(deps.db, {
+      taskId,
+      from: input.from,
+      to,
+      key,
+      reason,
+      actor: `crm:${actorOf(input.portalId)}`,
+      emit:
+        command.kind === "cancel"
+          ? [taskCancelRequested.create({ taskId, reason, actor: `crm:${actorOf(input.portalId)}` })]
+          : [],
+    });
+    await publish(deps, r.outbox);
+    return { applied: true, to: r.to, eventId: r.eventId };
+  } catch (err) {
+    // The task moved meanwhile, a guard failed, or the stamp was superseded: the move is refused, with
+    // the reason the domain gave. Anything retryable is thrown for Inngest to retry.
+    if (isDomainError(err) && !err.retryable) return { applied: false, reason: err.message };
+    throw err;
+  }
+}
+
+async function deliverableHashOf(db: AppDb, taskId: string): Promise<string | null> {
+  const result = await db.execute(sql`select deliverable_hash from tasks where id = ${taskId}`);
+  return (result as { rows: { deliverable_hash: string | null }[] }).rows[0]?.deliverable_hash ?? null;
+}
+
+export interface RefusalInput {
+  taskId: string;
+  ticketId: string;
+  stageId: string;
+  from: TaskState;
+  to: TaskState;
+  reason: string;
+  eventId: string;
+}
+
+/**
+ * Records a refused move in one statement — the `refusal` event, the stage the ticket now shows (so
+ * the next sync sees the difference and puts the task's stage back), and the push request in the
+ * outbox — then sends the request.
+ */
+export async function recordRefusedMove(
+  deps: Pick<Deps, "db" | "config" | "events" | "logger" | "now">,
+  input: RefusalInput,
+): Promise<void> {
+  const push: OutboxMessage = {
+    eventId: `crm-push:${input.taskId}:refused:${input.eventId}`,
+    name: crmPushRequested.name,
+    data: { taskId: input.taskId },
+  };
+  const refusal = eventRecord("refusal", {
+    what: `moving the HubSpot ticket from ${input.from} to ${input.to}`,
+    reason: input.reason,
+    ticketId: input.ticketId,
+    stageId: input.stageId,
+    eventId: input.eventId,
+  });
+  await deps.db.execute(sql`
+    with ev as (
+      insert into task_events (task_id, kind, payload, actor)
+      values (${input.taskId}, ${refusal.kind}, ${JSON.stringify(refusal.payload)}::jsonb, ${INBOUND_ACTOR})
+      returning id
+    ),
+    linked as (
+      insert into crm_links as l (task_id, pushed_stage_id)
+      select ${input.taskId}, ${input.stageId} from ev
+      on conflict (task_id) do update set pushed_stage_id = excluded.pushed_stage_id, updated_at = now()
+      returning l.task_id
+    )
+    insert into outbox (event_id, name, data, cause_event_id)
+    select ${push.eventId}, ${push.name}, ${JSON.stringify(push.data)}::jsonb, ev.id from ev cross join linked
+    on conflict (event_id) do nothing`);
+  await publish(deps, [push]);
+}
+
+/** The refusal, as a note on the ticket (HubSpot), or as a WOULD_DO of that note in dry-run. */
+export async function noteRefusalOnTicket(
+  deps: Pick<Deps, "db" | "config" | "hubspot" | "now">,
+  input: RefusalInput & { dryRun: boolean },
+): Promise<{ noted: "ticket" | "would_do" }> {
+  const draft = {
+    body:
+      `foreman did not apply this move (${input.from} → ${input.to}): ${input.reason}. ` +
+      "The ticket is put back to the task's stage.",
+    timestamp: deps.now().toISOString(),
+    associations: [{ objectId: input.ticketId, associationTypeId: AssociationTypes.noteToTicket }],
+  };
+  if (isDryRun(deps.config, { dryRun: input.dryRun })) {
+    const out = await recordingCrmWriter().addNote(draft);
+    if (out.kind !== "would_do") throw new Error("the recording writer sent a note");
+    await appendEvents(deps.db, [
+      { taskId: input.taskId, actor: INBOUND_ACTOR, ...eventRecord("would_do", out.request) },
+    ]);
+    return { noted: "would_do" };
+  }
+  if (!deps.hubspot) {
+    throw new DomainError(
+      "CONFIG",
+      "HUBSPOT_ACCESS_TOKEN is not configured: the refusal cannot be noted on the ticket.",
+    );
+  }
+  await liveCrmWriter(deps.hubspot).addNote(draft);
+  return { noted: "ticket" };
+}
