@@ -204,12 +204,16 @@ describe("review", () => {
       }
     }
     expect(outcomes).toEqual(["ready", "ready", "awaiting_internal_review"]);
-    const feedback = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)))
+    const feedback = (
+      await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)).orderBy(taskEvents.id)
+    )
       .filter((e) => e.kind === "review")
       .map((e) => (e.payload as { feedback: string }).feedback);
     expect(feedback).toEqual(["fix number 1", "fix number 2", "fix number 3"]);
     expect(
-      (await db.select().from(reviews).where(eq(reviews.taskId, taskId))).map((r) => r.revision),
+      (await db.select().from(reviews).where(eq(reviews.taskId, taskId)).orderBy(reviews.revision)).map(
+        (r) => r.revision,
+      ),
     ).toEqual([1, 2, 3]);
   });
 
