@@ -6,7 +6,7 @@
 // A 429 is retried after HubSpot's own delay (RetryAfterError through the error middleware), a 5xx
 // with backoff; a row HubSpot refuses (4xx) becomes a triage note on its task, never a retry loop.
 import { crmFlowControl, loadEnv, parseCrmFlow } from "../lib/crm/flow.ts";
-import { pushBatch } from "../lib/crm/sync.ts";
+import { pushBatch } from "../lib/crm/push.ts";
 import { crmPushRequested } from "../lib/events.ts";
 import { inngest } from "./client.ts";
 

@@ -8,6 +8,8 @@
 
 import { AssociationTypes } from "@hubspot/api-client";
 import { sql } from "drizzle-orm";
+import { fromJson, rowsOf } from "../../db/rows.ts";
+import type { CrmPush } from "../../db/schema/crm-links.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Deps } from "../deps.ts";
 import { DomainError, isDomainError } from "../errors.ts";
@@ -29,11 +31,36 @@ import {
   type InboundVerdict,
   type StageChange,
 } from "./inbound-plan.ts";
-import { loadInboundState } from "./links.ts";
 
 export const INBOUND_ACTOR = "fn:crm-inbound";
 
 export type Classified = InboundVerdict & { taskId?: string; dryRun?: boolean };
+
+export interface InboundState {
+  task: { id: string; status: TaskState; version: number; dryRun: boolean } | undefined;
+  pushes: CrmPush[];
+}
+
+/** The task behind a ticket (its link, or the task the ticket created) and our recent writes to it. */
+export async function loadInboundState(db: AppDb, ticketId: string): Promise<InboundState> {
+  const result = await db.execute(sql`
+    select t.id, t.status, t.version, t.dry_run, l.pushes
+      from tasks t left join crm_links l on l.task_id = t.id
+     where t.id = coalesce((select task_id from crm_links where ticket_id = ${ticketId}),
+                           (select id from tasks where source = 'hubspot' and source_ref = ${ticketId}))`);
+  const row = rowsOf<{
+    id: string;
+    status: TaskState;
+    version: number;
+    dry_run: boolean;
+    pushes: CrmPush[] | string | null;
+  }>(result)[0];
+  if (!row) return { task: undefined, pushes: [] };
+  return {
+    task: { id: row.id, status: row.status, version: Number(row.version), dryRun: row.dry_run },
+    pushes: row.pushes === null ? [] : fromJson(row.pushes),
+  };
+}
 
 export async function classifyInbound(
   deps: Pick<Deps, "db" | "config">,
@@ -115,7 +142,7 @@ export async function applyCommand(
 
 async function deliverableHashOf(db: AppDb, taskId: string): Promise<string | null> {
   const result = await db.execute(sql`select deliverable_hash from tasks where id = ${taskId}`);
-  return (result as { rows: { deliverable_hash: string | null }[] }).rows[0]?.deliverable_hash ?? null;
+  return rowsOf<{ deliverable_hash: string | null }>(result)[0]?.deliverable_hash ?? null;
 }
 
 export interface RefusalInput {

@@ -6,7 +6,7 @@
 // (the sync's own records are not "task events" the ticket has to follow, or every sync would owe
 // another one).
 import { sql } from "drizzle-orm";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { rowsOf } from "../../db/rows.ts";
 import type { CrmPush } from "../../db/schema/crm-links.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TaskState } from "../states.ts";
@@ -237,30 +237,4 @@ export async function recordWouldDo(db: AppDb, rows: WouldDoRow[]): Promise<void
     )
     insert into task_events (task_id, kind, payload, actor)
     select x.task_id, 'would_do', x.payload, ${SYNC_ACTOR} from x join linked using (task_id)`);
-}
-
-export interface InboundState {
-  task: { id: string; status: TaskState; version: number; dryRun: boolean } | undefined;
-  pushes: CrmPush[];
-}
-
-/** The task behind a ticket (its link, or the task the ticket created) and our recent writes to it. */
-export async function loadInboundState(db: AppDb, ticketId: string): Promise<InboundState> {
-  const result = await db.execute(sql`
-    select t.id, t.status, t.version, t.dry_run, l.pushes
-      from tasks t left join crm_links l on l.task_id = t.id
-     where t.id = coalesce((select task_id from crm_links where ticket_id = ${ticketId}),
-                           (select id from tasks where source = 'hubspot' and source_ref = ${ticketId}))`);
-  const row = rowsOf<{
-    id: string;
-    status: TaskState;
-    version: number;
-    dry_run: boolean;
-    pushes: CrmPush[] | string | null;
-  }>(result)[0];
-  if (!row) return { task: undefined, pushes: [] };
-  return {
-    task: { id: row.id, status: row.status, version: Number(row.version), dryRun: row.dry_run },
-    pushes: row.pushes === null ? [] : fromJson(row.pushes),
-  };
 }

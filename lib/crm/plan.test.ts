@@ -74,6 +74,17 @@ describe("planSync", () => {
     expect(plan).toMatchObject({ kind: "write", write: { via: "id", ticketId: "777" } });
   });
 
+  it("leaves alone a HubSpot ticket whose task ended before its first sync (withdrawn at intake)", () => {
+    const withdrawn = task({ source: "hubspot", sourceRef: "777", status: "cancelled" });
+    expect(planSync(withdrawn, undefined, mapping, live)).toMatchObject({ kind: "not_ours" });
+    // Once the ticket is foreman's, its end is synced like any other move.
+    expect(planSync(withdrawn, link({ ticketId: "777" }), mapping, live)).toMatchObject({ kind: "write" });
+    // An API task cancelled in intake still gets its (already created) ticket closed.
+    expect(planSync(task({ status: "cancelled" }), undefined, mapping, live)).toMatchObject({
+      kind: "write",
+    });
+  });
+
   it("creates a ticket (with the title as subject) for a task that did not come from HubSpot", () => {
     const plan = planSync(task({ title: "x".repeat(400) }), undefined, mapping, live);
     expect(plan).toMatchObject({ kind: "write", write: { via: "create" } });

@@ -5,7 +5,7 @@
 // know, else the task's own HubSpot ticket (source_ref), else — after a create whose answer may have
 // been lost — the ticket holding this task_id, else a new ticket.
 import type { SetupMapping } from "../hubspot/setup-mapping.ts";
-import type { TaskState } from "../states.ts";
+import { isTerminal, type TaskState } from "../states.ts";
 
 export interface SyncTask {
   id: string;
@@ -36,6 +36,8 @@ export type TicketWrite =
 
 export type SyncPlan =
   | { kind: "in_step" }
+  /** Nothing foreman may write: a HubSpot ticket that ended before it was ever ours (see planSync). */
+  | { kind: "not_ours"; reason: string }
   /** HubSpot refused this very version of the task; it is tried again when the task moves. */
   | { kind: "refused" }
   | { kind: "would_do"; write: TicketWrite }
@@ -98,6 +100,15 @@ export function planSync(
   mapping: SetupMapping,
   opts: PlanOptions,
 ): SyncPlan {
+  // A HubSpot ticket becomes foreman's when its task is first synced (it moves into the foreman
+  // pipeline). A task that ended before that — withdrawn at intake because its ticket is in a pipeline
+  // foreman does not watch — leaves the ticket where it is: it was never foreman's to move.
+  if (task.source === "hubspot" && !link?.ticketId && !link?.wouldDoEventId && isTerminal(task.status)) {
+    return {
+      kind: "not_ours",
+      reason: `the HubSpot ticket's task ended (${task.status}) before it was synced`,
+    };
+  }
   const props = ticketProperties(task, mapping, opts.publicUrl);
   if (opts.dryRun || task.dryRun) {
     if (link?.wouldDoEventId !== undefined && link.wouldDoEventId === task.lastEventId)

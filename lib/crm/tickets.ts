@@ -1,7 +1,7 @@
 // Ticket writes for the sync, as SDK calls: one write goes to the single-object endpoint (PATCH by id,
 // PATCH ?idProperty=task_id, POST create); several go to batch update / batch create (≤ 100 each). The
-// same SDK call code runs live through the client or, for dry-run, over a transport that captures the
-// request — so a WOULD_DO is the SDK's own method, path and body (the pattern of lib/tools/crm).
+// same SDK call code (singleCall) runs live through the client here or, for dry-run, over a transport
+// that captures the request (would-do.ts) — so a WOULD_DO is the SDK's own method, path and body.
 //
 // Outcomes are per row. A row HubSpot refuses (400 validation, 404 gone, 409 task_id taken — on a 207
 // or a single call) is an outcome, not an exception: the caller notes it on the task. What the whole
@@ -15,7 +15,6 @@ import { z } from "zod";
 import { DomainError } from "../errors.ts";
 import type { HubSpotClient } from "../hubspot/client.ts";
 import { fromHubSpotError } from "../hubspot/errors.ts";
-import type { WouldDo } from "../tools/crm/writer.ts";
 import type { TicketWrite } from "./plan.ts";
 
 /** HubSpot's ticket → company association (AssociationTypes.ticketToCompany). */
@@ -32,7 +31,7 @@ export type RowOutcome =
   | { taskId: string; ok: true; ticketId: string; created: boolean }
   | { taskId: string; ok: false; category: string; message: string; retryable: boolean };
 
-interface Apis {
+export interface Apis {
   basic: tickets.BasicApi;
   batch: tickets.BatchApi;
 }
@@ -55,7 +54,7 @@ const createInput = (row: TicketRow) => ({
 });
 
 /** The one place each ticket write is an SDK call (live and recording run the same code). */
-function singleCall(apis: Apis, row: TicketRow) {
+export function singleCall(apis: Apis, row: TicketRow) {
   const { write } = row;
   if (write.via === "id") return apis.basic.update(write.ticketId, { properties: write.properties });
   if (write.via === "task_id")
@@ -217,45 +216,4 @@ export async function createMany(client: HubSpotClient, rows: TicketRow[]): Prom
     throw callError(err, `a batch create of ${rows.length} tickets`);
   }
   return batchOutcomes(rows, answer, true);
-}
-
-// ---- recording (dry-run) --------------------------------------------------------------------------
-
-// Any base works (only the path is kept); HubSpot's keeps the captured URL honest in logs.
-const BASE = "https://api.hubapi.com";
-
-interface CapturedRequest {
-  getHttpMethod(): string;
-  getUrl(): string;
-  getBody(): unknown;
-}
-class Captured {
-  readonly request: CapturedRequest;
-  constructor(request: CapturedRequest) {
-    this.request = request;
-  }
-}
-const configuration = () =>
-  tickets.createConfiguration({
-    baseServer: new tickets.ServerConfiguration(BASE, {}),
-    httpApi: { send: (r) => new tickets.Observable(Promise.reject(new Captured(r))) },
-  });
-const recordingApis: Apis = {
-  basic: new tickets.BasicApi(configuration()),
-  batch: new tickets.BatchApi(configuration()),
-};
-
-/** The exact request a single write would send (method, path and query, JSON body); nothing is sent. */
-export async function wouldDo(row: TicketRow): Promise<WouldDo> {
-  try {
-    await singleCall(recordingApis, row);
-  } catch (err) {
-    if (!(err instanceof Captured)) throw err;
-    const url = new URL(err.request.getUrl());
-    const raw = err.request.getBody();
-    const request: WouldDo = { method: err.request.getHttpMethod(), path: url.pathname + url.search };
-    if (typeof raw === "string" && raw !== "") request.body = JSON.parse(raw);
-    return request;
-  }
-  throw new Error("crm wouldDo: the SDK call completed without reaching the transport");
 }

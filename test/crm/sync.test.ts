@@ -10,7 +10,7 @@ import { crmLinks, taskEvents, tasks } from "../../db/schema/index.ts";
 import { crmPush } from "../../functions/crm-push.ts";
 import { crmSync } from "../../functions/crm-sync.ts";
 import { toInngestError } from "../../functions/errors.ts";
-import { pushBatch } from "../../lib/crm/sync.ts";
+import { pushBatch } from "../../lib/crm/push.ts";
 import { storeSetupMapping } from "../../lib/hubspot/setup-mapping.ts";
 import type { TaskState } from "../../lib/states.ts";
 import { useTestDb } from "../db.ts";
