@@ -311,4 +311,89 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
       expect.arrayContaining(["chat.postMessage", "chat.update"]),
     );
   });
+
+  it("passes at the first review, the client approves through the link, and the dependent is promoted", async () => {
+    const db = t.current.db;
+    await db.delete(workerLeases);
+    const triage = {
+      worker: "crm-setup",
+      priority: "P2",
+      rubric: ["The property exists"],
+      internal_stamp_required: false,
+      reason: "CRM property work",
+    };
+    const pass = {
+      criteria: [{ criterion: "exists", score: 9, pass: true, note: "ok" }],
+      verdict: "pass",
+      score: 9,
+      feedback: "Done right.",
+    };
+    // Answer by what was asked: the schema name of the last request says triage or review.
+    Object.defineProperty(local.behaviour, "json", {
+      configurable: true,
+      get: () => {
+        const last = local.requests.at(-1) as { response_format?: { json_schema?: { name?: string } } };
+        return last?.response_format?.json_schema?.name === "review" ? pass : triage;
+      },
+    });
+    anthropic.queue(
+      toolTurn("submit", { markdown: "Would create renewal_date.", result: {} }),
+      toolTurn("submit", { markdown: "Would label it.", result: {} }),
+    );
+    const api = testApp(db, {
+      ANTHROPIC_API_KEY: anthropic.apiKey,
+      ANTHROPIC_BASE_URL: anthropic.url,
+      HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+      HUBSPOT_BASE_URL: hubspot.url,
+      BRIDGE_URL: local.url,
+      BRIDGE_TOKEN: "bridge-token",
+      LOCAL_MODEL: local.behaviour.model,
+      STAMP_LINK_KEY: "dependent-link-key-0123456789abcdefghijk",
+      FOREMAN_DRY_RUN: "true",
+    });
+    const first = (await (
+      await api.request("/api/tasks", { method: "POST", json: { title: "Create the renewal date" } })
+    ).json()) as { task: { id: string } };
+    const second = (await (
+      await api.request("/api/tasks", {
+        method: "POST",
+        json: { title: "Label the renewal date", depends_on: [first.task.id] },
+      })
+    ).json()) as { task: { id: string } };
+    const linkApproval: WaitHandler = async () => {
+      const shown = (await (
+        await api.request(`/api/tasks/${first.task.id}?events_limit=200`)
+      ).json()) as Json;
+      const path = (shown.timeline as Json[])
+        .filter((e) => e.kind === "would_do")
+        .map((e) => /(\/stamp\/[\w.-]+)/.exec(String(e.payload.body?.text ?? ""))?.[1])
+        .find(Boolean);
+      const res = await api.app.request(path as string, {
+        method: "POST",
+        body: new URLSearchParams({ decision: "approve" }).toString(),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      expect(res.status).toBe(201);
+      return api.events.sent.filter((e) => e.name === "task/stamped").at(-1);
+    };
+    let reviews = 0;
+    const runs = await routeEvents(functions, api.deps, api.events, {
+      // The first task's review gets the client's approval; the dependent's review is left waiting.
+      waits: ({ fn }) => (fn === "review" && ++reviews === 1 ? [linkApproval] : undefined),
+    });
+    expect(runs.filter((r) => r.error !== undefined)).toEqual([]);
+    const status = async (id: string) => (await db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
+    expect(await status(first.task.id)).toBe("done");
+    const moves = (
+      (await (await api.request(`/api/tasks/${second.task.id}?events_limit=200`)).json()) as Json
+    ).timeline
+      .filter((e: Json) => e.kind === "state_changed")
+      .reverse()
+      .map((e: Json) => `${e.payload.from}→${e.payload.to}`);
+    // Promoted once its dependency was done, then worked and reviewed in its turn.
+    expect(moves.slice(0, 3)).toEqual(["intake→ready", "ready→working", "working→awaiting_client_review"]);
+    expect(runs.find((r) => r.fn === "review" && r.taskId === second.task.id)?.suspended).toBe(
+      "client:wait:remind:0",
+    );
+  });
 });
