@@ -141,7 +141,7 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
     const stamped = () => api.events.sent.filter((e) => e.name === "task/stamped").at(-1);
     const approveInSlack: WaitHandler = async () => {
       const card = slack.messages.get(FAKE_REVIEW_CHANNEL)?.find((m) => m.blocks && !m.thread_ts);
-      const actions = (card?.blocks as Json[]).find((b) => b.type === "actions") as Json;
+      const actions = ((card?.blocks ?? []) as Json[]).find((b) => b.type === "actions") as Json;
       const button = (actions.elements as Json[]).find((e) => e.action_id === "stamp:approve") as Json;
       const payload = {
         type: "block_actions",
@@ -277,7 +277,7 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
       const card = (await wouldDo()).find(
         (e) => e.payload.method === "chat.postMessage" && e.payload.body.blocks,
       );
-      const actions = (card?.payload.body.blocks as Json[]).find((b) => b.type === "actions") as Json;
+      const actions = ((card?.payload.body.blocks ?? []) as Json[]).find((b) => b.type === "actions") as Json;
       const hash = (actions.block_id as string).split(":")[2];
       const res = await api.request(`/api/tasks/${task.id}/stamps`, {
         method: "POST",
