@@ -1,5 +1,5 @@
-// Reviewers: AI rubric reviewers (local model) and human stamp authorities (Slack user, email), per
-// project and stage.
+// Reviewers: AI rubric reviewers (local model) and human stamp authorities (Slack user, email, HubSpot
+// user), per project and stage.
 import { boolean, index, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, idColumn } from "./columns.ts";
 import { reviewStage } from "./enums.ts";
@@ -16,6 +16,8 @@ export const reviewers = pgTable(
     name: text("name").notNull(),
     slackUserId: text("slack_user_id"),
     email: text("email"),
+    /** The HubSpot user (webhook `sourceId` "userId:<id>") whose ticket move to Done is this client's stamp. */
+    hubspotUserId: text("hubspot_user_id"),
     model: text("model"),
     active: boolean("active").notNull().default(true),
     /** An escalation reviewer: an unstamped review at this stage goes to them after the escalation delay. */

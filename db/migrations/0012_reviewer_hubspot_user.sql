@@ -1,0 +1,1 @@
+ALTER TABLE "reviewers" ADD COLUMN "hubspot_user_id" text;
