@@ -8,6 +8,7 @@ import { NonRetriableError } from "inngest";
 import { readBudget } from "../lib/budget/status.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { taskCancelRequested, taskDispatched } from "../lib/events.ts";
+import { classifyFailure } from "../lib/failures.ts";
 import { runModelTurn } from "../lib/llm/run-turn.ts";
 import {
   assistantMessage,
@@ -54,7 +55,7 @@ export const work = inngest.createFunction(
     onFailure: async ({ event, error, step, deps }) => {
       const original = event.data.event.data as { taskId: string; runId: string };
       await step.run("release-after-failure", async () => {
-        const cls = /auth|unauthori[sz]ed|401|403/i.test(error.message) ? "auth" : "other";
+        const cls = classifyFailure(error);
         const moved = await transition(deps.db, {
           taskId: original.taskId,
           to: "failed_needs_triage",

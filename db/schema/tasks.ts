@@ -54,6 +54,19 @@ export const tasks = pgTable(
     triagedAt: timestamp("triaged_at", { withTimezone: true }),
     /** Triage's call: an internal (Slack) stamp before the client sees the work; null = the project's rule. */
     requiresInternalStamp: boolean("requires_internal_stamp"),
+    /** The class of the last move to failed_needs_triage (lib/failures.ts), set by that transition. */
+    failureClass: text("failure_class", {
+      enum: [
+        "rate_limit",
+        "auth",
+        "timeout",
+        "malformed_output",
+        "budget",
+        "dependency",
+        "external_api",
+        "other",
+      ],
+    }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

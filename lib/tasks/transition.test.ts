@@ -401,3 +401,31 @@ describe("the event log", () => {
     expect(inCheck.sort()).toEqual([...EVENT_KINDS].sort());
   });
 });
+
+describe("transition: failures carry their class", () => {
+  it("stores the class the reason names on every move to failed_needs_triage, in the same statement", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "working" });
+    const counted = countingDb(t.current.handle);
+    await transition(counted.db, {
+      taskId: task.id,
+      to: "failed_needs_triage",
+      key: freshKey(),
+      reason: "auth: the HubSpot token was revoked",
+      actor: "test",
+    });
+    expect(counted.trips()).toBe(1);
+    const [row] = await db.select().from(tasks).where(eq(tasks.id, task.id));
+    expect(row?.failureClass).toBe("auth");
+    // Unprefixed reasons are classified by the same classifier.
+    const other = await insertTask(db, { status: "working" });
+    await transition(db, {
+      taskId: other.id,
+      to: "failed_needs_triage",
+      key: freshKey(),
+      reason: "the model timed out three times",
+      actor: "test",
+    });
+    expect((await db.select().from(tasks).where(eq(tasks.id, other.id)))[0]?.failureClass).toBe("timeout");
+  });
+});

@@ -10,6 +10,7 @@ import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { type OutgoingEvent, taskReady, taskStateChanged } from "../events.ts";
+import { classOfReason } from "../failures.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import { canTransition, TASK_STATES, type TaskState } from "../states.ts";
 import {
@@ -201,6 +202,8 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
   for (const g of guards) cas.push(sql`(${g.predicate})`);
 
   const extraSet = setClause(input.set ?? {});
+  // Every failure carries its class, read from the reason by the one classifier.
+  if (to === "failed_needs_triage") extraSet.push(sql`failure_class = ${classOfReason(input.reason)}`);
   const events = [
     sql`(${"state-changed:"}::text || moved.id || ':' || moved.version, ${taskStateChanged.name}::text,
          jsonb_build_object('taskId', moved.id, 'from', cur.status, 'to', ${to}::text, 'version', moved.version,
