@@ -464,4 +464,21 @@ describe("review: the human stages", () => {
     expect(res.result).toMatchObject({ stages: { internal: { decision: "reject" } } });
     expect(await statusOf(taskId)).toBe("cancelled");
   });
+
+  it("keeps waiting when Slack refuses the card for good, and says so in the log", async () => {
+    const db = t.current.db;
+    answers(true);
+    const { taskId, event } = await submitted(db);
+    const api = testApp(db, env());
+    slack.failNext("chat.postMessage", { error: "channel_not_found" });
+    const res = await runFunction(review, { deps: api.deps, event, runId: `rv_${taskId}` });
+    expect(suspendedAt(res.error)).toBe("internal:wait:remind:0");
+    const notes = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)))
+      .filter((e) => e.kind === "note")
+      .map((e) => (e.payload as { text: string }).text);
+    expect(
+      notes.some((n) => n.includes("Slack refused the review card") && n.includes("channel_not_found")),
+    ).toBe(true);
+    expect(await db.select().from(slackMessages).where(eq(slackMessages.taskId, taskId))).toEqual([]);
+  });
 });

@@ -151,6 +151,30 @@ async function posterFor(deps: HumanDeps, ref: StageRef, facts: TaskFacts, what:
   return s.poster;
 }
 
+/**
+ * A Slack write that no retry can fix (a missing channel, a revoked token) must not end the human
+ * stage: people can still stamp through the API or the link. It is said in the task's log instead;
+ * anything retryable is thrown for the step to retry.
+ */
+async function orNote<T>(
+  deps: HumanDeps,
+  ref: StageRef,
+  what: string,
+  write: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!isDomainError(err) || err.retryable) throw err;
+    await note(
+      deps.db,
+      ref.taskId,
+      `Slack refused ${what}: ${err.message} Stamp through POST /api/tasks/${ref.taskId}/stamps or the client link.`,
+    );
+    return undefined;
+  }
+}
+
 /** Posts the internal review card once per deliverable version (a retried step finds it posted). */
 export async function announceInternal(deps: HumanDeps, ref: StageRef): Promise<{ card: PostedCard | null }> {
   const existing = await cardOf(deps.db, ref);
@@ -159,7 +183,10 @@ export async function announceInternal(deps: HumanDeps, ref: StageRef): Promise<
   const poster = await posterFor(deps, ref, facts, "the review card");
   if (!poster) return { card: null };
   const msg = reviewCard(facts.card);
-  const posted = await poster.postMessage({ channel: reviewChannel(deps), ...msg });
+  const posted = await orNote(deps, ref, "the review card", () =>
+    poster.postMessage({ channel: reviewChannel(deps), ...msg }),
+  );
+  if (!posted) return { card: null };
   const recorded = facts.dryRun || deps.config.FOREMAN_DRY_RUN ? "would_do" : "sent";
   await deps.db.execute(sql`
     insert into slack_messages (key, task_id, kind, channel, ts, deliverable_hash, recorded)
@@ -210,11 +237,13 @@ export async function announceClient(
   const poster = await posterFor(deps, ref, facts, "the client link");
   if (poster) {
     const card = await cardOf(deps.db, ref);
-    await poster.postMessage({
-      channel: card?.channel ?? reviewChannel(deps),
-      ...(card ? { threadTs: card.ts } : {}),
-      text: `Client review for *${facts.card.title}* (version ${facts.card.version}): send the client this link — single use, valid until ${until}: <${url}|open the review page>${base ? "" : ` (FOREMAN_PUBLIC_URL is not set: prefix ${link.path} with this server's address)`}`,
-    });
+    await orNote(deps, ref, "the client link message", () =>
+      poster.postMessage({
+        channel: card?.channel ?? reviewChannel(deps),
+        ...(card ? { threadTs: card.ts } : {}),
+        text: `Client review for *${facts.card.title}* (version ${facts.card.version}): send the client this link — single use, valid until ${until}: <${url}|open the review page>${base ? "" : ` (FOREMAN_PUBLIC_URL is not set: prefix ${link.path} with this server's address)`}`,
+      }),
+    );
   }
   return { tokenId: link.tokenId, expiresAt: link.expiresAt.toISOString() };
 }
@@ -243,16 +272,18 @@ export async function remind(deps: HumanDeps, ref: StageRef, w: StampWindow, now
   const poster = await posterFor(deps, ref, facts, "the reminder");
   if (poster) {
     const card = await cardOf(deps.db, ref);
-    await poster.postMessage({
-      channel: card?.channel ?? reviewChannel(deps),
-      ...(card ? { threadTs: card.ts } : {}),
-      text: reminderText({
-        title: facts.card.title,
-        stage: ref.stage,
-        waitingHours: hoursSince(w.startedAt, now),
-        reviewers,
+    await orNote(deps, ref, "the reminder", () =>
+      poster.postMessage({
+        channel: card?.channel ?? reviewChannel(deps),
+        ...(card ? { threadTs: card.ts } : {}),
+        text: reminderText({
+          title: facts.card.title,
+          stage: ref.stage,
+          waitingHours: hoursSince(w.startedAt, now),
+          reviewers,
+        }),
       }),
-    });
+    );
   }
   await appendEvents(deps.db, [
     {
@@ -274,16 +305,18 @@ export async function escalate(deps: HumanDeps, ref: StageRef, w: StampWindow, n
   const to = await slackIdsOf(deps.db, facts.projectId, ref.stage, true);
   const poster = await posterFor(deps, ref, facts, "the escalation");
   if (poster) {
-    await poster.postMessage({
-      channel: reviewChannel(deps),
-      text: escalationText({
-        title: facts.card.title,
-        stage: ref.stage,
-        waitingHours: hoursSince(w.startedAt, now),
-        to,
-        deadline: w.deadline,
+    await orNote(deps, ref, "the escalation", () =>
+      poster.postMessage({
+        channel: reviewChannel(deps),
+        text: escalationText({
+          title: facts.card.title,
+          stage: ref.stage,
+          waitingHours: hoursSince(w.startedAt, now),
+          to,
+          deadline: w.deadline,
+        }),
       }),
-    });
+    );
   }
   await appendEvents(deps.db, [
     {
@@ -358,6 +391,9 @@ export async function settleCard(deps: HumanDeps, ref: StageRef, outcome: StampO
             ? "No stamp before the deadline: set aside as blocked"
             : `This version is no longer awaiting a stamp (the task is ${outcome.status.replaceAll("_", " ")})`,
         );
-  await s.poster.updateMessage({ channel: card.channel, ts: card.ts, ...msg });
-  return true;
+  const poster = s.poster;
+  const done = await orNote(deps, ref, "the card update", () =>
+    poster.updateMessage({ channel: card.channel, ts: card.ts, ...msg }).then(() => true),
+  );
+  return done === true;
 }
