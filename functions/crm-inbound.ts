@@ -2,10 +2,14 @@
 // is recognised from crm_links (no HubSpot read) and dropped, like a ticket that already shows the
 // task's state; a stage, pipeline or ticket foreman does not know is ignored and logged. A person's
 // move becomes the command it means (client stamp, cancel, unblock, retry, skip) where the state
-// machine allows it; otherwise it is refused — a `refusal` event, the task's stage pushed back to the
-// ticket, and a note on the ticket saying why. One run per ticket at a time.
+// machine allows it — a move to Done counts as the client's approval only from the project's client
+// owner (the webhook names the mover) — otherwise it is refused: a `refusal` event, the task's stage
+// pushed back to the ticket, a message in the task's Slack thread and a note on the ticket saying
+// why. One run per ticket at a time.
 import { applyCommand, classifyInbound, noteRefusalOnTicket, recordRefusedMove } from "../lib/crm/inbound.ts";
+import { moverLabel } from "../lib/crm/owner.ts";
 import { hubspotTicketStageChanged } from "../lib/events.ts";
+import { notifyRefusedMove } from "../lib/notify/crm.ts";
 import { inngest } from "./client.ts";
 
 export const crmInbound = inngest.createFunction(
@@ -31,6 +35,7 @@ export const crmInbound = inngest.createFunction(
     }
     if (verdict.kind === "echo" || verdict.kind === "in_step") return { outcome: verdict.kind };
     const taskId = verdict.taskId as string;
+    const mover = { sourceId: event.data.sourceId, changeSource: event.data.changeSource };
 
     let refusal = verdict.kind === "refused" ? verdict.reason : undefined;
     if (verdict.kind === "command") {
@@ -42,6 +47,7 @@ export const crmInbound = inngest.createFunction(
           to: verdict.to,
           eventId,
           portalId: event.data.portalId,
+          mover,
         }),
       );
       if (applied.applied) return { outcome: "applied", command: verdict.command.kind, state: applied.to };
@@ -55,8 +61,10 @@ export const crmInbound = inngest.createFunction(
       to: verdict.to,
       reason: refusal ?? "the move is not allowed",
       eventId,
+      mover: moverLabel(mover),
     };
     await step.run("refuse", () => recordRefusedMove(deps, refused));
+    await step.run("notify-slack", () => notifyRefusedMove(deps, refused));
     const noted = await step.run("note-ticket", () =>
       noteRefusalOnTicket(deps, { ...refused, dryRun: verdict.dryRun ?? false }),
     );

@@ -3,6 +3,7 @@ import { crmInbound } from "./crm-inbound.ts";
 import { crmPush } from "./crm-push.ts";
 import { crmSync } from "./crm-sync.ts";
 import { intake } from "./intake.ts";
+import { notify } from "./notify.ts";
 import { outboxDrain } from "./outbox-drain.ts";
 import { promote } from "./promote.ts";
 import { releaseOnCancel } from "./release-on-cancel.ts";
@@ -23,4 +24,5 @@ export const functions = [
   crmSync,
   crmPush,
   crmInbound,
+  notify,
 ];

@@ -4,9 +4,12 @@
 // anything is sent — all well inside Slack's 3 s. The answer tells the clicker what happened, and the
 // card itself is updated here (who decided, when; the buttons gone) rather than when the review run
 // resumes, which can lag. Request changes opens a modal (views.open, the trigger expires in 3 s); its
-// submission is the decision. Engine and Slack calls are bounded so the answer is never late.
+// submission is the decision. A triage notice's Retry button is handled the same way: a listed
+// internal reviewer's click is one failed → ready transition, published, and the notice updated to
+// show who retried and when. Engine and Slack calls are bounded so the answer is never late.
 // One plain Hono route serves both deployments (Node and Workers); Bolt's receivers are not used.
 import { Hono } from "hono";
+import { retryFromSlack, settleRetryNotice } from "../../lib/notify/retry.ts";
 import { settleCard } from "../../lib/review/human.ts";
 import { readStampOutcome } from "../../lib/review/stamp-wait.ts";
 import { changesModal } from "../../lib/slack/card.ts";
@@ -43,6 +46,21 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
     return c.json({ response_type: "ephemeral", replace_original: false, text: parsed.reason });
   }
   if ("ignored" in parsed) return c.body(null, 200);
+  if ("retry" in parsed) {
+    const click = parsed.retry;
+    const retried = await retryFromSlack(deps, click);
+    if (retried.ok) {
+      await publishWithin(c, retried.outbox, 1000);
+      await within(
+        c,
+        settleRetryNotice(deps, click, retried).catch((err: Error) =>
+          deps.logger.warn("slack: notice update failed", { error: err.message }),
+        ),
+        1000,
+      );
+    }
+    return c.json({ response_type: "ephemeral", replace_original: false, text: retried.text });
+  }
   const action = parsed.action;
   if (action.kind === "open_changes_modal") {
     if (!deps.slack) {

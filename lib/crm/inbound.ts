@@ -1,10 +1,11 @@
 // A HubSpot ticket stage change, handled (crm-inbound's verbs): classify it from the database alone
 // (inbound-plan.ts), apply a person's move as the command it means — a client stamp through
-// applyStamp (channel "crm"), a cancel (the transition owes task/cancel.requested, which stops a
-// running work run), or the unblock / retry / skip transition — or refuse it: a `refusal` event, the
-// link told the ticket now shows the person's stage, and a push requested to put the task's stage
-// back, in one statement; then a note on the ticket saying why (recorded as WOULD_DO in dry-run).
-// Every command and every refusal leaves through the outbox with the change it belongs to.
+// applyStamp (channel "crm"; an approval only from the client owner, owner.ts), a cancel (the
+// transition owes task/cancel.requested, which stops a running work run), or the unblock / retry /
+// skip transition — or refuse it: a `refusal` event, the link told the ticket now shows the person's
+// stage, and a push requested to put the task's stage back, in one statement; then a note on the
+// ticket saying why (recorded as WOULD_DO in dry-run). Every command and every refusal leaves
+// through the outbox with the change it belongs to.
 
 import { AssociationTypes } from "@hubspot/api-client";
 import { sql } from "drizzle-orm";
@@ -31,6 +32,7 @@ import {
   type InboundVerdict,
   type StageChange,
 } from "./inbound-plan.ts";
+import { clientOwnerCheck, type Mover } from "./owner.ts";
 
 export const INBOUND_ACTOR = "fn:crm-inbound";
 
@@ -83,6 +85,8 @@ export interface CommandInput {
   /** The stage change's event id (HubSpot's composite key): a repeat is the same command. */
   eventId: string;
   portalId: number;
+  /** Who moved the ticket, as the webhook said. */
+  mover?: Mover;
 }
 
 export type CommandOutcome =
@@ -102,14 +106,21 @@ export async function applyCommand(
     if (command.kind === "client_stamp") {
       const hash = await deliverableHashOf(deps.db, taskId);
       if (!hash) return { applied: false, reason: "there is no deliverable to approve" };
+      // The approval is the client owner's to give; anyone else's move to Done is refused.
+      const owner =
+        command.decision === "approve"
+          ? await clientOwnerCheck(deps.db, taskId, input.mover ?? {})
+          : undefined;
+      if (owner && !owner.ok) return { applied: false, reason: owner.reason };
       const r = await applyStamp(deps.db, {
         taskId,
         stage: "client",
         decision: command.decision,
         deliverableHash: hash,
         channel: "crm",
-        actor: actorOf(input.portalId),
+        actor: owner?.ok ? `${actorOf(input.portalId)}-user-${owner.userId}` : actorOf(input.portalId),
         sourceRef: input.eventId,
+        ...(owner?.ok ? { reviewerId: owner.reviewerId } : {}),
         note: command.decision === "request_changes" ? "the ticket was moved back to Ready in HubSpot" : "",
       });
       await publish(deps, r.transition.outbox);
@@ -153,6 +164,8 @@ export interface RefusalInput {
   to: TaskState;
   reason: string;
   eventId: string;
+  /** Who moved the ticket (HubSpot user id, else how it was moved), for the audit. */
+  mover?: string | undefined;
 }
 
 /**
@@ -175,6 +188,7 @@ export async function recordRefusedMove(
     ticketId: input.ticketId,
     stageId: input.stageId,
     eventId: input.eventId,
+    ...(input.mover ? { mover: input.mover } : {}),
   });
   await deps.db.execute(sql`
     with ev as (

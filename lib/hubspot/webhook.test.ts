@@ -95,4 +95,29 @@ describe("classifyBatch", () => {
     ]);
     expect(out.items).toEqual([]);
   });
+
+  it("carries who moved a ticket (sourceId, changeSource), and drops a mover of another shape, not the event", () => {
+    const move = {
+      ...base,
+      subscriptionType: "ticket.propertyChange",
+      propertyName: "hs_pipeline_stage",
+      propertyValue: "3",
+    };
+    const out = classifyBatch([
+      { ...move, occurredAt: 1, sourceId: "userId:1234567", changeSource: "CRM_UI" },
+      { ...move, occurredAt: 2, sourceId: 1234567, changeSource: "" },
+    ]);
+    expect(out.stageChanges.map((c) => c.data)).toEqual([
+      {
+        ticketId: "4294967297",
+        portalId: 62515,
+        stageId: "3",
+        occurredAt: 1,
+        sourceId: "userId:1234567",
+        changeSource: "CRM_UI",
+      },
+      { ticketId: "4294967297", portalId: 62515, stageId: "3", occurredAt: 2 },
+    ]);
+    expect(out.ignored).toEqual([]);
+  });
 });

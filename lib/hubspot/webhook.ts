@@ -10,7 +10,9 @@
 //     the same work twice, and the task row is already the durable record that the ticket arrived.
 //   - an `hs_pipeline_stage` property change → a `hubspot/ticket.stage_changed` outbox row whose id
 //     comes from HubSpot's composite key portalId:subscriptionId:objectId:eventId:occurredAt:propertyName
-//     (HubSpot documents that eventId alone is not unique), so a re-delivery is the same row.
+//     (HubSpot documents that eventId alone is not unique), so a re-delivery is the same row. Who
+//     moved it (`sourceId`, e.g. "userId:1234567", and `changeSource`) travels with it: only the
+//     client owner's move to Done is a client stamp (crm-inbound).
 //   - everything else (other types, other properties, other object types, other portals, events that
 //     do not parse) → ignored, each with its reason; the batch is still acknowledged, because an
 //     error answer would make HubSpot re-deliver the same batch for a day.
@@ -96,6 +98,9 @@ const ticketEvent = z.object({
   occurredAt: z.number().int().min(0),
   propertyName: z.string().optional(),
   propertyValue: propertyValue.optional(),
+  // Who and how, when HubSpot says; a value of another shape is dropped, never a reason to drop the event.
+  sourceId: z.string().min(1).max(200).optional().catch(undefined),
+  changeSource: z.string().min(1).max(100).optional().catch(undefined),
 });
 type TicketEvent = z.infer<typeof ticketEvent>;
 
@@ -229,7 +234,14 @@ export function classifyBatch(
       continue;
     }
     stageIds.add(eventId);
-    const data = { ticketId: e.objectId, portalId, stageId, occurredAt: e.occurredAt };
+    const data = {
+      ticketId: e.objectId,
+      portalId,
+      stageId,
+      occurredAt: e.occurredAt,
+      ...(e.sourceId ? { sourceId: e.sourceId } : {}),
+      ...(e.changeSource ? { changeSource: e.changeSource } : {}),
+    };
     out.stageChanges.push({ eventId, name: hubspotTicketStageChanged.name, data });
   }
   return out;

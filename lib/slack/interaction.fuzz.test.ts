@@ -1,7 +1,7 @@
 // Fuzz: Slack interaction requests mutated from genuine ones (bit flips in body and signature, header
 // drops, timestamp shifts both ways, replays with other bodies and late, other workspaces' secrets, a
 // retired secret) must never be accepted, while the unmutated originals are. "Accepted" means what
-// the route would act on: the signature verifies and the body parses to a stamp action.
+// the route would act on: the signature verifies and the body parses to a stamp action or a retry.
 // Seeded PRNG: FUZZ_SEED=<n> reruns another sequence; a failure names seed, case and mutation.
 import { describe, expect, it } from "vitest";
 import { parseInteraction } from "./payload.ts";
@@ -86,6 +86,18 @@ const BODIES = [
       { view: { id: "V0HOME", type: "home" } },
     ),
   ),
+  form({
+    ...click("task:retry", "U0DAN", message, { channel: { id: "C0REVIEW" } }),
+    actions: [
+      {
+        type: "button",
+        action_id: "task:retry",
+        block_id: `retry:${TASK}`,
+        value: JSON.stringify({ taskId: TASK }),
+        action_ts: "1760000002.1",
+      },
+    ],
+  }),
   form({
     type: "view_submission",
     user: { id: "U0ANA", team_id: "T0001" },
@@ -219,7 +231,7 @@ const verdict = (q: Request) => {
   });
   // The parser must not throw on anything that arrives, verified or not.
   const parsed = parseInteraction(typeof q.body === "string" ? q.body : Buffer.from(q.body).toString("utf8"));
-  return { v, accepted: v.ok && parsed.ok && "action" in parsed };
+  return { v, accepted: v.ok && parsed.ok && ("action" in parsed || "retry" in parsed) };
 };
 
 describe("Slack interaction fuzz", () => {

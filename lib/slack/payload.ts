@@ -1,4 +1,4 @@
-// Slack interaction payloads as they really arrive, normalised to one stamp action.
+// Slack interaction payloads as they really arrive, normalised to one stamp action (or a retry).
 //
 // The body is `application/x-www-form-urlencoded` with one `payload=` field holding JSON (spaces as
 // `+`), verified first (verify.ts) and parsed here. The schemas are loose objects: Slack adds fields,
@@ -19,6 +19,8 @@
 //   modal         callback_id `stamp:changes`, private_metadata JSON
 //                 `{"taskId","hash","channelId"?,"messageTs"?,"responseUrl"?}` (copied from the click),
 //                 the note in the input whose action_id is `stamp:note` → kind "request_changes".
+//   action_id `task:retry`      button on a triage notice (lib/notify/blocks.ts) → a RetryAction;
+//                 value JSON `{"taskId":"task_…"}`, fallback block_id `retry:<taskId>`.
 // Any other action_id, callback_id or payload type is `ignored` (acknowledge it, change nothing).
 import { z } from "zod";
 
@@ -27,6 +29,7 @@ export const STAMP_ACTIONS = {
   reject: "stamp:reject",
   changes: "stamp:changes",
 } as const;
+export const RETRY_ACTION_ID = "task:retry";
 export const CHANGES_CALLBACK_ID = "stamp:changes";
 export const NOTE_ACTION_ID = "stamp:note";
 export const NOTE_MAX = 3000; // Slack's plain_text_input max_length
@@ -118,10 +121,26 @@ export interface StampAction {
   note?: string;
 }
 
+/** A Retry click on a failed task's notice: one failed_needs_triage → ready, if the clicker may. */
+export interface RetryAction {
+  kind: "retry";
+  taskId: string;
+  userId: string;
+  teamId: string;
+  /** Unique per click: the transition's idempotency key is built from it. */
+  idempotencyKey: string;
+  surface: "message" | "message_attachment" | "view";
+  actionTs?: string;
+  responseUrl?: string;
+  channelId?: string;
+  messageTs?: string;
+}
+
 export type InteractionProblem = "malformed_body" | "malformed_payload" | "bad_reference" | "missing_note";
 
 export type ParsedInteraction =
   | { ok: true; action: StampAction }
+  | { ok: true; retry: RetryAction }
   | { ok: true; ignored: string }
   | { ok: false; problem: InteractionProblem; reason: string };
 
@@ -151,6 +170,47 @@ function buttonRef(a: z.infer<typeof action>): z.infer<typeof ref> | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+const retryRef = z.object({ taskId: z.string().regex(TASK_ID_PATTERN) });
+
+/** The task on a Retry button: the value JSON, else `retry:<taskId>` in the block_id. */
+function retryTaskOf(a: z.infer<typeof action>): string | undefined {
+  const raw =
+    a.value !== undefined
+      ? jsonOrUndefined(a.value)
+      : (() => {
+          const parts = (a.block_id ?? "").split(":");
+          return parts.length === 2 && parts[0] === "retry" ? { taskId: parts[1] } : undefined;
+        })();
+  const parsed = retryRef.safeParse(raw);
+  return parsed.success ? parsed.data.taskId : undefined;
+}
+
+function fromRetryClick(p: z.infer<typeof blockActions>, a: z.infer<typeof action>): ParsedInteraction {
+  const taskId = retryTaskOf(a);
+  if (!taskId) return fail("bad_reference", "The Retry button does not name a task.");
+  const teamId = p.team?.id ?? p.user.team_id ?? p.view?.team_id;
+  if (!teamId) return fail("malformed_payload", "The payload names no team.");
+  const unique = a.action_ts ?? p.trigger_id;
+  if (!unique) return fail("malformed_payload", "The click carries neither action_ts nor trigger_id.");
+  const channelId = p.channel?.id ?? p.container.channel_id;
+  const messageTs = p.container.message_ts ?? p.message?.ts;
+  return {
+    ok: true,
+    retry: {
+      kind: "retry",
+      taskId,
+      userId: p.user.id,
+      teamId,
+      idempotencyKey: `slack:${teamId}:${p.user.id}:${unique}`,
+      surface: p.container.type,
+      ...(a.action_ts ? { actionTs: a.action_ts } : {}),
+      ...(p.response_url ? { responseUrl: p.response_url } : {}),
+      ...(channelId ? { channelId } : {}),
+      ...(messageTs ? { messageTs } : {}),
+    },
+  };
+}
+
 const KIND_BY_ACTION: Record<string, StampActionKind> = {
   [STAMP_ACTIONS.approve]: "approve",
   [STAMP_ACTIONS.reject]: "reject",
@@ -159,6 +219,7 @@ const KIND_BY_ACTION: Record<string, StampActionKind> = {
 
 function fromBlockActions(p: z.infer<typeof blockActions>): ParsedInteraction {
   const a = p.actions[0] as z.infer<typeof action>;
+  if (a.action_id === RETRY_ACTION_ID) return fromRetryClick(p, a);
   const kind = KIND_BY_ACTION[a.action_id];
   if (!kind) return { ok: true, ignored: `action ${a.action_id} is not a stamp` };
   const r = buttonRef(a);
@@ -242,7 +303,7 @@ export function payloadJson(rawBody: string): { ok: true; json: unknown } | { ok
   return { ok: true, json };
 }
 
-/** Parses a verified interaction body into one stamp action, an ignorable interaction, or a refusal. */
+/** Parses a verified interaction body into a stamp action, a retry, an ignorable interaction, or a refusal. */
 export function parseInteraction(rawBody: string): ParsedInteraction {
   const body = payloadJson(rawBody);
   if (!body.ok) return fail("malformed_body", body.reason);

@@ -201,6 +201,7 @@ describe("stage changes", () => {
       objectTypeId: "0-5",
       eventId: 78,
       occurredAt: 1_760_000_000_200,
+      sourceId: "userId:1234567",
     });
     // Same eventId as `early` but another occurrence: eventId alone is not unique.
     const sameEventId = stage(id, "2", { eventId: 77, occurredAt: 1_760_000_000_150 });
@@ -219,6 +220,9 @@ describe("stage changes", () => {
       portalId: PORTAL,
       stageId: "4",
       occurredAt: 1_760_000_000_200,
+      // Who moved it travels with the change (crm-inbound's client-owner check).
+      sourceId: "userId:1234567",
+      changeSource: "CRM_UI",
     });
     const sentIds = api.events.sent.filter((e) => e.name === "hubspot/ticket.stage_changed").map((e) => e.id);
     expect(sentIds).toEqual(rows.map((r) => r.event_id));

@@ -56,11 +56,18 @@ export interface CrmBed {
   mapping: SetupMapping;
   fake: FakeHubSpot;
   /** Submits a task (API, or from a HubSpot ticket) and publishes what it owes; returns its id. */
-  submit(opts?: { title?: string; ticketId?: string; dryRun?: boolean }): Promise<string>;
+  submit(opts?: { title?: string; ticketId?: string; dryRun?: boolean; project?: string }): Promise<string>;
   /** Moves a task (one transition, published), now or at a virtual time. */
   move(taskId: string, to: TaskState, at?: number): Promise<void>;
-  /** A ticket stage change as the webhook route emits it, delivered at a virtual time. */
-  inbound(ticketId: string, stageId: string, occurredAt: number, at?: number): void;
+  /** A ticket stage change as the webhook route emits it, delivered at a virtual time; `mover` is
+   *  who HubSpot says moved it (a person in the CRM: sourceId `userId:<id>`, changeSource CRM_UI). */
+  inbound(
+    ticketId: string,
+    stageId: string,
+    occurredAt: number,
+    at?: number,
+    mover?: { sourceId?: string; changeSource?: string },
+  ): void;
 }
 
 export interface BedOptions {
@@ -123,7 +130,11 @@ export async function crmBed(
     mapping,
     fake,
     submit: async (o = {}) => {
-      const input = { title: o.title ?? `CRM sync task ${++n}`, ...(o.dryRun ? { dry_run: true } : {}) };
+      const input = {
+        title: o.title ?? `CRM sync task ${++n}`,
+        ...(o.dryRun ? { dry_run: true } : {}),
+        ...(o.project ? { project: o.project } : {}),
+      };
       const r = await submitTask(db, input, {
         source: o.ticketId ? "hubspot" : "api",
         ...(o.ticketId ? { sourceRef: o.ticketId } : {}),
@@ -140,10 +151,10 @@ export async function crmBed(
       if (at === undefined) await apply();
       else sim.at(at, apply);
     },
-    inbound: (ticketId, stageId, occurredAt, at) => {
+    inbound: (ticketId, stageId, occurredAt, at, mover) => {
       sim.at(at ?? sim.now, async () => {
         const e = hubspotTicketStageChanged.create(
-          { ticketId, portalId: 62515, stageId, occurredAt },
+          { ticketId, portalId: 62515, stageId, occurredAt, ...mover },
           { id: `hubspot:62515:1:${ticketId}:${occurredAt}:${occurredAt}:hs_pipeline_stage` },
         );
         await deps.events.send(e);

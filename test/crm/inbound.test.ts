@@ -1,12 +1,14 @@
 // crm-inbound against the HubSpot fake, through the engine simulation: our own writes coming back
-// (late and out of order too) are dropped without a HubSpot read; the client moving the ticket to
-// Done is a client stamp (channel crm) and the ticket then gets the new last_event_id; Cancelled
-// cancels the task (task/cancel.requested stops its run); a move the state machine or the channel
-// forbids is refused — a refusal event, a note on the ticket, the task's stage put back — and in
-// dry-run the note is a WOULD_DO; stages of other pipelines and tickets of no task are ignored.
+// (late and out of order too) are dropped without a HubSpot read; the client owner (a listed client
+// reviewer with that HubSpot user id) moving the ticket to Done is a client stamp (channel crm) and
+// the ticket then gets the new last_event_id; Cancelled cancels the task (task/cancel.requested
+// stops its run); a move the state machine or the channel forbids is refused — a refusal event, a
+// note on the ticket, the task's stage put back — and in dry-run the note is a WOULD_DO; stages of
+// other pipelines and tickets of no task are ignored. The owner check itself: owner.test.ts.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crmLinks, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
+import { crmLinks, projects, reviewers, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
+import { newId } from "../../lib/ids.ts";
 import type { TaskState } from "../../lib/states.ts";
 import { useTestDb } from "../db.ts";
 import type { FakeHubSpot } from "../fakes/hubspot.ts";
@@ -30,8 +32,8 @@ const eventsOf = async (id: string) =>
 const lastInbound = (bed: CrmBed) => bed.sim.of("crm-inbound").at(-1);
 
 /** A synced task moved along `path`, each step synced before the next; returns it and its ticket. */
-async function syncedTask(bed: CrmBed, path: TaskState[]) {
-  const taskId = await bed.submit();
+async function syncedTask(bed: CrmBed, path: TaskState[], project?: string) {
+  const taskId = await bed.submit(project ? { project } : {});
   await bed.sim.runUntilIdle();
   for (const to of path) {
     await bed.move(taskId, to);
@@ -41,11 +43,29 @@ async function syncedTask(bed: CrmBed, path: TaskState[]) {
   return { taskId, ticketId: link?.ticketId as string, pushes: link?.pushes ?? [] };
 }
 
-/** A person moves the ticket in HubSpot (the stage changes there), and the webhook says so. */
-function personMoves(bed: CrmBed, ticketId: string, to: TaskState) {
+/** A person (HubSpot user `by`) moves the ticket in HubSpot (the stage changes there), and the webhook says so. */
+function personMoves(bed: CrmBed, ticketId: string, to: TaskState, by = "9000001") {
   const ticket = bed.fake.tickets.get(ticketId);
   if (ticket) ticket.properties.hs_pipeline_stage = bed.mapping.stageIds[to];
-  bed.inbound(ticketId, bed.mapping.stageIds[to], bed.sim.now);
+  bed.inbound(ticketId, bed.mapping.stageIds[to], bed.sim.now, undefined, {
+    sourceId: `userId:${by}`,
+    changeSource: "CRM_UI",
+  });
+}
+
+/** A project whose client owner is HubSpot user `hubspotUserId` (a client-stage human reviewer). */
+async function projectWithOwner(hubspotUserId: string) {
+  const id = newId("proj");
+  await t.current.db.insert(projects).values({ id, name: id });
+  await t.current.db.insert(reviewers).values({
+    id: newId("rvw"),
+    projectId: id,
+    kind: "human",
+    stage: "client",
+    name: "Client owner",
+    hubspotUserId,
+  });
+  return id;
 }
 
 describe("crm-inbound", () => {
@@ -66,14 +86,15 @@ describe("crm-inbound", () => {
     expect((await eventsOf(taskId)).map((e) => e.kind)).not.toContain("refusal");
   });
 
-  it("applies the client's move to Done as a client stamp, then syncs the ticket's last_event_id", async () => {
+  it("applies the client owner's move to Done as a client stamp, then syncs the ticket's last_event_id", async () => {
     const bed = await crmBed(t.current.db, crm);
-    const { taskId, ticketId } = await syncedTask(bed, ["ready", "working"]);
+    const owner = "7100001";
+    const { taskId, ticketId } = await syncedTask(bed, ["ready", "working"], await projectWithOwner(owner));
     await t.current.db.update(tasks).set({ deliverableHash: "sha256:v1" }).where(eq(tasks.id, taskId));
     await bed.move(taskId, "awaiting_client_review");
     await bed.sim.runUntilIdle();
     bed.sim.now += 60_000; // the client looks a minute later
-    personMoves(bed, ticketId, "done");
+    personMoves(bed, ticketId, "done", owner);
     await bed.sim.runUntilIdle();
 
     expect(lastInbound(bed)?.result).toEqual({ outcome: "applied", command: "client_stamp", state: "done" });
@@ -85,6 +106,7 @@ describe("crm-inbound", () => {
       decision: "approve",
       channel: "crm",
       deliverableHash: "sha256:v1",
+      reviewerId: expect.stringMatching(/^rvw_/),
     });
     expect(bed.events.sent.map((e) => e.name)).toContain("task/stamped");
     // crm-sync followed the move: the ticket carries the stamp transition's event id.

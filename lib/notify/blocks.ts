@@ -1,0 +1,153 @@
+// Block Kit for the notices a person must act on, pure and in card.ts's style: a failed task (its
+// failure class and reason, and a Retry button), a blocked task (the reason), a refused HubSpot move,
+// the scheduler paused, a budget warning — and the triage notice once retried (who, when; the button
+// gone, which also stops double clicks). Text people or models wrote is escaped with escapeMrkdwn.
+import { escapeMrkdwn } from "../slack/card.ts";
+import type { Block } from "../slack/client.ts";
+import { RETRY_ACTION_ID } from "../slack/payload.ts";
+import type { Failure } from "./plan.ts";
+
+export interface SlackText {
+  text: string;
+  blocks: Block[];
+}
+
+// Slack: section text ≤ 3000, header ≤ 150, notification text kept short.
+const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+const section = (text: string): Block => ({
+  type: "section",
+  text: { type: "mrkdwn", text: clip(text, 3000) },
+});
+const quote = (s: string, n: number): string => `>${escapeMrkdwn(clip(s, n)).replaceAll("\n", "\n>")}`;
+
+export interface TaskRef {
+  taskId: string;
+  title: string;
+  /** Where the task can be read (FOREMAN_PUBLIC_URL/api/tasks/:id), when the server has a public URL. */
+  url?: string | undefined;
+}
+
+const about = (t: TaskRef): Block =>
+  section(
+    `*${escapeMrkdwn(clip(t.title, 200))}* · \`${t.taskId}\`${t.url ? ` · <${t.url}|Open the task>` : ""}`,
+  );
+
+const CLASS_LABEL: Record<Failure["class"], string> = {
+  rate_limit: "rate limited",
+  auth: "credentials refused",
+  timeout: "timed out",
+  malformed_output: "malformed output",
+  budget: "token budget",
+  dependency: "a dependency failed",
+  external_api: "external API",
+  other: "other error",
+};
+
+/** A failed task: what failed and why, and a Retry button that carries the task. */
+export function triageNotice(t: TaskRef, f: Failure): SlackText {
+  return {
+    text: `Needs triage (${CLASS_LABEL[f.class]}): ${clip(t.title, 200)}`,
+    blocks: [
+      section(`:rotating_light: *Failed, needs triage* — ${CLASS_LABEL[f.class]} (\`${f.class}\`)`),
+      about(t),
+      section(quote(f.detail, 2000)),
+      { type: "context", elements: [{ type: "mrkdwn", text: `What to do: ${f.hint}` }] },
+      {
+        type: "actions",
+        block_id: `retry:${t.taskId}`,
+        elements: [
+          {
+            type: "button",
+            action_id: RETRY_ACTION_ID,
+            style: "primary",
+            text: { type: "plain_text", text: "Retry" },
+            value: JSON.stringify({ taskId: t.taskId }),
+            confirm: {
+              title: { type: "plain_text", text: "Retry this task?" },
+              text: { type: "plain_text", text: "It goes back to the queue and a worker takes it again." },
+              confirm: { type: "plain_text", text: "Retry" },
+              deny: { type: "plain_text", text: "Not yet" },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The triage notice after a retry: the failure stays readable, the button is replaced by who and when. */
+export function retriedNotice(t: TaskRef, f: Failure, by: { user: string; at: string }): SlackText {
+  const line = `:repeat: Retried by <@${by.user}> at ${by.at}: back in the queue`;
+  return {
+    text: `${line.replace(":repeat: ", "")} — ${clip(t.title, 200)}`,
+    blocks: [
+      section(`*Failed, needs triage* — ${CLASS_LABEL[f.class]} (\`${f.class}\`)`),
+      about(t),
+      section(quote(f.detail, 2000)),
+      section(`*${line}*`),
+    ],
+  };
+}
+
+/** A blocked task: the reason someone outside foreman has to act on. */
+export function blockedNotice(t: TaskRef, reason: string | null): SlackText {
+  return {
+    text: `Blocked: ${clip(t.title, 200)}`,
+    blocks: [
+      section(":no_entry: *Blocked, waiting on someone outside foreman*"),
+      about(t),
+      section(quote(reason?.trim() || "(no reason recorded)", 2000)),
+    ],
+  };
+}
+
+/** A HubSpot ticket move foreman refused (the ticket has a note too, and is put back). */
+export function refusedMoveNotice(
+  t: TaskRef,
+  m: { ticketId: string; from: string; to: string; reason: string; mover?: string | undefined },
+): SlackText {
+  const who = m.mover ? ` by ${escapeMrkdwn(clip(m.mover, 120))}` : "";
+  return {
+    text: `HubSpot move refused (${m.from} → ${m.to}): ${clip(t.title, 200)}`,
+    blocks: [
+      section(
+        `:warning: *HubSpot move refused* — ticket ${escapeMrkdwn(m.ticketId)} was moved from ${m.from} to ${m.to}${who}`,
+      ),
+      about(t),
+      section(
+        `${quote(m.reason, 2000)}\nThe ticket has a note saying why and is put back to the task's stage.`,
+      ),
+    ],
+  };
+}
+
+/** The scheduler stopped leasing work (budget breach, or a person paused it). */
+export function pausedNotice(p: { reason: string; actor: string }): SlackText {
+  return {
+    text: `Scheduler paused: ${clip(p.reason, 200)}`,
+    blocks: [
+      section(`:double_vertical_bar: *Scheduler paused* by ${escapeMrkdwn(clip(p.actor, 100))}`),
+      section(
+        `${quote(p.reason, 2000)}\nNo work is leased until it is resumed (or the next day, after a budget pause).`,
+      ),
+    ],
+  };
+}
+
+/** The day's spend crossed a warning level of the daily budget. */
+export function budgetNotice(b: {
+  level: 80 | 95;
+  day: string;
+  tokensToday: number;
+  dailyTokens: number;
+}): SlackText {
+  const n = (x: number) => x.toLocaleString("en-US");
+  return {
+    text: `Budget warning: ${b.level} % of the daily token budget used (${b.day})`,
+    blocks: [
+      section(
+        `:chart_with_upwards_trend: *Budget warning* — ${b.level} % of the daily token budget used on ${b.day}: ${n(b.tokensToday)} of ${n(b.dailyTokens)} tokens. At 100 % the scheduler pauses until the next day.`,
+      ),
+    ],
+  };
+}

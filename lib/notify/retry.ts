@@ -1,0 +1,123 @@
+// The Retry button on a triage notice: only a human internal reviewer listed for the task's project
+// (or for every project) may retry; the retry is ONE transition failed_needs_triage → ready, keyed by
+// the click (a repeat of the same click is the same retry) and naming who. Anyone else, and a click on
+// a task that is no longer failed, is refused politely and audited as a `refusal` event. The notice is
+// then shown retried (who, when; the button gone) — the Slack route does that right after the click.
+import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
+import type { AppDb } from "../../db/types.ts";
+import { isDomainError } from "../errors.ts";
+import type { OutboxMessage } from "../outbox/message.ts";
+import type { RetryAction } from "../slack/payload.ts";
+import { slackFor } from "../slack/poster.ts";
+import { TransitionConflictError } from "../tasks/errors.ts";
+import { appendEvents } from "../tasks/event-log.ts";
+import { transition } from "../tasks/transition.ts";
+import { retriedNotice } from "./blocks.ts";
+import { failureOf } from "./plan.ts";
+import { type NotifyDeps, noticeTaskOf } from "./thread.ts";
+
+export type RetryOutcome =
+  | { ok: true; text: string; at: string; outbox: OutboxMessage[] }
+  | { ok: false; text: string };
+
+/** As lib/stamps/slack.ts reads it: a project's own reviewer first, then one of every project. */
+async function internalReviewerOf(
+  db: AppDb,
+  taskId: string,
+  slackUserId: string,
+): Promise<{ id: string; name: string } | undefined> {
+  const result = await db.execute(sql`
+    select r.id, r.name from reviewers r join tasks t on t.id = ${taskId}
+     where r.kind = 'human' and r.stage = 'internal' and r.active and r.slack_user_id = ${slackUserId}
+       and (r.project_id is null or r.project_id = t.project_id)
+     order by r.project_id nulls last limit 1`);
+  return rowsOf<{ id: string; name: string }>(result)[0];
+}
+
+async function refuse(db: AppDb, action: RetryAction, reason: string): Promise<void> {
+  await appendEvents(db, [
+    {
+      taskId: action.taskId,
+      actor: `slack:${action.userId}`,
+      kind: "refusal",
+      payload: { what: "slack retry", reason, team: action.teamId },
+    },
+  ]).catch(() => undefined); // an unknown task id has nothing to audit against
+}
+
+/** Slack shows times the way the stamp cards do. */
+export const shownAt = (iso: string): string => `${iso.replace("T", " ").slice(0, 16)} UTC`;
+
+export async function retryFromSlack(
+  deps: Pick<NotifyDeps, "db">,
+  action: RetryAction,
+): Promise<RetryOutcome> {
+  const reviewer = await internalReviewerOf(deps.db, action.taskId, action.userId);
+  if (!reviewer) {
+    await refuse(deps.db, action, "not an internal reviewer of this project");
+    return {
+      ok: false,
+      text: "Only the project's internal reviewers can retry this task. Nothing was changed.",
+    };
+  }
+  try {
+    const moved = await transition(deps.db, {
+      taskId: action.taskId,
+      from: "failed_needs_triage",
+      to: "ready",
+      key: `retry:${action.idempotencyKey}`,
+      reason: `retried in Slack by ${reviewer.name} (Slack user ${action.userId})`,
+      actor: `slack:${action.userId}`,
+    });
+    return {
+      ok: true,
+      at: moved.at,
+      outbox: moved.outbox,
+      text: `Retried by <@${action.userId}> at ${shownAt(moved.at)}: the task is back in the queue.`,
+    };
+  } catch (err) {
+    if (err instanceof TransitionConflictError) {
+      const by = err.winner ? ` (moved by ${err.winner.actor} at ${shownAt(err.winner.at)})` : "";
+      await refuse(deps.db, action, `the task is ${err.current}, not failed_needs_triage`);
+      return {
+        ok: false,
+        text: `Nothing was changed: the task is no longer failed — it is ${err.current.replaceAll("_", " ")}${by}.`,
+      };
+    }
+    if (isDomainError(err) && (err.code === "NOT_FOUND" || err.code === "INVALID_TRANSITION")) {
+      await refuse(deps.db, action, err.message);
+      return { ok: false, text: `Nothing was changed: ${err.message}` };
+    }
+    throw err;
+  }
+}
+
+/** The failure the notice showed: the latest move into failed_needs_triage. */
+async function lastFailureOf(db: AppDb, taskId: string): Promise<string | null> {
+  const result = await db.execute(sql`
+    select payload->>'reason' as reason from task_events
+     where task_id = ${taskId} and kind = 'state_changed' and payload->>'to' = 'failed_needs_triage'
+     order by id desc limit 1`);
+  return rowsOf<{ reason: string | null }>(result)[0]?.reason ?? null;
+}
+
+/** Shows the clicked notice as retried (who, when; no button). False when there is nothing to update. */
+export async function settleRetryNotice(
+  deps: NotifyDeps,
+  action: RetryAction,
+  retried: { at: string },
+): Promise<boolean> {
+  if (!action.channelId || !action.messageTs) return false;
+  const task = await noticeTaskOf(deps, action.taskId);
+  if (!task) return false;
+  const s = slackFor(deps, task, `slack:${action.userId}`);
+  if (!s.poster) return false;
+  const failure = failureOf(await lastFailureOf(deps.db, action.taskId));
+  await s.poster.updateMessage({
+    channel: action.channelId,
+    ts: action.messageTs,
+    ...retriedNotice(task.ref, failure, { user: action.userId, at: shownAt(retried.at) }),
+  });
+  return true;
+}
