@@ -10,6 +10,7 @@ import type { Deps } from "../lib/deps.ts";
 import { bearerAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse, onError } from "./errors.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hubspotWebhookRoutes } from "./routes/hubspot.ts";
 import { inngestRoutes } from "./routes/inngest.ts";
@@ -18,6 +19,7 @@ import { plansRoutes } from "./routes/plans.ts";
 import { slackRoutes } from "./routes/slack.ts";
 import { stampPageRoutes } from "./routes/stamp-page.ts";
 import { stampRoutes } from "./routes/stamps.ts";
+import { taskCommandRoutes } from "./routes/task-commands.ts";
 import { tasksRoutes } from "./routes/tasks.ts";
 
 export interface ResolvedDeps {
@@ -53,6 +55,7 @@ export function createApp(opts: AppOptions) {
   app.use("/api/tasks/*", bearerAuth());
   app.use("/api/knowledge/*", bearerAuth());
   app.use("/api/plans/*", bearerAuth());
+  app.use("/api/admin/*", bearerAuth());
   // The limit comes from config, which arrives with the request; the limiter is built once per value.
   const limiters = new Map<number, MiddlewareHandler<AppEnv>>();
   const limiterFor = (maxSize: number) => {
@@ -82,6 +85,7 @@ export function createApp(opts: AppOptions) {
     "/api/tasks/*",
     "/api/knowledge/*",
     "/api/plans/*",
+    "/api/admin/*",
     "/webhooks/hubspot/*",
     "/stamp/*",
     "/slack/*",
@@ -93,6 +97,8 @@ export function createApp(opts: AppOptions) {
   app.route("/api/inngest", inngestRoutes());
   app.route("/api/tasks", tasksRoutes);
   app.route("/api/tasks", stampRoutes);
+  app.route("/api/tasks", taskCommandRoutes);
+  app.route("/api/admin", adminRoutes);
   app.route("/stamp", stampPageRoutes);
   app.route("/slack", slackRoutes);
   app.route("/webhooks/hubspot", hubspotWebhookRoutes);

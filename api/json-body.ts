@@ -1,5 +1,6 @@
 // Reading a request for the JSON API: a JSON body (the content type must say JSON; a body that does not
-// parse is a 400 naming `body`) and the optional Idempotency-Key header (visible ASCII, 1–200 chars).
+// parse is a 400 naming `body`; commands may send none) and the optional Idempotency-Key header
+// (visible ASCII, 1–200 chars).
 import { DomainError } from "../lib/errors.ts";
 
 export async function readJson(req: Request): Promise<unknown> {
@@ -16,6 +17,15 @@ export async function readJson(req: Request): Promise<unknown> {
       field: "body",
     });
   }
+}
+
+/** For commands whose body is optional: no body at all is `{}`; a body that is sent must be JSON. */
+export async function readOptionalJson(req: Request): Promise<unknown> {
+  if (req.headers.get("content-type") !== null) return readJson(req);
+  if ((await req.text()) === "") return {};
+  throw new DomainError("VALIDATION", "Send the body as JSON with 'Content-Type: application/json'.", {
+    field: "Content-Type",
+  });
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;

@@ -1,5 +1,6 @@
 // The public JSON shape of tasks and events (snake_case, states and priorities by name).
 
+import { isSkipped } from "../lib/admin/actions.ts";
 import { PRIORITIES } from "../lib/tasks/input.ts";
 import type { TaskEventRow } from "../lib/tasks/read.ts";
 import type { TaskRow } from "../lib/tasks/submit.ts";
@@ -10,6 +11,10 @@ export const presentTask = (t: TaskRow) => ({
   description: t.description,
   state: t.status,
   state_reason: t.statusReason,
+  /** The class of its last failure (lib/failures.ts), kept after a retry. */
+  failure_class: t.failureClass,
+  /** Done by a skip (its reason says so), not by the client's approval. */
+  skipped: isSkipped(t.status, t.statusReason),
   priority: PRIORITIES[t.priority] ?? "normal",
   lane: `P${t.priority}`,
   project: t.projectId,

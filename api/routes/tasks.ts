@@ -8,6 +8,7 @@ import { publish } from "../../lib/outbox/publish.ts";
 import { addNote } from "../../lib/tasks/note.ts";
 import { getTask, listTasks } from "../../lib/tasks/read.ts";
 import { submitShared } from "../../lib/tasks/submit-batcher.ts";
+import { actorOf } from "../actor.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
 import { readIdempotencyKey, readJson } from "../json-body.ts";
@@ -53,7 +54,7 @@ export const tasksRoutes = new Hono<AppEnv>()
     const id = c.req.param("id");
     if (!ID_PATTERN.test(id))
       throw new DomainError("NOT_FOUND", `Task ${id} does not exist.`, { field: "id" });
-    const note = await addNote(c.get("deps").db, id, await readJson(c.req.raw), "api");
+    const note = await addNote(c.get("deps").db, id, await readJson(c.req.raw), actorOf(c.req.raw));
     return c.json({ note: { event_id: note.eventId, at: note.at } }, 201);
   })
   .get("/:id", async (c) => {

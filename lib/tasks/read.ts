@@ -5,6 +5,7 @@ import { and, asc, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { reviews, stamps, taskDependencies, taskEvents, tasks, tokenUsage } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
+import { FAILURE_CLASSES } from "../failures.ts";
 import { ID_PATTERN } from "../ids.ts";
 import { TASK_STATES } from "../states.ts";
 import { text } from "../text.ts";
@@ -14,6 +15,8 @@ import type { TaskRow } from "./submit.ts";
 export const listTasksInput = z.strictObject({
   state: z.enum(TASK_STATES).optional(),
   project: text({ min: 1, max: 64 }).optional(),
+  /** The class recorded by the task's last move to failed_needs_triage (lib/failures.ts). */
+  failure_class: z.enum(FAILURE_CLASSES).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().regex(ID_PATTERN, "must be a cursor returned by this endpoint").optional(),
 });
@@ -27,6 +30,7 @@ export async function listTasks(
   const where: SQL[] = [];
   if (input.state) where.push(eq(tasks.status, input.state));
   if (input.project) where.push(eq(tasks.projectId, input.project));
+  if (input.failure_class) where.push(eq(tasks.failureClass, input.failure_class));
   if (input.cursor) where.push(lt(tasks.id, input.cursor));
   const rows = await db
     .select()

@@ -1,0 +1,36 @@
+// Whether the scheduler is paused, since when, and — while the outbox still keeps the event — who
+// paused it and why (the `scheduler/paused` row the pause wrote in the same statement). ONE query.
+import { sql } from "drizzle-orm";
+import { fromJson, rowsOf } from "../../db/rows.ts";
+import type { AppDb } from "../../db/types.ts";
+import { schedulerPaused } from "../events.ts";
+
+export interface PauseState {
+  paused: boolean;
+  /** When the flag last changed (null: never set). */
+  since: string | null;
+  reason: string | null;
+  actor: string | null;
+}
+
+type Row = {
+  paused: boolean | null;
+  since: string | Date | null;
+  data: { reason?: string; actor?: string } | string | null;
+};
+
+export async function readPauseState(db: AppDb): Promise<PauseState> {
+  const result = await db.execute(sql`
+    select (s.value)::text = 'true' as paused, s.updated_at as since,
+           (select o.data from outbox o where o.name = ${schedulerPaused.name} order by o.id desc limit 1) as data
+      from (select 1) one left join settings s on s.key = 'scheduler.paused'`);
+  const row = rowsOf<Row>(result)[0];
+  const paused = row?.paused === true;
+  const data = paused && row?.data ? fromJson(row.data) : null;
+  return {
+    paused,
+    since: row?.since ? new Date(row.since).toISOString() : null,
+    reason: data?.reason ?? null,
+    actor: data?.actor ?? null,
+  };
+}

@@ -1,0 +1,227 @@
+// The operator's views and switches over the in-process app: workers with slots and leases, today's
+// budget and where it went, failures by class with hints, and pause / resume (one alert per flip,
+// naming the caller) — each behind the bearer token.
+import { eq } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { projects, settings, tokenUsage, workers } from "../../db/schema/index.ts";
+import { FAILURE_HINTS } from "../../lib/failures.ts";
+import { newId } from "../../lib/ids.ts";
+import { leaseTask } from "../../lib/scheduler/lease.ts";
+import { useTestDb } from "../db.ts";
+import { testApp } from "../deps.ts";
+import { freshKey, insertTask } from "../fixtures.ts";
+
+const t = useTestDb();
+let api: ReturnType<typeof testApp>;
+beforeEach(() => {
+  api = testApp(t.current.db, { FOREMAN_DAILY_TOKEN_BUDGET: "10000", FOREMAN_DAILY_COST_BUDGET_USD: "5" });
+});
+type Json = Record<string, any>;
+const get = async (path: string) => {
+  const res = await api.request(path);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Json;
+};
+const post = (path: string, json?: unknown, headers: Record<string, string> = {}) =>
+  api.request(path, { method: "POST", headers, ...(json === undefined ? {} : { json }) });
+
+describe("GET /api/admin/workers", () => {
+  it("lists every worker with its slots, the leases holding them and the ready tasks queued for it", async () => {
+    const db = t.current.db;
+    const id = `w-${newId("wkr").slice(-8)}`;
+    await db
+      .insert(workers)
+      .values({ id, name: "Writer", agentType: "writer", slots: 2, tools: ["crm.read"] });
+    const running = await insertTask(db, { status: "ready", workerId: id, title: "running one" });
+    const runId = newId("run");
+    const now = new Date();
+    await leaseTask(db, { taskId: running.id, workerId: id, runId, key: freshKey(), now, leaseMinutes: 30 });
+    await insertTask(db, { status: "ready", workerId: id });
+    await insertTask(db, { status: "intake", workerId: id });
+
+    const body = await get("/api/admin/workers");
+    expect(body.workers.map((w: Json) => w.id)).toEqual([...body.workers.map((w: Json) => w.id)].sort());
+    const w = body.workers.find((x: Json) => x.id === id);
+    expect(w).toMatchObject({
+      name: "Writer",
+      agent_type: "writer",
+      model_tier: "primary",
+      tools: ["crm.read"],
+      active: true,
+      slots: 2,
+      busy: 1,
+      queued: 1,
+      leases: [{ slot: 1, task_id: running.id, task_title: "running one", run_id: runId, lapsed: false }],
+    });
+    expect(Date.parse(w.leases[0].expires_at) - now.getTime()).toBe(30 * 60_000);
+    expect(body.workers.find((x: Json) => x.id === "crm-setup")).toMatchObject({ busy: 0, leases: [] });
+  });
+});
+
+describe("GET /api/admin/budget", () => {
+  it("reports today's tokens and cost against the budget, by project and by tier, and the pause flag", async () => {
+    const db = t.current.db;
+    const now = new Date("2026-03-10T12:00:00Z");
+    api.deps.now = () => now;
+    const project = `proj_${newId("proj").slice(5)}`;
+    await db.insert(projects).values({ id: project, name: project });
+    const hour = (h: number) => new Date(now.getTime() + h * 3_600_000);
+    await db.insert(tokenUsage).values([
+      {
+        provider: "anthropic",
+        model: "m",
+        tier: "primary",
+        projectId: project,
+        tokensIn: 5000,
+        tokensOut: 1000,
+        costUsd: "1.5",
+        at: hour(-1),
+      },
+      {
+        provider: "bridge",
+        model: "l",
+        tier: "local",
+        projectId: project,
+        tokensIn: 1500,
+        tokensOut: 500,
+        costUsd: "0",
+        at: hour(-2),
+      },
+      {
+        provider: "anthropic",
+        model: "m",
+        tier: "primary",
+        tokensIn: 400,
+        tokensOut: 100,
+        costUsd: "0.25",
+        at: hour(-3),
+      },
+      // Yesterday: not today's.
+      {
+        provider: "anthropic",
+        model: "m",
+        tier: "primary",
+        projectId: project,
+        tokensIn: 9000,
+        tokensOut: 0,
+        costUsd: "9",
+        at: hour(-13),
+      },
+    ]);
+    const body = await get("/api/admin/budget");
+    expect(body).toMatchObject({
+      day: "2026-03-10",
+      tokens: { used: 8500, limit: 10000, share_pct: 85 },
+      cost: { used_usd: 1.75, limit_usd: 5 },
+      task_token_cap: 250000,
+      spent: false,
+      warnings: [80],
+      scheduler: { paused: false },
+      by_project: [
+        { key: project, calls: 2, tokens: 8000, cost_usd: 1.5 },
+        { key: "(none)", calls: 1, tokens: 500, cost_usd: 0.25 },
+      ],
+      by_tier: [
+        { key: "primary/anthropic", calls: 2, tokens: 6500, cost_usd: 1.75 },
+        { key: "local/bridge", calls: 1, tokens: 2000, cost_usd: 0 },
+      ],
+    });
+  });
+});
+
+describe("GET /api/admin/failures", () => {
+  it("counts the tasks in triage per class with the hint and the latest examples", async () => {
+    const db = t.current.db;
+    const project = `proj_${newId("proj").slice(5)}`;
+    await db.insert(projects).values({ id: project, name: project });
+    const fail = (failureClass: "auth" | "timeout" | null, statusReason: string, title: string) =>
+      insertTask(db, {
+        projectId: project,
+        status: "failed_needs_triage",
+        failureClass,
+        statusReason,
+        title,
+      });
+    const a1 = await fail("auth", "auth: key revoked", "a1");
+    const a2 = await fail("auth", "auth: 401", "a2");
+    const t1 = await fail("timeout", "timeout: stuck", "t1");
+    // Failed before tasks.failure_class existed: classed from its reason.
+    const legacy = await fail(null, "401 unauthorized from the CRM", "legacy");
+    await insertTask(db, { projectId: project, status: "ready", failureClass: "auth" }); // retried: not in triage
+
+    const body = await get(`/api/admin/failures?project=${project}`);
+    expect(body.total).toBe(4);
+    expect(body.classes.map((c: Json) => [c.class, c.count, c.hint])).toEqual([
+      ["auth", 3, FAILURE_HINTS.auth],
+      ["timeout", 1, FAILURE_HINTS.timeout],
+    ]);
+    expect(body.classes[0].tasks.map((x: Json) => x.id).sort()).toEqual([a1.id, a2.id, legacy.id].sort());
+    expect(body.classes[1].tasks).toEqual([{ id: t1.id, title: "t1" }]);
+    expect((await get(`/api/admin/failures?project=${project}&examples=1`)).classes[0].tasks).toHaveLength(1);
+
+    const bad = await api.request("/api/admin/failures?examples=500");
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Json).error.field).toBe("query.examples");
+  });
+});
+
+describe("pause and resume", () => {
+  it("flips the flag once each way, naming the caller, and says when nothing changed", async () => {
+    const res = await post("/api/admin/pause", { reason: "migrating the CRM" }, { "foreman-actor": "dana" });
+    expect(res.status).toBe(200);
+    expect((await res.json()) as Json).toMatchObject({
+      changed: true,
+      paused: true,
+      reason: "migrating the CRM",
+      actor: "api:dana",
+    });
+    expect(api.events.sent).toEqual([
+      expect.objectContaining({
+        name: "scheduler/paused",
+        data: { reason: "migrating the CRM", actor: "api:dana" },
+      }),
+    ]);
+    const [flag] = await t.current.db.select().from(settings).where(eq(settings.key, "scheduler.paused"));
+    expect(flag?.value).toBe(true);
+    expect(await get("/api/admin/scheduler")).toMatchObject({ paused: true, reason: "migrating the CRM" });
+    expect((await get("/api/admin/budget")).scheduler).toMatchObject({ paused: true, actor: "api:dana" });
+
+    const again = (await (await post("/api/admin/pause")).json()) as Json;
+    expect(again).toMatchObject({ changed: false, paused: true });
+    expect(api.events.sent).toHaveLength(1);
+
+    const resumed = (await (await api.request("/api/admin/resume", { method: "POST" })).json()) as Json;
+    expect(resumed).toMatchObject({ changed: true, paused: false, reason: null });
+    expect(api.events.sent[1]).toMatchObject({ name: "scheduler/resumed", data: { actor: "api" } });
+    expect(((await (await post("/api/admin/resume", {})).json()) as Json).changed).toBe(false);
+    expect(api.events.sent).toHaveLength(2);
+  });
+
+  it("refuses a bad body with 400 naming the field, pausing nothing", async () => {
+    const res = await post("/api/admin/pause", { reason: "" });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).error).toMatchObject({ code: "VALIDATION", field: "reason" });
+    const extra = await post("/api/admin/resume", { reason: "x" });
+    expect(((await extra.json()) as Json).error.field).toBe("reason");
+    expect((await get("/api/admin/scheduler")).paused).toBe(false);
+  });
+});
+
+describe("auth", () => {
+  it.each([
+    ["GET", "/api/admin/workers"],
+    ["GET", "/api/admin/budget"],
+    ["GET", "/api/admin/failures"],
+    ["GET", "/api/admin/scheduler"],
+    ["POST", "/api/admin/pause"],
+    ["POST", "/api/admin/resume"],
+  ])("refuses %s %s without or with a wrong token", async (method, path) => {
+    for (const token of [null, "wrong-token-0123456789"]) {
+      const res = await api.request(path, { method, token });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as Json).error.code).toBe("UNAUTHORIZED");
+    }
+    expect(api.events.sent).toEqual([]);
+    expect((await get("/api/admin/scheduler")).paused).toBe(false);
+  });
+});
