@@ -1,8 +1,10 @@
 // release-on-cancel: a cancelled task's work run stops at its next step (work's cancelOn) and never
-// reaches its own `finally`, so this frees the slot the run held and tells the scheduler.
+// reaches its own `finally`, so this frees the slot the run held and tells the scheduler. A request
+// naming its run (the watchdog's, which sends the task back to `ready`) frees that run's slot only,
+// never the slot of a newer run the scheduler may already have leased for the same task.
 import { taskCancelRequested } from "../lib/events.ts";
 import { publish } from "../lib/outbox/publish.ts";
-import { releaseTaskRun } from "../lib/work/release.ts";
+import { releaseRun, releaseTaskRun } from "../lib/work/release.ts";
 import { inngest } from "./client.ts";
 
 export const releaseOnCancel = inngest.createFunction(
@@ -14,7 +16,10 @@ export const releaseOnCancel = inngest.createFunction(
   },
   async ({ event, step, deps }) => {
     return step.run("release", async () => {
-      const r = await releaseTaskRun(deps.db, event.data.taskId);
+      const { taskId, runId } = event.data;
+      const r = runId
+        ? await releaseRun(deps.db, { runId, status: "cancelled" })
+        : await releaseTaskRun(deps.db, taskId);
       await publish(deps, r.outbox);
       return { released: r.released };
     });

@@ -12,9 +12,15 @@
 // the stamps table re-read before every wait and after every timeout, so a click that lands before a
 // wait exists, or between two waits, is found. The endpoints apply decisions themselves (one
 // compare-and-set); this run only observes them, shows them on the card, and moves to the next stage.
+//
+// A stage whose wait the engine lost is resumed from the database: the watchdog sends
+// `task/stamp.resume` (taskId, stage, deliverable hash, when the stage began), and this function
+// skips the model review and runs that human stage again on its original clock — the stamps table
+// and the log re-read first, so a decision that landed meanwhile is found and what the lost run
+// already did (card, link, reminder, escalation) is not done twice; waits already over are skipped.
 
 import type { Deps } from "../lib/deps.ts";
-import { taskStamped, taskWorkSubmitted } from "../lib/events.ts";
+import { taskStamped, taskStampResume, taskWorkSubmitted } from "../lib/events.ts";
 import { costUsd, priceFor } from "../lib/llm/cost.ts";
 import { recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
@@ -28,6 +34,7 @@ import {
   settleCard,
 } from "../lib/review/human.ts";
 import { parkReview } from "../lib/review/parked.ts";
+import { readResumeState } from "../lib/review/resume.ts";
 import {
   afterReviewerFailure,
   applyVerdict,
@@ -56,13 +63,19 @@ export const review = inngest.createFunction(
     // Backoff over these retries is the window a down reviewer gets before the review is parked.
     retries: REVIEW_RETRIES,
     concurrency: [{ limit: 2, key: '"local-gpu"', scope: "env" }],
-    triggers: [taskWorkSubmitted],
+    triggers: [taskWorkSubmitted, taskStampResume],
     onFailure: async ({ event, error, step, deps }) => {
+      // A resumed stage has no review to park: the watchdog finds the stage again if it stays lost.
+      if (event.data.event.name === taskStampResume.name) return;
       const data = event.data.event.data as { taskId: string; deliverableId: string };
       await step.run("park", () => parkReview(deps.db, data, error.message));
     },
   },
   async ({ event, step, deps, runId, attempt }) => {
+    if (event.name === taskStampResume.name) return resumeStages(step, deps, event.data, runId);
+    // Each trigger narrows only by its own name (an invoke carries the union of both).
+    if (event.name !== taskWorkSubmitted.name)
+      return { state: "skipped", reason: `not a trigger: ${event.name}` };
     const { taskId, deliverableId } = event.data;
     const subject = await step.run("load", () => loadReviewSubject(deps.db, taskId, deliverableId));
     if (!subject) return { state: "skipped", reason: "no such deliverable" };
@@ -134,8 +147,42 @@ export const review = inngest.createFunction(
 
 type Step = Parameters<Parameters<typeof inngest.createFunction>[1]>[0]["step"];
 
-/** One human stage: announce, then wait — remind — wait — escalate — wait — deadline, in sequence. */
-async function humanStage(step: Step, deps: Deps, ref: StageRef, runId: string): Promise<StampOutcome> {
+/** task/stamp.resume: the lost stage on its original clock, then (after an internal approval) the client's. */
+async function resumeStages(
+  step: Step,
+  deps: Deps,
+  data: { taskId: string; stage: StampStage; deliverableHash: string; startedAt: string },
+  runId: string,
+) {
+  const ref = (stage: StampStage): StageRef => ({
+    taskId: data.taskId,
+    stage,
+    deliverableHash: data.deliverableHash,
+  });
+  const resumed = { startedAt: data.startedAt };
+  const stages: Record<string, StampOutcome> = {};
+  if (data.stage === "internal") {
+    stages.internal = await humanStage(step, deps, ref("internal"), runId, resumed);
+    const o = stages.internal;
+    if (o.kind !== "decided" || o.decision !== "approve") return { state: "resumed", stages };
+    stages.client = await humanStage(step, deps, ref("client"), runId);
+  } else {
+    stages.client = await humanStage(step, deps, ref("client"), runId, resumed);
+  }
+  return { state: "resumed", stages };
+}
+
+/**
+ * One human stage: announce, then wait — remind — wait — escalate — wait — deadline, in sequence.
+ * `resumed` (task/stamp.resume): the stage began at `startedAt` in a run the engine lost.
+ */
+async function humanStage(
+  step: Step,
+  deps: Deps,
+  ref: StageRef,
+  runId: string,
+  resumed?: { startedAt: string },
+): Promise<StampOutcome> {
   const s = ref.stage;
   const read = () => readStampOutcome(deps.db, ref);
   const settle = async (outcome: StampOutcome): Promise<StampOutcome> => {
@@ -143,17 +190,30 @@ async function humanStage(step: Step, deps: Deps, ref: StageRef, runId: string):
     return outcome;
   };
   // The clock is its own step so a retried announce mints the same link (same seed, same time).
-  const window: StampWindow = await step.run(`${s}:clock`, () => stampWindow(s, deps.now(), deps.config));
-  await step.run(`${s}:announce`, () =>
-    s === "internal"
-      ? announceInternal(deps, ref)
-      : announceClient(deps, ref, {
-          seed: `${runId}:${ref.deliverableHash}`,
-          now: new Date(window.startedAt),
-        }),
+  const window: StampWindow = await step.run(`${s}:clock`, () =>
+    stampWindow(s, resumed ? new Date(resumed.startedAt) : deps.now(), deps.config),
   );
+  const done = resumed
+    ? await step.run(`${s}:resume`, () => readResumeState(deps.db, ref, window.startedAt, deps.now()))
+    : undefined;
+  if (done && done.outcome.kind !== "waiting") return settle(done.outcome);
+  // The card is posted once per version (announceInternal finds it); a link already handed over stays the one.
+  if (!done?.linkIssued) {
+    await step.run(`${s}:announce`, () =>
+      s === "internal"
+        ? announceInternal(deps, ref)
+        : announceClient(deps, ref, {
+            seed: `${runId}:${ref.deliverableHash}`,
+            now: new Date(done ? done.resumedAt : window.startedAt),
+          }),
+    );
+  }
   for (const { phase, from, until } of phasesOf(window)) {
-    for (const [i, pieceEnd] of waitPieces(from, until).entries()) {
+    // A resumed stage does not wait again for what is already over (it would only time out).
+    const pieces = waitPieces(from, until).filter(
+      (end) => !done || Date.parse(end) > Date.parse(done.resumedAt),
+    );
+    for (const [i, pieceEnd] of pieces.entries()) {
       const before = await step.run(`${s}:check:${phase}:${i}`, read);
       if (before.kind !== "waiting") return settle(before);
       const stamped = await step.waitForEvent(`${s}:wait:${phase}:${i}`, {
@@ -169,10 +229,11 @@ async function humanStage(step: Step, deps: Deps, ref: StageRef, runId: string):
     }
     const after = await step.run(`${s}:recheck:${phase}`, read);
     if (after.kind !== "waiting") return settle(after);
-    if (phase === "remind") await step.run(`${s}:remind`, () => remind(deps, ref, window, deps.now()));
-    else if (phase === "escalate")
-      await step.run(`${s}:escalate`, () => escalate(deps, ref, window, deps.now()));
-    else {
+    if (phase === "remind") {
+      if (!done?.reminded) await step.run(`${s}:remind`, () => remind(deps, ref, window, deps.now()));
+    } else if (phase === "escalate") {
+      if (!done?.escalated) await step.run(`${s}:escalate`, () => escalate(deps, ref, window, deps.now()));
+    } else {
       await step.run(`${s}:expire`, async () => {
         const r = await expire(deps, ref, `${runId}:${s}:expire`);
         await publish(deps, r.outbox);

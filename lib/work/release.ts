@@ -1,19 +1,25 @@
 // Ending a run: ONE statement frees its slot lease, records how the run ended (the only column of
 // agent_runs that changes), clears the task's lease if it still points at this run, and owes
 // `worker/released` so the scheduler looks again. Safe to repeat: a second release changes nothing
-// and owes nothing new (the event id is the run's).
+// and owes nothing new (the event id is the run's). A caller that must explain the release (the
+// watchdog) passes an audit event: written by the same statement, only when a slot was freed.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { workerReleased } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
+import { type TaskEventRecord, taskEventRecord } from "../tasks/event-kinds.ts";
 
 export type RunEnd = "succeeded" | "failed" | "cancelled";
 
 export async function releaseRun(
   db: AppDb,
-  input: { runId: string; status: RunEnd },
+  input: { runId: string; status: RunEnd; audit?: TaskEventRecord & { actor: string } },
 ): Promise<{ released: boolean; outbox: OutboxMessage[] }> {
+  // Validated like every event write: a payload that does not match its kind is a bug.
+  const audit = input.audit
+    ? { ...(taskEventRecord.parse(input.audit) as TaskEventRecord), actor: input.audit.actor }
+    : undefined;
   const result = await db.execute(sql`
     with gone as (delete from worker_leases where run_id = ${input.runId} returning worker_id, task_id),
     ended as (
@@ -34,6 +40,15 @@ export async function releaseRun(
       on conflict (event_id) do nothing
       returning event_id, name, data
     )
+    ${
+      audit
+        ? sql`, au as (
+      insert into task_events (task_id, run_id, kind, payload, actor)
+      select g.task_id, ${input.runId}, ${audit.kind}, ${JSON.stringify(audit.payload)}::jsonb, ${audit.actor}
+        from gone g
+    )`
+        : sql``
+    }
     select (select count(*) from gone)::int as released,
            (select jsonb_agg(jsonb_build_object('eventId', event_id, 'name', name, 'data', data)) from ob) as outbox`);
   const [row] = rowsOf<{ released: number; outbox: OutboxMessage[] | string | null }>(result);

@@ -1,0 +1,103 @@
+// watchdog: every five minutes, one pass at a time, finds what got stuck and repairs it — each check
+// one query for its cases (lib/watchdog/*.ts), each case its own step through the one-statement
+// write paths, every action a task event (kind `watchdog`, or a transition with actor `watchdog`):
+//   1. stuck runs: working, no task event for FOREMAN_WATCHDOG_STUCK_MINUTES → run cancelled, task
+//      retried once via `ready`, the next time to triage (class `timeout`);
+//   2. leaked leases: a slot held by a run that ended or whose task moved on → released;
+//   3. lost events: intake/ready with no progress for FOREMAN_WATCHDOG_LOST_MINUTES → task/submitted
+//      or task/ready re-sent (unless still pending in the outbox: the drain's job);
+//   4. CRM drift: a ticket whose pushed state is not the task's → crm/push.requested;
+//   5. lost waits: a human stage no run waits for any more → task/stamp.resume;
+//   6. outbox stopped draining → one alert until it drains again.
+// Parked reviews are retried by review-retry (same finder, ids per parking, every ten minutes); the
+// watchdog leaves them alone, since a task whose latest run submitted is not a stuck worker.
+// The pass's clock is its first step, so a retried step rebuilds the same keys and event ids.
+import { cron } from "inngest";
+import { outboxStatus } from "../lib/outbox/drain.ts";
+import { type CrmDrift, crmDriftSkipped, findCrmDrift, requestResync } from "../lib/watchdog/crm-drift.ts";
+import { outboxAlertDecision, thresholdsOf } from "../lib/watchdog/decide.ts";
+import { findLeakedLeases, releaseLeaked } from "../lib/watchdog/leases.ts";
+import { findLostEvents, resendLost } from "../lib/watchdog/lost-events.ts";
+import { findLostWaits, resumeWait } from "../lib/watchdog/lost-waits.ts";
+import { clearOutboxAlert, raiseOutboxAlert, readOutboxAlert } from "../lib/watchdog/outbox-alert.ts";
+import { findStuckRuns, repairStuck } from "../lib/watchdog/stuck.ts";
+import { inngest } from "./client.ts";
+
+/** Cases per check per pass: a backlog is worked off over passes, well inside 1,000 steps a run. */
+const LIMIT = 50;
+
+export const watchdog = inngest.createFunction(
+  {
+    id: "watchdog",
+    name: "Find and repair stuck runs, leaked leases, lost events, CRM drift and lost waits",
+    retries: 2,
+    singleton: { mode: "skip" },
+    triggers: [cron("*/5 * * * *")],
+  },
+  async ({ step, deps }) => {
+    const at = await step.run("clock", () => deps.now().toISOString());
+    const now = new Date(at);
+    const t = thresholdsOf(deps.config);
+    const summary = { stuck: 0, leases: 0, resent: 0, resynced: 0, waits: 0, outbox: "none" as string };
+
+    const stuck = await step.run("find-stuck", () =>
+      findStuckRuns(deps.db, { now, minutes: t.stuckMinutes, limit: LIMIT }),
+    );
+    for (const c of stuck) {
+      const r = await step.run(`stuck:${c.taskId}:v${c.version}`, () => repairStuck(deps, c, t.stuckMinutes));
+      if (r.outcome !== "moved_on") summary.stuck++;
+    }
+
+    const leases = await step.run("find-leaked-leases", () =>
+      findLeakedLeases(deps.db, { now, graceMinutes: t.lostMinutes, limit: LIMIT }),
+    );
+    for (const l of leases) {
+      const r = await step.run(`lease:${l.runId}`, () => releaseLeaked(deps, l, at));
+      if (r.released) summary.leases++;
+    }
+
+    const lost = await step.run("find-lost-events", () =>
+      findLostEvents(deps.db, { now, minutes: t.lostMinutes, limit: LIMIT }),
+    );
+    for (const c of lost) {
+      await step.run(`resend:${c.taskId}:v${c.version}:${c.attempts + 1}`, () => resendLost(deps, c, at));
+      summary.resent++;
+    }
+
+    const drift = await step.run("find-crm-drift", async () => {
+      const skipped = await crmDriftSkipped(deps);
+      const cases: CrmDrift[] = skipped
+        ? []
+        : await findCrmDrift(deps.db, { now, minutes: t.lostMinutes, limit: LIMIT });
+      return { skipped, cases };
+    });
+    for (const d of drift.cases) {
+      await step.run(`resync:${d.taskId}:v${d.version}`, () => requestResync(deps, d, at));
+      summary.resynced++;
+    }
+
+    const waits = await step.run("find-lost-waits", () =>
+      findLostWaits(deps.db, { now, graceMinutes: t.lostMinutes, limit: LIMIT, clock: deps.config }),
+    );
+    for (const w of waits) {
+      await step.run(`resume:${w.taskId}:${w.enteredEventId}:${w.attempts + 1}`, () =>
+        resumeWait(deps, w, at),
+      );
+      summary.waits++;
+    }
+
+    const outbox = await step.run("check-outbox", async () => {
+      const [status, mark] = await Promise.all([outboxStatus(deps), readOutboxAlert(deps.db)]);
+      return { status, decision: outboxAlertDecision(status, mark !== null, t.outboxMinutes) };
+    });
+    if (outbox.decision === "alert") {
+      const r = await step.run("outbox-alert", () => raiseOutboxAlert(deps, outbox.status, at));
+      summary.outbox = r.alerted;
+    } else if (outbox.decision === "clear") {
+      await step.run("outbox-clear", () => clearOutboxAlert(deps));
+      summary.outbox = "cleared";
+    }
+
+    return { at, ...summary, ...(drift.skipped ? { crmSkipped: drift.skipped } : {}) };
+  },
+);

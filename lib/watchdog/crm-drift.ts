@@ -1,0 +1,101 @@
+// CRM drift: tickets whose stage is not the task's state. crm_links holds the state whose stage we
+// last pushed, so "we never pushed the latest" needs no HubSpot read: a linked ticket whose pushed
+// state differs from the task's, quiet for FOREMAN_WATCHDOG_LOST_MINUTES (crm-sync's debounce and
+// crm-push's batches have had their time), with no push request pending in the outbox and no refusal
+// by HubSpot for this version (that one waits for a person: crm-push left a triage note). It is
+// re-synced the way crm-sync asks: a `crm/push.requested` through the outbox, with a watchdog event,
+// once per task version. In dry-run nothing is pushed, so nothing drifts: the check does not run.
+import { sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
+import type { AppDb } from "../../db/types.ts";
+import type { Deps } from "../deps.ts";
+import { crmPushRequested } from "../events.ts";
+import { loadSetupMapping } from "../hubspot/setup-mapping.ts";
+import { publish } from "../outbox/publish.ts";
+import type { TaskState } from "../states.ts";
+import { minutesBefore } from "./decide.ts";
+import { recordAction } from "./record.ts";
+
+export const RESYNC_ACTION = "crm_resync";
+
+export interface CrmDrift {
+  taskId: string;
+  version: number;
+  status: TaskState;
+  pushedState: TaskState | null;
+  ticketId: string;
+}
+
+const resyncKey = (taskId: string, version: number) => `watchdog:crm:${taskId}:v${version}`;
+
+export async function findCrmDrift(
+  db: AppDb,
+  opts: { now: Date; minutes: number; limit: number },
+): Promise<CrmDrift[]> {
+  const cutoff = minutesBefore(opts.now, opts.minutes).toISOString();
+  const result = await db.execute(sql`
+    select t.id, t.version, t.status, l.pushed_state, l.ticket_id
+      from crm_links l
+      join tasks t on t.id = l.task_id
+     where l.ticket_id is not null
+       and l.pushed_state is distinct from t.status
+       and l.refused_version is distinct from t.version
+       and not t.dry_run
+       and t.updated_at < ${cutoff}::timestamptz
+       and not exists (
+         select 1 from outbox o
+          where o.sent_at is null and o.abandoned_at is null
+            and o.name = ${crmPushRequested.name} and o.data->>'taskId' = t.id)
+       and not exists (
+         select 1 from task_events e
+          where e.task_id = t.id and e.idempotency_key = 'watchdog:crm:' || t.id || ':v' || t.version)
+     order by t.updated_at
+     limit ${opts.limit}`);
+  return rowsOf<{
+    id: string;
+    version: number;
+    status: TaskState;
+    pushed_state: TaskState | null;
+    ticket_id: string;
+  }>(result).map((r) => ({
+    taskId: r.id,
+    version: Number(r.version),
+    status: r.status,
+    pushedState: r.pushed_state,
+    ticketId: r.ticket_id,
+  }));
+}
+
+type DriftDeps = Pick<Deps, "config" | "db" | "events" | "logger" | "now" | "hubspot">;
+
+/** Why the check cannot run here (nothing could be pushed), or null when it can. */
+export async function crmDriftSkipped(deps: DriftDeps): Promise<string | null> {
+  if (deps.config.FOREMAN_DRY_RUN) return "dry-run: tickets are not written, so they cannot drift";
+  if (!deps.hubspot) return "HUBSPOT_ACCESS_TOKEN is not set: tickets cannot be written";
+  if (!(await loadSetupMapping(deps.db))) return "HubSpot setup has not run (npm run setup:hubspot)";
+  return null;
+}
+
+export async function requestResync(
+  deps: DriftDeps,
+  d: CrmDrift,
+  at: string,
+): Promise<{ eventId: string; recorded: boolean }> {
+  const id = `watchdog:crm-push:${d.taskId}:v${d.version}`;
+  const r = await recordAction(deps.db, {
+    taskId: d.taskId,
+    key: resyncKey(d.taskId, d.version),
+    payload: {
+      action: RESYNC_ACTION,
+      ticketId: d.ticketId,
+      pushedState: d.pushedState,
+      state: d.status,
+      version: d.version,
+      eventId: id,
+      at,
+    },
+    emit: [crmPushRequested.create({ taskId: d.taskId }, { id })],
+  });
+  await publish(deps, r.outbox);
+  return { eventId: id, recorded: r.recorded };
+}

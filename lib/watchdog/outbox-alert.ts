@@ -1,0 +1,93 @@
+// The outbox stopped draining: pending rows older than FOREMAN_WATCHDOG_OUTBOX_MINUTES (the /health
+// numbers, lib/outbox/drain.ts outboxStatus) raise ONE alert — Slack in the review channel when live,
+// recorded in the mark and logged in dry-run — and nothing more while the stall lasts. The memory is
+// one settings row (`watchdog.outbox_alert`): claimed for the pass before the post, so a retried
+// step posts again only for its own claim, filled in with what was sent, and deleted once the outbox
+// has drained, so the next stall alerts again. A crash between Slack's answer and the mark may post
+// a second time (at least once, never silently none).
+import { sql } from "drizzle-orm";
+import { fromJson, rowsOf } from "../../db/rows.ts";
+import type { AppDb } from "../../db/types.ts";
+import type { Deps } from "../deps.ts";
+import type { OutboxStatus } from "../outbox/drain.ts";
+import { outboxAlertText } from "./decide.ts";
+
+export const OUTBOX_ALERT_KEY = "watchdog.outbox_alert";
+
+export interface OutboxAlertMark {
+  /** The pass that raised the alert (its clock): a retry of that pass recognises its own claim. */
+  openedAt: string;
+  state: "claimed" | "sent" | "would_do" | "unconfigured";
+  status?: OutboxStatus;
+  channel?: string;
+  ts?: string;
+  request?: Record<string, unknown>;
+}
+
+export async function readOutboxAlert(db: AppDb): Promise<OutboxAlertMark | null> {
+  const result = await db.execute(sql`select value from settings where key = ${OUTBOX_ALERT_KEY}`);
+  const row = rowsOf<{ value: OutboxAlertMark | string }>(result)[0];
+  return row ? fromJson(row.value) : null;
+}
+
+async function writeMark(db: AppDb, mark: OutboxAlertMark): Promise<void> {
+  await db.execute(sql`
+    update settings set value = ${JSON.stringify(mark)}::jsonb, updated_at = now()
+     where key = ${OUTBOX_ALERT_KEY} and value->>'openedAt' = ${mark.openedAt}`);
+}
+
+type AlertDeps = Pick<Deps, "config" | "db" | "logger" | "slack">;
+
+export type AlertOutcome = { alerted: OutboxAlertMark["state"] } | { alerted: "already" };
+
+export async function raiseOutboxAlert(
+  deps: AlertDeps,
+  status: OutboxStatus,
+  at: string,
+): Promise<AlertOutcome> {
+  const claim: OutboxAlertMark = { openedAt: at, state: "claimed", status };
+  const claimed = rowsOf(
+    await deps.db.execute(sql`
+      insert into settings (key, value) values (${OUTBOX_ALERT_KEY}, ${JSON.stringify(claim)}::jsonb)
+      on conflict (key) do nothing
+      returning key`),
+  );
+  if (claimed.length === 0) {
+    const mark = await readOutboxAlert(deps.db);
+    // Another pass alerted for this stall, or this pass already finished: nothing more to say.
+    if (!mark || mark.openedAt !== at || mark.state !== "claimed") return { alerted: "already" };
+  }
+  const text = outboxAlertText(status);
+  const channel = deps.config.SLACK_REVIEW_CHANNEL;
+  if (deps.config.FOREMAN_DRY_RUN) {
+    const request = {
+      method: "chat.postMessage",
+      path: "slack:chat.postMessage",
+      body: { channel: channel ?? "(SLACK_REVIEW_CHANNEL is not set)", text },
+    };
+    await writeMark(deps.db, { ...claim, state: "would_do", request });
+    deps.logger.warn("watchdog: the outbox stopped draining (WOULD_DO: Slack alert)", { ...status, request });
+    return { alerted: "would_do" };
+  }
+  if (!deps.slack || !channel) {
+    await writeMark(deps.db, { ...claim, state: "unconfigured" });
+    deps.logger.error(
+      "watchdog: the outbox stopped draining; not posted to Slack (SLACK_BOT_TOKEN and SLACK_REVIEW_CHANNEL are not both set)",
+      { ...status, text },
+    );
+    return { alerted: "unconfigured" };
+  }
+  const posted = await deps.slack.postMessage({ channel, text });
+  await writeMark(deps.db, { ...claim, state: "sent", channel: posted.channel, ts: posted.ts });
+  deps.logger.error("watchdog: the outbox stopped draining; alert posted to Slack", { ...status });
+  return { alerted: "sent" };
+}
+
+/** The outbox drains again: forget the alert, so the next stall raises a new one. */
+export async function clearOutboxAlert(deps: Pick<Deps, "db" | "logger">): Promise<boolean> {
+  const gone = rowsOf(
+    await deps.db.execute(sql`delete from settings where key = ${OUTBOX_ALERT_KEY} returning key`),
+  );
+  if (gone.length > 0) deps.logger.info("watchdog: the outbox drains again; the stall alert is cleared");
+  return gone.length > 0;
+}
