@@ -1,0 +1,104 @@
+// The stretch of time a digest covers, in the digest's time zone (FOREMAN_DIGEST_TZ): the daily one
+// the local day before the run, the weekly one the seven local days before it — so Monday's weekly
+// covers Monday to Sunday of the past week, and the weekend, which the weekday daily skips. Days begin
+// at local midnight, found with Intl (no time-zone library; Workers have Intl too). Pure.
+
+export type DigestKind = "daily" | "weekly";
+
+export const PERIOD_DAYS: Record<DigestKind, number> = { daily: 1, weekly: 7 };
+
+export interface DigestPeriod {
+  kind: DigestKind;
+  timeZone: string;
+  /** The first local day covered (YYYY-MM-DD). */
+  from: string;
+  /** The last local day covered, inclusive. */
+  to: string;
+  days: number;
+  /** The instant `from` begins, local midnight (ISO, UTC). */
+  start: string;
+  /** The instant the day after `to` begins: the period is [start, end). */
+  end: string;
+  /** When the digest was made: "now" for the snapshot numbers (stuck, waiting, states). */
+  at: string;
+}
+
+const wallClock = (timeZone: string) =>
+  new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+
+function wallParts(instant: Date, timeZone: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of wallClock(timeZone).formatToParts(instant))
+    if (p.type !== "literal") out[p.type] = Number(p.value);
+  return out;
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** The local calendar date of an instant in a zone (YYYY-MM-DD). */
+export function localDate(instant: Date, timeZone: string): string {
+  const p = wallParts(instant, timeZone);
+  return `${pad(p.year ?? 0, 4)}-${pad(p.month ?? 0)}-${pad(p.day ?? 0)}`;
+}
+
+/** The zone's offset from UTC at an instant, in ms (local wall time minus UTC). */
+function offsetMs(instant: Date, timeZone: string): number {
+  const p = wallParts(instant, timeZone);
+  const wall = Date.UTC(
+    p.year ?? 0,
+    (p.month ?? 1) - 1,
+    p.day ?? 1,
+    p.hour ?? 0,
+    p.minute ?? 0,
+    p.second ?? 0,
+  );
+  return wall - Math.floor(instant.getTime() / 1000) * 1000;
+}
+
+function ymd(date: string): [number, number, number] {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) throw new Error(`not a date: ${date}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+/** `date` moved by `n` calendar days. */
+export function addDays(date: string, n: number): string {
+  const [y, m, d] = ymd(date);
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}
+
+/** The instant local midnight begins on `date` in the zone. */
+export function startOfLocalDay(date: string, timeZone: string): Date {
+  const [y, m, d] = ymd(date);
+  const wall = Date.UTC(y, m - 1, d);
+  // The offset at the first guess can differ from the offset at midnight itself (a DST change in
+  // between), so it is read again at the guess; two rounds settle it.
+  const guess = wall - offsetMs(new Date(wall), timeZone);
+  return new Date(wall - offsetMs(new Date(guess), timeZone));
+}
+
+/** The period a digest of `kind` made at `now` covers. */
+export function digestPeriod(kind: DigestKind, now: Date, timeZone: string): DigestPeriod {
+  const days = PERIOD_DAYS[kind];
+  const today = localDate(now, timeZone);
+  const from = addDays(today, -days);
+  return {
+    kind,
+    timeZone,
+    from,
+    to: addDays(today, -1),
+    days,
+    start: startOfLocalDay(from, timeZone).toISOString(),
+    end: startOfLocalDay(today, timeZone).toISOString(),
+    at: now.toISOString(),
+  };
+}
