@@ -10,6 +10,7 @@ import { isDomainError } from "../errors.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import type { RetryAction } from "../slack/payload.ts";
 import { slackFor } from "../slack/poster.ts";
+import { commandReason } from "../tasks/command.ts";
 import { TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { transition } from "../tasks/transition.ts";
@@ -67,7 +68,8 @@ export async function retryFromSlack(
       from: "failed_needs_triage",
       to: "ready",
       key: `retry:${action.idempotencyKey}`,
-      reason: `retried in Slack by ${reviewer.name} (Slack user ${action.userId})`,
+      // Worded as the admin API's retry is, so the audit reads the same whichever channel retried.
+      reason: commandReason("retry", `in Slack by ${reviewer.name} (Slack user ${action.userId})`),
       actor: `slack:${action.userId}`,
     });
     return {

@@ -157,7 +157,7 @@ describe("the Retry button", () => {
       payload: {
         from: "failed_needs_triage",
         to: "ready",
-        reason: `retried in Slack by Reviewer ${FAKE_REVIEWER} (Slack user ${FAKE_REVIEWER})`,
+        reason: `retried: in Slack by Reviewer ${FAKE_REVIEWER} (Slack user ${FAKE_REVIEWER})`,
       },
     });
     // The outbox was published within the answer: the scheduler hears of the task again.
