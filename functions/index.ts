@@ -2,6 +2,8 @@
 import { crmInbound } from "./crm-inbound.ts";
 import { crmPush } from "./crm-push.ts";
 import { crmSync } from "./crm-sync.ts";
+import { digest } from "./digest.ts";
+import { digestWeekly } from "./digest-weekly.ts";
 import { intake } from "./intake.ts";
 import { notify } from "./notify.ts";
 import { outboxDrain } from "./outbox-drain.ts";
@@ -10,6 +12,7 @@ import { releaseOnCancel } from "./release-on-cancel.ts";
 import { review } from "./review.ts";
 import { reviewRetry } from "./review-retry.ts";
 import { schedule } from "./schedule.ts";
+import { watchdog } from "./watchdog.ts";
 import { work } from "./work.ts";
 
 export const functions = [
@@ -25,4 +28,7 @@ export const functions = [
   crmPush,
   crmInbound,
   notify,
+  watchdog,
+  digest,
+  digestWeekly,
 ];

@@ -26,6 +26,26 @@ export type ModelPrices = z.infer<typeof modelPrices>;
 const optionalUrl = z.url().optional();
 /** An Inngest flow-control period: hours, minutes and seconds, e.g. "5s", "1m30s". */
 const timeStr = z.string().regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, "must be a period like 5s, 2m or 1h30m");
+/** An IANA time zone the runtime knows (Intl), e.g. Europe/Paris. */
+const timeZone = z
+  .string()
+  .trim()
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be an IANA time zone such as UTC or Europe/Paris");
+/** A five-field cron expression without a TZ= prefix (the zone is FOREMAN_DIGEST_TZ), or "off". */
+const digestCron = z
+  .string()
+  .trim()
+  .regex(
+    /^(off|[\w*,/-]+(\s+[\w*,/-]+){4})$/,
+    "must be a five-field cron (minute hour day month weekday) such as 0 8 * * 1-5, or off; the zone is FOREMAN_DIGEST_TZ",
+  );
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8787),
@@ -40,11 +60,37 @@ export const configSchema = z.object({
     .regex(/^[\w.-]+:\d+$/, "must be host:port")
     .optional(),
   FOREMAN_API_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  FOREMAN_ACCESS_TEAM_DOMAIN: optionalUrl,
+  FOREMAN_ACCESS_AUD: optionalString,
+  FOREMAN_ACCESS_EMAIL_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, "must be a domain such as example.com")
+    .optional(),
   FOREMAN_DRY_RUN: bool(true),
   FOREMAN_PUBLIC_URL: optionalUrl,
   FOREMAN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(65_536),
   FOREMAN_OUTBOX_DRAIN_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   FOREMAN_OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  FOREMAN_WATCHDOG_STUCK_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .default(30),
+  FOREMAN_WATCHDOG_LOST_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
+  FOREMAN_WATCHDOG_OUTBOX_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   INNGEST_DEV: optionalString,
   INNGEST_SIGNING_KEY: optionalString,
@@ -110,6 +156,10 @@ export const configSchema = z.object({
     .min(1)
     .max(24 * 60)
     .default(30),
+  FOREMAN_DIGEST_TZ: timeZone.default("UTC"),
+  FOREMAN_DIGEST_CRON: digestCron.default("0 8 * * 1-5"),
+  FOREMAN_DIGEST_WEEKLY_CRON: digestCron.default("0 8 * * 1"),
+  FOREMAN_DIGEST_CHANNEL: optionalString,
   BRIDGE_URL: optionalUrl,
   BRIDGE_TOKEN: optionalString,
   LOCAL_MODEL: z.string().min(1).default("local"),
@@ -129,6 +179,19 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "generated into the data dir (Node)",
     where: "bearer token for /api/*; required on Workers",
   },
+  FOREMAN_ACCESS_TEAM_DOMAIN: {
+    default: "— (sign-in form only)",
+    where:
+      "Cloudflare Access team domain (https://<team>.cloudflareaccess.com): with FOREMAN_ACCESS_AUD, /board also accepts a verified Cf-Access-Jwt-Assertion",
+  },
+  FOREMAN_ACCESS_AUD: {
+    default: "—",
+    where: "the Access application's Audience (AUD) tag the board's JWTs must carry",
+  },
+  FOREMAN_ACCESS_EMAIL_DOMAIN: {
+    default: "— (any identity Access let through)",
+    where: "only Access identities whose email is at this domain may see /board",
+  },
   FOREMAN_DRY_RUN: {
     default: "true",
     where: "global dry-run: workers' CRM writes are recorded as WOULD_DO instead of sent (per task: dry_run)",
@@ -143,6 +206,20 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     where: "Node: how often the outbox drain re-sends unsent events (Workers: the cron trigger)",
   },
   FOREMAN_OUTBOX_RETENTION_DAYS: { default: "7", where: "how long sent outbox rows are kept" },
+  FOREMAN_WATCHDOG_STUCK_MINUTES: {
+    default: "30",
+    where:
+      "watchdog: a working task with no task event for this long is stuck: its run is cancelled and retried once, then triaged (timeout)",
+  },
+  FOREMAN_WATCHDOG_LOST_MINUTES: {
+    default: "15",
+    where:
+      "watchdog: an intake/ready task idle this long gets its event re-sent (doubling after each try); a CRM ticket behind this long is re-synced; a stamp wait this late past a due reminder, escalation or deadline is re-created",
+  },
+  FOREMAN_WATCHDOG_OUTBOX_MINUTES: {
+    default: "15",
+    where: "watchdog: an outbox event unsent for this long raises one Slack alert until the outbox drains again",
+  },
   LOG_LEVEL: { default: "info", where: "logger level" },
   INNGEST_DEV: { default: "1 under `npm start`, unset otherwise", where: "Inngest dev mode (no signing)" },
   INNGEST_SIGNING_KEY: { default: "—", where: "Inngest Cloud request signing" },
@@ -254,6 +331,22 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     where:
       "how long a review keeps retrying a local model that is down (doubling pauses) before it is parked",
   },
+  FOREMAN_DIGEST_TZ: {
+    default: "UTC",
+    where: "the digest's time zone: when its crons fire and where its days begin (IANA name)",
+  },
+  FOREMAN_DIGEST_CRON: {
+    default: "0 8 * * 1-5",
+    where: "the daily digest's schedule in FOREMAN_DIGEST_TZ (covers the previous day); off = never",
+  },
+  FOREMAN_DIGEST_WEEKLY_CRON: {
+    default: "0 8 * * 1",
+    where: "the weekly digest's schedule in FOREMAN_DIGEST_TZ (covers the 7 days before); off = never",
+  },
+  FOREMAN_DIGEST_CHANNEL: {
+    default: "SLACK_REVIEW_CHANNEL",
+    where: "channel id the daily and weekly digests are posted to",
+  },
   BRIDGE_URL: { default: "—", where: "GPU bridge base URL for the local model tier" },
   BRIDGE_TOKEN: { default: "—", where: "GPU bridge bearer token" },
   LOCAL_MODEL: { default: "local", where: "model name requested from the GPU bridge" },
@@ -295,6 +388,11 @@ export function loadConfig(env: Record<string, unknown>, runtime: Runtime): Conf
     : parsed.error.issues.map((i) => `${String(i.path[0] ?? "?")}: ${i.message}`);
   if (parsed.success && parsed.data.BRIDGE_URL && !parsed.data.BRIDGE_TOKEN) {
     problems.push("BRIDGE_TOKEN: required when BRIDGE_URL is set (the bridge refuses unauthenticated calls)");
+  }
+  if (parsed.success && !parsed.data.FOREMAN_ACCESS_TEAM_DOMAIN !== !parsed.data.FOREMAN_ACCESS_AUD) {
+    problems.push(
+      "FOREMAN_ACCESS_AUD: FOREMAN_ACCESS_TEAM_DOMAIN and FOREMAN_ACCESS_AUD go together (an Access JWT is checked against both)",
+    );
   }
   if (parsed.success && parsed.data.FOREMAN_STAMP_REMIND_HOURS >= parsed.data.FOREMAN_STAMP_ESCALATE_HOURS) {
     problems.push("FOREMAN_STAMP_ESCALATE_HOURS: must be later than FOREMAN_STAMP_REMIND_HOURS");

@@ -23,6 +23,10 @@ export const hubspotTicketStageChanged = eventType("hubspot/ticket.stage_changed
     portalId: z.number().int(),
     stageId: z.string().min(1),
     occurredAt: z.number().int(),
+    /** Who moved it, as HubSpot says: `userId:<id>` for a person in the CRM (the client-owner check). */
+    sourceId: z.string().min(1).max(200).optional(),
+    /** How it was moved: `CRM_UI`, `AUTOMATION_PLATFORM`, `INTEGRATION`, … */
+    changeSource: z.string().min(1).max(100).optional(),
   }),
 });
 
@@ -67,7 +71,24 @@ export const taskStateChanged = eventType("task/state.changed", {
 });
 
 export const taskCancelRequested = eventType("task/cancel.requested", {
-  schema: z.object({ taskId, reason: z.string(), actor }),
+  schema: z.object({
+    taskId,
+    reason: z.string(),
+    actor,
+    /** The run to stop, when the sender knows it: release-on-cancel then frees that run's slot only. */
+    runId: z.string().min(1).optional(),
+  }),
+});
+
+/** The watchdog found a human stage whose wait the engine lost: the review function resumes it. */
+export const taskStampResume = eventType("task/stamp.resume", {
+  schema: z.object({
+    taskId,
+    stage: z.enum(["internal", "client"]),
+    deliverableHash: z.string().min(1),
+    /** When the stage began (its state change): the resumed stage keeps that clock. */
+    startedAt: z.iso.datetime({ offset: true }),
+  }),
 });
 
 export const workerReleased = eventType("worker/released", {
@@ -104,6 +125,7 @@ export const EVENTS = [
   taskStamped,
   taskStateChanged,
   taskCancelRequested,
+  taskStampResume,
   workerReleased,
   schedulerPaused,
   schedulerResumed,
