@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { reviewers } from "../../db/schema/index.ts";
 import { seedBoard } from "../../test/board-seed.ts";
 import { useTestDb } from "../../test/db.ts";
+import { insertTask } from "../../test/fixtures.ts";
 import { loadConfig } from "../config.ts";
 import { newId } from "../ids.ts";
 import { TASK_STATES } from "../states.ts";
@@ -67,6 +68,19 @@ describe("readColumns", () => {
     );
     const ready = column("ready")?.cards[0];
     expect(ready?.enteredAt.getTime()).toBe(ready?.createdAt.getTime());
+    // The failure class is shown in triage (a legacy row's read from its reason), never after a retry.
+    const triage = column("failed_needs_triage")?.cards ?? [];
+    expect(triage.find((c) => c.id === seed.ids.legacy)?.failureClass).toBe("rate_limit");
+    expect(triage.find((c) => c.id === seed.ids.authA)?.failureClass).toBe("auth");
+    const retried = await insertTask(t.current.db, {
+      projectId: seed.projectId,
+      status: "ready",
+      failureClass: "timeout",
+      statusReason: "retry",
+    });
+    const after = await readColumns(t.current.db, { projectId: seed.projectId, perColumn: 25 });
+    const card = after.find((c) => c.state === "ready")?.cards.find((c) => c.id === retried.id);
+    expect(card?.failureClass).toBeNull();
   });
 
   it("shows at most perColumn cards but still counts them all", async () => {

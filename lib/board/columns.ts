@@ -4,7 +4,7 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
-import type { FailureClass } from "../failures.ts";
+import { classOfReason, type FailureClass } from "../failures.ts";
 import { TASK_STATES, type TaskState, TERMINAL_STATES } from "../states.ts";
 
 export interface BoardCard {
@@ -17,6 +17,7 @@ export interface BoardCard {
   dryRun: boolean;
   revisionCount: number;
   statusReason: string | null;
+  /** In triage only: the class of its failure (a retried task keeps the column, not the failure). */
   failureClass: FailureClass | null;
   createdAt: Date;
   /** When the task entered its current state (its last state_changed event; created_at before any). */
@@ -101,7 +102,8 @@ export async function readColumns(
       dryRun: r.dry_run,
       revisionCount: Number(r.revision_count),
       statusReason: r.status_reason,
-      failureClass: r.failure_class,
+      failureClass:
+        r.status === "failed_needs_triage" ? (r.failure_class ?? classOfReason(r.status_reason)) : null,
       createdAt: new Date(Number(r.created_ms)),
       enteredAt: new Date(Number(r.entered_ms)),
     });

@@ -160,6 +160,35 @@ describe("Worker bundle in workerd", () => {
     expect(denied.status).toBe(401);
   });
 
+  it("signs in to the board and renders it through the Neon driver", async () => {
+    const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+    const created = await fetch(`${base}/api/tasks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ title: "on the board in workerd" }),
+    });
+    const { task } = (await created.json()) as { task: { id: string } };
+    const signIn = await fetch(`${base}/board/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: base, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: TOKEN, next: "/board" }).toString(),
+    });
+    expect(signIn.status, await signIn.clone().text()).toBe(303);
+    const cookie = signIn.headers.get("set-cookie")?.split(";")[0] ?? "";
+    expect(cookie).toMatch(/^foreman_board=/);
+    const board = await fetch(`${base}/board`, { headers: { cookie }, redirect: "manual" });
+    const page = await board.text();
+    expect(board.status, page).toBe(200);
+    const intake = page.slice(page.indexOf('data-state="intake"'));
+    expect(intake.slice(0, intake.indexOf("</section>"))).toContain(`data-task-id="${task.id}"`);
+    const fragment = await fetch(`${base}/board/fragment`, { headers: { cookie } });
+    expect(fragment.status).toBe(200);
+    expect(await fragment.text()).toContain("Tasks by state");
+    const anonymous = await fetch(`${base}/board`, { redirect: "manual" });
+    expect(anonymous.status).toBe(303);
+  });
+
   it("drains the outbox from its Cron Trigger after the engine comes back", async () => {
     const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
     inngestApi.eventsDown();
