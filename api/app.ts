@@ -11,6 +11,7 @@ import { bearerAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse, onError } from "./errors.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { boardRoutes } from "./routes/board.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hubspotWebhookRoutes } from "./routes/hubspot.ts";
 import { inngestRoutes } from "./routes/inngest.ts";
@@ -104,6 +105,7 @@ export function createApp(opts: AppOptions) {
   app.route("/webhooks/hubspot", hubspotWebhookRoutes);
   app.route("/api/knowledge", knowledgeRoutes);
   app.route("/api/plans", plansRoutes);
+  app.route("/board", boardRoutes);
   return app;
 }
 
