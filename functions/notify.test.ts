@@ -222,6 +222,35 @@ describe("notify: only when a person is needed", () => {
     ).toEqual([]);
   });
 
+  it("still posts when only the version moved on (a reassign), not the state", async () => {
+    const db = t.current.db;
+    const { deps } = testDeps(db, live());
+    const task = await insertTask(db, { status: "working" });
+    const failed = await move(deps, task.id, "failed_needs_triage", "other: boom");
+    // A reassign is a compare-and-set that bumps the version without a move.
+    await db
+      .update(tasks)
+      .set({ version: failed.version + 1 })
+      .where(eq(tasks.id, task.id));
+    const res = await runFunction(notify, {
+      deps,
+      event: {
+        name: "task/state.changed",
+        data: {
+          taskId: task.id,
+          from: "working",
+          to: "failed_needs_triage",
+          version: failed.version,
+          eventId: failed.eventId,
+          reason: "other: boom",
+          actor: "test",
+        },
+      },
+    });
+    expect(res.result).toMatchObject({ posted: "sent" });
+    expect(posts()).toHaveLength(1);
+  });
+
   it("drops a late event for a task that has already moved on", async () => {
     const db = t.current.db;
     const { deps } = testDeps(db, live());

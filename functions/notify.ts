@@ -28,8 +28,8 @@ export const notify = inngest.createFunction(
   },
   async ({ event, step, deps }) => {
     if (event.name === taskStateChanged.name) {
-      const { taskId, to, version, reason } = event.data;
-      return step.run("post", () => notifyStateChange(deps, { taskId, to, version, reason }));
+      const { taskId, to, version, eventId, reason } = event.data;
+      return step.run("post", () => notifyStateChange(deps, { taskId, to, version, eventId, reason }));
     }
     if (event.name === schedulerPaused.name) {
       const data = event.data;

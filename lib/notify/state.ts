@@ -13,6 +13,8 @@ export interface StateChange {
   taskId: string;
   to: TaskState;
   version: number;
+  /** The move's task_events id: the notice stands while it is the task's latest move. */
+  eventId: number;
   reason: string | null;
 }
 
@@ -23,8 +25,9 @@ export async function notifyStateChange(deps: NotifyDeps, change: StateChange): 
   if (!kind) return { posted: "silent", reason: `${change.to} needs nobody` };
   const task = await noticeTaskOf(deps, change.taskId);
   if (!task) return { posted: "stale", reason: `task ${change.taskId} does not exist` };
-  if (task.version !== change.version) {
-    return { posted: "stale", reason: `the task moved on (now ${task.status}, version ${task.version})` };
+  // The latest move, not the version: a reassign bumps the version but leaves the task failed.
+  if (task.lastMoveId !== change.eventId) {
+    return { posted: "stale", reason: `the task moved on (now ${task.status})` };
   }
   const message =
     kind === "triage"

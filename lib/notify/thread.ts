@@ -3,6 +3,9 @@
 // (`thread:<taskId>` in slack_messages), else this notice becomes the root. Each notice has its own
 // key in slack_messages, read first, so a retried step finds what it posted instead of posting twice
 // (the window between Slack's answer and the insert is the one place a crash can still repeat it).
+// Two first notices for one task at the same instant could each start a root; a task's moves are
+// serial and its human-needed ones minutes apart, so notify takes no per-task concurrency key (the
+// scheduler's and budget's events carry no task id to key on).
 // Dry-run goes through slackFor: the exact request is a WOULD_DO event and nothing reaches Slack.
 // Without SLACK_BOT_TOKEN / SLACK_REVIEW_CHANNEL outside dry-run, the task's log says so; so it does
 // when Slack refuses in a way no retry fixes (a missing channel, a revoked token) — a retryable
@@ -53,13 +56,18 @@ export interface NoticeTask {
 export async function noticeTaskOf(
   deps: Pick<NotifyDeps, "config" | "db">,
   taskId: string,
-): Promise<(NoticeTask & { ref: TaskRef; status: string; version: number }) | undefined> {
-  const result = await deps.db.execute(
-    sql`select id, title, dry_run, status, version from tasks where id = ${taskId}`,
-  );
-  const row = rowsOf<{ id: string; title: string; dry_run: boolean; status: string; version: number }>(
-    result,
-  )[0];
+): Promise<(NoticeTask & { ref: TaskRef; status: string; lastMoveId: number | null }) | undefined> {
+  const result = await deps.db.execute(sql`
+    select t.id, t.title, t.dry_run, t.status,
+           (select max(e.id) from task_events e where e.task_id = t.id and e.kind = 'state_changed') as last_move
+      from tasks t where t.id = ${taskId}`);
+  const row = rowsOf<{
+    id: string;
+    title: string;
+    dry_run: boolean;
+    status: string;
+    last_move: string | number | null;
+  }>(result)[0];
   if (!row) return undefined;
   const base = deps.config.FOREMAN_PUBLIC_URL?.replace(/\/$/, "");
   return {
@@ -67,7 +75,7 @@ export async function noticeTaskOf(
     title: row.title,
     dryRun: row.dry_run,
     status: row.status,
-    version: Number(row.version),
+    lastMoveId: row.last_move === null ? null : Number(row.last_move),
     ref: { taskId: row.id, title: row.title, ...(base ? { url: `${base}/api/tasks/${row.id}` } : {}) },
   };
 }
