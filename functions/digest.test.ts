@@ -262,7 +262,11 @@ async function seedDay(db: AppDb) {
 
   // Spend in the period: 24,000 tokens, $0.0646, 8,000 of them local; 100,000 the evening before.
   const use = (
-    o: Partial<typeof tokenUsage.$inferInsert> & { at: string; tokensIn: number; tokensOut: number },
+    o: Omit<Partial<typeof tokenUsage.$inferInsert>, "at"> & {
+      at: string;
+      tokensIn: number;
+      tokensOut: number;
+    },
   ) => ({
     provider: "anthropic",
     model: "claude-sonnet-5-5",
@@ -565,7 +569,10 @@ describe("digest", () => {
       triggers: [{ cron: "TZ=UTC 0 8 * * 1-5" }],
       singleton: { mode: "skip" },
     });
-    expect(opts(digestWeekly)).toMatchObject({ id: "digest-weekly", triggers: [{ cron: "TZ=UTC 0 8 * * 1" }] });
+    expect(opts(digestWeekly)).toMatchObject({
+      id: "digest-weekly",
+      triggers: [{ cron: "TZ=UTC 0 8 * * 1" }],
+    });
   });
 
   it("on a seeded day: every number exact, in the digest and in the posted blocks; the model call metered", async () => {
@@ -712,12 +719,10 @@ describe("digest", () => {
 
   it("does not post over a claim an earlier attempt never confirmed (it may have posted)", async () => {
     await seedDay(t.db);
-    await t.db
-      .insert(settings)
-      .values({
-        key: "digest.daily.2026-03-09",
-        value: { state: "posting", at: "2026-03-10T07:00:01.000Z" },
-      });
+    await t.db.insert(settings).values({
+      key: "digest.daily.2026-03-09",
+      value: { state: "posting", at: "2026-03-10T07:00:01.000Z" },
+    });
     const res = await run(depsFor());
     expect(res.error).toBeUndefined();
     expect((res.result as Run).post).toEqual({ posted: "uncertain", claimedAt: "2026-03-10T07:00:01.000Z" });
