@@ -218,7 +218,8 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   },
   FOREMAN_WATCHDOG_OUTBOX_MINUTES: {
     default: "15",
-    where: "watchdog: an outbox event unsent for this long raises one Slack alert until the outbox drains again",
+    where:
+      "watchdog: an outbox event unsent for this long raises one Slack alert until the outbox drains again",
   },
   LOG_LEVEL: { default: "info", where: "logger level" },
   INNGEST_DEV: { default: "1 under `npm start`, unset otherwise", where: "Inngest dev mode (no signing)" },
