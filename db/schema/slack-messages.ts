@@ -1,6 +1,7 @@
 // Slack messages foreman posted and may need again: the review card of a deliverable version (to
-// update it after a decision, and to thread reminders under it) and a task's notification thread.
-// Keyed by what the message is for, so a retried step finds the message it already posted.
+// update it after a decision, and to thread reminders under it), a task's notification thread, and
+// each notice posted in it (lib/notify). Keyed by what the message is for, so a retried step finds
+// the message it already posted.
 import { index, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, updatedAt } from "./columns.ts";
 import { tasks } from "./tasks.ts";
@@ -8,7 +9,8 @@ import { tasks } from "./tasks.ts";
 export const slackMessages = pgTable(
   "slack_messages",
   {
-    /** What the message is for: `card:<stage>:<taskId>:<hash>` or `thread:<taskId>`. */
+    /** What the message is for: `card:<stage>:<taskId>:<hash>`, `thread:<taskId>` (the thread's root),
+     *  or `notice:<taskId>:…` (one notice in the thread, kind `thread`). */
     key: text("key").primaryKey(),
     taskId: text("task_id")
       .notNull()

@@ -3,11 +3,21 @@
 // listed for the project or for every project) moving the ticket to Done approves the deliverable;
 // anyone else — another HubSpot user, the owner of another project, a workflow that names no user —
 // is refused like a forbidden move: a refusal event naming the mover, a note on the ticket, a message
-// in the task's Slack thread, and the ticket put back to the task's stage.
+// in the task's Slack thread, and the ticket put back to the task's stage. A move the state machine
+// forbids is told in that thread the same way, once however often the engine retries the step.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { crmLinks, projects, reviewers, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
+import {
+  crmLinks,
+  projects,
+  reviewers,
+  slackMessages,
+  stamps,
+  taskEvents,
+  tasks,
+} from "../../db/schema/index.ts";
 import { newId } from "../../lib/ids.ts";
+import { notifyRefusedMove } from "../../lib/notify/crm.ts";
 import { useTestDb } from "../db.ts";
 import type { FakeHubSpot } from "../fakes/hubspot.ts";
 import { FAKE_REVIEW_CHANNEL, FAKE_SLACK_TOKEN, type FakeSlack, startSlackFake } from "../fakes/slack.ts";
@@ -184,5 +194,49 @@ describe("crm-inbound: the client owner's move to Done", () => {
       );
       expect(b.sim.runs.filter((r) => r.failed)).toEqual([]);
     }
+  });
+
+  it("a move the state machine forbids is told in the task's thread too — under its review card — once", async () => {
+    const b = await bed();
+    const taskId = await b.submit({ project: await projectOwnedBy(OWNER), title: `Forbidden ${++seq}` });
+    await b.sim.runUntilIdle();
+    await b.move(taskId, "ready");
+    await b.move(taskId, "working");
+    await b.sim.runUntilIdle();
+    const link = (await t.current.db.select().from(crmLinks).where(eq(crmLinks.taskId, taskId)))[0];
+    const ticketId = link?.ticketId as string;
+    // The task had a review card once: the notice belongs under it.
+    const card = await b.deps.slack?.postMessage({ channel: FAKE_REVIEW_CHANNEL, text: "review card" });
+    await t.current.db.insert(slackMessages).values({
+      key: `card:internal:${taskId}:${"c".repeat(64)}`,
+      taskId,
+      kind: "card",
+      channel: FAKE_REVIEW_CHANNEL,
+      ts: card?.ts as string,
+    });
+    b.sim.now += 60_000;
+    movedToDone(b, ticketId, byUser(OWNER)); // even the owner cannot finish a task that is working
+    await b.sim.runUntilIdle();
+    expect(b.sim.of("crm-inbound").at(-1)?.result).toMatchObject({ outcome: "refused", noted: "ticket" });
+    const replies = (slack.messages.get(FAKE_REVIEW_CHANNEL) ?? []).filter((m) => m.thread_ts === card?.ts);
+    expect(replies.map((m) => m.text)).toEqual([
+      expect.stringContaining("HubSpot move refused (working → done)"),
+    ]);
+    expect(JSON.stringify(replies[0]?.blocks)).toContain("only the client's approval finishes a task");
+
+    // The engine retrying the step (same stage-change event) posts nothing more: the notice is found by its key.
+    const audit = (await eventsOf(taskId)).find((e) => e.kind === "refusal")?.payload as { eventId?: string };
+    expect(audit?.eventId).toMatch(/^hubspot:/);
+    const refused = {
+      taskId,
+      ticketId,
+      from: "working" as const,
+      to: "done" as const,
+      reason: "only the client's approval finishes a task",
+      eventId: String(audit?.eventId),
+    };
+    const posted = slack.callsTo("chat.postMessage").length;
+    expect(await notifyRefusedMove(b.deps, refused)).toMatchObject({ posted: "already" });
+    expect(slack.callsTo("chat.postMessage")).toHaveLength(posted);
   });
 });
