@@ -11,7 +11,9 @@
 //   6. outbox stopped draining → one alert until it drains again.
 // Parked reviews are retried by review-retry (same finder, ids per parking, every ten minutes); the
 // watchdog leaves them alone, since a task whose latest run submitted is not a stuck worker.
-// The pass's clock is its first step, so a retried step rebuilds the same keys and event ids.
+// The pass's clock is its first step, so a retried step rebuilds the same keys and event ids. The
+// outbox is looked at first (before this pass adds rows to it) and stuck runs last (so the tasks it
+// sends back to `ready` are not taken for lost events by the same pass).
 import { cron } from "inngest";
 import { outboxStatus } from "../lib/outbox/drain.ts";
 import { type CrmDrift, crmDriftSkipped, findCrmDrift, requestResync } from "../lib/watchdog/crm-drift.ts";
@@ -40,12 +42,17 @@ export const watchdog = inngest.createFunction(
     const t = thresholdsOf(deps.config);
     const summary = { stuck: 0, leases: 0, resent: 0, resynced: 0, waits: 0, outbox: "none" as string };
 
-    const stuck = await step.run("find-stuck", () =>
-      findStuckRuns(deps.db, { now, minutes: t.stuckMinutes, limit: LIMIT }),
-    );
-    for (const c of stuck) {
-      const r = await step.run(`stuck:${c.taskId}:v${c.version}`, () => repairStuck(deps, c, t.stuckMinutes));
-      if (r.outcome !== "moved_on") summary.stuck++;
+    // The outbox first, as it stood before this pass adds rows of its own to it.
+    const outbox = await step.run("check-outbox", async () => {
+      const [status, mark] = await Promise.all([outboxStatus(deps), readOutboxAlert(deps.db)]);
+      return { status, decision: outboxAlertDecision(status, mark !== null, t.outboxMinutes) };
+    });
+    if (outbox.decision === "alert") {
+      const r = await step.run("outbox-alert", () => raiseOutboxAlert(deps, outbox.status, at));
+      summary.outbox = r.alerted;
+    } else if (outbox.decision === "clear") {
+      await step.run("outbox-clear", () => clearOutboxAlert(deps));
+      summary.outbox = "cleared";
     }
 
     const leases = await step.run("find-leaked-leases", () =>
@@ -86,16 +93,13 @@ export const watchdog = inngest.createFunction(
       summary.waits++;
     }
 
-    const outbox = await step.run("check-outbox", async () => {
-      const [status, mark] = await Promise.all([outboxStatus(deps), readOutboxAlert(deps.db)]);
-      return { status, decision: outboxAlertDecision(status, mark !== null, t.outboxMinutes) };
-    });
-    if (outbox.decision === "alert") {
-      const r = await step.run("outbox-alert", () => raiseOutboxAlert(deps, outbox.status, at));
-      summary.outbox = r.alerted;
-    } else if (outbox.decision === "clear") {
-      await step.run("outbox-clear", () => clearOutboxAlert(deps));
-      summary.outbox = "cleared";
+    // Stuck runs last: the tasks it sends back to `ready` are fresh moves, not lost events of this pass.
+    const stuck = await step.run("find-stuck", () =>
+      findStuckRuns(deps.db, { now, minutes: t.stuckMinutes, limit: LIMIT }),
+    );
+    for (const c of stuck) {
+      const r = await step.run(`stuck:${c.taskId}:v${c.version}`, () => repairStuck(deps, c, t.stuckMinutes));
+      if (r.outcome !== "moved_on") summary.stuck++;
     }
 
     return { at, ...summary, ...(drift.skipped ? { crmSkipped: drift.skipped } : {}) };

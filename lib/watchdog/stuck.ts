@@ -47,7 +47,7 @@ export async function findStuckRuns(
                and e.payload->>'reason' like ${`${STUCK_REASON_PREFIX}%`})::int as retries
       from tasks t
       left join lateral (
-        select ar.id from agent_runs ar where ar.task_id = t.id order by ar.attempt desc, ar.started_at desc limit 1
+        select ar.id from agent_runs ar where ar.task_id = t.id order by ar.attempt desc, ar.created_at desc limit 1
       ) r on true
       cross join lateral (
         select coalesce((select e.created_at from task_events e where e.task_id = t.id order by e.id desc limit 1),
