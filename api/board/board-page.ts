@@ -44,7 +44,8 @@ const REFRESH_SCRIPT = `(() => {
           status.textContent = "Signed out: updates stopped.";
           return;
         }
-        if (!res.ok) throw new Error("HTTP " + res.status);
+        // 404 is still content: the filter names a project that is gone, and the content says so.
+        if (!res.ok && res.status !== 404) throw new Error("HTTP " + res.status);
         const active = document.activeElement;
         const focused = active && active !== root && root.contains(active) ? active.id : "";
         root.innerHTML = text;

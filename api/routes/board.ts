@@ -167,4 +167,19 @@ export const boardRoutes = new Hono<AppEnv>()
         return sendPage(c, (nonce) => taskNotFoundPage(nonce, id), 404);
       throw err;
     }
+  })
+  // People type /board/; anything else under /board is a page, not the API's JSON 404.
+  .all("/*", (c) => {
+    if (c.req.path === "/board/" && c.req.method === "GET") return c.redirect("/board", 301);
+    return sendPage(
+      c,
+      (nonce) =>
+        page(
+          nonce,
+          "Not found",
+          html`<h1>Not found</h1><p>The board has no page at ${c.req.path}.</p><p><a href="/board">Open the board</a></p>`,
+          { narrow: true },
+        ),
+      404,
+    );
   });

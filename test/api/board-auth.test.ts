@@ -48,6 +48,12 @@ describe("signing in", () => {
     expect(page).toContain('<input type="hidden" name="next" value="/board?project=proj_default" />');
     const tasks = await api.request(`/board/tasks/task_00000000000000000000000000`, { token: null });
     expect(tasks.status).toBe(303);
+    const slash = await api.request("/board/", { token: null });
+    expect(slash.status).toBe(301);
+    expect(slash.headers.get("location")).toBe("/board");
+    const elsewhere = await api.request("/board/nowhere", { token: null });
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.headers.get("content-type")).toContain("text/html");
   });
 
   it("exchanges the right token for a signed HttpOnly SameSite=Strict cookie without the token in it", async () => {
