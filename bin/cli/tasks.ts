@@ -2,7 +2,7 @@
 // first), the state commands retry / skip / unblock / cancel, reassign and note. The API decides; a
 // refusal comes back as its one line (the task's state and what can be done instead) and exit 1.
 import { allowedActions } from "../../lib/admin/actions.ts";
-import { FAILURE_CLASSES, FAILURE_HINTS, type FailureClass } from "../../lib/failures.ts";
+import { classOfReason, FAILURE_CLASSES, FAILURE_HINTS, type FailureClass } from "../../lib/failures.ts";
 import { TASK_STATES, type TaskState } from "../../lib/states.ts";
 import { CliError, call } from "./client.ts";
 import { type Command, type Context, show, type Values } from "./command.ts";
@@ -96,7 +96,9 @@ async function list(ctx: Context, _args: string[], v: Values) {
     const rows = body.tasks.map((t) => [
       t.id,
       t.skipped ? "done (skipped)" : t.state,
-      ...(withClass ? [t.state === "failed_needs_triage" ? (t.failure_class ?? "other") : ""] : []),
+      ...(withClass
+        ? [t.state === "failed_needs_triage" ? (t.failure_class ?? classOfReason(t.state_reason)) : ""]
+        : []),
       t.lane,
       t.project,
       t.worker ?? "—",
@@ -117,15 +119,14 @@ async function showTask(ctx: Context, [id]: string[], v: Values) {
   show(ctx, b, () => {
     const t = b.task;
     const when = (at: string) => `${age(at, ctx.now)} ago (${at})`;
+    // A task failed before tasks.failure_class existed is classed from its reason, as /failures does.
+    const cls = t.state === "failed_needs_triage" ? (t.failure_class ?? classOfReason(t.state_reason)) : null;
     const state = [
-      t.skipped ? "done (skipped)" : t.state,
-      t.state_reason ? `— ${t.state_reason}` : "",
-      t.state === "failed_needs_triage" && t.failure_class
-        ? `\n           class ${t.failure_class}: ${FAILURE_HINTS[t.failure_class]}`
-        : "",
-    ].join(" ");
+      [t.skipped ? "done (skipped)" : t.state, t.state_reason].filter(Boolean).join(" — "),
+      ...(cls ? [`${" ".repeat(11)}class ${cls}: ${FAILURE_HINTS[cls]}`] : []),
+    ].join("\n");
     const fields: [string, string][] = [
-      ["state", state.replace(/ +\n/, "\n")],
+      ["state", state],
       ["project", `${t.project}${t.plan ? `   plan ${t.plan}` : ""}`],
       ["worker", `${t.worker ?? "—"}   lane ${t.lane} (${t.priority})${t.dry_run ? "   dry-run" : ""}`],
       [

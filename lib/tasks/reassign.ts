@@ -1,10 +1,12 @@
 // Reassigning a task's worker (tasks.worker_id) in ONE statement. It is not a state change, so it is
 // not a transition, but it is built like one: a compare-and-set on (id, state, version) that bumps the
-// version (so a lease racing it — ready → working for the old worker — loses, and vice versa), only in
-// the states lib/admin/actions.ts allows, only to an active worker; a `triage` event (the event kind
-// that records who does a task) naming the caller, both workers and the reason, carrying the
-// idempotency key; and, when the task is ready, `task/ready` in the outbox so the scheduler looks at
-// the new worker's slots now rather than at its next minute.
+// version (a transition in flight on the same row, such as a lease, and this statement cannot both
+// apply), only in the states lib/admin/actions.ts allows, only to an active worker; a `triage` event
+// (the event kind that records who does a task) naming the caller, both workers and the reason,
+// carrying the idempotency key; and, when the task is ready, `task/ready` in the outbox so the
+// scheduler looks at the new worker's slots now rather than at its next minute. (A lease decided from
+// a snapshot read before the reassign can still take the old worker's slot afterwards: leaseTask does
+// not check tasks.worker_id.)
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { fromJson, rowsOf } from "../../db/rows.ts";

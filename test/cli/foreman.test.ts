@@ -148,6 +148,17 @@ describe("foreman tasks show", () => {
     expect(log).toMatch(/\d+s\s+note\s+api:tester\s+called the client/);
   });
 
+  it("shows a failed task's reason, class, what to do and the commands that apply", async () => {
+    const task = await failed("Import the contacts");
+    const run = await foreman(["tasks", "show", task.id]);
+    expect(run.stdout).toContain(
+      "state      failed_needs_triage — auth: the key was revoked\n" +
+        "           class auth: a key or token was refused: fix the credential, then retry\n",
+    );
+    expect(run.stdout).toContain("actions    retry, skip, cancel, reassign, note\n");
+    expect(run.stdout).toContain("no events yet");
+  });
+
   it("says the API's 404 in one line and exits 1", async () => {
     const id = newId("task");
     const run = await foreman(["tasks", "show", id]);
