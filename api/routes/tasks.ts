@@ -2,6 +2,7 @@
 // filters and cursor pagination, and one task with its dependency states and event timeline.
 import { Hono } from "hono";
 import { ZodError } from "zod";
+import { allowedActions } from "../../lib/admin/actions.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
 import { publish } from "../../lib/outbox/publish.ts";
@@ -71,6 +72,8 @@ export const tasksRoutes = new Hono<AppEnv>()
     }
     return c.json({
       task: presentTask(found.task),
+      // What an operator can do with it now (POST /api/tasks/:id/<action>; lib/admin/actions.ts).
+      allowed_actions: allowedActions(found.task.status),
       depends_on: found.dependsOn,
       // Newest first; pass `events_before=<timeline_next_cursor>` for the page before.
       timeline: found.timeline.map(presentEvent),

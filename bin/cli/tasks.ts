@@ -1,7 +1,6 @@
 // `foreman tasks …`: list (filtered, one page, newest first), show (the task, then its timeline oldest
 // first), the state commands retry / skip / unblock / cancel, reassign and note. The API decides; a
 // refusal comes back as its one line (the task's state and what can be done instead) and exit 1.
-import { allowedActions } from "../../lib/admin/actions.ts";
 import { classOfReason, FAILURE_CLASSES, FAILURE_HINTS, type FailureClass } from "../../lib/failures.ts";
 import { TASK_STATES, type TaskState } from "../../lib/states.ts";
 import { CliError, call } from "./client.ts";
@@ -34,6 +33,7 @@ interface Event {
 }
 interface Shown {
   task: Task;
+  allowed_actions: string[];
   depends_on: { id: string; status: string }[];
   timeline: Event[];
   timeline_next_cursor: number | null;
@@ -140,7 +140,7 @@ async function showTask(ctx: Context, [id]: string[], v: Values) {
       ],
       ["created", when(t.created_at)],
       ["updated", when(t.updated_at)],
-      ["actions", allowedActions(t.state).join(", ")],
+      ["actions", b.allowed_actions.join(", ")],
     ];
     const head = [`${t.id}  ${t.title}`, ...fields.map(([k, val]) => `${k.padEnd(10)} ${val}`)].join("\n");
     if (b.timeline.length === 0) return `${head}\n\nno events yet`;

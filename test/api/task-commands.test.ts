@@ -175,6 +175,7 @@ describe("POST /api/tasks/:id/skip", () => {
     expect(await row(skipped.id)).toMatchObject({ status: "done", statusReason: "skipped: done by hand" });
     const shown = (await (await api.request(`/api/tasks/${skipped.id}`)).json()) as Json;
     expect(shown.task).toMatchObject({ state: "done", skipped: true, failure_class: "auth" });
+    expect(shown.allowed_actions).toEqual(["note"]);
 
     // The move owed task/state.changed (to done): promote, reacting to it, readies the triaged one.
     const changed = api.events.sent.find((e) => e.name === "task/state.changed");
