@@ -98,7 +98,8 @@ async function announced(db: AppDb, deps: Deps, stage: "internal" | "client") {
 }
 
 const cards = () => (slack.messages.get(FAKE_REVIEW_CHANNEL) ?? []).filter((m) => !m.thread_ts && m.blocks);
-const resumes = (sent: { name: string; data?: unknown; id?: string }[]) => sent.filter((e) => e.name === "task/stamp.resume");
+const resumes = (sent: { name: string; data?: unknown; id?: string }[]) =>
+  sent.filter((e) => e.name === "task/stamp.resume");
 
 describe("watchdog: lost waits", () => {
   it("re-creates the wait once: the stage resumes on its clock, the overdue reminder goes out, the run waits for the escalation", async () => {

@@ -80,7 +80,7 @@ describe("lostWait", () => {
     FOREMAN_STAMP_TIMEOUT_DAYS: 1,
   };
   const enteredAt = new Date("2026-01-01T00:00:00Z");
-  const after = (m: number) => new Date(enteredAt.getTime() + m * MIN);
+  const minutesIn = (m: number) => new Date(enteredAt.getTime() + m * MIN);
   const base = {
     stage: "internal" as const,
     enteredAt,
@@ -92,8 +92,8 @@ describe("lostWait", () => {
   };
 
   it("waits for the grace past the reminder time before calling the wait lost", () => {
-    expect(lostWait({ ...base, now: after(74) })).toEqual({ lost: false });
-    expect(lostWait({ ...base, now: after(75) })).toMatchObject({
+    expect(lostWait({ ...base, now: minutesIn(74) })).toEqual({ lost: false });
+    expect(lostWait({ ...base, now: minutesIn(75) })).toMatchObject({
       lost: true,
       missing: "reminder",
       due: "2026-01-01T01:00:00.000Z",
@@ -101,23 +101,29 @@ describe("lostWait", () => {
   });
 
   it("is not lost while the run writes its milestones on time", () => {
-    expect(lostWait({ ...base, reminded: true, now: after(130) })).toEqual({ lost: false });
-    expect(lostWait({ ...base, reminded: true, escalated: true, now: after(23 * 60) })).toEqual({
+    expect(lostWait({ ...base, reminded: true, now: minutesIn(130) })).toEqual({ lost: false });
+    expect(lostWait({ ...base, reminded: true, escalated: true, now: minutesIn(23 * 60) })).toEqual({
       lost: false,
     });
   });
 
   it("names the latest missing milestone: the escalation, then the deadline", () => {
-    expect(lostWait({ ...base, reminded: true, now: after(135) })).toMatchObject({ missing: "escalation" });
-    expect(lostWait({ ...base, now: after(135) })).toMatchObject({ missing: "escalation" });
-    expect(lostWait({ ...base, reminded: true, escalated: true, now: after(24 * 60 + 15) })).toMatchObject({
+    expect(lostWait({ ...base, reminded: true, now: minutesIn(135) })).toMatchObject({
+      missing: "escalation",
+    });
+    expect(lostWait({ ...base, now: minutesIn(135) })).toMatchObject({ missing: "escalation" });
+    expect(
+      lostWait({ ...base, reminded: true, escalated: true, now: minutesIn(24 * 60 + 15) }),
+    ).toMatchObject({
       missing: "deadline",
     });
   });
 
   it("gives a stage the watchdog just resumed the grace to catch up", () => {
-    expect(lostWait({ ...base, lastResume: after(80), now: after(90) })).toEqual({ lost: false });
-    expect(lostWait({ ...base, lastResume: after(80), now: after(95) })).toMatchObject({ lost: true });
+    expect(lostWait({ ...base, lastResume: minutesIn(80), now: minutesIn(90) })).toEqual({ lost: false });
+    expect(lostWait({ ...base, lastResume: minutesIn(80), now: minutesIn(95) })).toMatchObject({
+      lost: true,
+    });
   });
 });
 
