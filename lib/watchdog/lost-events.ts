@@ -46,7 +46,8 @@ export async function findLostEvents(
   db: AppDb,
   opts: { now: Date; minutes: number; limit: number },
 ): Promise<LostEvent[]> {
-  // The shortest pause is the first one: rows idle for less cannot be due.
+  // The shortest pause is the first one: rows idle for less cannot be due. The query over-reads
+  // (4 × limit) and the pure rule keeps the due ones, so cases still pausing do not crowd them out.
   const cutoff = minutesBefore(opts.now, opts.minutes).toISOString();
   const result = await db.execute(sql`
     select t.id, t.status, t.version, t.source, a.at as activity, w.last_at as last_resend, w.attempts

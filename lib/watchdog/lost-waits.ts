@@ -52,7 +52,8 @@ export async function findLostWaits(
   db: AppDb,
   opts: { now: Date; graceMinutes: number; limit: number; clock: Clock },
 ): Promise<LostWaitCase[]> {
-  // Nothing is due before the first reminder: younger stage entries cannot be lost yet.
+  // Nothing is due before the first reminder: younger stage entries cannot be lost yet. The query
+  // over-reads (4 × limit) and the pure rule (decide.ts lostWait) keeps the lost ones.
   const cutoff = minutesBefore(
     opts.now,
     opts.graceMinutes + opts.clock.FOREMAN_STAMP_REMIND_HOURS * 60,
