@@ -26,6 +26,17 @@ export interface RunOptions {
   runId?: string;
   /** The zero-based attempt the handler sees (the engine's retry counter). */
   attempt?: number;
+  /**
+   * Kept across attempts of one run, as the engine keeps a run's state: every step that completes
+   * is remembered and replayed to later attempts instead of running again, and the error the
+   * failing step threw (before serialization) is left in `thrown` for the retry decision.
+   */
+  attempts?: AttemptState;
+}
+
+export interface AttemptState {
+  memo: Map<string, unknown>;
+  thrown?: unknown;
 }
 
 /**
@@ -48,8 +59,33 @@ export const suspendedAt = (error: unknown): string | undefined => {
   return typeof message === "string" ? SUSPENDED.exec(message)?.[1] : undefined;
 };
 
+/** Wraps a step tool so its completed results land in `state.memo` (still a spy: steps are counted). */
+function remembering<T extends (id: string, body: (...a: never[]) => unknown, ...rest: never[]) => unknown>(
+  tool: T,
+  state: AttemptState,
+): T {
+  return vi.fn((id: string, body: (...a: never[]) => unknown, ...rest: never[]) =>
+    tool(
+      id,
+      async (...a: never[]) => {
+        try {
+          const value = await body(...a);
+          state.memo.set(id, value);
+          return value;
+        } catch (err) {
+          state.thrown = err;
+          throw err;
+        }
+      },
+      ...rest,
+    ),
+  ) as unknown as T;
+}
+
 export function runFunction(fn: Fn, opts: RunOptions) {
   const waits = [...(opts.waits ?? [])];
+  const attempts = opts.attempts;
+  const memoised = attempts ? [...attempts.memo].map(([id, value]) => ({ id, handler: () => value })) : [];
   // The engine re-executes the handler once per step; a wait answers each re-execution the same.
   const answered = new Map<string, Promise<unknown>>();
   const engine = new InngestTestEngine({
@@ -69,8 +105,12 @@ export function runFunction(fn: Fn, opts: RunOptions) {
         answered.set(id, answer);
         return answer;
       }) as unknown as typeof ctx.step.waitForEvent;
+      if (attempts) {
+        ctx.step.run = remembering(ctx.step.run.bind(ctx.step), attempts);
+        ctx.step.ai.wrap = remembering(ctx.step.ai.wrap.bind(ctx.step.ai), attempts);
+      }
       return ctx;
     },
   });
-  return engine.execute({ steps: opts.steps ?? [] });
+  return engine.execute({ steps: [...(opts.steps ?? []), ...memoised] });
 }
