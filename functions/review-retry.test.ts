@@ -99,6 +99,13 @@ describe("review-retry", () => {
     ]);
     const log = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))).map((e) => e.kind);
     expect(log).toContain("review_pending");
+    // The retry itself is in the task's log, naming the event it sent.
+    const asked = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))).filter(
+      (e) => e.kind === "watchdog",
+    );
+    expect(asked).toMatchObject([
+      { actor: "review-retry", payload: { action: "review_retried", eventId: resent?.id } },
+    ]);
 
     // Reviewed now: nothing is owed, nothing is re-sent.
     const after = testDeps(db, env);
