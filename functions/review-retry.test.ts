@@ -4,13 +4,10 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reviews, taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
 import { parkReview } from "../lib/review/parked.ts";
-import { leaseTask } from "../lib/scheduler/lease.ts";
-import { storeDeliverable } from "../lib/work/deliverable.ts";
-import { releaseRun } from "../lib/work/release.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { submittedDeliverable } from "../test/fixtures.ts";
 import { runFunction, suspendedAt } from "../test/inngest.ts";
 import { review } from "./review.ts";
 import { reviewRetry } from "./review-retry.ts";
@@ -28,27 +25,12 @@ describe("review-retry", () => {
   it("parks a review while the model is down and runs it again once the model is back", async () => {
     const db = t.current.db;
     await db.delete(workerLeases);
-    const task = await insertTask(db, { status: "ready", rubric: ["label"], requiresInternalStamp: false });
-    const runId = `run_${task.id.slice(-10)}`;
-    await leaseTask(db, {
-      taskId: task.id,
-      workerId: "crm-setup",
-      runId,
-      key: `lease:${runId}`,
-      now: new Date(),
+    const submitted = await submittedDeliverable(db, {
+      task: { rubric: ["label"], requiresInternalStamp: false },
     });
-    const d = await storeDeliverable(db, {
-      taskId: task.id,
-      runId,
-      markdown: "# v1",
-      result: {},
-      key: `${runId}:s`,
-    });
-    await releaseRun(db, { runId, status: "succeeded" });
-    const event = {
-      name: "task/work.submitted",
-      data: { taskId: task.id, runId, deliverableId: d.id, deliverableHash: d.hash },
-    };
+    const task = { id: submitted.taskId };
+    const d = { id: submitted.deliverableId };
+    const event = submitted.event;
     const env = { BRIDGE_URL: model.url, BRIDGE_TOKEN: "bridge-token", LOCAL_MODEL: model.behaviour.model };
 
     // Down: the run fails (retries exhausted in the engine), onFailure parks it.

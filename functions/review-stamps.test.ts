@@ -16,12 +16,9 @@ import {
 } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { newId } from "../lib/ids.ts";
-import { leaseTask } from "../lib/scheduler/lease.ts";
 import type { SlackClient } from "../lib/slack/client.ts";
 import { SIGNATURE_HEADER, slackSignature, TIMESTAMP_HEADER } from "../lib/slack/verify.ts";
 import { applyStamp } from "../lib/stamps/apply.ts";
-import { storeDeliverable } from "../lib/work/deliverable.ts";
-import { releaseRun } from "../lib/work/release.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
@@ -32,7 +29,7 @@ import {
   type FakeSlack,
   startSlackFake,
 } from "../test/fakes/slack.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { submittedDeliverable } from "../test/fixtures.ts";
 import { runFunction, suspendedAt, type WaitHandler } from "../test/inngest.ts";
 import { review } from "./review.ts";
 
@@ -109,36 +106,10 @@ async function project(db: AppDb) {
 }
 
 async function submitted(db: AppDb, opts: { dryRun?: boolean } = {}) {
-  const task = await insertTask(db, {
-    status: "ready",
-    rubric: ["label"],
-    projectId: await project(db),
-    ...(opts.dryRun ? { dryRun: true } : {}),
-  });
-  const runId = `run_${task.id.slice(-10)}`;
-  await leaseTask(db, {
-    taskId: task.id,
-    workerId: "crm-setup",
-    runId,
-    key: `lease:${runId}`,
-    now: new Date(),
-  });
-  const d = await storeDeliverable(db, {
-    taskId: task.id,
-    runId,
+  return submittedDeliverable(db, {
     markdown: "# Renewal date\nCreated the property.",
-    result: {},
-    key: `${runId}:submit`,
+    task: { rubric: ["label"], projectId: await project(db), ...(opts.dryRun ? { dryRun: true } : {}) },
   });
-  await releaseRun(db, { runId, status: "succeeded" });
-  return {
-    taskId: task.id,
-    hash: d.hash,
-    event: {
-      name: "task/work.submitted",
-      data: { taskId: task.id, runId, deliverableId: d.id, deliverableHash: d.hash },
-    },
-  };
 }
 
 const statusOf = async (id: string) =>

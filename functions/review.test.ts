@@ -6,14 +6,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { projects, reviews, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { newId } from "../lib/ids.ts";
-import { leaseTask } from "../lib/scheduler/lease.ts";
 import { applyStamp, type StampDecision, type StampStage } from "../lib/stamps/apply.ts";
-import { storeDeliverable } from "../lib/work/deliverable.ts";
-import { releaseRun } from "../lib/work/release.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { submittedDeliverable } from "../test/fixtures.ts";
 import { runFunction, suspendedAt } from "../test/inngest.ts";
 import { review } from "./review.ts";
 
@@ -60,41 +57,13 @@ async function project(db: AppDb, requiresInternalStamp: boolean) {
   return id;
 }
 
-/** A task worked once more: leased, a deliverable submitted, the slot released (as work leaves it). */
-async function submitted(db: AppDb, opts: { projectId?: string; taskId?: string; n?: number } = {}) {
-  const task =
-    opts.taskId !== undefined
-      ? (await db.select().from(tasks).where(eq(tasks.id, opts.taskId)))[0]
-      : await insertTask(db, {
-          status: "ready",
-          rubric: ["renewal_date exists"],
-          ...(opts.projectId ? { projectId: opts.projectId } : {}),
-        });
-  if (!task) throw new Error("no task");
-  const runId = `run_${task.id.slice(-10)}_${opts.n ?? 1}`;
-  await leaseTask(db, {
-    taskId: task.id,
-    workerId: "crm-setup",
-    runId,
-    key: `lease:${runId}`,
-    now: new Date(),
+/** A task worked once more (test/fixtures.ts): leased, a deliverable submitted, the slot released. */
+const submitted = (db: AppDb, opts: { projectId?: string; taskId?: string; n?: number } = {}) =>
+  submittedDeliverable(db, {
+    ...(opts.taskId !== undefined ? { taskId: opts.taskId } : {}),
+    ...(opts.n !== undefined ? { n: opts.n } : {}),
+    task: { rubric: ["renewal_date exists"], ...(opts.projectId ? { projectId: opts.projectId } : {}) },
   });
-  const d = await storeDeliverable(db, {
-    taskId: task.id,
-    runId,
-    markdown: `# v${opts.n ?? 1}`,
-    result: {},
-    key: `${runId}:submit`,
-  });
-  await releaseRun(db, { runId, status: "succeeded" });
-  return {
-    taskId: task.id,
-    event: {
-      name: "task/work.submitted",
-      data: { taskId: task.id, runId, deliverableId: d.id, deliverableHash: d.hash },
-    },
-  };
-}
 const row = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];
 
 /** A person deciding while the run waits: the stamp is written, and the wait gets its event. */

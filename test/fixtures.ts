@@ -1,9 +1,13 @@
 // Row fixtures: each test makes its own rows with fresh ids.
+import { eq } from "drizzle-orm";
 import { taskDependencies, tasks } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { taskStateChanged } from "../lib/events.ts";
 import { newId } from "../lib/ids.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
 import type { TaskState } from "../lib/states.ts";
+import { storeDeliverable } from "../lib/work/deliverable.ts";
+import { releaseRun } from "../lib/work/release.ts";
 
 export async function insertTask(
   db: AppDb,
@@ -48,4 +52,51 @@ export async function doneTaskWithDependent(db: AppDb) {
     { id: `state-changed:${done.id}:${done.version}` },
   );
   return { done, dependent, event };
+}
+
+/**
+ * A task worked once more, as the work function leaves it: leased, a deliverable stored, the slot
+ * released, the task still `working` — and the `task/work.submitted` event the review reacts to.
+ * Pass `taskId` to submit the next version of an existing task (`n` names the run).
+ */
+export async function submittedDeliverable(
+  db: AppDb,
+  opts: {
+    taskId?: string;
+    n?: number;
+    markdown?: string;
+    task?: Partial<typeof tasks.$inferInsert>;
+  } = {},
+) {
+  const task =
+    opts.taskId !== undefined
+      ? (await db.select().from(tasks).where(eq(tasks.id, opts.taskId)))[0]
+      : await insertTask(db, { status: "ready", ...opts.task });
+  if (!task) throw new Error(`submittedDeliverable: no task ${opts.taskId}`);
+  const runId = `run_${task.id.slice(-10)}_${opts.n ?? 1}`;
+  await leaseTask(db, {
+    taskId: task.id,
+    workerId: task.workerId ?? "crm-setup",
+    runId,
+    key: `lease:${runId}`,
+    now: new Date(),
+  });
+  const d = await storeDeliverable(db, {
+    taskId: task.id,
+    runId,
+    markdown: opts.markdown ?? `# v${opts.n ?? 1}`,
+    result: {},
+    key: `${runId}:submit`,
+  });
+  await releaseRun(db, { runId, status: "succeeded" });
+  return {
+    taskId: task.id,
+    runId,
+    hash: d.hash,
+    deliverableId: d.id,
+    event: {
+      name: "task/work.submitted",
+      data: { taskId: task.id, runId, deliverableId: d.id, deliverableHash: d.hash },
+    },
+  };
 }
