@@ -1,5 +1,6 @@
 // Tasks. `status` changes only through lib/tasks/transition.ts (compare-and-set on id + status +
 // version); the lease, run and deliverable columns are written by the same statement as the move.
+
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -15,6 +16,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
+import { FAILURE_CLASSES } from "../../lib/failures.ts";
 import { createdAt, idColumn, updatedAt } from "./columns.ts";
 import { taskSource, taskState } from "./enums.ts";
 import { plans } from "./plans.ts";
@@ -55,18 +57,7 @@ export const tasks = pgTable(
     /** Triage's call: an internal (Slack) stamp before the client sees the work; null = the project's rule. */
     requiresInternalStamp: boolean("requires_internal_stamp"),
     /** The class of the last move to failed_needs_triage (lib/failures.ts), set by that transition. */
-    failureClass: text("failure_class", {
-      enum: [
-        "rate_limit",
-        "auth",
-        "timeout",
-        "malformed_output",
-        "budget",
-        "dependency",
-        "external_api",
-        "other",
-      ],
-    }),
+    failureClass: text("failure_class", { enum: FAILURE_CLASSES }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
