@@ -56,11 +56,14 @@ export const work = inngest.createFunction(
       const original = event.data.event.data as { taskId: string; runId: string };
       await step.run("release-after-failure", async () => {
         const cls = classifyFailure(error);
+        // Not leaseHeld: the run's own `finally` has released the slot by the time it fails. Still
+        // `working` on this run's watch (no later run took it) is what makes the failure the task's.
         const moved = await transition(deps.db, {
           taskId: original.taskId,
+          from: "working",
           to: "failed_needs_triage",
           key: `${original.runId}:failed`,
-          guards: [guards.leaseHeld(original.runId)],
+          guards: [guards.latestRun(original.runId)],
           reason: `${cls}: ${error.message.slice(0, 300)}`,
           actor: "fn:work",
         }).catch(() => undefined); // the task may have moved on already

@@ -6,6 +6,7 @@ export type GuardName =
   | "dependencies_done"
   | "revision_under_cap"
   | "lease_held"
+  | "latest_run"
   | "deliverable_current"
   | "slot_free";
 
@@ -35,6 +36,16 @@ export const guards = {
   leaseHeld: (runId: string): Guard => ({
     name: "lease_held",
     predicate: sql`coalesce(t.current_run_id = ${runId} and t.lease_expires_at > now(), false)`,
+    expected: { runId },
+  }),
+  /**
+   * This run is the task's latest agent run, whether it still holds the lease or already released
+   * it: what a failed run's clean-up checks, since the run's own `finally` frees the slot first.
+   */
+  latestRun: (runId: string): Guard => ({
+    name: "latest_run",
+    predicate: sql`coalesce((select ga.id from agent_runs ga where ga.task_id = t.id
+                              order by ga.created_at desc, ga.id desc limit 1) = ${runId}, false)`,
     expected: { runId },
   }),
   /** The task's worker has a free slot. The worker_leases primary key enforces it under races. */
