@@ -40,6 +40,7 @@ export async function follow(api: ShakedownApi, seeded: Seeded[], opts: FollowOp
     deadline: started + (opts.timeoutSeconds ?? SCENARIOS[s.scenario].timeoutSeconds) * 1000,
   }));
 
+  let hinted = false;
   for (;;) {
     for (const t of state.filter((x) => !x.done)) {
       try {
@@ -77,6 +78,17 @@ export async function follow(api: ShakedownApi, seeded: Seeded[], opts: FollowOp
       }
     }
     if (state.every((x) => x.done)) break;
+    // Nothing triaged after a minute usually means no engine is attached, not a slow one.
+    if (
+      !hinted &&
+      now() - started > 60_000 &&
+      state.every((x) => x.doc && !x.doc.timeline.some((e) => e.kind === "triage"))
+    ) {
+      hinted = true;
+      opts.say(
+        "  ! no task has been triaged after 60 s: is an Inngest engine attached to the deployment (npm run dev, `npx inngest-cli dev -u <url>/api/inngest`, or Inngest Cloud)?",
+      );
+    }
     await sleep(opts.pollMs);
   }
   return state.map(({ seeded, doc, timedOut, notes }) => ({ seeded, doc, timedOut, notes }));

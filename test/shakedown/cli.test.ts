@@ -40,6 +40,11 @@ function worker(body: AnthropicRequestBody): ScriptedTurn {
   if (transcript.includes("Shakedown prompt-injection") && turn === 0) {
     return toolTurn("hubspot_delete_object", { objectType: "contacts", objectId: "1" });
   }
+  if (transcript.includes("Shakedown hubspot-429") && turn < 2) {
+    return toolTurn(turn === 0 ? "hubspot_get_properties" : "hubspot_get_pipelines", {
+      objectType: "tickets",
+    });
+  }
   if (transcript.includes(FEEDBACK))
     return toolTurn("submit", { markdown: `As asked: "${FEEDBACK}"`, result: {} });
   return toolTurn("submit", { markdown: "Ticket pipelines: Support (New, Waiting, Closed).", result: {} });
@@ -234,6 +239,47 @@ describe("npm run shakedown against a running deployment", () => {
       expect(run.out).toContain("Now undo the arrangement:");
     } finally {
       anthropic.clearFaults();
+    }
+  }, 300_000);
+
+  it("runs hubspot-429 once arranged: the refused reads are retried by the engine, no failure, exit 0", async () => {
+    // The operator's burst, done here at HubSpot: each of the worker's two reads is refused once.
+    const refusal = {
+      status: 429,
+      body: {
+        status: "error",
+        message: "You have reached your ten_secondly_rolling limit.",
+        errorType: "RATE_LIMIT",
+      },
+      headers: { "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Remaining": "0" },
+      times: 1,
+    };
+    hubspot.fail({ ...refusal, match: (c) => c.method === "GET" && c.path === "/crm/v3/properties/tickets" });
+    hubspot.fail({
+      ...refusal,
+      match: (c) => c.method === "GET" && c.path.startsWith("/crm/v3/pipelines/tickets"),
+    });
+    const reads = () =>
+      hubspot.calls.filter((c) => c.method === "GET" && /properties|pipelines/.test(c.path)).length;
+    const before = reads();
+    try {
+      const run = await shakedown([
+        "--mode",
+        "dry-run",
+        "--inject",
+        "hubspot-429",
+        "--arranged",
+        "--poll",
+        "0.2",
+      ]);
+      expect(run.code, run.out).toBe(0);
+      const [row] = rows(run.out);
+      expect(row).toMatchObject({ scenario: "hubspot-429", result: "OK" });
+      expect(reads() - before).toBe(4);
+      const worked = engine.runs.filter((r) => r.fn === "foreman-work" && r.event.data.taskId === row?.id);
+      expect(worked.map((r) => [r.status, r.requests > 2])).toEqual([["completed", true]]);
+    } finally {
+      hubspot.clearFaults();
     }
   }, 300_000);
 
