@@ -19,6 +19,7 @@ import {
 import { publish } from "../lib/outbox/publish.ts";
 import { pauseScheduler } from "../lib/scheduler/pause.ts";
 import type { TaskState } from "../lib/states.ts";
+import { GuardFailedError, InvalidTransitionError, TransitionConflictError } from "../lib/tasks/errors.ts";
 import { appendEvents } from "../lib/tasks/event-log.ts";
 import { guards } from "../lib/tasks/guards.ts";
 import { transition } from "../lib/tasks/transition.ts";
@@ -66,7 +67,16 @@ export const work = inngest.createFunction(
           guards: [guards.latestRun(original.runId)],
           reason: `${cls}: ${error.message.slice(0, 300)}`,
           actor: "fn:work",
-        }).catch(() => undefined); // the task may have moved on already
+        }).catch((err: unknown) => {
+          // The task may have moved on already (another state, a later run); anything else is a fault.
+          if (
+            err instanceof TransitionConflictError ||
+            err instanceof GuardFailedError ||
+            err instanceof InvalidTransitionError
+          )
+            return undefined;
+          throw err;
+        });
         const released = await releaseRun(deps.db, { runId: original.runId, status: "failed" });
         await publish(deps, [...(moved?.outbox ?? []), ...released.outbox]);
       });
