@@ -6,7 +6,7 @@
 // event for a task that moved on is dropped; dry-run posts nothing and records the exact request;
 // without Slack configured the task's log says so.
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { settings, slackMessages, taskEvents, tasks } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { raiseBudgetWarnings } from "../lib/budget/warn.ts";
@@ -17,29 +17,14 @@ import type { TaskState } from "../lib/states.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { useTestDb } from "../test/db.ts";
 import { type RecordingSender, testDeps } from "../test/deps.ts";
-import {
-  FAKE_REVIEW_CHANNEL,
-  FAKE_SLACK_TOKEN,
-  type FakeSlack,
-  startSlackFake,
-} from "../test/fakes/slack.ts";
+import { FAKE_REVIEW_CHANNEL, FAKE_SLACK_TOKEN, useSlackFake } from "../test/fakes/slack.ts";
 import { freshKey, insertTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
 import { routeEvents } from "../test/lifecycle.ts";
 import { notify } from "./notify.ts";
 
 const t = useTestDb();
-let slack: FakeSlack;
-beforeAll(async () => {
-  slack = await startSlackFake();
-});
-afterAll(async () => {
-  await slack?.close();
-});
-beforeEach(() => {
-  slack.calls.length = 0;
-  slack.messages.clear();
-});
+const slack = useSlackFake();
 
 const live = (extra: Record<string, string> = {}) => ({
   SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,

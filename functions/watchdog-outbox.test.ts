@@ -3,7 +3,7 @@
 // drained so the next stall raises a new one; in dry-run the exact alert is recorded and logged and
 // Slack is not called.
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { settings } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { drainOutbox } from "../lib/outbox/drain.ts";
@@ -11,26 +11,11 @@ import { transition } from "../lib/tasks/transition.ts";
 import { OUTBOX_ALERT_KEY } from "../lib/watchdog/outbox-alert.ts";
 import { useTestDb } from "../test/db.ts";
 import { quietLogger, testDeps } from "../test/deps.ts";
-import {
-  FAKE_REVIEW_CHANNEL,
-  FAKE_SLACK_TOKEN,
-  type FakeSlack,
-  startSlackFake,
-} from "../test/fakes/slack.ts";
+import { FAKE_REVIEW_CHANNEL, FAKE_SLACK_TOKEN, useSlackFake } from "../test/fakes/slack.ts";
 import { freshKey, insertTask } from "../test/fixtures.ts";
 import { addWorker, clockAt, pass } from "../test/watchdog.ts";
 
-let slack: FakeSlack;
-beforeAll(async () => {
-  slack = await startSlackFake();
-});
-afterAll(async () => {
-  await slack?.close();
-});
-beforeEach(() => {
-  slack.calls.length = 0;
-  slack.messages.clear();
-});
+const slack = useSlackFake();
 
 const env = (extra: Record<string, string> = {}) => ({
   FOREMAN_DRY_RUN: "false",

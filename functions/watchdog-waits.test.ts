@@ -4,7 +4,7 @@
 // no second card or link, and the run waits for the escalation. A decision that landed while no run
 // waited is found before anything else; a resumed run that is lost too is resumed again, later.
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { projects, reviewers, slackMessages, stampLinks } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import type { Deps } from "../lib/deps.ts";
@@ -16,30 +16,14 @@ import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
-import {
-  FAKE_REVIEW_CHANNEL,
-  FAKE_REVIEWER,
-  FAKE_SLACK_TOKEN,
-  type FakeSlack,
-  startSlackFake,
-} from "../test/fakes/slack.ts";
+import { FAKE_REVIEW_CHANNEL, FAKE_REVIEWER, FAKE_SLACK_TOKEN, useSlackFake } from "../test/fakes/slack.ts";
 import { freshKey } from "../test/fixtures.ts";
 import { runFunction, suspendedAt } from "../test/inngest.ts";
 import { addWorker, clockAt, drained, leased, logOf, pass, watchdogEntries } from "../test/watchdog.ts";
 import { review } from "./review.ts";
 
 const t = useTestDb();
-let slack: FakeSlack;
-beforeAll(async () => {
-  slack = await startSlackFake();
-});
-afterAll(async () => {
-  await slack?.close();
-});
-beforeEach(() => {
-  slack.calls.length = 0;
-  slack.messages.clear();
-});
+const slack = useSlackFake();
 
 // A one-hour reminder, a two-hour escalation, a one-day deadline; the watchdog's grace is 15 minutes.
 const env = () => ({

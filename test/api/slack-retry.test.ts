@@ -5,7 +5,7 @@
 // retry. A non-reviewer, a reviewer of another project and a click on a task no longer failed are
 // refused politely, audited as `refusal` events, and change nothing.
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { projects, reviewers, taskEvents, tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { functions } from "../../functions/index.ts";
@@ -19,25 +19,14 @@ import {
   FAKE_REVIEW_CHANNEL,
   FAKE_REVIEWER,
   FAKE_SLACK_TOKEN,
-  type FakeSlack,
   type FakeSlackMessage,
-  startSlackFake,
+  useSlackFake,
 } from "../fakes/slack.ts";
 import { freshKey, insertTask } from "../fixtures.ts";
 import { routeEvents } from "../lifecycle.ts";
 
 const t = useTestDb();
-let slack: FakeSlack;
-beforeAll(async () => {
-  slack = await startSlackFake();
-});
-afterAll(async () => {
-  await slack?.close();
-});
-beforeEach(() => {
-  slack.calls.length = 0;
-  slack.messages.clear();
-});
+const slack = useSlackFake();
 
 const SECRET = "slack-signing-secret-for-tests";
 const STRANGER = "U0STRANGER1";

@@ -10,6 +10,7 @@
 // State is plain and mutable (messages per channel, ephemerals, views, channels) so tests assert on what
 // landed and arrange membership directly; `failNext` injects one Slack-shaped fault for one method.
 import type { Context } from "hono";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { type FakeEnv, startFake } from "./server.ts";
 
 export const FAKE_SLACK_TOKEN = "xoxb-1111-2222-fakeforemanbot";
@@ -432,4 +433,29 @@ export async function startSlackFake(opts: FakeSlackOptions = {}): Promise<FakeS
     },
     close: () => fake.close(),
   };
+}
+
+/**
+ * One fake per test file: started before the file's tests, closed after them, its call log and
+ * messages cleared before each test. The returned object reads through to the running fake.
+ */
+export function useSlackFake(opts: FakeSlackOptions = {}): FakeSlack {
+  let current: FakeSlack | undefined;
+  beforeAll(async () => {
+    current = await startSlackFake(opts);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(() => {
+    current?.calls.splice(0);
+    current?.messages.clear();
+  });
+  return new Proxy({} as FakeSlack, {
+    get(_target, key) {
+      if (!current) throw new Error("useSlackFake: the fake is started in beforeAll; use it inside tests");
+      const value = Reflect.get(current, key);
+      return typeof value === "function" ? value.bind(current) : value;
+    },
+  });
 }
