@@ -114,6 +114,34 @@ describe("schedule", () => {
   });
 });
 
+describe("leases follow the task's worker", () => {
+  it("refuses to lease a task to a worker it was reassigned away from, and leases it to its own", async () => {
+    const db = t.current.db;
+    const from = await freshWorker(db, 1);
+    const to = await freshWorker(db, 1);
+    // Planned for `from`, but the task now belongs to `to` (a reassign after the snapshot).
+    const task = await insertTask(db, { status: "ready", workerId: to });
+    const stale = leaseTask(db, {
+      taskId: task.id,
+      workerId: from,
+      runId: `run_stale_${from}`,
+      key: `stale:${task.id}`,
+      now: new Date(),
+    });
+    await expect(stale).rejects.toMatchObject({ guard: "worker_assigned" });
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.workerId, from))).toHaveLength(0);
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("ready");
+    await leaseTask(db, {
+      taskId: task.id,
+      workerId: to,
+      runId: `run_own_${to}`,
+      key: `own:${task.id}`,
+      now: new Date(),
+    });
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("working");
+  });
+});
+
 describe.runIf(onPostgres)("slot leases under races (real Postgres)", () => {
   it("20 concurrent leases for one single-slot worker: exactly one holds the slot", async () => {
     const db = t.current.db;

@@ -29,7 +29,7 @@ export async function leaseTask(db: AppDb, input: LeaseInput): Promise<Transitio
       from: "ready",
       to: "working",
       key: input.key,
-      guards: [guards.slotFree(w)],
+      guards: [guards.workerAssigned(w), guards.slotFree(w)],
       set: { currentRunId: input.runId, leaseExpiresAt: expires },
       reason: `leased by ${w}`,
       actor: "fn:schedule",

@@ -8,7 +8,8 @@ export type GuardName =
   | "lease_held"
   | "latest_run"
   | "deliverable_current"
-  | "slot_free";
+  | "slot_free"
+  | "worker_assigned";
 
 export interface Guard {
   name: GuardName;
@@ -53,6 +54,15 @@ export const guards = {
     name: "slot_free",
     predicate: sql`(select count(*) from worker_leases gl where gl.worker_id = ${workerId})
                    < (select gw.slots from workers gw where gw.id = ${workerId} and gw.active)`,
+    expected: { workerId },
+  }),
+  /**
+   * The task is this worker's (or nobody's yet): a lease planned from a snapshot taken before a
+   * reassign cannot hand the task to the worker it was taken from.
+   */
+  workerAssigned: (workerId: string): Guard => ({
+    name: "worker_assigned",
+    predicate: sql`coalesce(t.worker_id = ${workerId}, true)`,
     expected: { workerId },
   }),
   /** The deliverable being decided on is the current one. */
