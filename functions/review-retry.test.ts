@@ -2,7 +2,7 @@
 // the submission (once per parking) and the review runs to its verdict.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reviews, taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
+import { outbox, reviews, taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
 import { parkReview } from "../lib/review/parked.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
@@ -86,8 +86,15 @@ describe("review-retry", () => {
       (e) => e.kind === "watchdog",
     );
     expect(asked).toMatchObject([
-      { actor: "review-retry", payload: { action: "review_retried", eventId: resent?.id } },
+      { actor: "watchdog", payload: { action: "review_retried", eventId: resent?.id } },
     ]);
+    // …and its event went through the outbox, written with it and marked sent once published.
+    const [row] = await db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.eventId, resent?.id as string));
+    expect(row?.causeEventId).toBe(asked[0]?.id);
+    expect(row?.sentAt).toBeInstanceOf(Date);
 
     // Reviewed now: nothing is owed, nothing is re-sent.
     const after = testDeps(db, env);
