@@ -2,6 +2,7 @@
 // record of it), and that real text — emoji, right-to-left scripts, combining marks — passes untouched.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { prng } from "../test/random.ts";
 import { cleanText, findTextIssue, text } from "./text.ts";
 
 const single = text({ max: 1000 });
@@ -194,13 +195,7 @@ describe("cleanText()", () => {
   });
 
   it("always yields text that text() accepts (seeded random strings)", () => {
-    let seed = 0x5eed;
-    const rand = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rand = prng(0x5eed).next;
     const pool = [
       0, 1, 9, 10, 13, 27, 0x7f, 0x85, 0x41, 0xe9, 0x5d0, 0x202e, 0x2067, 0xd83d, 0xde00, 0xdc00, 0xfffd,
     ];

@@ -4,26 +4,12 @@
 // the route would act on: the signature verifies and the body parses to a stamp action or a retry.
 // Seeded PRNG: FUZZ_SEED=<n> reruns another sequence; a failure names seed, case and mutation.
 import { describe, expect, it } from "vitest";
+import { prng, type Rand } from "../../test/random.ts";
 import { parseInteraction } from "./payload.ts";
 import { slackSignature, verifySlackSignature } from "./verify.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x51ac);
 const CASES = 3000;
-
-// mulberry32: small, fast, and the same sequence for the same seed.
-function prng(seed: number) {
-  let s = seed | 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-  return { next, int, pick };
-}
-type Rand = ReturnType<typeof prng>;
 
 const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 const PREVIOUS = "a-previous-signing-secret-000000";

@@ -4,25 +4,11 @@
 // (current and previous key) do. Seeded PRNG: FUZZ_SEED=<n> reruns another sequence.
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { prng, type Rand } from "../../test/random.ts";
 import { createStampLink, type StampLink, verifyStampToken } from "./link.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x57a3);
 const CASES = 3000;
-
-// mulberry32: small, fast, and the same sequence for the same seed.
-function prng(seed: number) {
-  let s = seed | 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-  return { next, int, pick };
-}
-type Rand = ReturnType<typeof prng>;
 
 const KEY = "stamp-link-key-0123456789abcdef0123";
 const PREVIOUS = "previous-stamp-link-key-fedcba98765";

@@ -11,25 +11,11 @@ import { taskEvents, tasks } from "../../db/schema/index.ts";
 import { findTextIssue } from "../../lib/text.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
+import { prng, type Rand } from "../random.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x7e57);
 const BODY_LIMIT = 65_536;
 const MEGABYTE = 1024 * 1024;
-
-// mulberry32: small, fast, and the same sequence for the same seed.
-function prng(seed: number) {
-  let s = seed | 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(list: readonly T[]): T => list[int(list.length)] as T;
-  return { int, pick };
-}
-type Rand = ReturnType<typeof prng>;
 
 // ---- what goes in ---------------------------------------------------------------------------------
 
