@@ -8,15 +8,14 @@
 //                                            BENCH_REQUESTS=2000 BENCH_CONCURRENCY=16)
 //
 // Goal: the app at ≥ 0.5× the baseline's throughput on PostgreSQL.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../net.ts";
+import { closedLoop, fakeEvents, start } from "./harness.ts";
 
 const URL_BASE = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -53,46 +52,7 @@ async function baseline(databaseUrl: string) {
   server.once("listening", () => console.log(`listening ${(server.address() as { port: number }).port}`));
 }
 
-/** The Inngest event API, as cheap as it can be: accept and acknowledge. */
-function fakeEvents() {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const parsed = JSON.parse(Buffer.concat(chunks).toString()) as { id?: string } | { id?: string }[];
-      const ids = (Array.isArray(parsed) ? parsed : [parsed]).map((e) => e.id ?? "x");
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ ids, status: 200 }));
-    });
-  });
-  server.listen(0, "127.0.0.1", () =>
-    console.log(`listening ${(server.address() as { port: number }).port}`),
-  );
-}
-
 // ---- the driver --------------------------------------------------------------------------------
-function start(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const onLine = (line: string) => {
-      out += `${line}\n`;
-      const m = ready.exec(out);
-      if (m) resolve({ child, match: m });
-    };
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onLine);
-    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (l) => (out += `${l}\n`));
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}:\n${out}`)));
-  });
-}
-
 interface Result {
   rps: number;
   p50: number;
@@ -100,49 +60,17 @@ interface Result {
 }
 
 async function load(port: number, requests: number): Promise<Result> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let next = 0;
-  const one = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const body = JSON.stringify({ title: `bench task ${i}` });
-      const t0 = performance.now();
-      const req = http.request(
-        {
-          host: "127.0.0.1",
-          port,
-          path: "/api/tasks",
-          method: "POST",
-          agent,
-          headers: {
-            authorization: `Bearer ${TOKEN}`,
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            if (res.statusCode !== 201) reject(new Error(`status ${res.statusCode}`));
-            latencies.push(performance.now() - t0);
-            resolve();
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < requests) await one(next++);
+  const r = await closedLoop(port, {
+    total: requests,
+    concurrency: CONCURRENCY,
+    request: (i) => ({
+      path: "/api/tasks",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: `bench task ${i}` }),
+      status: 201,
     }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { rps: requests / seconds, p50: at(0.5), p99: at(0.99) };
+  });
+  return { rps: requests / r.seconds, p50: r.p50, p99: r.p99 };
 }
 
 async function main() {
