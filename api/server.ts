@@ -12,7 +12,8 @@ import { type Config, isDevMode, loadConfig } from "../lib/config.ts";
 import { createDeps } from "../lib/deps.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { startDrainLoop } from "../lib/outbox/loop.ts";
-import { publishSettled } from "../lib/outbox/publish.ts";
+import { nodePost } from "../lib/outbox/node-post.ts";
+import { deferSentMarks, publishSettled } from "../lib/outbox/publish.ts";
 import { createApp } from "./app.ts";
 import { VERSION } from "./version.ts";
 
@@ -55,9 +56,11 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     config,
     db: handle.db,
     dbKind: handle.kind,
-    events: inngestSender(config),
+    events: inngestSender(config, { post: nodePost }),
     version: VERSION,
   });
+  // This process lives: "sent" marks are written together every 100 ms (lib/outbox/publish.ts).
+  deferSentMarks(deps, 100);
   const app = createApp({ resolveDeps: () => ({ deps }) });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
   try {

@@ -4,6 +4,7 @@
 import { ConsoleLogger, Inngest } from "inngest";
 import type { Config } from "../lib/config.ts";
 import type { EventSender } from "../lib/deps.ts";
+import { type EventPost, eventApiTarget, sendToEventApi } from "../lib/outbox/event-api.ts";
 import { DepsMiddleware, ErrorMiddleware } from "./middleware.ts";
 
 export const inngest = new Inngest({
@@ -15,19 +16,21 @@ export const inngest = new Inngest({
 });
 
 /**
- * The production EventSender: Inngest's send (which validates `.create()` payloads before sending).
- * The client is built at module load, before configuration is parsed, so the Inngest variables from
- * the parsed config are merged in here (per request on Workers, where env arrives with the request).
+ * The production EventSender. Events go to the event API this client resolves (lib/outbox/event-api.ts:
+ * the SDK's URL, key and headers, our own lean request; `.create()` payloads are validated first);
+ * scores go through the SDK. The client is built at module load, before configuration is parsed, so
+ * the Inngest variables from the parsed config are merged in here (per request on Workers, where env
+ * arrives with the request). `post` is the transport: fetch unless the Node server passes its own.
  */
-export function inngestSender(config: Config): EventSender {
-  const env: Record<string, string> = {};
-  for (const key of INNGEST_VARIABLES) {
-    const value = config[key];
-    if (value !== undefined) env[key] = value;
-  }
+export function inngestSender(config: Config, opts: { post?: EventPost } = {}): EventSender {
+  // Every variable, unset ones as undefined: setEnvVars merges, and a key from an earlier config must
+  // not outlive it.
+  const env: Record<string, string | undefined> = {};
+  for (const key of INNGEST_VARIABLES) env[key] = config[key];
   inngest.setEnvVars(env);
+  const target = eventApiTarget(inngest);
   return {
-    send: (events) => inngest.send(events as Parameters<typeof inngest.send>[0]),
+    send: (events) => sendToEventApi(target, events, opts.post),
     score: (s) => inngest.score({ runId: s.runId, name: s.name, value: s.value }),
   };
 }

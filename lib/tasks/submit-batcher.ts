@@ -86,5 +86,5 @@ export function submitShared(db: AppDb, raw: unknown, opts: Omit<SubmitItem, "in
     b = new SubmitBatcher(db);
     batchers.set(db, b);
   }
-  return b.submit({ ...opts, input });
+  return b.submit({ ...opts, input, parsed: !opts.clean });
 }

@@ -97,6 +97,8 @@ export interface SubmitItem extends SubmitOptions {
   clean?: boolean;
   /** A task id chosen by the caller (a plan's tasks reference each other before they exist). */
   id?: string;
+  /** `input` is already submitTaskInput's output (submitShared parsed it to refuse it alone). */
+  parsed?: boolean;
 }
 
 export interface SubmitManyOptions {
@@ -138,7 +140,9 @@ async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]>
   const out: Prepared[] = [];
   for (const [ord, item] of items.entries()) {
     const { input, cleaned } = item.clean ? cleanInput(item.input) : { input: item.input, cleaned: [] };
-    const parsed = submitTaskInput.safeParse(input);
+    const parsed = item.parsed
+      ? { success: true as const, data: input as SubmitTaskInput }
+      : submitTaskInput.safeParse(input);
     if (!parsed.success) {
       if (!batch) throw parsed.error;
       const issue = parsed.error.issues[0];

@@ -2,6 +2,7 @@
 // start a Node child and wait for its "ready" line, and the closed-loop driver that keeps N requests
 // in flight and reports throughput and latency quantiles. Each bench keeps its own request shape.
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import { createInterface } from "node:readline";
 
@@ -104,4 +105,42 @@ export async function closedLoop(
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return { seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+/** CPU seconds used so far by each process of interest (Linux /proc); postgres sums every backend. */
+export function cpuSeconds(pids: Record<string, number | undefined>): Record<string, number> {
+  const tick = 100; // USER_HZ on Linux
+  const of = (pid: number | string): number => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      return 0;
+    }
+  };
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) out[name] = pid ? of(pid) : 0;
+  let postgres = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").startsWith("postgres")) postgres += of(pid);
+    } catch {}
+  }
+  out.postgres = postgres;
+  const self = process.cpuUsage();
+  out.driver = (self.user + self.system) / 1e6;
+  return out;
+}
+
+/** CPU milliseconds per request between two snapshots, one "name=ms" pair per process. */
+export function cpuPerRequest(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  requests: number,
+): string {
+  return Object.keys(after)
+    .map((k) => `${k}=${((((after[k] ?? 0) - (before[k] ?? 0)) * 1000) / requests).toFixed(3)}`)
+    .join(" ");
 }

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../net.ts";
-import { closedLoop, fakeEvents, start } from "./harness.ts";
+import { closedLoop, cpuPerRequest, cpuSeconds, fakeEvents, start } from "./harness.ts";
 
 const URL_BASE = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -110,9 +110,17 @@ async function main() {
     await load(appPort, 200); // warm-up: JIT, pools, plan caches
     await load(basePort, 200);
     const runs: Record<"app" | "baseline", Result[]> = { app: [], baseline: [] };
+    // Where the CPU goes, per request and process (the last round of each path is printed).
+    const pids = { app: app.child.pid, baseline: base.child.pid, events: events.child.pid };
+    const cpu: Record<string, string> = {};
+    const measured = async (name: "app" | "baseline", port: number) => {
+      const before = cpuSeconds(pids);
+      runs[name].push(await load(port, REQUESTS));
+      cpu[name] = cpuPerRequest(before, cpuSeconds(pids), REQUESTS);
+    };
     for (let r = 0; r < ROUNDS; r++) {
-      runs.baseline.push(await load(basePort, REQUESTS));
-      runs.app.push(await load(appPort, REQUESTS));
+      await measured("baseline", basePort);
+      await measured("app", appPort);
     }
     const median = (rs: Result[], k: keyof Result) =>
       [...rs.map((x) => x[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)] ?? 0;
@@ -123,6 +131,8 @@ async function main() {
     );
     console.log(row("baseline (Hono+zod+INSERT)", runs.baseline));
     console.log(row("foreman on PostgreSQL", runs.app));
+    console.log(`CPU ms per request, baseline: ${cpu.baseline}`);
+    console.log(`CPU ms per request, foreman:  ${cpu.app}`);
     console.log(
       `ratio (foreman / baseline):   ${(median(runs.app, "rps") / median(runs.baseline, "rps")).toFixed(2)}×  (goal ≥ 0.5×)`,
     );
