@@ -77,4 +77,39 @@ describe("publish", () => {
       .poll(async () => (await sentAt(rows)).every((s) => s !== null), { timeout: 2000 })
       .toBe(true);
   });
+
+  it("deferred: one mark at a time — a slow one does not have others pile up behind it", async () => {
+    let running = 0;
+    let most = 0;
+    let marks = 0;
+    const slow = new Proxy(t.current.db, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== "execute") return value;
+        return async (...args: unknown[]) => {
+          running++;
+          marks++;
+          most = Math.max(most, running);
+          await new Promise((r) => setTimeout(r, 30));
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            running--;
+          }
+        };
+      },
+    });
+    const { deps } = testDeps(slow);
+    deferSentMarks(deps, 1);
+    const batches = await Promise.all(Array.from({ length: 8 }, (_, i) => pendingRows(`g${i}`, 2)));
+    for (const b of batches) {
+      await publish(deps, b);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await publishSettled(deps);
+    expect(most).toBe(1);
+    expect(marks).toBeGreaterThan(1);
+    expect(marks).toBeLessThan(8);
+    expect((await sentAt(batches.flat())).every((s) => s !== null)).toBe(true);
+  });
 });

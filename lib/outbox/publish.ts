@@ -13,7 +13,6 @@
 // bench: 0.27 → 0.12 ms of PostgreSQL CPU per request without it). A mark lost with the process only
 // makes the drain re-send rows the engine already has, under the same ids, which it ignores.
 import { sql } from "drizzle-orm";
-import { executePrepared } from "../../db/prepared.ts";
 import type { Deps } from "../deps.ts";
 import { type OutboxMessage, toEvent } from "./message.ts";
 
@@ -38,44 +37,52 @@ export async function sendBatch(deps: PublishDeps, messages: OutboxMessage[]): P
 /** Sends one batch; a failure is recorded on the rows (attempts, error, backoff) before returning. */
 async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
   if (messages.length === 0) return { sent: 0 };
-  const ids = JSON.stringify(messages.map((m) => m.eventId));
+  const ids = messages.map((m) => m.eventId);
   const now = deps.now().toISOString();
   try {
     await deps.events.send(messages.map(toEvent));
   } catch (err) {
     const error = (err as Error).message || String(err);
     deps.logger.warn("outbox: send failed; the drain will retry", { events: messages.length, error });
-    await executePrepared(
-      deps.db,
-      sql`
+    await deps.db
+      .execute(
+        sql`
         update outbox
            set attempts = attempts + 1, last_error = ${error.slice(0, 1000)},
                next_attempt_at = ${now}::timestamptz
                  + make_interval(secs => least(${deps.config.FOREMAN_OUTBOX_DRAIN_SECONDS} * power(2, least(attempts, 10)), 300))
-         where event_id in (select jsonb_array_elements_text(${ids}::jsonb)) and sent_at is null`,
-    ).catch((e: unknown) =>
-      deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
-    );
+         where event_id = any(${sql.param(ids)}::text[]) and sent_at is null`,
+      )
+      .catch((e: unknown) =>
+        deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
+      );
     return { sent: 0, error };
   }
   return { sent: messages.length };
 }
 
+// Both bookkeeping UPDATEs take the ids as one text[] and are planned afresh on every run (not
+// prepared). `event_id in (select jsonb_array_elements_text(…))` let the planner, trusting stale
+// statistics ("sent_at is null": 1 row), run the id list once per unsent row — a nested loop that made
+// a 1,000-id mark take 1–5 s (webhook bench, auto_explain); a connection's cached generic plan did the
+// same from a nearly empty table. `= any(array)` with a fresh plan sees the array's length and the
+// table's real size: an index probe per id, or one hashed pass over a small table.
 async function markSent(deps: PublishDeps, messages: OutboxMessage[]): Promise<void> {
-  const ids = JSON.stringify(messages.map((m) => m.eventId));
+  const ids = messages.map((m) => m.eventId);
   const now = deps.now().toISOString();
-  await executePrepared(
-    deps.db,
-    sql`
+  await deps.db
+    .execute(
+      sql`
       update outbox set sent_at = ${now}::timestamptz, attempts = attempts + 1, last_error = null
-       where event_id in (select jsonb_array_elements_text(${ids}::jsonb)) and sent_at is null
+       where event_id = any(${sql.param(ids)}::text[]) and sent_at is null
          -- A lost "sent" mark only causes a re-send the engine ignores, so this commit need not wait
          -- for the WAL flush (set_config local to this statement's own transaction).
          and set_config('synchronous_commit', 'off', true) = 'off'`,
-  ).catch((e: unknown) =>
-    // Sent but not marked: the drain sends it again with the same id, which the engine ignores.
-    deps.logger.warn("outbox: sent but not marked sent", { events: messages.length, error: String(e) }),
-  );
+    )
+    .catch((e: unknown) =>
+      // Sent but not marked: the drain sends it again with the same id, which the engine ignores.
+      deps.logger.warn("outbox: sent but not marked sent", { events: messages.length, error: String(e) }),
+    );
 }
 
 interface Waiting {
@@ -95,6 +102,7 @@ class Batcher {
   markDelayMs = 0;
   private marks: OutboxMessage[] = [];
   private markTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushAfter = false;
   private readonly deps: PublishDeps;
   constructor(deps: PublishDeps) {
     this.deps = deps;
@@ -109,14 +117,24 @@ class Batcher {
     }
   }
 
-  /** Writes the pending "sent" marks now. */
+  /** Writes the pending "sent" marks now — or, while a deferred mark is still running, right after it. */
   flushMarks(): void {
     clearTimeout(this.markTimer);
     this.markTimer = undefined;
     if (this.marks.length === 0) return;
-    const messages = this.marks;
-    this.marks = [];
-    const done = markSent(this.deps, messages).finally(() => this.marking.delete(done));
+    // One deferred mark at a time: a slow one must not have others pile up behind its row locks.
+    if (this.markDelayMs > 0 && this.marking.size > 0) {
+      this.flushAfter = true;
+      return;
+    }
+    const messages = this.marks.splice(0, MAX_MARKS);
+    const done = markSent(this.deps, messages).finally(() => {
+      this.marking.delete(done);
+      if (this.flushAfter || this.marks.length >= MAX_MARKS) {
+        this.flushAfter = false;
+        this.flushMarks();
+      }
+    });
     this.marking.add(done);
   }
 
@@ -185,7 +203,11 @@ export function publish(deps: PublishDeps, messages: OutboxMessage[]): Promise<P
 export async function publishSettled(deps: PublishDeps): Promise<void> {
   const batcher = batcherFor(deps);
   batcher.flushMarks();
-  await Promise.all([...batcher.marking]);
+  // A deferred mark may queue the next one as it finishes: wait until none is left.
+  while (batcher.marking.size > 0) {
+    await Promise.all([...batcher.marking]);
+    batcher.flushMarks();
+  }
 }
 
 /** A long-lived process: write the "sent" marks of these Deps together, at most every `ms`. */

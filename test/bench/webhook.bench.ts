@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../net.ts";
-import { closedLoop, fakeEvents, start } from "./harness.ts";
+import { closedLoop, cpuPerRequest, cpuSeconds, fakeEvents, start } from "./harness.ts";
 
 const URL_BASE = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 150);
@@ -156,9 +156,17 @@ async function main() {
     await load(appPort, 30); // warm-up: JIT, pools, plan caches
     await load(basePort, 30);
     const runs: Record<"app" | "baseline", Result[]> = { app: [], baseline: [] };
+    // Where the CPU goes, per event and process (the last round of each path is printed).
+    const pids = { app: app.child.pid, baseline: base.child.pid, events: events.child.pid };
+    const cpu: Record<string, string> = {};
+    const measured = async (name: "app" | "baseline", port: number) => {
+      const before = cpuSeconds(pids);
+      runs[name].push(await load(port, BATCHES));
+      cpu[name] = cpuPerRequest(before, cpuSeconds(pids), BATCHES * EVENTS);
+    };
     for (let r = 0; r < ROUNDS; r++) {
-      runs.baseline.push(await load(basePort, BATCHES));
-      runs.app.push(await load(appPort, BATCHES));
+      await measured("baseline", basePort);
+      await measured("app", appPort);
     }
     const median = (rs: Result[], k: keyof Result) =>
       [...rs.map((x) => x[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)] ?? 0;
@@ -169,6 +177,8 @@ async function main() {
     );
     console.log(row("baseline (Hono+HMAC+INSERT)", runs.baseline));
     console.log(row("foreman on PostgreSQL", runs.app));
+    console.log(`CPU ms per event, baseline: ${cpu.baseline}`);
+    console.log(`CPU ms per event, foreman:  ${cpu.app}`);
     const ratio = median(runs.app, "eps") / median(runs.baseline, "eps");
     const worstP99 = Math.max(...runs.app.map((r) => r.p99));
     console.log(
