@@ -228,22 +228,31 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
       on conflict (source, source_ref) do nothing
       returning *
     ),
+    -- What the event rows need beyond the task row, looked up by task id in one jsonb object (computed
+    -- once): joining ins to fresh was a nested loop over both CTEs (the planner sees 1 row in each),
+    -- 10,000 comparisons for a 100-task batch — a fifth of the statement's time.
+    meta as materialized (
+      select jsonb_object_agg(f.id, jsonb_build_object('dependsOn', f.depends_on, 'cleaned', f.cleaned,
+                                                       'actor', f.actor)) as by_id
+        from fresh f
+    ),
     ${
       hasEdges
         ? sql`edges as (
       insert into task_dependencies (task_id, depends_on_id)
-      select ins.id, d.value from ins join fresh f on f.id = ins.id
-       cross join jsonb_array_elements_text(f.depends_on) as d(value)
+      select ins.id, d.value from ins
+       cross join jsonb_array_elements_text((select by_id from meta) -> ins.id -> 'dependsOn') as d(value)
     ),`
         : sql``
     }
     ev as (
       insert into task_events (id, task_id, kind, payload, actor)
-      select f.event_id, ins.id, 'submitted',
-             jsonb_build_object('source', ins.source, 'sourceRef', ins.source_ref, 'dependsOn', f.depends_on)
-               || case when f.cleaned is null then '{}'::jsonb else jsonb_build_object('cleaned', f.cleaned) end,
-             f.actor
-        from ins join fresh f on f.id = ins.id
+      select ins.last_event_id, ins.id, 'submitted',
+             jsonb_build_object('source', ins.source, 'sourceRef', ins.source_ref, 'dependsOn', m.v -> 'dependsOn')
+               || case when jsonb_typeof(m.v -> 'cleaned') = 'array'
+                       then jsonb_build_object('cleaned', m.v -> 'cleaned') else '{}'::jsonb end,
+             m.v ->> 'actor'
+        from ins cross join lateral (select (select by_id from meta) -> ins.id as v) m
     ),
     ob as (
       insert into outbox (event_id, name, data, cause_event_id)
