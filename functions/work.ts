@@ -139,34 +139,38 @@ export const work = inngest.createFunction(
                 return { stop: "auth" as const, message: err.message };
               throw err;
             }
-            await appendEvents(deps.db, [
-              {
-                taskId,
-                runId,
-                actor: `worker:${workerId}`,
-                kind: "worker_turn",
-                payload: {
-                  turn,
-                  provider: res.provider,
-                  model: res.model,
-                  tier: res.tier,
-                  tokensIn: res.usage.input,
-                  tokensOut: res.usage.output,
-                  toolCalls: res.toolCalls.map((c) => c.name),
+            await appendEvents(
+              deps.db,
+              [
+                {
+                  taskId,
+                  runId,
+                  actor: `worker:${workerId}`,
+                  kind: "worker_turn",
+                  payload: {
+                    turn,
+                    provider: res.provider,
+                    model: res.model,
+                    tier: res.tier,
+                    tokensIn: res.usage.input,
+                    tokensOut: res.usage.output,
+                    toolCalls: res.toolCalls.map((c) => c.name),
+                  },
                 },
-              },
-              ...(res.text
-                ? [
-                    {
-                      taskId,
-                      runId,
-                      actor: `worker:${workerId}`,
-                      kind: "worker_summary" as const,
-                      payload: { text: res.text.slice(0, 4000) },
-                    },
-                  ]
-                : []),
-            ]);
+                ...(res.text
+                  ? [
+                      {
+                        taskId,
+                        runId,
+                        actor: `worker:${workerId}`,
+                        kind: "worker_summary" as const,
+                        payload: { text: res.text.slice(0, 4000) },
+                      },
+                    ]
+                  : []),
+              ],
+              { key: `${runId}:turn-${turn}` },
+            );
             return { stop: "turn" as const, result: res };
           },
           turnInput,
@@ -218,6 +222,7 @@ export const work = inngest.createFunction(
             await appendEvents(
               deps.db,
               res.events.map((e) => ({ ...e, taskId, runId, actor: `worker:${workerId}` })),
+              { key: `${runId}:${call.id}` },
             );
             return {
               toolCallId: res.toolCallId,

@@ -1,11 +1,14 @@
 // Tool tests' harness: a tool context over the HubSpot fake, built by the production factory
 // (createToolContext) with only the base URL swapped — so dry-run picks its writer the same way here
 // as in the work function.
+import { beforeAll } from "vitest";
 import type { AppDb } from "../db/types.ts";
 import { createHubSpotClient } from "../lib/hubspot/client.ts";
 import { createToolContext } from "../lib/tools/context.ts";
 import type { ToolContext } from "../lib/tools/contract.ts";
+import { useTestDb } from "./db.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot } from "./fakes/hubspot.ts";
+import { insertTask } from "./fixtures.ts";
 
 /** For tests without a database: any use is a test bug, said loudly. */
 const noDb = new Proxy({} as AppDb, {
@@ -51,3 +54,18 @@ export const call = (name: string, input: unknown) => ({ id: `toolu_${++seq}`, n
 
 /** The model's view of a result. */
 export const parsed = (r: { content: string }) => JSON.parse(r.content) as Record<string, any>;
+
+/** The default task's id (toolContext's taskId). */
+export const TOOL_TASK_ID = "task_test";
+
+/**
+ * A per-file database holding the default task: live write tools keep their results in the
+ * side-effect ledger (tool_calls, which references the task).
+ */
+export function useToolDb(): () => AppDb {
+  const t = useTestDb();
+  beforeAll(async () => {
+    await insertTask(t.current.db, { id: TOOL_TASK_ID });
+  });
+  return () => t.current.db;
+}

@@ -19,5 +19,6 @@ export * from "./task-dependencies.ts";
 export * from "./task-events.ts";
 export * from "./tasks.ts";
 export * from "./token-usage.ts";
+export * from "./tool-calls.ts";
 export * from "./worker-leases.ts";
 export * from "./workers.ts";

@@ -65,4 +65,37 @@ describe("appendEvents", () => {
     ).rejects.toThrow();
     expect(await db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))).toHaveLength(0);
   });
+
+  it("with a step key, a retried step's batch is written once (one round trip either way)", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "working" });
+    const batch = [
+      { taskId: task.id, actor: "worker", kind: "tool_call" as const, payload: { tool: "hubspot_add_note" } },
+      {
+        taskId: task.id,
+        actor: "worker",
+        kind: "tool_result" as const,
+        payload: { tool: "hubspot_add_note" },
+      },
+    ];
+    const first = await appendEvents(db, batch, { key: "run_x:toolu_1" });
+    const counter = countingDb(t.current.handle);
+    const again = await appendEvents(counter.db, batch, { key: "run_x:toolu_1" });
+    expect(counter.trips()).toBe(1);
+    expect(first).toHaveLength(2);
+    expect(again).toEqual([]);
+    const other = await appendEvents(db, batch, { key: "run_x:toolu_2" });
+    expect(other).toHaveLength(2);
+    const kinds = await db
+      .select({ kind: taskEvents.kind })
+      .from(taskEvents)
+      .where(eq(taskEvents.taskId, task.id));
+    expect(kinds.map((k) => k.kind)).toEqual(["tool_call", "tool_result", "tool_call", "tool_result"]);
+    // Without a key nothing is deduplicated (most callers write once per step by construction).
+    await appendEvents(db, batch);
+    await appendEvents(db, batch);
+    expect(
+      await db.select({ id: taskEvents.id }).from(taskEvents).where(eq(taskEvents.taskId, task.id)),
+    ).toHaveLength(8);
+  });
 });

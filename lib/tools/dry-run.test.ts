@@ -3,10 +3,11 @@
 // for byte — and not one write call reaches HubSpot. Reads still do.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FakeHubSpot, startFakeHubSpot } from "../../test/fakes/hubspot.ts";
-import { call, FIXED_NOW, parsed, toolContext } from "../../test/tools.ts";
+import { call, FIXED_NOW, parsed, toolContext, useToolDb } from "../../test/tools.ts";
 import { crmSetupTools } from "./crm-setup.ts";
 import { executeToolCall } from "./execute.ts";
 
+const db = useToolDb();
 let fake: FakeHubSpot;
 beforeAll(async () => {
   fake = await startFakeHubSpot();
@@ -136,7 +137,7 @@ it("a WOULD_DO is exactly what the live writer sends: same method, path and body
       path: string;
       body: unknown;
     };
-    const live = await executeToolCall(toolContext(fake), crmSetupTools, call(w.name, w.input));
+    const live = await executeToolCall(toolContext(fake, { db: db() }), crmSetupTools, call(w.name, w.input));
     expect(live.isError).toBe(false);
     const [sent] = fake.writeCalls();
     expect(sent && `${sent.method} ${sent.path}`).toBe(`${wouldDo.method} ${wouldDo.path}`);

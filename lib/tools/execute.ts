@@ -1,6 +1,8 @@
 // One tool call, from the model's request to the result the model reads next, plus the task_events
 // records that tell the story (tool_call, then any would_do, then tool_result). The work loop runs it
-// as one step per call and appends `events` in the same step.
+// as one step per call and appends `events` in the same step. A live write's result is kept in the
+// side-effect ledger under the call's key (ledger.ts), so a retried step answers it again instead of
+// writing to the CRM twice.
 //
 // What reaches `run`: only a name on the worker's allow-list, with arguments its zod schema accepted.
 // Everything else comes back to the model as an error result and runs nothing:
@@ -19,6 +21,7 @@ import { z } from "zod";
 import { DomainError } from "../errors.ts";
 import { eventRecord, type TaskEventRecord } from "../tasks/event-kinds.ts";
 import type { Terminal, ToolCallContext, ToolContext } from "./contract.ts";
+import { recordedResult, recordResult } from "./ledger.ts";
 import type { ToolRegistry } from "./registry.ts";
 import { errorContent, fitJson, okContent, storable, type ToolErrorBody } from "./result.ts";
 
@@ -133,8 +136,23 @@ export async function executeToolCall(
   }
 
   const callCtx: ToolCallContext = { ...ctx, callId: call.id, key: call.key ?? `${ctx.runId}:${call.id}` };
+  // A live write already made under this key (the step is a retry): the same answer, no second write.
+  const ledgered = tool.sideEffect && !ctx.dryRun;
+  if (ledgered) {
+    const prior = await recordedResult(ctx.db, callCtx.key);
+    if (prior) return finish(okContent(prior.result, ctx.maxResultChars), { replayed: true });
+  }
   try {
     const out = await tool.run(callCtx, parsed.data);
+    if (ledgered && out.type === "data") {
+      await recordResult(ctx.db, {
+        key: callCtx.key,
+        taskId: ctx.taskId,
+        runId: ctx.runId,
+        tool: tool.name,
+        result: storable(out.data),
+      });
+    }
     if (out.type === "data") {
       for (const w of out.wouldDo ?? []) events.push(eventRecord("would_do", storable(w) as typeof w));
       return finish(okContent(out.data, ctx.maxResultChars), out.wouldDo?.length ? { dryRun: true } : {});

@@ -4,7 +4,7 @@
 // → thrown, for Inngest to retry or for triage.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FakeHubSpot, startFakeHubSpot } from "../../test/fakes/hubspot.ts";
-import { call, FIXED_NOW, parsed, toolContext } from "../../test/tools.ts";
+import { call, FIXED_NOW, parsed, toolContext, useToolDb } from "../../test/tools.ts";
 import { crmSetupTools } from "./crm-setup.ts";
 import { executeToolCall } from "./execute.ts";
 
@@ -15,8 +15,9 @@ beforeAll(async () => {
 afterAll(() => fake.close());
 beforeEach(() => fake.reset());
 
+const db = useToolDb();
 const run = (name: string, input: unknown) =>
-  executeToolCall(toolContext(fake), crmSetupTools, call(name, input));
+  executeToolCall(toolContext(fake, { db: db() }), crmSetupTools, call(name, input));
 const bodyOf = (method: string, path: string) => {
   const [c] = fake.callsTo(method, path);
   return c ? JSON.parse(c.body) : undefined;

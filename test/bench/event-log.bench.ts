@@ -1,7 +1,7 @@
 // Benchmark: the worker-event log. 1,000 concurrent simulated runs × 50 events (10 steps of 5), on
 // PostgreSQL, three ways in one run: foreman's writer (lib/tasks/event-log.ts appendEvents: one
-// validated multi-row statement per step into the append-only task_events), (a) the naive design of
-// seed 000 — each event, as the worker streams it, appended to a jsonb column on the run row — and
+// validated multi-row statement per step into the append-only task_events, keyed by the step, as the
+// work function writes it), (a) the naive design of seed 000 — each event, as the worker streams it, appended to a jsonb column on the run row — and
 // (b) raw multi-row INSERTs per step with the bare driver. Events carry tool-result-sized payloads
 // (~1 KB). Prints events/s and both ratios.
 //
@@ -66,10 +66,13 @@ try {
     return rate;
   }
 
+  let rounds = 0; // each measured round writes its own events, as new steps would
   const foreman = (r: number, s: number) =>
     appendEvents(
       handle.db,
       stepEvents(r, s).map((e) => ({ ...e, taskId: `task_b${r}`, runId: `run_b${r}`, actor: "worker" })),
+      // As the work function calls it: keyed by the step, so a retried step appends nothing twice.
+      { key: `run_b${r}:step-${s}:${rounds}` },
     );
   const raw = (r: number, s: number) => {
     const evs = stepEvents(r, s);
@@ -98,8 +101,10 @@ try {
   );
   await drive("warm-up (raw)", raw);
   const rRaw = await drive("raw multi-row INSERT (bare driver)", raw);
+  rounds++;
   const rForeman = await drive("foreman appendEvents", foreman);
   const rNaive = await drive("naive jsonb append on the run row", naive);
+  rounds++;
   const rForeman2 = await drive("foreman appendEvents (again)", foreman);
   // The ceiling: the same events as 1,000-row INSERTs with the bare driver, batched across runs as no
   // single step could — about the most task_events (its indexes, FK and CHECK) absorbs on this machine.

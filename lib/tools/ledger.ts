@@ -1,0 +1,22 @@
+// The side-effect ledger (db/schema/tool-calls.ts): a live write tool's result is recorded under the
+// call's key right after the write, and a retried step with the same key reads it back instead of
+// writing again. One statement each way. What stays open: a process that dies between the CRM's
+// answer and this insert writes again on retry — the window is one round trip, not a whole step.
+import { eq } from "drizzle-orm";
+import { toolCalls } from "../../db/schema/index.ts";
+import type { AppDb } from "../../db/types.ts";
+
+export async function recordedResult(db: AppDb, key: string): Promise<{ result: unknown } | undefined> {
+  const [row] = await db.select({ result: toolCalls.result }).from(toolCalls).where(eq(toolCalls.key, key));
+  return row;
+}
+
+export async function recordResult(
+  db: AppDb,
+  row: { key: string; taskId: string; runId: string; tool: string; result: unknown },
+): Promise<void> {
+  await db
+    .insert(toolCalls)
+    .values({ ...row, result: row.result ?? null })
+    .onConflictDoNothing({ target: toolCalls.key });
+}
