@@ -38,6 +38,7 @@ describe("migrations", () => {
         "task_events",
         "tasks",
         "token_usage",
+        "tool_calls",
         "worker_leases",
         "workers",
       ]);
