@@ -26,6 +26,7 @@ import { transition } from "../tasks/transition.ts";
 import { isDryRun } from "../tools/context.ts";
 import { liveCrmWriter } from "../tools/crm/live-writer.ts";
 import { recordingCrmWriter } from "../tools/crm/recording-writer.ts";
+import { recordedResult, recordResult } from "../tools/ledger.ts";
 import {
   type CrmCommand,
   classifyStageChange,
@@ -220,20 +221,33 @@ export async function noteRefusalOnTicket(
     timestamp: deps.now().toISOString(),
     associations: [{ objectId: input.ticketId, associationTypeId: AssociationTypes.noteToTicket }],
   };
+  // Keyed by the HubSpot delivery: the step retried after HubSpot took the note answers from the
+  // side-effect ledger instead of posting it twice (lib/tools/ledger.ts).
+  const key = `refusal-note:${input.eventId}`;
   if (isDryRun(deps.config, { dryRun: input.dryRun })) {
     const out = await recordingCrmWriter().addNote(draft);
     if (out.kind !== "would_do") throw new Error("the recording writer sent a note");
-    await appendEvents(deps.db, [
-      { taskId: input.taskId, actor: INBOUND_ACTOR, ...eventRecord("would_do", out.request) },
-    ]);
+    await appendEvents(
+      deps.db,
+      [{ taskId: input.taskId, actor: INBOUND_ACTOR, ...eventRecord("would_do", out.request) }],
+      { key },
+    );
     return { noted: "would_do" };
   }
+  if (await recordedResult(deps.db, key)) return { noted: "ticket" };
   if (!deps.hubspot) {
     throw new DomainError(
       "CONFIG",
       "HUBSPOT_ACCESS_TOKEN is not configured: the refusal cannot be noted on the ticket.",
     );
   }
-  await liveCrmWriter(deps.hubspot).addNote(draft);
+  const written = await liveCrmWriter(deps.hubspot).addNote(draft);
+  await recordResult(deps.db, {
+    key,
+    taskId: input.taskId,
+    runId: `crm-inbound:${input.eventId}`,
+    tool: "hubspot_add_note",
+    result: written,
+  });
   return { noted: "ticket" };
 }

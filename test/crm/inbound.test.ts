@@ -8,6 +8,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crmLinks, projects, reviewers, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
+import { noteRefusalOnTicket } from "../../lib/crm/inbound.ts";
 import { newId } from "../../lib/ids.ts";
 import type { TaskState } from "../../lib/states.ts";
 import { useTestDb } from "../db.ts";
@@ -163,6 +164,28 @@ describe("crm-inbound", () => {
     await bed.sim.runUntilIdle();
     expect(lastInbound(bed)?.result).toMatchObject({ outcome: expect.stringMatching(/^(echo|in_step)$/) });
     expect(bed.sim.runs.filter((r) => r.failed)).toEqual([]);
+  });
+
+  it("a retried note-ticket step (HubSpot took the note, the answer was lost) posts no second note", async () => {
+    const bed = await crmBed(t.current.db, crm);
+    const { taskId, ticketId } = await syncedTask(bed, ["ready", "working"]);
+    const refused = {
+      taskId,
+      ticketId,
+      stageId: bed.mapping.stageIds.done,
+      from: "working" as const,
+      to: "done" as const,
+      reason: "only the client owner approves",
+      eventId: `retry-${ticketId}`,
+    };
+    const ticketNotes = () =>
+      [...bed.fake.notes.values()].filter((n) => n.associations.some((a) => a.toId === ticketId));
+    expect(await noteRefusalOnTicket(bed.deps, { ...refused, dryRun: false })).toEqual({ noted: "ticket" });
+    expect(await noteRefusalOnTicket(bed.deps, { ...refused, dryRun: false })).toEqual({ noted: "ticket" });
+    expect(ticketNotes()).toHaveLength(1);
+    // Another delivery is another note.
+    await noteRefusalOnTicket(bed.deps, { ...refused, eventId: `retry2-${ticketId}`, dryRun: false });
+    expect(ticketNotes()).toHaveLength(2);
   });
 
   it("refuses an internal stamp through the CRM, and in dry-run records the ticket note as a WOULD_DO", async () => {
