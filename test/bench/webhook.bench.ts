@@ -9,15 +9,10 @@
 //                                             BENCH_BATCHES=150 BENCH_CONCURRENCY=8)
 //
 // Goal: the app at ≥ 0.5× the baseline's events/s on PostgreSQL, and p99 per batch under 1 s.
-import type { ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { freePort } from "../net.ts";
-import { closedLoop, cpuPerRequest, cpuSeconds, fakeEvents, start } from "./harness.ts";
+import { appVersusBaseline, closedLoop, fakeEvents, median, type Sample } from "./harness.ts";
 
 const URL_BASE = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 150);
@@ -26,7 +21,6 @@ const EVENTS = 100;
 const ROUNDS = 3;
 const TOKEN = "bench-token-0123456789abcdef";
 const SECRET = "bench-hubspot-app-secret";
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const self = fileURLToPath(import.meta.url);
 
 // Every batch is new tickets: the same ids never reach either path twice. (Declared before the roles
@@ -72,12 +66,6 @@ async function baseline(databaseUrl: string) {
 }
 
 // ---- the driver --------------------------------------------------------------------------------
-interface Result {
-  eps: number;
-  p50: number;
-  p99: number;
-}
-
 function batchBody(now: number): string {
   const events: string[] = [];
   for (let i = 0; i < EVENTS; i++) {
@@ -90,10 +78,11 @@ function batchBody(now: number): string {
   return `[${events.join(",")}]`;
 }
 
-async function load(port: number, batches: number): Promise<Result> {
+function load(port: number, size: "warm-up" | "measure"): Promise<Sample> {
+  const batches = size === "warm-up" ? 30 : BATCHES;
   const path = "/webhooks/hubspot";
   const url = `http://127.0.0.1:${port}${path}`;
-  const r = await closedLoop(port, {
+  return closedLoop(port, {
     total: batches,
     concurrency: CONCURRENCY,
     request: () => {
@@ -112,95 +101,36 @@ async function load(port: number, batches: number): Promise<Result> {
         status: 200,
       };
     },
-  });
-  return { eps: (batches * EVENTS) / r.seconds, p50: r.p50, p99: r.p99 };
+  }).then((r) => ({ rate: (batches * EVENTS) / r.seconds, p50: r.p50, p99: r.p99 }));
 }
 
 async function main() {
-  const dbName = `foreman_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: URL_BASE });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  const u = new URL(URL_BASE);
-  u.pathname = `/${dbName}`;
-  const databaseUrl = u.toString();
-  const dataDir = mkdtempSync(join(tmpdir(), "foreman-bench-"));
-  const children: ChildProcess[] = [];
-  try {
-    const events = await start([self, "--fake-events"], {}, /listening (\d+)/);
-    children.push(events.child);
-    const eventsUrl = `http://127.0.0.1:${events.match[1]}`;
-    const appEnv = (extra: NodeJS.ProcessEnv) => ({
+  const r = await appVersusBaseline({
+    self,
+    urlBase: URL_BASE,
+    rounds: ROUNDS,
+    units: BATCHES * EVENTS,
+    appEnv: {
       FOREMAN_API_TOKEN: TOKEN,
       HUBSPOT_APP_SECRET: SECRET,
       FOREMAN_PUBLIC_URL: "",
       HUBSPOT_PORTAL_ID: "",
-      INNGEST_DEV: eventsUrl,
-      LOG_LEVEL: "error",
-      HOST: "127.0.0.1",
-      ...extra,
-    });
-    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the app (written on exit).
-    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    const app = await start(
-      [...nodeArgs, join(root, "api/server.ts")],
-      appEnv({ DATABASE_URL: databaseUrl, PORT: String(await freePort()) }),
-      /app:\s+http:\/\/[^:]+:(\d+)/,
-    );
-    children.push(app.child);
-    const base = await start([self, "--baseline", databaseUrl], {}, /listening (\d+)/);
-    children.push(base.child);
-    const appPort = Number(app.match[1]);
-    const basePort = Number(base.match[1]);
-
-    await load(appPort, 30); // warm-up: JIT, pools, plan caches
-    await load(basePort, 30);
-    const runs: Record<"app" | "baseline", Result[]> = { app: [], baseline: [] };
-    // Where the CPU goes, per event and process (the last round of each path is printed).
-    const pids = { app: app.child.pid, baseline: base.child.pid, events: events.child.pid };
-    const cpu: Record<string, string> = {};
-    const measured = async (name: "app" | "baseline", port: number) => {
-      const before = cpuSeconds(pids);
-      runs[name].push(await load(port, BATCHES));
-      cpu[name] = cpuPerRequest(before, cpuSeconds(pids), BATCHES * EVENTS);
-    };
-    for (let r = 0; r < ROUNDS; r++) {
-      await measured("baseline", basePort);
-      await measured("app", appPort);
-    }
-    const median = (rs: Result[], k: keyof Result) =>
-      [...rs.map((x) => x[k])].sort((a, b) => a - b)[Math.floor(rs.length / 2)] ?? 0;
-    const row = (name: string, rs: Result[]) =>
-      `${name.padEnd(30)} ${median(rs, "eps").toFixed(0).padStart(7)} events/s   p50 ${median(rs, "p50").toFixed(1).padStart(7)} ms   p99 ${median(rs, "p99").toFixed(1).padStart(7)} ms  (per ${EVENTS}-event batch)`;
-    console.log(
-      `POST /webhooks/hubspot, ${BATCHES} batches × ${EVENTS} events × ${ROUNDS} rounds, concurrency ${CONCURRENCY} (medians)`,
-    );
-    console.log(row("baseline (Hono+HMAC+INSERT)", runs.baseline));
-    console.log(row("foreman on PostgreSQL", runs.app));
-    console.log(`CPU ms per event, baseline: ${cpu.baseline}`);
-    console.log(`CPU ms per event, foreman:  ${cpu.app}`);
-    const ratio = median(runs.app, "eps") / median(runs.baseline, "eps");
-    const worstP99 = Math.max(...runs.app.map((r) => r.p99));
-    console.log(
-      `ratio (foreman / baseline):     ${ratio.toFixed(2)}×  (goal ≥ 0.5×); foreman's worst p99 ${worstP99.toFixed(1)} ms (goal < 1000 ms)`,
-    );
-
-    // The embedded default, for reference (one process owns PGlite; no baseline on it).
-    app.child.kill("SIGTERM");
-    await new Promise((r) => app.child.once("exit", r));
-    const embedded = await start(
-      [join(root, "api/server.ts")],
-      appEnv({ FOREMAN_DATA_DIR: dataDir, PORT: String(await freePort()) }),
-      /app:\s+http:\/\/[^:]+:(\d+)/,
-    );
-    children.push(embedded.child);
-    await load(Number(embedded.match[1]), 20);
-    console.log(row("foreman on PGlite (embedded)", [await load(Number(embedded.match[1]), BATCHES)]));
-  } finally {
-    for (const c of children) c.kill("SIGTERM");
-    await new Promise((r) => setTimeout(r, 500));
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+    },
+    load,
+  });
+  const row = (name: string, rs: Sample[]) =>
+    `${name.padEnd(30)} ${median(rs, "rate").toFixed(0).padStart(7)} events/s   p50 ${median(rs, "p50").toFixed(1).padStart(7)} ms   p99 ${median(rs, "p99").toFixed(1).padStart(7)} ms  (per ${EVENTS}-event batch)`;
+  console.log(
+    `POST /webhooks/hubspot, ${BATCHES} batches × ${EVENTS} events × ${ROUNDS} rounds, concurrency ${CONCURRENCY} (medians)`,
+  );
+  console.log(row("baseline (Hono+HMAC+INSERT)", r.baseline));
+  console.log(row("foreman on PostgreSQL", r.app));
+  console.log(`CPU ms per event, baseline: ${r.cpu.baseline}`);
+  console.log(`CPU ms per event, foreman:  ${r.cpu.app}`);
+  const ratio = median(r.app, "rate") / median(r.baseline, "rate");
+  const worstP99 = Math.max(...r.app.map((x) => x.p99));
+  console.log(
+    `ratio (foreman / baseline):     ${ratio.toFixed(2)}×  (goal ≥ 0.5×); foreman's worst p99 ${worstP99.toFixed(1)} ms (goal < 1000 ms)`,
+  );
+  console.log(row("foreman on PGlite (embedded)", [r.embedded]));
 }
