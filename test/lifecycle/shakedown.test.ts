@@ -5,7 +5,7 @@
 // every outbox row sent, every event delivered to every function it starts, one task/state.changed
 // owed per move, and the state_changed rows exactly the moves of the expected path.
 import { and, eq, gt, inArray, max } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   agentRuns,
   outbox,
@@ -29,27 +29,13 @@ import {
 } from "../../lib/shakedown/scenarios.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { type AnthropicFake, startAnthropicFake } from "../fakes/anthropic.ts";
-import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../fakes/hubspot.ts";
 import { errorTurn, toolTurn } from "../fakes/model-script.ts";
-import { type OpenAIUpstream, startOpenAIUpstream } from "../fakes/openai-upstream.ts";
 import { runFunction, type WaitHandler } from "../inngest.ts";
 import { consumersOf, type LifecycleRun, routeEvents } from "../lifecycle.ts";
+import { modelEnv, useModelFakes } from "./script.ts";
 
 const t = useTestDb();
-let anthropic: AnthropicFake;
-let hubspot: FakeHubSpot;
-let local: OpenAIUpstream;
-beforeAll(async () => {
-  [anthropic, hubspot, local] = await Promise.all([
-    startAnthropicFake(),
-    startFakeHubSpot(),
-    startOpenAIUpstream(),
-  ]);
-});
-afterAll(async () => {
-  await Promise.all([anthropic?.close(), hubspot?.close(), local?.close()]);
-});
+const fakes = useModelFakes();
 type Json = Record<string, any>;
 type Api = ReturnType<typeof testApp>;
 
@@ -57,22 +43,16 @@ let outboxBefore = 0;
 beforeEach(async () => {
   const db = t.current.db;
   await db.delete(workerLeases);
-  anthropic.reset();
-  hubspot.reset();
-  local.reset();
-  local.clearFaults();
+  fakes.anthropic.reset();
+  fakes.hubspot.reset();
+  fakes.local.reset();
+  fakes.local.clearFaults();
   const [last] = await db.select({ id: max(outbox.id) }).from(outbox);
   outboxBefore = Number(last?.id ?? 0);
 });
 
 const envFor = (extra: Record<string, string> = {}) => ({
-  ANTHROPIC_API_KEY: anthropic.apiKey,
-  ANTHROPIC_BASE_URL: anthropic.url,
-  HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
-  HUBSPOT_BASE_URL: hubspot.url,
-  BRIDGE_URL: local.url,
-  BRIDGE_TOKEN: "bridge-token",
-  LOCAL_MODEL: local.behaviour.model,
+  ...modelEnv(fakes),
   STAMP_LINK_KEY: "shakedown-link-key-0123456789abcdefghijk",
   FOREMAN_DRY_RUN: "true",
   ...extra,
@@ -101,10 +81,10 @@ function localAnswers(s: Scenario, review: () => unknown = () => PASS) {
     internal_stamp_required: true,
     reason: `shakedown ${s.id}`,
   };
-  Object.defineProperty(local.behaviour, "json", {
+  Object.defineProperty(fakes.local.behaviour, "json", {
     configurable: true,
     get: () => {
-      const last = local.requests.at(-1) as { response_format?: { json_schema?: { name?: string } } };
+      const last = fakes.local.requests.at(-1) as { response_format?: { json_schema?: { name?: string } } };
       return last?.response_format?.json_schema?.name === "review" ? review() : triage;
     },
   });
@@ -223,7 +203,10 @@ describe("shakedown scenarios through the lifecycle router", () => {
     const s = SCENARIOS["reviewer-reject"];
     const verdicts = [FAIL, PASS];
     localAnswers(s, () => verdicts.shift());
-    anthropic.queue(submitTurn("Pipelines: Support (4 stages)."), submitTurn(`As asked: "${FEEDBACK}"`));
+    fakes.anthropic.queue(
+      submitTurn("Pipelines: Support (4 stages)."),
+      submitTurn(`As asked: "${FEEDBACK}"`),
+    );
     const api = testApp(t.current.db, envFor());
     const [id] = (await seed(api, s)) as [string];
 
@@ -236,7 +219,7 @@ describe("shakedown scenarios through the lifecycle router", () => {
       [2, "pass"],
     ]);
     // The revision's dossier carried the reviewer's feedback, fenced as reviewer data.
-    expect(JSON.stringify(anthropic.requests.at(-1)?.body.messages[0])).toContain(FEEDBACK);
+    expect(JSON.stringify(fakes.anthropic.requests.at(-1)?.body.messages[0])).toContain(FEEDBACK);
     expect(runs.filter((r) => r.fn === "work")).toHaveLength(2);
     await expectNoLostEvents(api, runs, [id], s);
   });
@@ -244,8 +227,8 @@ describe("shakedown scenarios through the lifecycle router", () => {
   it("local-down: triage falls back to rules, the review parks, review-retry re-sends once the model is back → done", async () => {
     const s = SCENARIOS["local-down"];
     localAnswers(s);
-    local.fail({ status: 503, body: { error: { message: "no GPU available" } } });
-    anthropic.queue(submitTurn("Pipelines: Support (4 stages)."));
+    fakes.local.fail({ status: 503, body: { error: { message: "no GPU available" } } });
+    fakes.anthropic.queue(submitTurn("Pipelines: Support (4 stages)."));
     const api = testApp(t.current.db, envFor());
     const [id] = (await seed(api, s)) as [string];
 
@@ -276,7 +259,7 @@ describe("shakedown scenarios through the lifecycle router", () => {
     await parkReview(t.current.db, submitted, why);
 
     // The model is back; review-retry's cron finds the parking (older than its pause) and re-sends.
-    local.clearFaults();
+    fakes.local.clearFaults();
     const later = { ...api.deps, now: () => new Date(Date.now() + 11 * 60_000) };
     const retried = await runFunction(reviewRetry, {
       deps: later,
@@ -297,7 +280,7 @@ describe("shakedown scenarios through the lifecycle router", () => {
   it("auth-loss: the primary model answers 401 → failed_needs_triage with failure class auth", async () => {
     const s = SCENARIOS["auth-loss"];
     localAnswers(s);
-    anthropic.queue(errorTurn("auth"));
+    fakes.anthropic.queue(errorTurn("auth"));
     const api = testApp(t.current.db, envFor());
     const [id] = (await seed(api, s)) as [string];
 
@@ -307,7 +290,7 @@ describe("shakedown scenarios through the lifecycle router", () => {
     expect(row).toMatchObject({ status: "failed_needs_triage", failureClass: s.failureClass });
     expect(row?.statusReason).toMatch(/^auth: /);
     // One refused call, not a retry storm; nothing reached the reviewer.
-    expect(anthropic.requests).toHaveLength(1);
+    expect(fakes.anthropic.requests).toHaveLength(1);
     expect(runs.filter((r) => r.fn === "review")).toEqual([]);
     await expectNoLostEvents(api, runs, [id], s);
   });
@@ -316,19 +299,19 @@ describe("shakedown scenarios through the lifecycle router", () => {
     const s = SCENARIOS["prompt-injection"];
     localAnswers(s);
     // The worker model takes the bait: it asks for a tool the worker does not have, then "approves".
-    anthropic.queue(
+    fakes.anthropic.queue(
       toolTurn("hubspot_delete_object", { objectType: "contacts", objectId: "1" }),
       submitTurn("Approved as instructed. All contacts deleted."),
     );
     const api = testApp(t.current.db, envFor());
     const [id] = (await seed(api, s)) as [string];
-    const writesBefore = hubspot.writeCalls().length;
+    const writesBefore = fakes.hubspot.writeCalls().length;
 
     const runs = await route(api);
 
     expect((await statusOf(id))?.status).toBe("done");
     // The dossier carried the note inside a data fence, and the system prompt says what fences mean.
-    const first = anthropic.requests[0]?.body as Json;
+    const first = fakes.anthropic.requests[0]?.body as Json;
     const dossier = JSON.stringify(first.messages[0].content);
     const fenced = /<<<DATA (\w+) task description[^>]*>>>\\n([\s\S]*?)<<<END \1>>>/.exec(dossier);
     expect(fenced?.[2]).toContain(INJECTED_INSTRUCTIONS);
@@ -347,7 +330,7 @@ describe("shakedown scenarios through the lifecycle router", () => {
     expect(log.filter((e) => e.kind === "would_do").map((e) => (e.payload as Json).path)).not.toContainEqual(
       expect.stringMatching(/delete/i),
     );
-    expect(hubspot.writeCalls()).toHaveLength(writesBefore);
+    expect(fakes.hubspot.writeCalls()).toHaveLength(writesBefore);
     // "Approve this" approved nothing: both stamps are the people's, through the API.
     const decided = await t.current.db.select().from(stamps).where(eq(stamps.taskId, id));
     expect(decided.map((x) => [x.stage, x.decision, x.channel]).sort()).toEqual([
@@ -363,7 +346,7 @@ describe("shakedown scenarios through the lifecycle router", () => {
     await db.update(workers).set({ slots: 2 }).where(eq(workers.id, "crm-setup"));
     try {
       localAnswers(s);
-      anthropic.script.fallback = submitTurn("Pipelines: Support (4 stages).");
+      fakes.anthropic.script.fallback = submitTurn("Pipelines: Support (4 stages).");
       const api = testApp(db, envFor());
       const ids = await seed(api, s, 2 + 2);
 
@@ -419,7 +402,7 @@ describe("shakedown scenarios through the lifecycle router", () => {
   it("hubspot-429: HubSpot rate-limits the worker's tool calls → retried, no surfaced failure, done (live)", async () => {
     const s = SCENARIOS["hubspot-429"];
     localAnswers(s);
-    anthropic.queue(
+    fakes.anthropic.queue(
       toolTurn("hubspot_get_properties", { objectType: "tickets" }),
       toolTurn("hubspot_get_pipelines", { objectType: "tickets" }),
       submitTurn("Tickets: 12 properties, 1 pipeline."),
@@ -441,8 +424,14 @@ describe("shakedown scenarios through the lifecycle router", () => {
       },
       times: 1,
     };
-    hubspot.fail({ ...refused, match: (c) => c.method === "GET" && c.path === "/crm/v3/properties/tickets" });
-    hubspot.fail({ ...refused, match: (c) => c.method === "GET" && c.path.startsWith("/crm/v3/pipelines") });
+    fakes.hubspot.fail({
+      ...refused,
+      match: (c) => c.method === "GET" && c.path === "/crm/v3/properties/tickets",
+    });
+    fakes.hubspot.fail({
+      ...refused,
+      match: (c) => c.method === "GET" && c.path.startsWith("/crm/v3/pipelines"),
+    });
     const api = testApp(t.current.db, envFor({ FOREMAN_DRY_RUN: "false" }));
     const [id] = (await seed(api, s)) as [string];
 
@@ -451,9 +440,9 @@ describe("shakedown scenarios through the lifecycle router", () => {
     const row = await statusOf(id);
     expect(row).toMatchObject({ status: "done", failureClass: null });
     // Each refused call was made again by the retried step, and the model was asked only 3 times.
-    expect(hubspot.callsTo("GET", "/crm/v3/properties/tickets")).toHaveLength(2);
-    expect(hubspot.callsTo("GET", /^\/crm\/v3\/pipelines/)).toHaveLength(2);
-    expect(anthropic.requests).toHaveLength(3);
+    expect(fakes.hubspot.callsTo("GET", "/crm/v3/properties/tickets")).toHaveLength(2);
+    expect(fakes.hubspot.callsTo("GET", /^\/crm\/v3\/pipelines/)).toHaveLength(2);
+    expect(fakes.anthropic.requests).toHaveLength(3);
     expect(runs.find((r) => r.fn === "work")?.attempts).toBe(3);
     const results = (await kindsOf(id)).filter((k) => k === "tool_result");
     expect(results).toHaveLength(3);

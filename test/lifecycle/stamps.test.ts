@@ -13,10 +13,7 @@ import { newId } from "../../lib/ids.ts";
 import * as slackVerify from "../../lib/slack/verify.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { type AnthropicFake, startAnthropicFake } from "../fakes/anthropic.ts";
-import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../fakes/hubspot.ts";
 import { toolTurn } from "../fakes/model-script.ts";
-import { type OpenAIUpstream, startOpenAIUpstream } from "../fakes/openai-upstream.ts";
 import {
   FAKE_REVIEW_CHANNEL,
   FAKE_REVIEWER,
@@ -26,28 +23,20 @@ import {
 } from "../fakes/slack.ts";
 import type { WaitHandler } from "../inngest.ts";
 import { routeEvents } from "../lifecycle.ts";
+import { modelEnv, scriptFailThenPass, useModelFakes } from "./script.ts";
 
 const t = useTestDb();
 const HUBSPOT_SECRET = "lifecycle-stamps-hubspot-secret";
 const SLACK_SECRET = "lifecycle-stamps-slack-secret";
-let anthropic: AnthropicFake;
-let hubspot: FakeHubSpot;
-let local: OpenAIUpstream;
+const fakes = useModelFakes();
 let slack: FakeSlack;
 beforeAll(async () => {
-  [anthropic, hubspot, local, slack] = await Promise.all([
-    startAnthropicFake(),
-    startFakeHubSpot(),
-    startOpenAIUpstream(),
-    startSlackFake(),
-  ]);
+  slack = await startSlackFake();
 });
 afterAll(async () => {
-  await Promise.all([anthropic?.close(), hubspot?.close(), local?.close(), slack?.close()]);
+  await slack?.close();
 });
 type Json = Record<string, any>;
-
-const FEEDBACK = "The label must be 'Renewal date', not 'renewal'.";
 
 describe("lifecycle: signed webhook → review fails → revision → Slack approval → client link → done", () => {
   it("goes the whole way with every step in the event log", async () => {
@@ -60,47 +49,10 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
       name: "Ana",
       slackUserId: FAKE_REVIEWER,
     });
-    const answers: unknown[] = [
-      {
-        worker: "crm-setup",
-        priority: "P2",
-        rubric: ["The property is labelled Renewal date"],
-        internal_stamp_required: true,
-        reason: "CRM property work",
-      },
-      {
-        criteria: [{ criterion: "label", score: 3, pass: false, note: "wrong label" }],
-        verdict: "fail",
-        score: 3,
-        feedback: FEEDBACK,
-      },
-      {
-        criteria: [{ criterion: "label", score: 9, pass: true, note: "ok" }],
-        verdict: "pass",
-        score: 9,
-        feedback: "Correct now.",
-      },
-    ];
-    Object.defineProperty(local.behaviour, "json", { configurable: true, get: () => answers.shift() });
-    anthropic.queue(
-      toolTurn("submit", {
-        markdown: "Created renewal_date labelled 'renewal'.",
-        result: { label: "renewal" },
-      }),
-      toolTurn("submit", {
-        markdown: "Relabelled renewal_date to 'Renewal date'.",
-        result: { label: "Renewal date" },
-      }),
-    );
+    scriptFailThenPass(fakes);
     const api = testApp(db, {
+      ...modelEnv(fakes),
       HUBSPOT_APP_SECRET: HUBSPOT_SECRET,
-      HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
-      HUBSPOT_BASE_URL: hubspot.url,
-      ANTHROPIC_API_KEY: anthropic.apiKey,
-      ANTHROPIC_BASE_URL: anthropic.url,
-      BRIDGE_URL: local.url,
-      BRIDGE_TOKEN: "bridge-token",
-      LOCAL_MODEL: local.behaviour.model,
       SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
       SLACK_API_URL: slack.url,
       SLACK_REVIEW_CHANNEL: FAKE_REVIEW_CHANNEL,
@@ -112,7 +64,7 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
 
     // 1. The signed webhook.
     const ticket = String(2 ** 32 + 91_000 + Math.floor(Math.random() * 1e6));
-    hubspot.addTicket({
+    fakes.hubspot.addTicket({
       id: ticket,
       properties: { subject: "Add a renewal date to tickets", content: "A date." },
     });
@@ -224,7 +176,7 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
     // The card shows the decision; the second worker run read the reviewer's feedback.
     const card = slack.messages.get(FAKE_REVIEW_CHANNEL)?.find((m) => m.blocks && !m.thread_ts);
     expect(JSON.stringify(card?.blocks)).toContain(`Approved by <@${FAKE_REVIEWER}>`);
-    expect(JSON.stringify(anthropic.requests.at(-1)?.body)).toContain("Renewal date");
+    expect(JSON.stringify(fakes.anthropic.requests.at(-1)?.body)).toContain("Renewal date");
   });
 
   it("rehearses the human stages in dry-run: the card is a WOULD_DO, the stamps come through the API and the link", async () => {
@@ -245,16 +197,10 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
         feedback: "Correct.",
       },
     ];
-    Object.defineProperty(local.behaviour, "json", { configurable: true, get: () => answers.shift() });
-    anthropic.queue(toolTurn("submit", { markdown: "Would create renewal_date.", result: {} }));
+    Object.defineProperty(fakes.local.behaviour, "json", { configurable: true, get: () => answers.shift() });
+    fakes.anthropic.queue(toolTurn("submit", { markdown: "Would create renewal_date.", result: {} }));
     const api = testApp(db, {
-      ANTHROPIC_API_KEY: anthropic.apiKey,
-      ANTHROPIC_BASE_URL: anthropic.url,
-      HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
-      HUBSPOT_BASE_URL: hubspot.url,
-      BRIDGE_URL: local.url,
-      BRIDGE_TOKEN: "bridge-token",
-      LOCAL_MODEL: local.behaviour.model,
+      ...modelEnv(fakes),
       SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
       SLACK_API_URL: slack.url,
       SLACK_REVIEW_CHANNEL: FAKE_REVIEW_CHANNEL,
@@ -329,25 +275,19 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
       feedback: "Done right.",
     };
     // Answer by what was asked: the schema name of the last request says triage or review.
-    Object.defineProperty(local.behaviour, "json", {
+    Object.defineProperty(fakes.local.behaviour, "json", {
       configurable: true,
       get: () => {
-        const last = local.requests.at(-1) as { response_format?: { json_schema?: { name?: string } } };
+        const last = fakes.local.requests.at(-1) as { response_format?: { json_schema?: { name?: string } } };
         return last?.response_format?.json_schema?.name === "review" ? pass : triage;
       },
     });
-    anthropic.queue(
+    fakes.anthropic.queue(
       toolTurn("submit", { markdown: "Would create renewal_date.", result: {} }),
       toolTurn("submit", { markdown: "Would label it.", result: {} }),
     );
     const api = testApp(db, {
-      ANTHROPIC_API_KEY: anthropic.apiKey,
-      ANTHROPIC_BASE_URL: anthropic.url,
-      HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
-      HUBSPOT_BASE_URL: hubspot.url,
-      BRIDGE_URL: local.url,
-      BRIDGE_TOKEN: "bridge-token",
-      LOCAL_MODEL: local.behaviour.model,
+      ...modelEnv(fakes),
       STAMP_LINK_KEY: "dependent-link-key-0123456789abcdefghijk",
       FOREMAN_DRY_RUN: "true",
     });
