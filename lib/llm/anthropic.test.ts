@@ -3,10 +3,10 @@
 // pairing checks accept), what comes back, and each failure as the DomainError the waterfall and the
 // function edge act on — one HTTP call each, since the SDK never retries.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { failure } from "../../test/failure.ts";
 import { type AnthropicFake, startAnthropicFake } from "../../test/fakes/anthropic.ts";
 import { errorTurn, textTurn, toolTurn } from "../../test/fakes/model-script.ts";
 import { conversation, conversationTools, SYSTEM } from "../../test/model-conversation.ts";
-import { DomainError } from "../errors.ts";
 import { createAnthropicTurnClient } from "./anthropic.ts";
 import { assistantMessage, type ModelTurnInput } from "./turn.ts";
 
@@ -26,15 +26,6 @@ const input: ModelTurnInput = {
   tools: conversationTools,
   maxTokens: 1024,
 };
-
-async function failure(p: Promise<unknown>): Promise<DomainError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof DomainError)) throw new Error(`expected a DomainError, got ${String(err)}`);
-  return err;
-}
 
 describe("createAnthropicTurnClient", () => {
   it("sends the translated conversation, tools and cached system prompt, and reads a tool_use turn", async () => {

@@ -5,13 +5,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { startBridge, type TestBridge, TOKEN } from "../../test/bridge/harness.ts";
+import { failure } from "../../test/failure.ts";
 import {
   defaultBehaviour,
   type OpenAIUpstream,
   startOpenAIUpstream,
 } from "../../test/fakes/openai-upstream.ts";
 import { startFake } from "../../test/fakes/server.ts";
-import { DomainError } from "../errors.ts";
 import { createLocalModel } from "./local.ts";
 
 const Review = z.object({ verdict: z.enum(["pass", "fail"]), score: z.number().int().min(0).max(10) });
@@ -38,15 +38,6 @@ afterEach(() => {
 
 const model = (overrides: Partial<Parameters<typeof createLocalModel>[0]> = {}) =>
   createLocalModel({ baseUrl: b.url, token: TOKEN, model: "fake-model", ...overrides });
-
-async function failure(p: Promise<unknown>): Promise<DomainError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof DomainError)) throw new Error(`expected a DomainError, got ${String(err)}`);
-  return err;
-}
 
 describe("createLocalModel", () => {
   it("returns text, usage and the answering model", async () => {

@@ -2,10 +2,10 @@
 // conversation and tools on the wire (accepted by the fake's tool_call pairing check), tool calls and
 // usage back, broken argument JSON as a parseError, and each failure as a DomainError, one call each.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { failure } from "../../test/failure.ts";
 import { errorTurn, textTurn, toolTurn } from "../../test/fakes/model-script.ts";
 import { type OpenAIChatFake, startOpenAIChatFake } from "../../test/fakes/openai-chat.ts";
 import { conversation, conversationTools, SYSTEM } from "../../test/model-conversation.ts";
-import { DomainError } from "../errors.ts";
 import { toOpenAIMessages, toOpenAITools } from "./openai-translate.ts";
 import { createOpenAITurnClient } from "./overflow.ts";
 import type { ModelTurnInput } from "./turn.ts";
@@ -26,15 +26,6 @@ const input: ModelTurnInput = {
   tools: conversationTools,
   maxTokens: 512,
 };
-
-async function failure(p: Promise<unknown>): Promise<DomainError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof DomainError)) throw new Error(`expected a DomainError, got ${String(err)}`);
-  return err;
-}
 
 describe("createOpenAITurnClient", () => {
   it("sends the translated conversation and tools, and reads a tool_calls turn with cached usage", async () => {

@@ -6,13 +6,13 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { providerCooldowns, tokenUsage } from "../../db/schema/index.ts";
 import { onPostgres, useTestDb } from "../../test/db.ts";
+import { failure } from "../../test/failure.ts";
 import { type AnthropicFake, startAnthropicFake } from "../../test/fakes/anthropic.ts";
 import { errorTurn, textTurn, toolTurn } from "../../test/fakes/model-script.ts";
 import { type OpenAIChatFake, startOpenAIChatFake } from "../../test/fakes/openai-chat.ts";
 import { insertTask } from "../../test/fixtures.ts";
 import { conversation, conversationTools, SYSTEM } from "../../test/model-conversation.ts";
 import { loadConfig } from "../config.ts";
-import { DomainError } from "../errors.ts";
 import { createModelClients, type ModelClientOptions } from "./clients.ts";
 import { DEFAULT_COOLDOWN_MS, startCooldown } from "./cooldowns.ts";
 import { recordUsage } from "./meter.ts";
@@ -79,15 +79,6 @@ const usageRows = (k: string) =>
   t.current.db.select().from(tokenUsage).where(eq(tokenUsage.idempotencyKey, k));
 const cooldownOf = async (provider: string) =>
   (await t.current.db.select().from(providerCooldowns).where(eq(providerCooldowns.provider, provider)))[0];
-
-async function failure(p: Promise<unknown>): Promise<DomainError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof DomainError)) throw new Error(`expected a DomainError, got ${String(err)}`);
-  return err;
-}
 
 describe("runModelTurn on the primary", () => {
   it("answers on the primary and writes one token_usage row with its cost", async () => {
