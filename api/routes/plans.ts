@@ -1,6 +1,6 @@
 // The plan API: create a plan with its tasks and their dependency DAG (one transaction: the plan row,
-// then every task, edge, event and outbox row in one statement), and read a plan back with its tasks'
-// states and edges. Auth and the body limit are applied to "/api/plans/*" in app.ts.
+// then every task, edge, event and outbox row in one statement; an Idempotency-Key repeat answers the
+// same plan), and read a plan back with its tasks' states and edges. Auth and the body limit are applied to "/api/plans/*" in app.ts.
 import { Hono } from "hono";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
@@ -8,7 +8,7 @@ import { publish } from "../../lib/outbox/publish.ts";
 import { createPlan, type PlanRow } from "../../lib/plans/create.ts";
 import { getPlan } from "../../lib/plans/read.ts";
 import type { AppEnv } from "../env.ts";
-import { readJson } from "../json-body.ts";
+import { readIdempotencyKey, readJson } from "../json-body.ts";
 import { presentTask } from "../present.ts";
 
 const presentPlan = (p: PlanRow) => ({
@@ -22,7 +22,8 @@ const presentPlan = (p: PlanRow) => ({
 export const plansRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const deps = c.get("deps");
-    const created = await createPlan(deps.db, await readJson(c.req.raw), { actor: "api" });
+    const key = readIdempotencyKey(c.req.raw);
+    const created = await createPlan(deps.db, await readJson(c.req.raw), { actor: "api", key });
     // Committed with their `task/submitted` rows; sending now is the fast path, and if the engine is
     // unreachable the rows stay in the outbox for the drain.
     const sent = await publish(deps, created.outbox);
@@ -42,8 +43,11 @@ export const plansRoutes = new Hono<AppEnv>()
         })),
         ...(warnings.length ? { warnings } : {}),
       },
-      201,
-      { location: `/api/plans/${created.plan.id}` },
+      created.created ? 201 : 200,
+      {
+        location: `/api/plans/${created.plan.id}`,
+        ...(created.created ? {} : { "idempotent-replayed": "true" }),
+      },
     );
   })
   .get("/:id", async (c) => {

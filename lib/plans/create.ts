@@ -9,13 +9,17 @@
 // the tasks' (plan_id, project_id) foreign key needs that row to exist when the statement ends. The
 // transaction keeps the plan and its tasks all or nothing (an inactive worker refuses the submit
 // after the plan row is written; the rollback removes it).
+// With an Idempotency-Key, a repeat of the same body answers the plan made the first time (its tasks
+// in input order, as ids sort by time), and another body under the key is a CONFLICT. The key is
+// unique on plans, so of racing creates one inserts and the others find its plan.
 // Edges to existing tasks need no cycle check here: a task created by this statement has no
 // dependents yet (its id exists nowhere else), so nothing can lead back to it. Edges added later
 // between existing tasks go through lib/tasks/dependencies.ts, which checks under the DAG lock.
-import { sql } from "drizzle-orm";
+import { createHash } from "node:crypto";
+import { asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { fromJson, rowsOf } from "../../db/rows.ts";
-import type { plans } from "../../db/schema/index.ts";
+import { plans, tasks as tasksTable } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { ID_PATTERN, newId } from "../ids.ts";
@@ -51,6 +55,8 @@ export type CreatePlanInput = z.input<typeof createPlanInput>;
 
 export interface CreatedPlan {
   plan: PlanRow;
+  /** false: an Idempotency-Key repeat, answered with the plan made the first time (nothing written). */
+  created: boolean;
   /** In input order, each with the ref it was given. */
   tasks: { ref: string; task: TaskRow; dependsOn: string[] }[];
   /** The `task/submitted` rows written with the tasks; publish them after the commit. */
@@ -59,19 +65,99 @@ export interface CreatedPlan {
 
 type Checked = {
   plan: Record<string, unknown> | string | null;
+  project_exists: boolean;
   workers: { id: string; active: boolean }[] | string;
   known: string[] | string;
 };
 const invalid = (field: string, message: string) =>
   new DomainError("VALIDATION", `${field}: ${message}`, { field });
 
+/** JSON with every object's keys sorted, so equal bodies hash alike whatever their key order. */
+const stableJson = (v: unknown): string =>
+  Array.isArray(v)
+    ? `[${v.map(stableJson).join(",")}]`
+    : v !== null && typeof v === "object"
+      ? `{${Object.keys(v)
+          .sort()
+          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+          .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+          .join(",")}}`
+      : JSON.stringify(v);
+
+/** Thrown inside the transaction when a concurrent create took the key first (rolls ours back). */
+class KeyTaken extends Error {}
+
+/** The plan made under `key` the first time, answered again — or CONFLICT for another body. */
+async function replay(
+  db: AppDb,
+  key: string,
+  hash: string,
+  input: z.output<typeof createPlanInput>,
+): Promise<CreatedPlan | undefined> {
+  const [plan] = await db.select().from(plans).where(eq(plans.idempotencyKey, key));
+  if (!plan) return undefined;
+  if (plan.submissionHash !== hash) {
+    throw new DomainError(
+      "CONFLICT",
+      `The idempotency key '${key}' was already used for a different plan (${plan.id}).`,
+      { field: "Idempotency-Key", details: { planId: plan.id } },
+    );
+  }
+  const rows = await db
+    .select()
+    .from(tasksTable)
+    .where(eq(tasksTable.planId, plan.id))
+    .orderBy(asc(tasksTable.id));
+  if (rows.length !== input.tasks.length)
+    throw new Error(`plan ${plan.id}: ${rows.length} tasks, not ${input.tasks.length}`);
+  const ids = new Map(input.tasks.map((task, i) => [task.ref, (rows[i] as TaskRow).id]));
+  return {
+    plan,
+    created: false,
+    tasks: input.tasks.map((task, i) => ({
+      ref: task.ref,
+      task: rows[i] as TaskRow,
+      dependsOn: (task.depends_on ?? []).map((dep) => ids.get(dep) ?? dep),
+    })),
+    outbox: [],
+  };
+}
+
 export async function createPlan(
   db: AppDb,
   raw: unknown,
-  opts: Pick<SubmitOptions, "actor"> & { source?: SubmitOptions["source"] } = { actor: "api" },
+  opts: Pick<SubmitOptions, "actor"> & { source?: SubmitOptions["source"]; key?: string | undefined } = {
+    actor: "api",
+  },
 ): Promise<CreatedPlan> {
   const input = createPlanInput.parse(raw);
   const graph = planGraph(input.tasks);
+  const key = opts.key;
+  const hash = createHash("sha256").update(stableJson(input)).digest("hex");
+  if (key !== undefined) {
+    const earlier = await replay(db, key, hash, input);
+    if (earlier) return earlier;
+  }
+  try {
+    return await insertPlan(db, input, graph, { ...opts, key, hash });
+  } catch (err) {
+    if (!(err instanceof KeyTaken) || key === undefined) throw err;
+    const earlier = await replay(db, key, hash, input);
+    if (!earlier) throw new DomainError("CONFLICT", "A concurrent create with the same key failed; retry.");
+    return earlier;
+  }
+}
+
+async function insertPlan(
+  db: AppDb,
+  input: z.output<typeof createPlanInput>,
+  graph: ReturnType<typeof planGraph>,
+  opts: Pick<SubmitOptions, "actor"> & {
+    source?: SubmitOptions["source"];
+    key: string | undefined;
+    hash: string;
+  },
+): Promise<CreatedPlan> {
   const project = input.project ?? DEFAULT_PROJECT_ID;
   const planId = newId("plan");
   // Consecutive timestamps keep the ids (which sort by time) in input order: GET lists them so.
@@ -82,17 +168,21 @@ export async function createPlan(
   return db.transaction(async (tx) => {
     const result = await tx.execute(sql`
       with ins as (
-        insert into plans (id, project_id, title, description)
-        select ${planId}, p.id, ${input.title}, ${input.description ?? ""} from projects p where p.id = ${project}
+        insert into plans (id, project_id, title, description, idempotency_key, submission_hash)
+        select ${planId}, p.id, ${input.title}, ${input.description ?? ""}, ${opts.key ?? null}, ${opts.hash}
+          from projects p where p.id = ${project}
+        on conflict (idempotency_key) where idempotency_key is not null do nothing
         returning *
       )
       select (select to_jsonb(ins.*) from ins) as plan,
+             exists (select 1 from projects p where p.id = ${project}) as project_exists,
              (select coalesce(jsonb_agg(jsonb_build_object('id', w.id, 'active', w.active)), '[]'::jsonb)
                 from workers w where w.id in (select jsonb_array_elements_text(${JSON.stringify(workerIds)}::jsonb))) as workers,
              (select coalesce(jsonb_agg(t.id), '[]'::jsonb)
                 from tasks t where t.id in (select jsonb_array_elements_text(${JSON.stringify(graph.existing.map((e) => e.id))}::jsonb))) as known`);
     const checked = rowsOf<Checked>(result)[0];
-    if (!checked?.plan) throw invalid("project", `Project '${project}' does not exist.`);
+    if (!checked?.project_exists) throw invalid("project", `Project '${project}' does not exist.`);
+    if (!checked.plan) throw new KeyTaken();
     const workers = new Map(fromJson(checked.workers).map((w) => [w.id, w.active]));
     input.tasks.forEach((task, i) => {
       if (!task.worker) return;
@@ -131,8 +221,11 @@ export async function createPlan(
         projectId: plan.project_id as string,
         title: plan.title as string,
         description: plan.description as string,
+        idempotencyKey: (plan.idempotency_key as string | null) ?? null,
+        submissionHash: (plan.submission_hash as string | null) ?? null,
         createdAt: new Date(plan.created_at as string),
       },
+      created: true,
       tasks,
       outbox: outcomes.flatMap((o) => ("outbox" in o ? o.outbox : [])),
     };

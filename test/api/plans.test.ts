@@ -57,6 +57,41 @@ describe("POST /api/plans", () => {
     expect(body.tasks).toHaveLength(4);
   });
 
+  it("answers an Idempotency-Key repeat with the same plan (200, replayed), writing and sending nothing", async () => {
+    const key = `plan-${freshKey()}`;
+    const headers = { "idempotency-key": key };
+    const first = await api.request("/api/plans", { method: "POST", json: diamond, headers });
+    expect(first.status).toBe(201);
+    const a = (await first.json()) as Json;
+    const before = await counts();
+    const sent = api.events.sent.length;
+    // The same body with its keys in another order is the same plan.
+    const reordered = { tasks: diamond.tasks, title: diamond.title };
+    const again = await api.request("/api/plans", { method: "POST", json: reordered, headers });
+    expect(again.status).toBe(200);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.headers.get("location")).toBe(`/api/plans/${a.plan.id}`);
+    expect(await again.json()).toEqual(a);
+    expect(await counts()).toEqual(before);
+    expect(api.events.sent.length).toBe(sent);
+
+    const other = await api.request("/api/plans", {
+      method: "POST",
+      json: { ...diamond, title: "Onboard Globex" },
+      headers,
+    });
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as Json).error).toMatchObject({
+      code: "CONFLICT",
+      field: "Idempotency-Key",
+    });
+    expect(await counts()).toEqual(before);
+
+    // Without a key, the same body is another plan.
+    const unkeyed = await api.request("/api/plans", { method: "POST", json: diamond });
+    expect(((await unkeyed.json()) as Json).plan.id).not.toBe(a.plan.id);
+  });
+
   it("refuses a cycle with 400 naming its members in order, writing and sending nothing", async () => {
     const before = await counts();
     const res = await api.request("/api/plans", {
