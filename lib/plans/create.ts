@@ -24,6 +24,7 @@ import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { ID_PATTERN, newId } from "../ids.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
+import { stableJson } from "../stable-json.ts";
 import { DEFAULT_PROJECT_ID, submitTaskInput } from "../tasks/input.ts";
 import { MAX_BATCH, type SubmitOptions, submitMany, type TaskRow } from "../tasks/submit.ts";
 import { text } from "../text.ts";
@@ -71,18 +72,6 @@ type Checked = {
 };
 const invalid = (field: string, message: string) =>
   new DomainError("VALIDATION", `${field}: ${message}`, { field });
-
-/** JSON with every object's keys sorted, so equal bodies hash alike whatever their key order. */
-const stableJson = (v: unknown): string =>
-  Array.isArray(v)
-    ? `[${v.map(stableJson).join(",")}]`
-    : v !== null && typeof v === "object"
-      ? `{${Object.keys(v)
-          .sort()
-          .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-          .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
-          .join(",")}}`
-      : JSON.stringify(v);
 
 /** Thrown inside the transaction when a concurrent create took the key first (rolls ours back). */
 class KeyTaken extends Error {}

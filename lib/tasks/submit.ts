@@ -14,6 +14,7 @@ import { taskSubmitted } from "../events.ts";
 import { newId } from "../ids.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import { recordOutbox } from "../outbox/record.ts";
+import { stableJson } from "../stable-json.ts";
 import { cleanText } from "../text.ts";
 import {
   DEFAULT_PROJECT_ID,
@@ -46,9 +47,7 @@ export type SubmitOutcome = Submitted | { error: DomainError };
 
 // Synchronous: WebCrypto's async digest costs a thread-pool round trip per call (see bench/intake).
 const hashOf = (input: SubmitTaskInput): string =>
-  createHash("sha256")
-    .update(JSON.stringify(input, Object.keys(input).sort()))
-    .digest("hex");
+  createHash("sha256").update(stableJson(input)).digest("hex");
 
 const invalid = (field: string, message: string) => new DomainError("VALIDATION", message, { field });
 
