@@ -4,7 +4,7 @@
 // ready; with open dependencies it waits in intake; a ticket HubSpot does not know goes to triage.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { projects, taskDependencies, taskEvents, tasks } from "../db/schema/index.ts";
+import { projects, taskDependencies, taskEvents, tasks, tokenUsage } from "../db/schema/index.ts";
 import { enrichFromTicket } from "../lib/intake/enrich.ts";
 import { submitMany, submitTask } from "../lib/tasks/submit.ts";
 import { useTestDb } from "../test/db.ts";
@@ -128,6 +128,12 @@ describe("intake", () => {
       attempts: 1,
     });
     expect(res.events.sent.map((e) => e.name)).toEqual(["task/state.changed", "task/ready"]);
+    // The router's tokens are metered like every model call: the local tier at its GPU price.
+    const metered = await t.current.db.select().from(tokenUsage).where(eq(tokenUsage.taskId, task.id));
+    expect(metered).toHaveLength(1);
+    expect(metered[0]).toMatchObject({ purpose: "triage", tier: "local", provider: "bridge" });
+    expect((metered[0]?.tokensIn ?? 0) + (metered[0]?.tokensOut ?? 0)).toBeGreaterThan(0);
+    expect(Number(metered[0]?.costUsd)).toBeGreaterThan(0);
     // The model was asked with a JSON schema, and the ticket text was fenced as data.
     const asked = model.requests.at(-1) as {
       response_format?: { type: string };
@@ -164,6 +170,8 @@ describe("intake", () => {
     const recorded = await triageOf(task.id);
     expect(recorded).toMatchObject({ via: "rules" });
     expect(recorded?.fallback).toContain("local model unavailable");
+    // No answer, no tokens.
+    expect(await t.current.db.select().from(tokenUsage).where(eq(tokenUsage.taskId, task.id))).toEqual([]);
   });
 
   it("repairs one invalid answer, and falls back after two", async () => {

@@ -10,6 +10,8 @@ import { fetchTicketForIntake } from "../lib/hubspot/tickets.ts";
 import { applyTriage, loadTriageContext } from "../lib/intake/apply.ts";
 import { enrichFromTicket } from "../lib/intake/enrich.ts";
 import { triage } from "../lib/intake/triage.ts";
+import { costUsd, priceFor } from "../lib/llm/cost.ts";
+import { recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
 import { readTaskSource } from "../lib/tasks/read.ts";
 import { transition } from "../lib/tasks/transition.ts";
@@ -86,7 +88,25 @@ export const intake = inngest.createFunction(
     if (!context) throw new NonRetriableError(`Task ${taskId} does not exist.`);
     if ("skip" in context) return { state: "skipped", reason: `the task is ${context.skip}, not in intake` };
 
-    const verdict = await step.run("triage", () => triage(deps.local, context));
+    const verdict = await step.run("triage", async () => {
+      const outcome = await triage(deps.local, context);
+      // Every token is metered, the router's too (the local tier at its GPU price), once per task.
+      if (outcome.model && outcome.usage) {
+        const usage = { ...outcome.usage, cacheRead: 0, cacheWrite: 0 };
+        await recordUsage(
+          deps.db,
+          {
+            provider: "bridge",
+            model: outcome.model,
+            tier: "local",
+            usage,
+            costUsd: costUsd(usage, priceFor(outcome.model, "local", deps.config.MODEL_PRICES)),
+          },
+          { key: `${runId}:triage`, purpose: "triage", taskId, projectId: context.project.id },
+        );
+      }
+      return outcome;
+    });
 
     return step.run("apply-triage", async () => {
       const outcome = await applyTriage(deps.db, taskId, verdict, `${runId}:apply-triage`);

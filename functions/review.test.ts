@@ -103,9 +103,10 @@ describe("review", () => {
     expect((await row(taskId))?.status).toBe("done");
     const [stored] = await db.select().from(reviews).where(eq(reviews.taskId, taskId));
     expect(stored).toMatchObject({ verdict: "pass", revision: 1, score: 9 });
-    expect(await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, taskId))).toMatchObject([
-      { tier: "local", purpose: "review" },
-    ]);
+    const metered = await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, taskId));
+    expect(metered).toMatchObject([{ tier: "local", purpose: "review" }]);
+    // Priced at the local tier's GPU rate, as triage and the digest are (not free).
+    expect(Number(metered[0]?.costUsd)).toBeGreaterThan(0);
     expect(events.sent.map((e) => e.name)).toEqual(["task/state.changed"]);
     expect(events.scores).toEqual([
       { runId: `rv_${taskId}`, name: "review.score", value: 9 },

@@ -106,8 +106,8 @@ export const review = inngest.createFunction(
           model: v.model,
           tier: v.tier,
           usage,
-          costUsd:
-            v.tier === "local" ? 0 : costUsd(usage, priceFor(v.model, "overflow", deps.config.MODEL_PRICES)),
+          // The local tier at its GPU price, as the digest and triage meter it.
+          costUsd: costUsd(usage, priceFor(v.model, v.tier, deps.config.MODEL_PRICES)),
         },
         { key: `${runId}:review`, purpose: "review", taskId, projectId: subject.projectId },
       );

@@ -37,6 +37,8 @@ export interface TriageOutcome {
   fallback?: string;
   model?: string;
   attempts: number;
+  /** Tokens of the model's answers (every answer that came back, a rejected one too), to meter. */
+  usage?: { input: number; output: number };
 }
 
 const URGENT = /\b(urgent|asap|outage|down|blocker|critical|immediately)\b/i;
@@ -108,6 +110,9 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
     };
   const messages = prompt(ctx);
   let problem = "";
+  let model: string | undefined;
+  const usage = { input: 0, output: 0 };
+  const spent = () => (model ? { model, usage } : {});
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       const res = await local.chat({
@@ -116,19 +121,22 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
         temperature: 0,
         maxTokens: 400,
       });
+      model = res.model;
+      usage.input += res.usage.input;
+      usage.output += res.usage.output;
       if (!ctx.workers.some((w) => w.id === res.json.worker)) {
         problem = `unknown worker '${res.json.worker}'`;
         continue;
       }
-      return { verdict: res.json, via: "local-model", model: res.model, attempts: attempt };
+      return { verdict: res.json, via: "local-model", attempts: attempt, ...spent() };
     } catch (err) {
       if (unavailable(err)) {
         const why = `local model unavailable: ${(err as Error).message}`;
-        return { verdict: ruleTriage(ctx, why), via: "rules", fallback: why, attempts: attempt };
+        return { verdict: ruleTriage(ctx, why), via: "rules", fallback: why, attempts: attempt, ...spent() };
       }
       problem = (err as Error).message.slice(0, 200);
     }
   }
   const why = `local model output invalid twice: ${problem}`;
-  return { verdict: ruleTriage(ctx, why), via: "rules", fallback: why, attempts: 2 };
+  return { verdict: ruleTriage(ctx, why), via: "rules", fallback: why, attempts: 2, ...spent() };
 }
