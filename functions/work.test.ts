@@ -133,6 +133,26 @@ describe("work", () => {
     expect(first.tools.map((x) => x.name)).toContain("submit");
   });
 
+  it("live: two calls that share an id in different turns (call_0, as some servers number them) both write", async () => {
+    const { task, event } = await leased();
+    hubspot.addTicket({ id: "7101", properties: { subject: "Renewals" } });
+    const note = (body: string) =>
+      toolTurn("hubspot_add_note", { body, objectType: "tickets", objectId: "7101" }, { id: "call_0" });
+    anthropic.queue(
+      note("First note."),
+      note("Second note."),
+      toolTurn("submit", { markdown: "Two notes.", result: {} }),
+    );
+    const { deps } = testDeps(t.current.db, env({ FOREMAN_DRY_RUN: "false" }));
+    const res = await runFunction(work, { deps, event });
+    expect(res.error).toBeUndefined();
+    const bodies = hubspot
+      .callsTo("POST", "/crm/v3/objects/notes")
+      .map((c) => (JSON.parse(c.body) as { properties: { hs_note_body: string } }).properties.hs_note_body);
+    expect(bodies).toEqual(["First note.", "Second note."]);
+    expect((await kindsOf(task.id)).filter((k) => k === "tool_result")).toHaveLength(3);
+  });
+
   it("meters a retried turn once", async () => {
     const { task, runId } = await leased();
     anthropic.queue(textTurn("thinking aloud"));

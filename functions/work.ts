@@ -218,11 +218,14 @@ export const work = inngest.createFunction(
               runId,
               actor: `worker:${workerId}`,
             });
-            const res = await executeToolCall(ctx, registry, { ...call, key: `${runId}:${call.id}` });
+            // The turn is part of the key: some OpenAI-compatible servers number tool calls per
+            // response (call_0, call_1, …), so an id alone can come back in a later turn for another call.
+            const key = `${runId}:${turn}:${call.id}`;
+            const res = await executeToolCall(ctx, registry, { ...call, key });
             await appendEvents(
               deps.db,
               res.events.map((e) => ({ ...e, taskId, runId, actor: `worker:${workerId}` })),
-              { key: `${runId}:${call.id}` },
+              { key },
             );
             return {
               toolCallId: res.toolCallId,
