@@ -91,16 +91,17 @@ export const intake = inngest.createFunction(
     const verdict = await step.run("triage", async () => {
       const outcome = await triage(deps.local, context);
       // Every token is metered, the router's too (the local tier at its GPU price), once per task.
-      if (outcome.model && outcome.usage) {
-        const usage = { ...outcome.usage, cacheRead: 0, cacheWrite: 0 };
+      if (outcome.metered) {
+        const { model } = outcome.metered;
+        const usage = { ...outcome.metered.usage, cacheRead: 0, cacheWrite: 0 };
         await recordUsage(
           deps.db,
           {
             provider: "bridge",
-            model: outcome.model,
+            model,
             tier: "local",
             usage,
-            costUsd: costUsd(usage, priceFor(outcome.model, "local", deps.config.MODEL_PRICES)),
+            costUsd: costUsd(usage, priceFor(model, "local", deps.config.MODEL_PRICES)),
           },
           { key: `${runId}:triage`, purpose: "triage", taskId, projectId: context.project.id },
         );

@@ -8,7 +8,8 @@ describe("newId", () => {
     for (const id of ids.slice(0, 50)) expect(id).toMatch(ID_PATTERN);
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
-    // Same millisecond: the random part alone keeps them apart.
+    // Same millisecond: only the random part keeps them apart — 1,000 ids draw 16 KB, four refills
+    // of the pool, so a pool that handed out the same bytes twice would repeat here.
     const same = Array.from({ length: 1_000 }, () => newId("run", 1_796_000_000_000));
     expect(new Set(same).size).toBe(same.length);
   });

@@ -21,13 +21,15 @@ export const taskEvents = pgTable(
     kind: text("kind").notNull(),
     payload: jsonb("payload").$type<Record<string, unknown>>().notNull().default({}),
     actor: text("actor").notNull(),
-    /** The transition's key (run id + step id, or the external delivery id): a repeat is a replay. */
+    /** The transition's key (run id + step id, or the external delivery id): a repeat is a replay.
+     *  A keyed batch of step events (appendEvents with a key) carries `events:<step key>#<i>`. */
     idempotencyKey: text("idempotency_key"),
     at: createdAt(),
   },
   (t) => [
     index("task_events_task_idx").on(t.taskId, t.id),
-    // Partial: only keyed rows (transitions) pay for it, not the stream of worker events.
+    // Partial: only keyed rows pay for it — transitions, and the work loop's step events (keyed so a
+    // retried step appends them once; event-log bench: 0.95× raw with the keys).
     uniqueIndex("task_events_idempotency_uq")
       .on(t.taskId, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),

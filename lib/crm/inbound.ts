@@ -211,7 +211,7 @@ export async function recordRefusedMove(
 
 /** The refusal, as a note on the ticket (HubSpot), or as a WOULD_DO of that note in dry-run. */
 export async function noteRefusalOnTicket(
-  deps: Pick<Deps, "db" | "config" | "hubspot" | "now">,
+  deps: Pick<Deps, "db" | "config" | "hubspot" | "now" | "logger">,
   input: RefusalInput & { dryRun: boolean },
 ): Promise<{ noted: "ticket" | "would_do" }> {
   const draft = {
@@ -242,12 +242,20 @@ export async function noteRefusalOnTicket(
     );
   }
   const written = await liveCrmWriter(deps.hubspot).addNote(draft);
+  // The note is posted: a ledger that cannot record it must not fail the step (a retry would post it
+  // again for certain). Logged instead.
   await recordResult(deps.db, {
     key,
     taskId: input.taskId,
     runId: `crm-inbound:${input.eventId}`,
     tool: "hubspot_add_note",
     result: written,
-  });
+  }).catch((err: unknown) =>
+    deps.logger.error("crm-inbound: the side-effect ledger could not record the refusal note", {
+      taskId: input.taskId,
+      key,
+      error: String(err),
+    }),
+  );
   return { noted: "ticket" };
 }

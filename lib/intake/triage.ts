@@ -35,10 +35,12 @@ export interface TriageOutcome {
   via: "local-model" | "rules";
   /** Why the rules decided (the model's failure), when they did. */
   fallback?: string;
+  /** The model that decided (via local-model only). */
   model?: string;
   attempts: number;
-  /** Tokens of the model's answers (every answer that came back, a rejected one too), to meter. */
-  usage?: { input: number; output: number };
+  /** What to meter: the tokens of every answer that parsed, the one with an unknown worker too. An
+   *  answer that was not valid JSON reaches us as an error without usage, and is not counted. */
+  metered?: { model: string; usage: { input: number; output: number } };
 }
 
 const URGENT = /\b(urgent|asap|outage|down|blocker|critical|immediately)\b/i;
@@ -112,7 +114,7 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
   let problem = "";
   let model: string | undefined;
   const usage = { input: 0, output: 0 };
-  const spent = () => (model ? { model, usage } : {});
+  const spent = () => (model ? { metered: { model, usage } } : {});
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       const res = await local.chat({
@@ -128,7 +130,7 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
         problem = `unknown worker '${res.json.worker}'`;
         continue;
       }
-      return { verdict: res.json, via: "local-model", attempts: attempt, ...spent() };
+      return { verdict: res.json, via: "local-model", model: res.model, attempts: attempt, ...spent() };
     } catch (err) {
       if (unavailable(err)) {
         const why = `local model unavailable: ${(err as Error).message}`;

@@ -13,17 +13,19 @@ const agents = {
 /** A send that hears nothing back within this long has failed; the drain re-sends it. */
 const TIMEOUT_MS = 10_000;
 
-export const nodePost: EventPost = (url, headers, body) =>
-  new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const lib = u.protocol === "https:" ? https : http;
-    const agent = agents[u.protocol as keyof typeof agents];
+/** Errors of a keep-alive socket the server closed while it sat idle in the pool. */
+const STALE = new Set(["ECONNRESET", "EPIPE"]);
+
+function post(url: URL, headers: Record<string, string>, body: string, retried: boolean) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const lib = url.protocol === "https:" ? https : http;
+    const agent = agents[url.protocol as keyof typeof agents];
     if (!agent) {
-      reject(new Error(`event API: unsupported protocol ${u.protocol}`));
+      reject(new Error(`event API: unsupported protocol ${url.protocol}`));
       return;
     }
     const req = lib.request(
-      u,
+      url,
       { method: "POST", agent, headers: { ...headers, "content-length": Buffer.byteLength(body) } },
       (res) => {
         const chunks: Buffer[] = [];
@@ -33,6 +35,17 @@ export const nodePost: EventPost = (url, headers, body) =>
       },
     );
     req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`event API: no answer within ${TIMEOUT_MS} ms`)));
-    req.on("error", reject);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // A pooled socket the server had already closed: nothing was received, so send once more on a
+      // fresh one rather than leave the events to the drain's backoff.
+      if (!retried && req.reusedSocket && STALE.has(err.code ?? "")) {
+        post(url, headers, body, true).then(resolve, reject);
+        return;
+      }
+      reject(err);
+    });
     req.end(body);
   });
+}
+
+export const nodePost: EventPost = (url, headers, body) => post(new URL(url), headers, body, false);

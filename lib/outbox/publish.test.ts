@@ -112,4 +112,14 @@ describe("publish", () => {
     expect(marks).toBeLessThan(8);
     expect((await sentAt(batches.flat())).every((s) => s !== null)).toBe(true);
   });
+
+  it("deferred: marks beyond one UPDATE's 1,000 ids are written by the timer too", async () => {
+    const { deps } = testDeps(t.current.db);
+    deferSentMarks(deps, 20);
+    const rows = await pendingRows("h", 1_100);
+    expect(await publish(deps, rows)).toEqual({ sent: 1_100 });
+    await expect
+      .poll(async () => (await sentAt(rows)).filter((s) => s === null).length, { timeout: 3000 })
+      .toBe(0);
+  });
 });

@@ -133,7 +133,7 @@ class Batcher {
       if (this.flushAfter || this.marks.length >= MAX_MARKS) {
         this.flushAfter = false;
         this.flushMarks();
-      }
+      } else if (this.marks.length > 0) this.mark([]); // what is left waits for the timer
     });
     this.marking.add(done);
   }

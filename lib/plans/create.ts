@@ -16,7 +16,7 @@
 // dependents yet (its id exists nowhere else), so nothing can lead back to it. Edges added later
 // between existing tasks go through lib/tasks/dependencies.ts, which checks under the DAG lock.
 import { createHash } from "node:crypto";
-import { asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import { plans, tasks as tasksTable } from "../../db/schema/index.ts";
@@ -92,13 +92,20 @@ async function replay(
       { field: "Idempotency-Key", details: { planId: plan.id } },
     );
   }
+  // The plan's own tasks: written in its transaction, so with its created_at (a task added to the plan
+  // later has its own); in input order, as their ids sort by time.
   const rows = await db
     .select()
     .from(tasksTable)
-    .where(eq(tasksTable.planId, plan.id))
+    .where(and(eq(tasksTable.planId, plan.id), eq(tasksTable.createdAt, plan.createdAt)))
     .orderBy(asc(tasksTable.id));
-  if (rows.length !== input.tasks.length)
-    throw new Error(`plan ${plan.id}: ${rows.length} tasks, not ${input.tasks.length}`);
+  if (rows.length !== input.tasks.length) {
+    throw new DomainError(
+      "CONFLICT",
+      `The idempotency key '${key}' names plan ${plan.id}, whose ${rows.length} original tasks no longer match this body's ${input.tasks.length}.`,
+      { field: "Idempotency-Key", details: { planId: plan.id } },
+    );
+  }
   const ids = new Map(input.tasks.map((task, i) => [task.ref, (rows[i] as TaskRow).id]));
   return {
     plan,

@@ -144,6 +144,9 @@ export async function executeToolCall(
   }
   try {
     const out = await tool.run(callCtx, parsed.data);
+    // The write went through: keep its result under the key. If that fails, the step still succeeds
+    // (its result is then the engine's memo) and the log says the ledger has no row for it.
+    let ledgerError: string | undefined;
     if (ledgered && out.type === "data") {
       await recordResult(ctx.db, {
         key: callCtx.key,
@@ -151,11 +154,17 @@ export async function executeToolCall(
         runId: ctx.runId,
         tool: tool.name,
         result: storable(out.data),
+      }).catch((err: unknown) => {
+        ledgerError = `the side-effect ledger could not record this write: ${String(err).slice(0, 300)}`;
       });
     }
+    const ledgerNote = ledgerError ? { ledgerError } : {};
     if (out.type === "data") {
       for (const w of out.wouldDo ?? []) events.push(eventRecord("would_do", storable(w) as typeof w));
-      return finish(okContent(out.data, ctx.maxResultChars), out.wouldDo?.length ? { dryRun: true } : {});
+      return finish(okContent(out.data, ctx.maxResultChars), {
+        ...(out.wouldDo?.length ? { dryRun: true } : {}),
+        ...ledgerNote,
+      });
     }
     return {
       ...finish(okContent(out.data, ctx.maxResultChars), { terminal: out.terminal.kind }),

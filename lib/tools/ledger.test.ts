@@ -3,11 +3,14 @@
 // and refused writes leave no row, so their retries run again.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { toolCalls } from "../../db/schema/index.ts";
 import { type FakeHubSpot, startFakeHubSpot } from "../../test/fakes/hubspot.ts";
 import { parsed, TOOL_TASK_ID, toolContext, useToolDb } from "../../test/tools.ts";
+import { data, defineTool } from "./contract.ts";
 import { crmSetupTools } from "./crm-setup.ts";
 import { executeToolCall } from "./execute.ts";
+import { defineRegistry } from "./registry.ts";
 
 const db = useToolDb();
 let fake: FakeHubSpot;
@@ -39,7 +42,7 @@ describe("live write tools under step retries", () => {
     expect(again.events.at(-1)).toMatchObject({ kind: "tool_result", payload: { replayed: true } });
     const [row] = await rowsFor("run_test:toolu_retry1");
     expect(row).toMatchObject({ taskId: TOOL_TASK_ID, runId: "run_test", tool: "hubspot_add_note" });
-    expect(row?.result).toEqual(parsed(first).data);
+    expect(row?.result).toEqual({ data: parsed(first).data });
   });
 
   it("another call (another key) writes again", async () => {
@@ -66,5 +69,53 @@ describe("live write tools under step retries", () => {
     }
     expect(await rowsFor("run_test:toolu_dry")).toEqual([]);
     expect(fake.writeCalls()).toEqual([]);
+  });
+
+  it("a write that answers nothing is still a ledger row; a retry runs it no second time", async () => {
+    let runs = 0;
+    const registry = defineRegistry("t", [
+      defineTool({
+        name: "silent_write",
+        description: "A write that answers nothing.",
+        sideEffect: true,
+        input: z.strictObject({}),
+        run: async () => {
+          runs++;
+          return data(null);
+        },
+      }),
+    ]);
+    const ctx = toolContext(fake, { db: db() });
+    const first = await executeToolCall(ctx, registry, {
+      id: "toolu_silent",
+      name: "silent_write",
+      input: {},
+    });
+    const again = await executeToolCall(ctx, registry, {
+      id: "toolu_silent",
+      name: "silent_write",
+      input: {},
+    });
+    expect(runs).toBe(1);
+    expect(parsed(again)).toEqual(parsed(first));
+  });
+
+  it("a ledger that cannot record does not fail the written call; the log says so", async () => {
+    const broken = new Proxy(db(), {
+      get(target, prop, receiver) {
+        if (prop === "insert")
+          return () => ({
+            values: () => ({ onConflictDoNothing: () => Promise.reject(new Error("connection lost")) }),
+          });
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const r = await executeToolCall(toolContext(fake, { db: broken }), crmSetupTools, note("toolu_broken"));
+    expect(r.isError).toBe(false);
+    expect(fake.callsTo("POST", "/crm/v3/objects/notes")).toHaveLength(1);
+    expect(r.events.at(-1)).toMatchObject({
+      kind: "tool_result",
+      payload: { ledgerError: expect.stringContaining("connection lost") },
+    });
   });
 });
