@@ -169,6 +169,8 @@ export const work = inngest.createFunction(
                     ]
                   : []),
               ],
+              // Keyed: a retry whose first attempt's events were written keeps those (the engine
+              // memoises the retry's answer; the log then shows the first attempt's tokens and tools).
               { key: `${runId}:turn-${turn}` },
             );
             return { stop: "turn" as const, result: res };
