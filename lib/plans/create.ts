@@ -97,7 +97,13 @@ async function replay(
   const rows = await db
     .select()
     .from(tasksTable)
-    .where(and(eq(tasksTable.planId, plan.id), eq(tasksTable.createdAt, plan.createdAt)))
+    // Compared in SQL: a JS Date keeps milliseconds, the column microseconds.
+    .where(
+      and(
+        eq(tasksTable.planId, plan.id),
+        sql`${tasksTable.createdAt} = (select p.created_at from plans p where p.id = ${plan.id})`,
+      ),
+    )
     .orderBy(asc(tasksTable.id));
   if (rows.length !== input.tasks.length) {
     throw new DomainError(
