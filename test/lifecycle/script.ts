@@ -57,19 +57,22 @@ export const modelEnv = (f: ModelFakes): Record<string, string> => ({
 
 export const FEEDBACK = "The label must be 'Renewal date', not 'renewal'.";
 
+/** The router's answer for the renewal-date task (the local model's first answer in these stories). */
+export const TRIAGE_ANSWER = {
+  worker: "crm-setup",
+  priority: "P2",
+  rubric: ["The property is labelled Renewal date"],
+  internal_stamp_required: true,
+  reason: "CRM property work",
+};
+
 /**
  * The local model answers triage, then a failing review (FEEDBACK), then a passing one; the worker
  * submits the wrong label, then the right one.
  */
 export function scriptFailThenPass(f: ModelFakes): void {
   const answers: unknown[] = [
-    {
-      worker: "crm-setup",
-      priority: "P2",
-      rubric: ["The property is labelled Renewal date"],
-      internal_stamp_required: true,
-      reason: "CRM property work",
-    },
+    TRIAGE_ANSWER,
     {
       criteria: [{ criterion: "label", score: 3, pass: false, note: "wrong label" }],
       verdict: "fail",

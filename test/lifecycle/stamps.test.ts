@@ -23,7 +23,7 @@ import {
 } from "../fakes/slack.ts";
 import type { WaitHandler } from "../inngest.ts";
 import { routeEvents } from "../lifecycle.ts";
-import { modelEnv, scriptFailThenPass, useModelFakes } from "./script.ts";
+import { modelEnv, scriptFailThenPass, TRIAGE_ANSWER, useModelFakes } from "./script.ts";
 
 const t = useTestDb();
 const HUBSPOT_SECRET = "lifecycle-stamps-hubspot-secret";
@@ -183,13 +183,7 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
     const db = t.current.db;
     await db.delete(workerLeases);
     const answers: unknown[] = [
-      {
-        worker: "crm-setup",
-        priority: "P2",
-        rubric: ["The property is labelled Renewal date"],
-        internal_stamp_required: true,
-        reason: "CRM property work",
-      },
+      TRIAGE_ANSWER,
       {
         criteria: [{ criterion: "label", score: 9, pass: true, note: "ok" }],
         verdict: "pass",
