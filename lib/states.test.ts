@@ -1,6 +1,6 @@
 // The state table, pair by pair: exactly the transitions DESIGN §2 lists are allowed.
 import { describe, expect, it } from "vitest";
-import { canTransition, isTerminal, nextStates, TASK_STATES, type TaskState } from "./states.ts";
+import { canTransition, HAPPY_PATH, isTerminal, nextStates, TASK_STATES, type TaskState } from "./states.ts";
 
 // DESIGN §2, written out independently of lib/states.ts so a change to either is caught.
 const EXPECTED: Record<TaskState, TaskState[]> = {
@@ -23,6 +23,19 @@ const EXPECTED: Record<TaskState, TaskState[]> = {
 };
 
 describe("task state machine", () => {
+  it("names the happy path, each step of it a legal move", () => {
+    expect(HAPPY_PATH).toEqual([
+      "intake",
+      "ready",
+      "working",
+      "awaiting_internal_review",
+      "awaiting_client_review",
+      "done",
+    ]);
+    for (let i = 1; i < HAPPY_PATH.length; i++)
+      expect(canTransition(HAPPY_PATH[i - 1] as TaskState, HAPPY_PATH[i] as TaskState)).toBe(true);
+  });
+
   it("has exactly the nine named states", () => {
     expect([...TASK_STATES].sort()).toEqual(Object.keys(EXPECTED).sort());
   });

@@ -23,6 +23,9 @@ export interface TransitionRule {
 
 export const TERMINAL_STATES: readonly TaskState[] = ["done", "cancelled"];
 
+/** The path of a task that goes right: the first six states, in order. */
+export const HAPPY_PATH: readonly TaskState[] = TASK_STATES.slice(0, 6);
+
 const RULES: readonly TransitionRule[] = [
   { from: "intake", to: "ready", when: "triaged and every dependency is done" },
   { from: "intake", to: "blocked_external", when: "missing input" },

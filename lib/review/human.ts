@@ -22,7 +22,7 @@ import {
 } from "../slack/card.ts";
 import type { SlackClient } from "../slack/client.ts";
 import { slackFor } from "../slack/poster.ts";
-import type { StampStage } from "../stamps/apply.ts";
+import { STAGE_STATE, type StampStage } from "../stamps/apply.ts";
 import { mintClientLink } from "../stamps/links.ts";
 import { TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
@@ -332,8 +332,6 @@ export async function escalate(deps: HumanDeps, ref: StageRef, w: StampWindow, n
   ]);
 }
 
-const AWAITING = { internal: "awaiting_internal_review", client: "awaiting_client_review" } as const;
-
 /**
  * The final deadline: the task is set aside as blocked_external, reason "no stamp" — unless a decision
  * landed first, in which case nothing moves and the caller re-reads the outcome.
@@ -346,7 +344,7 @@ export async function expire(
   try {
     const moved = await transition(deps.db, {
       taskId: ref.taskId,
-      from: AWAITING[ref.stage],
+      from: STAGE_STATE[ref.stage],
       to: "blocked_external",
       key,
       guards: [guards.deliverableCurrent(ref.deliverableHash)],

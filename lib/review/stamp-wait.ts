@@ -8,7 +8,7 @@ import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
-import type { StampDecision, StampStage } from "../stamps/apply.ts";
+import { STAGE_STATE, type StampDecision, type StampStage } from "../stamps/apply.ts";
 
 export const MAX_WAIT_MS = 7 * 86_400_000;
 
@@ -70,11 +70,6 @@ export type StampOutcome =
   | { kind: "moved"; status: string }
   | { kind: "waiting" };
 
-const AWAITING: Record<StampStage, string> = {
-  internal: "awaiting_internal_review",
-  client: "awaiting_client_review",
-};
-
 /** One read: the stage's decision for this version, if any, and where the task is now. */
 export async function readStampOutcome(
   db: AppDb,
@@ -109,7 +104,7 @@ export async function readStampOutcome(
       note: r.note ?? "",
     };
   }
-  if (r.status !== AWAITING[ref.stage] || r.deliverable_hash !== ref.deliverableHash) {
+  if (r.status !== STAGE_STATE[ref.stage] || r.deliverable_hash !== ref.deliverableHash) {
     return { kind: "moved", status: r.status };
   }
   return { kind: "waiting" };

@@ -8,7 +8,7 @@
 // (the local model) may waive the internal stamp for a task; its `triage` event records the verdict,
 // and `expectedPath` then drops the internal stage. Nothing else about a path is negotiable.
 import type { FailureClass } from "../failures.ts";
-import type { TaskState } from "../states.ts";
+import { HAPPY_PATH, type TaskState } from "../states.ts";
 
 export const SCENARIO_IDS = [
   "baseline",
@@ -54,15 +54,6 @@ export interface Scenario {
   timeoutSeconds: number;
 }
 
-const HAPPY: readonly TaskState[] = [
-  "intake",
-  "ready",
-  "working",
-  "awaiting_internal_review",
-  "awaiting_client_review",
-  "done",
-];
-
 const READ_PIPELINES = {
   description:
     "Read the ticket pipelines and their stages (hubspot_get_pipelines) and report them in the deliverable. Change nothing in the CRM.",
@@ -79,7 +70,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     summary: "the control: worked, passed by the reviewer, stamped internal and client through the API",
     task: { title: "Shakedown baseline: report the ticket pipelines", ...READ_PIPELINES },
     count: "one",
-    path: HAPPY,
+    path: HAPPY_PATH,
     staging: { by: "self" },
     timeoutSeconds: 600,
   },
@@ -97,7 +88,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       ],
     },
     count: "one",
-    path: ["intake", "ready", "working", "ready", ...HAPPY.slice(2)],
+    path: ["intake", "ready", "working", "ready", ...HAPPY_PATH.slice(2)],
     marks: ["review"],
     staging: { by: "self" },
     timeoutSeconds: 900,
@@ -112,7 +103,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
     },
     count: "one",
     // Parking keeps the task `working` (no move): the proof is the review_pending mark.
-    path: HAPPY,
+    path: HAPPY_PATH,
     marks: ["review_pending", "review"],
     staging: {
       by: "operator",
@@ -158,7 +149,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       ],
     },
     count: "one",
-    path: HAPPY,
+    path: HAPPY_PATH,
     staging: { by: "self" },
     timeoutSeconds: 600,
   },
@@ -170,7 +161,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       "two more ready tasks than the worker has slots, dispatched at once: never more agent runs at once than slots, all done",
     task: { title: "Shakedown concurrent-dispatch: report the ticket pipelines", ...READ_PIPELINES },
     count: "slots+2",
-    path: HAPPY,
+    path: HAPPY_PATH,
     staging: { by: "self" },
     timeoutSeconds: 1200,
   },
@@ -187,7 +178,7 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       ],
     },
     count: "one",
-    path: HAPPY,
+    path: HAPPY_PATH,
     staging: {
       by: "operator",
       arrange: [

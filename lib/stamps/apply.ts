@@ -34,7 +34,8 @@ export interface StampInput {
   reviewerId?: string | null;
 }
 
-const FROM: Record<StampStage, TaskState> = {
+/** The state a task waits in for each stage's stamp. */
+export const STAGE_STATE: Record<StampStage, TaskState> = {
   internal: "awaiting_internal_review",
   client: "awaiting_client_review",
 };
@@ -65,7 +66,7 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
   try {
     const moved = await transition(db, {
       taskId: input.taskId,
-      from: FROM[input.stage],
+      from: STAGE_STATE[input.stage],
       to,
       key: `stamp:${input.channel}:${input.sourceRef}`,
       guards: [guards.deliverableCurrent(input.deliverableHash)],
