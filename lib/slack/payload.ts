@@ -185,15 +185,43 @@ function retryTaskOf(a: z.infer<typeof action>): string | undefined {
   return parsed.success ? parsed.data.taskId : undefined;
 }
 
+/** What every button click carries besides its reference: the click's own id and where it was. */
+function clickOf(
+  p: z.infer<typeof blockActions>,
+  a: z.infer<typeof action>,
+  teamId: string,
+):
+  | { ok: false; failed: ParsedInteraction }
+  | { ok: true; idempotencyKey: string; fields: Record<string, string> } {
+  // Without action_ts (Slack always sends it) the trigger_id is the next unique thing per click.
+  const unique = a.action_ts ?? p.trigger_id;
+  if (!unique) {
+    return {
+      ok: false,
+      failed: fail("malformed_payload", "The click carries neither action_ts nor trigger_id."),
+    };
+  }
+  const channelId = p.channel?.id ?? p.container.channel_id;
+  const messageTs = p.container.message_ts ?? p.message?.ts;
+  return {
+    ok: true,
+    idempotencyKey: `slack:${teamId}:${p.user.id}:${unique}`,
+    fields: {
+      ...(a.action_ts ? { actionTs: a.action_ts } : {}),
+      ...(p.response_url ? { responseUrl: p.response_url } : {}),
+      ...(channelId ? { channelId } : {}),
+      ...(messageTs ? { messageTs } : {}),
+    },
+  };
+}
+
 function fromRetryClick(p: z.infer<typeof blockActions>, a: z.infer<typeof action>): ParsedInteraction {
   const taskId = retryTaskOf(a);
   if (!taskId) return fail("bad_reference", "The Retry button does not name a task.");
   const teamId = p.team?.id ?? p.user.team_id ?? p.view?.team_id;
   if (!teamId) return fail("malformed_payload", "The payload names no team.");
-  const unique = a.action_ts ?? p.trigger_id;
-  if (!unique) return fail("malformed_payload", "The click carries neither action_ts nor trigger_id.");
-  const channelId = p.channel?.id ?? p.container.channel_id;
-  const messageTs = p.container.message_ts ?? p.message?.ts;
+  const click = clickOf(p, a, teamId);
+  if (!click.ok) return click.failed;
   return {
     ok: true,
     retry: {
@@ -201,12 +229,9 @@ function fromRetryClick(p: z.infer<typeof blockActions>, a: z.infer<typeof actio
       taskId,
       userId: p.user.id,
       teamId,
-      idempotencyKey: `slack:${teamId}:${p.user.id}:${unique}`,
+      idempotencyKey: click.idempotencyKey,
       surface: p.container.type,
-      ...(a.action_ts ? { actionTs: a.action_ts } : {}),
-      ...(p.response_url ? { responseUrl: p.response_url } : {}),
-      ...(channelId ? { channelId } : {}),
-      ...(messageTs ? { messageTs } : {}),
+      ...click.fields,
     },
   };
 }
@@ -229,11 +254,8 @@ function fromBlockActions(p: z.infer<typeof blockActions>): ParsedInteraction {
   if (kind === "open_changes_modal" && !p.trigger_id) {
     return fail("malformed_payload", "A request-changes click carries no trigger_id to open the modal.");
   }
-  // Without action_ts (Slack always sends it) the trigger_id is the next unique thing per click.
-  const unique = a.action_ts ?? p.trigger_id;
-  if (!unique) return fail("malformed_payload", "The click carries neither action_ts nor trigger_id.");
-  const channelId = p.channel?.id ?? p.container.channel_id;
-  const messageTs = p.container.message_ts ?? p.message?.ts;
+  const click = clickOf(p, a, teamId);
+  if (!click.ok) return click.failed;
   return {
     ok: true,
     action: {
@@ -242,13 +264,10 @@ function fromBlockActions(p: z.infer<typeof blockActions>): ParsedInteraction {
       deliverableHash: r.hash,
       userId: p.user.id,
       teamId,
-      idempotencyKey: `slack:${teamId}:${p.user.id}:${unique}`,
+      idempotencyKey: click.idempotencyKey,
       surface: p.container.type,
-      ...(a.action_ts ? { actionTs: a.action_ts } : {}),
       ...(p.trigger_id ? { triggerId: p.trigger_id } : {}),
-      ...(p.response_url ? { responseUrl: p.response_url } : {}),
-      ...(channelId ? { channelId } : {}),
-      ...(messageTs ? { messageTs } : {}),
+      ...click.fields,
     },
   };
 }
