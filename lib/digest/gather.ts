@@ -20,6 +20,14 @@ import {
 const n = z.coerce.number();
 const json = <T extends z.ZodType>(schema: T) => z.preprocess((v) => fromJson(v as string), schema);
 const instant = z.union([z.string(), z.date()]).transform((v) => new Date(v).toISOString());
+/** A task the digest names, and since when it has been in its state. */
+const taskSince = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.string(),
+  project_name: z.string(),
+  since: instant,
+});
 
 const rawDigest = z.object({
   events: n,
@@ -51,28 +59,11 @@ const rawDigest = z.object({
       }),
     ),
   ),
-  stuck: json(
-    z.array(
-      z.object({
-        id: z.string(),
-        title: z.string(),
-        status: z.string(),
-        project_name: z.string(),
-        since: instant,
-      }),
-    ),
-  ),
+  stuck: json(z.array(taskSince)),
   stuck_counts: json(z.object({ silent: n, queued: n })),
   waiting: json(
     z.array(
-      z.object({
-        id: z.string(),
-        title: z.string(),
-        status: z.string(),
-        project_name: z.string(),
-        since: instant,
-        waiting_on: z.array(z.object({ name: z.string(), escalates: z.boolean() })),
-      }),
+      taskSince.extend({ waiting_on: z.array(z.object({ name: z.string(), escalates: z.boolean() })) }),
     ),
   ),
   waiting_counts: json(z.object({ internal: n, client: n, oldest: instant.nullable() })),
