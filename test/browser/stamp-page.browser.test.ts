@@ -4,12 +4,9 @@
 // and with one it sends the task back with that note. JavaScript is off: the page must work without it.
 // Needs /usr/bin/chromium (apt-get install -y chromium): skipped without it, failed without it when
 // FOREMAN_REQUIRE_BROWSER=1 (CI sets that when it could install the browser).
-import { existsSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { type ServerType, serve } from "@hono/node-server";
 import { eq } from "drizzle-orm";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterEach, beforeEach, expect, it } from "vitest";
 import { stampLinks, stamps, tasks, workerLeases } from "../../db/schema/index.ts";
 import { leaseTask } from "../../lib/scheduler/lease.ts";
 import { mintClientLink } from "../../lib/stamps/links.ts";
@@ -19,175 +16,143 @@ import { releaseRun } from "../../lib/work/release.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
 import { freshKey, insertTask } from "../fixtures.ts";
+import { describeInBrowser, useBrowserApp } from "./harness.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const present = existsSync(CHROMIUM);
-const required = process.env.FOREMAN_REQUIRE_BROWSER === "1";
 const KEY = "k".repeat(40);
 const TITLE = "Set up the Service Hub pipeline";
 const MARKDOWN = "# Pipeline\nFour stages <b>created</b>.";
 
-describe.skipIf(!present && !required)(
-  `the stamp page in Chromium${present ? "" : ` (skipped: ${CHROMIUM} is not installed; apt-get install -y chromium)`}`,
-  () => {
-    const t = useTestDb();
-    let browser: Browser;
-    let server: ServerType;
-    let base: string;
-    let context: BrowserContext;
-    let page: Page;
+describeInBrowser("the stamp page in Chromium", () => {
+  const t = useTestDb();
+  const app = useBrowserApp(() => testApp(t.current.db, { STAMP_LINK_KEY: KEY }).app);
+  let context: BrowserContext;
+  let page: Page;
 
-    beforeAll(async () => {
-      if (!present) {
-        throw new Error(
-          `FOREMAN_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install it with apt-get install -y chromium`,
-        );
-      }
-      const api = testApp(t.current.db, { STAMP_LINK_KEY: KEY });
-      server = serve({ fetch: api.app.fetch, port: 0, hostname: "127.0.0.1" });
-      await new Promise<void>((resolve, reject) => {
-        server.once("listening", resolve);
-        server.once("error", reject);
-      });
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-      });
+  beforeEach(async () => {
+    context = await app.browser.newContext({ javaScriptEnabled: false });
+    page = await context.newPage();
+  });
+  afterEach(async () => {
+    await context?.close();
+  });
+
+  /** A task with a stored deliverable, awaiting the client's stamp, and the URL of its link. */
+  async function awaitingClient() {
+    const db = t.current.db;
+    await db.delete(workerLeases);
+    const task = await insertTask(db, { status: "ready", title: TITLE });
+    const runId = `run_${task.id.slice(-12)}`;
+    await leaseTask(db, {
+      taskId: task.id,
+      workerId: "crm-setup",
+      runId,
+      key: `l:${runId}`,
+      now: new Date(),
     });
-    afterAll(async () => {
-      await browser?.close();
-      if (server) {
-        if ("closeAllConnections" in server) server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
+    const d = await storeDeliverable(db, {
+      taskId: task.id,
+      runId,
+      markdown: MARKDOWN,
+      result: {},
+      key: `s:${runId}`,
     });
-    beforeEach(async () => {
-      context = await browser.newContext({ javaScriptEnabled: false });
-      page = await context.newPage();
+    await releaseRun(db, { runId, status: "succeeded" });
+    await transition(db, {
+      taskId: task.id,
+      to: "awaiting_client_review",
+      key: freshKey(),
+      actor: "reviewer:local",
     });
-    afterEach(async () => {
-      await context?.close();
+    const link = await mintClientLink(
+      db,
+      { STAMP_LINK_KEY: KEY, STAMP_LINK_KEY_PREVIOUS: undefined, STAMP_LINK_TTL_DAYS: 14 },
+      { taskId: task.id, deliverableHash: d.hash, now: new Date() },
+    );
+    return { task, link, url: `${app.base}${link.path}` };
+  }
+
+  const statusOf = async (id: string) =>
+    (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
+  const stampsOf = (id: string) => t.current.db.select().from(stamps).where(eq(stamps.taskId, id));
+  const h1 = () => page.getByRole("heading", { level: 1 }).innerText();
+
+  /** Clicks a decision button and returns the status of the POST it sends. */
+  async function press(name: "Approve" | "Request changes"): Promise<number> {
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST"),
+      page.getByRole("button", { name, exact: true }).click(),
+    ]);
+    await page.waitForLoadState("domcontentloaded");
+    return res.status();
+  }
+
+  it("shows the deliverable, takes one approval, and refuses the link the second time", async () => {
+    const { task, link, url } = await awaitingClient();
+    const opened = await page.goto(url);
+    expect(opened?.status()).toBe(200);
+    expect(await page.title()).toBe(`${TITLE} · foreman`);
+    expect(await h1()).toBe(TITLE);
+    expect(await page.locator("html").getAttribute("lang")).toBe("en");
+    // The markdown as text: the tag in it is shown, not rendered.
+    expect(await page.locator("pre").innerText()).toBe(MARKDOWN);
+    expect(await page.locator("pre b").count()).toBe(0);
+    // The note box is reachable by its label, and keyboard focus is visible.
+    expect(await page.getByLabel("What should change").evaluate((e) => e.tagName)).toBe("TEXTAREA");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("note");
+    await page.keyboard.press("Tab");
+    const approve = page.getByRole("button", { name: "Approve", exact: true });
+    expect(await approve.evaluate((e) => e === document.activeElement)).toBe(true);
+    expect(await approve.evaluate((e) => getComputedStyle(e).outlineStyle)).toBe("solid");
+
+    expect(await press("Approve")).toBe(201);
+    expect(await h1()).toBe("Thank you — approved");
+    expect(await page.getByText("Your approval was recorded.").isVisible()).toBe(true);
+    expect(await statusOf(task.id)).toBe("done");
+    const rows = await stampsOf(task.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      channel: "link",
+      decision: "approve",
+      stage: "client",
+      actor: "client",
     });
+    const [used] = await t.current.db.select().from(stampLinks).where(eq(stampLinks.tokenId, link.tokenId));
+    expect(used?.usedAt).toBeInstanceOf(Date);
 
-    /** A task with a stored deliverable, awaiting the client's stamp, and the URL of its link. */
-    async function awaitingClient() {
-      const db = t.current.db;
-      await db.delete(workerLeases);
-      const task = await insertTask(db, { status: "ready", title: TITLE });
-      const runId = `run_${task.id.slice(-12)}`;
-      await leaseTask(db, {
-        taskId: task.id,
-        workerId: "crm-setup",
-        runId,
-        key: `l:${runId}`,
-        now: new Date(),
-      });
-      const d = await storeDeliverable(db, {
-        taskId: task.id,
-        runId,
-        markdown: MARKDOWN,
-        result: {},
-        key: `s:${runId}`,
-      });
-      await releaseRun(db, { runId, status: "succeeded" });
-      await transition(db, {
-        taskId: task.id,
-        to: "awaiting_client_review",
-        key: freshKey(),
-        actor: "reviewer:local",
-      });
-      const link = await mintClientLink(
-        db,
-        { STAMP_LINK_KEY: KEY, STAMP_LINK_KEY_PREVIOUS: undefined, STAMP_LINK_TTL_DAYS: 14 },
-        { taskId: task.id, deliverableHash: d.hash, now: new Date() },
-      );
-      return { task, link, url: `${base}${link.path}` };
-    }
+    const again = await page.goto(url);
+    expect(again?.status()).toBe(410);
+    expect(await h1()).toBe("This link was already used");
+    expect(await page.getByText("A decision was made through it on").isVisible()).toBe(true);
+    expect(await page.getByRole("button").count()).toBe(0);
+    expect(await stampsOf(task.id)).toHaveLength(1);
+  });
 
-    const statusOf = async (id: string) =>
-      (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status;
-    const stampsOf = (id: string) => t.current.db.select().from(stamps).where(eq(stamps.taskId, id));
-    const h1 = () => page.getByRole("heading", { level: 1 }).innerText();
+  it("refuses Request changes without a note, saying why by the note box, then takes the note", async () => {
+    const { task, url } = await awaitingClient();
+    await page.goto(url);
 
-    /** Clicks a decision button and returns the status of the POST it sends. */
-    async function press(name: "Approve" | "Request changes"): Promise<number> {
-      const [res] = await Promise.all([
-        page.waitForResponse((r) => r.request().method() === "POST"),
-        page.getByRole("button", { name, exact: true }).click(),
-      ]);
-      await page.waitForLoadState("domcontentloaded");
-      return res.status();
-    }
+    expect(await press("Request changes")).toBe(400);
+    const alert = page.getByRole("alert");
+    expect(await alert.isVisible()).toBe(true);
+    expect(await alert.innerText()).toContain("Say what should change.");
+    // Still the review page, the form is there, and the note box carries the reason and the focus.
+    expect(await h1()).toBe(TITLE);
+    expect(await page.title()).toBe(`Error: ${TITLE} · foreman`);
+    const note = page.getByLabel("What should change");
+    expect(await note.getAttribute("aria-invalid")).toBe("true");
+    expect(await note.getAttribute("aria-describedby")).toBe("note-error");
+    expect(await note.evaluate((e) => e === document.activeElement)).toBe(true);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    expect(await stampsOf(task.id)).toHaveLength(0);
 
-    it("shows the deliverable, takes one approval, and refuses the link the second time", async () => {
-      const { task, link, url } = await awaitingClient();
-      const opened = await page.goto(url);
-      expect(opened?.status()).toBe(200);
-      expect(await page.title()).toBe(`${TITLE} · foreman`);
-      expect(await h1()).toBe(TITLE);
-      expect(await page.locator("html").getAttribute("lang")).toBe("en");
-      // The markdown as text: the tag in it is shown, not rendered.
-      expect(await page.locator("pre").innerText()).toBe(MARKDOWN);
-      expect(await page.locator("pre b").count()).toBe(0);
-      // The note box is reachable by its label, and keyboard focus is visible.
-      expect(await page.getByLabel("What should change").evaluate((e) => e.tagName)).toBe("TEXTAREA");
-      await page.keyboard.press("Tab");
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe("note");
-      await page.keyboard.press("Tab");
-      const approve = page.getByRole("button", { name: "Approve", exact: true });
-      expect(await approve.evaluate((e) => e === document.activeElement)).toBe(true);
-      expect(await approve.evaluate((e) => getComputedStyle(e).outlineStyle)).toBe("solid");
-
-      expect(await press("Approve")).toBe(201);
-      expect(await h1()).toBe("Thank you — approved");
-      expect(await page.getByText("Your approval was recorded.").isVisible()).toBe(true);
-      expect(await statusOf(task.id)).toBe("done");
-      const rows = await stampsOf(task.id);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({
-        channel: "link",
-        decision: "approve",
-        stage: "client",
-        actor: "client",
-      });
-      const [used] = await t.current.db.select().from(stampLinks).where(eq(stampLinks.tokenId, link.tokenId));
-      expect(used?.usedAt).toBeInstanceOf(Date);
-
-      const again = await page.goto(url);
-      expect(again?.status()).toBe(410);
-      expect(await h1()).toBe("This link was already used");
-      expect(await page.getByText("A decision was made through it on").isVisible()).toBe(true);
-      expect(await page.getByRole("button").count()).toBe(0);
-      expect(await stampsOf(task.id)).toHaveLength(1);
-    });
-
-    it("refuses Request changes without a note, saying why by the note box, then takes the note", async () => {
-      const { task, url } = await awaitingClient();
-      await page.goto(url);
-
-      expect(await press("Request changes")).toBe(400);
-      const alert = page.getByRole("alert");
-      expect(await alert.isVisible()).toBe(true);
-      expect(await alert.innerText()).toContain("Say what should change.");
-      // Still the review page, the form is there, and the note box carries the reason and the focus.
-      expect(await h1()).toBe(TITLE);
-      expect(await page.title()).toBe(`Error: ${TITLE} · foreman`);
-      const note = page.getByLabel("What should change");
-      expect(await note.getAttribute("aria-invalid")).toBe("true");
-      expect(await note.getAttribute("aria-describedby")).toBe("note-error");
-      expect(await note.evaluate((e) => e === document.activeElement)).toBe(true);
-      expect(await statusOf(task.id)).toBe("awaiting_client_review");
-      expect(await stampsOf(task.id)).toHaveLength(0);
-
-      const text = "Call the last stage Closed, not Done.";
-      await note.fill(text);
-      expect(await press("Request changes")).toBe(201);
-      expect(await h1()).toBe("Thank you — changes requested");
-      expect(await statusOf(task.id)).toBe("ready");
-      const rows = await stampsOf(task.id);
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ channel: "link", decision: "request_changes", note: text });
-    });
-  },
-);
+    const text = "Call the last stage Closed, not Done.";
+    await note.fill(text);
+    expect(await press("Request changes")).toBe(201);
+    expect(await h1()).toBe("Thank you — changes requested");
+    expect(await statusOf(task.id)).toBe("ready");
+    const rows = await stampsOf(task.id);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ channel: "link", decision: "request_changes", note: text });
+  });
+});
