@@ -3,7 +3,7 @@
 // handler on the engine's last request), so the failure must still move the task it leaves in
 // `working` to triage with its class — and must not touch a task a later run has taken over.
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { tasks, workerLeases } from "../db/schema/index.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
 import { transition } from "../lib/tasks/transition.ts";
@@ -11,22 +11,11 @@ import { releaseRun } from "../lib/work/release.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
 import { executorRequest } from "../test/executor.ts";
-import { type FakeInngest, startFakeInngest } from "../test/fakes/inngest.ts";
+import { useFakeInngestEngine } from "../test/fakes/inngest.ts";
 import { freshKey, insertTask } from "../test/fixtures.ts";
 
 const t = useTestDb();
-let api: FakeInngest;
-beforeAll(async () => {
-  api = await startFakeInngest();
-  // On Node the Hono adapter reads the process environment; a URL value means dev mode at that URL.
-  process.env.INNGEST_DEV = api.url;
-  process.env.INNGEST_BASE_URL = api.url;
-});
-afterAll(async () => {
-  delete process.env.INNGEST_DEV;
-  delete process.env.INNGEST_BASE_URL;
-  await api.close();
-});
+useFakeInngestEngine();
 
 const CONFIG_ERROR = {
   name: "NonRetriableError",

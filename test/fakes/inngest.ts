@@ -3,6 +3,7 @@
 // INNGEST_DEV=<url> (dev mode at that URL) and INNGEST_BASE_URL=<url>. `eventsDown()` makes the event
 // API answer 500, like an engine that is unreachable behind a proxy; `delivered` counts the events it
 // accepted per id, so a test can assert each arrived exactly once.
+import { afterAll, beforeAll } from "vitest";
 import { type FakeServer, startFake } from "./server.ts";
 
 /** One POST /v1/checkpoint/:runId/async body, as the SDK sends it after each step it ran. */
@@ -76,4 +77,28 @@ export async function startFakeInngest(): Promise<FakeInngest> {
         return Array.isArray(body) ? body : [body];
       }),
   });
+}
+
+/**
+ * The fake for a whole file, as the serve handler's engine: on Node the Hono adapter reads the
+ * process environment, and a URL in INNGEST_DEV means dev mode at that URL. Read it inside tests.
+ */
+export function useFakeInngestEngine(): { readonly current: FakeInngest } {
+  let fake: FakeInngest | undefined;
+  beforeAll(async () => {
+    fake = await startFakeInngest();
+    process.env.INNGEST_DEV = fake.url;
+    process.env.INNGEST_BASE_URL = fake.url;
+  });
+  afterAll(async () => {
+    delete process.env.INNGEST_DEV;
+    delete process.env.INNGEST_BASE_URL;
+    await fake?.close();
+  });
+  return {
+    get current() {
+      if (!fake) throw new Error("useFakeInngestEngine: the fake starts in beforeAll");
+      return fake;
+    },
+  };
 }

@@ -5,7 +5,7 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { serve } from "inngest/hono";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { AppEnv } from "../../api/env.ts";
 import { tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -15,23 +15,12 @@ import { DomainError } from "../../lib/errors.ts";
 import { useTestDb } from "../db.ts";
 import { testApp, testDeps } from "../deps.ts";
 import { executorRequest } from "../executor.ts";
-import { type FakeInngest, startFakeInngest } from "../fakes/inngest.ts";
+import { useFakeInngestEngine } from "../fakes/inngest.ts";
 import { doneTaskWithDependent } from "../fixtures.ts";
 
 const t = useTestDb();
-let api: FakeInngest;
-beforeAll(async () => {
-  api = await startFakeInngest();
-  // On Node the Hono adapter reads the process environment; a URL value means dev mode at that URL.
-  process.env.INNGEST_DEV = api.url;
-  process.env.INNGEST_BASE_URL = api.url;
-});
-afterAll(async () => {
-  delete process.env.INNGEST_DEV;
-  delete process.env.INNGEST_BASE_URL;
-  await api.close();
-});
-beforeEach(() => api.reset());
+const engine = useFakeInngestEngine();
+beforeEach(() => engine.current.reset());
 
 type Op = { id: string; op: string; displayName?: string; data?: unknown; error?: Record<string, unknown> };
 
@@ -56,7 +45,7 @@ describe("POST /api/inngest: promote, as the executor calls it", () => {
 
     // Each step was checkpointed as it finished, for this run, queue item and request; the first is
     // the promotion itself.
-    const checkpoints = api.checkpoints();
+    const checkpoints = engine.current.checkpoints();
     expect(checkpoints.length).toBeGreaterThan(0);
     expect(checkpoints[0]?.steps.map((s) => [s.op, s.displayName])).toEqual([
       ["StepRun", "promote-dependents"],
@@ -84,7 +73,7 @@ describe("POST /api/inngest: promote, as the executor calls it", () => {
     const ops = (await res.json()) as Op[];
     expect(ops.map((o) => [o.op, o.displayName])).toEqual([["StepPlanned", "promote-dependents"]]);
     expect(await statusOf(db, dependent.id)).toBe("intake");
-    expect(api.checkpoints()).toEqual([]);
+    expect(engine.current.checkpoints()).toEqual([]);
   });
 
   it("fails a run whose request carried no deps at once, naming the function", async () => {
@@ -175,7 +164,7 @@ describe("POST /api/inngest: the function-edge error middleware, as the executor
         displayName: "explode",
         error: { name: "NonRetriableError", message: failWith(kind).message },
       });
-      expect(api.checkpoints()).toEqual([]);
+      expect(engine.current.checkpoints()).toEqual([]);
     },
   );
 
