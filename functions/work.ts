@@ -8,7 +8,7 @@ import { NonRetriableError } from "inngest";
 import { readBudget } from "../lib/budget/status.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { taskCancelRequested, taskDispatched } from "../lib/events.ts";
-import { classifyFailure } from "../lib/failures.ts";
+import { classifyFailure, failureReason } from "../lib/failures.ts";
 import { runModelTurn } from "../lib/llm/run-turn.ts";
 import {
   assistantMessage,
@@ -65,8 +65,10 @@ export const work = inngest.createFunction(
           to: "failed_needs_triage",
           key: `${original.runId}:failed`,
           guards: [guards.latestRun(original.runId)],
-          reason: `${cls}: ${error.message.slice(0, 300)}`,
+          reason: failureReason(cls, error.message.slice(0, 300)),
           actor: "fn:work",
+          // The task's lease pointers go with the move, in the same statement.
+          set: { currentRunId: null, leaseExpiresAt: null },
         }).catch((err: unknown) => {
           // The task may have moved on already (another state, a later run); anything else is a fault.
           if (
