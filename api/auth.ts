@@ -17,6 +17,10 @@ const digestOfExpected = (token: string) => {
   return d;
 };
 
+/** Constant time whatever was sent: both sides are SHA-256 digests of equal length. */
+export const sameSecret = (given: string, expected: string): boolean =>
+  timingSafeEqual(digest(given), digest(expected));
+
 export const bearerAuth = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   const expected = c.get("deps").config.FOREMAN_API_TOKEN;
   const header = c.req.header("authorization") ?? "";

@@ -2,9 +2,10 @@
 // never sits in the browser. The cookie carries only an expiry and an HMAC of it under a key derived
 // from the token: nothing in it reveals the token, changing the token ends every session, and checks
 // compare in constant time. Plus the same-origin check the sign-in and sign-out forms need.
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { sameSecret } from "../auth.ts";
 import type { AppEnv } from "../env.ts";
 
 export const SESSION_COOKIE = "foreman_board";
@@ -14,11 +15,6 @@ const PATH = "/board";
 const sessionKey = (token: string) => createHmac("sha256", token).update("foreman board session v1").digest();
 const mac = (token: string, expires: number) =>
   createHmac("sha256", sessionKey(token)).update(`board:${expires}`).digest("base64url");
-const digest = (s: string) => createHash("sha256").update(s).digest();
-
-/** Same length whatever was sent: both sides are hashed before the constant-time compare. */
-export const sameSecret = (given: string, expected: string): boolean =>
-  timingSafeEqual(digest(given), digest(expected));
 
 /** The cookie value for a session that ends at `now` + SESSION_HOURS. */
 export function mintSession(token: string, now: Date): string {

@@ -10,6 +10,7 @@ import { boardQuery, readBoard } from "../../lib/board/read.ts";
 import { isDomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
 import { getTask } from "../../lib/tasks/read.ts";
+import { sameSecret } from "../auth.ts";
 import { ACCESS_HEADER, accessConfigured, verifyAccessJwt } from "../board/access.ts";
 import { boardPage, type Viewer } from "../board/board-page.ts";
 import { page, sendPage } from "../board/layout.ts";
@@ -19,7 +20,6 @@ import {
   clearSession,
   crossSiteProblem,
   mintSession,
-  sameSecret,
   sessionOf,
   setSession,
   validSession,
