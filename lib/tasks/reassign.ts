@@ -18,6 +18,7 @@ import type { OutboxMessage } from "../outbox/message.ts";
 import type { TaskState } from "../states.ts";
 import { text } from "../text.ts";
 import { taskNotFound } from "./errors.ts";
+import { READY_PREFIX, readyEventId } from "./transition.ts";
 
 export const reassignBody = z.strictObject({
   worker: text({ trim: true, min: 1, minMessage: "must name a worker", max: 64 }),
@@ -64,7 +65,7 @@ type Row = {
 const iso = (v: string | Date) => new Date(v).toISOString();
 const states = sql.raw(REASSIGNABLE_STATES.map((s) => `'${s}'`).join(", "));
 const readyMessage = (taskId: string, version: number): OutboxMessage => ({
-  eventId: `task-ready:${taskId}:${version}`,
+  eventId: readyEventId(taskId, version),
   name: taskReady.name,
   data: { taskId },
 });
@@ -100,7 +101,7 @@ export async function reassignTask(db: AppDb, input: ReassignInput): Promise<Rea
     ),
     ob as (
       insert into outbox (event_id, name, data, cause_event_id)
-      select 'task-ready:' || moved.id || ':' || moved.version, ${taskReady.name}, jsonb_build_object('taskId', moved.id), ev.id
+      select ${READY_PREFIX}::text || moved.id || ':' || moved.version, ${taskReady.name}, jsonb_build_object('taskId', moved.id), ev.id
         from moved cross join ev
        where moved.status = 'ready'
     )

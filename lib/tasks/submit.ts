@@ -165,7 +165,8 @@ async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]>
 /** A tasks row with `found`: 'created' by this statement, or 'prior' (the same source reference). */
 type ResultRow = Record<string, unknown> & { found: "created" | "prior" };
 
-const SUBMITTED_PREFIX = "task-submitted:";
+/** `task/submitted`'s id prefix; the id is `task-submitted:<taskId>`. */
+export const SUBMITTED_PREFIX = "task-submitted:";
 const submittedEventId = (taskId: string) => `${SUBMITTED_PREFIX}${taskId}`;
 /** The outbox row the statement wrote for a new task (the same id and data, built here once). */
 const submittedMessage = (task: TaskRow): OutboxMessage => ({

@@ -137,6 +137,11 @@ function companionInsert(c: Companion, i: number): SQL {
 /** An owed event's id: its prefix, the task and the version the move produced. */
 const owedId = (prefix: string, taskId: string, version: number) => `${prefix}${taskId}:${version}`;
 
+/** `task/ready`'s id prefix; the id is `task-ready:<taskId>:<version>` (SQL builds it from the prefix too). */
+export const READY_PREFIX = "task-ready:";
+export const readyEventId = (taskId: string, version: number): string =>
+  owedId(READY_PREFIX, taskId, version);
+
 /** The events a move owes, in order: built once here, written by the statement, re-built on a replay. */
 function owedEvents(
   input: TransitionInput,
@@ -160,7 +165,7 @@ function owedEvents(
   ];
   if (to === "ready")
     out.push({
-      eventId: owedId("task-ready:", taskId, move.version),
+      eventId: readyEventId(taskId, move.version),
       name: taskReady.name,
       data: { taskId },
     });
@@ -211,7 +216,7 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
   ];
   if (to === "ready") {
     events.push(
-      sql`(${"task-ready:"}::text || moved.id || ':' || moved.version, ${taskReady.name}::text, jsonb_build_object('taskId', moved.id))`,
+      sql`(${READY_PREFIX}::text || moved.id || ':' || moved.version, ${taskReady.name}::text, jsonb_build_object('taskId', moved.id))`,
     );
   }
   events.push(...(await extraEvents(input.emit ?? [])));

@@ -16,6 +16,8 @@ import type { AppDb } from "../../db/types.ts";
 import type { Deps } from "../deps.ts";
 import { taskReady, taskSubmitted } from "../events.ts";
 import { publish } from "../outbox/publish.ts";
+import { SUBMITTED_PREFIX } from "../tasks/submit.ts";
+import { READY_PREFIX } from "../tasks/transition.ts";
 import { minutesBefore, resendDue } from "./decide.ts";
 import { recordAction } from "./record.ts";
 
@@ -58,8 +60,8 @@ export async function findLostEvents(
           (select e.created_at from task_events e
             where e.task_id = t.id and e.kind <> 'watchdog' order by e.id desc limit 1),
           (select o.sent_at from outbox o
-            where o.event_id = case when t.status = 'ready' then 'task-ready:' || t.id || ':' || t.version
-                                    else 'task-submitted:' || t.id end)
+            where o.event_id = case when t.status = 'ready' then ${READY_PREFIX}::text || t.id || ':' || t.version
+                                    else ${SUBMITTED_PREFIX}::text || t.id end)
         ) as at
       ) a
       cross join lateral (
