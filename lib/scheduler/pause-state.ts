@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { schedulerPaused } from "../events.ts";
+import { PAUSED_KEY } from "./pause.ts";
 
 export interface PauseState {
   paused: boolean;
@@ -23,7 +24,7 @@ export async function readPauseState(db: AppDb): Promise<PauseState> {
   const result = await db.execute(sql`
     select (s.value)::text = 'true' as paused, s.updated_at as since,
            (select o.data from outbox o where o.name = ${schedulerPaused.name} order by o.id desc limit 1) as data
-      from (select 1) one left join settings s on s.key = 'scheduler.paused'`);
+      from (select 1) one left join settings s on s.key = ${PAUSED_KEY}`);
   const row = rowsOf<Row>(result)[0];
   const paused = row?.paused === true;
   const data = paused && row?.data ? fromJson(row.data) : null;

@@ -8,6 +8,12 @@ import type { AppDb } from "../../db/types.ts";
 import { schedulerPaused, schedulerResumed } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 
+/** The settings row that holds the flag (jsonb true / false). */
+export const PAUSED_KEY = "scheduler.paused";
+
+/** SQL: is the scheduler paused now (false when the flag was never set). */
+export const pausedSql = sql`coalesce((select s.value = 'true'::jsonb from settings s where s.key = ${PAUSED_KEY}), false)`;
+
 async function flip(
   db: AppDb,
   to: boolean,
@@ -15,7 +21,7 @@ async function flip(
 ): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
   const result = await db.execute(sql`
     with flipped as (
-      insert into settings (key, value) values ('scheduler.paused', ${JSON.stringify(to)}::jsonb)
+      insert into settings (key, value) values (${PAUSED_KEY}, ${JSON.stringify(to)}::jsonb)
       on conflict (key) do update set value = excluded.value, updated_at = now()
         where settings.value is distinct from excluded.value
       returning key

@@ -4,6 +4,7 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { pausedSql } from "./pause.ts";
 import type { Snapshot } from "./schedule.ts";
 
 export interface BudgetConfig {
@@ -38,7 +39,7 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
   const at = now.toISOString();
   const result = await db.execute(sql`
     select
-      (select (value)::text = 'true' from settings where key = 'scheduler.paused') as paused,
+      ${pausedSql} as paused,
       (select coalesce(sum(tokens_in + tokens_out), 0) from token_usage
         where created_at >= date_trunc('day', ${at}::timestamptz at time zone 'UTC') at time zone 'UTC') as tokens_today,
       (select coalesce(sum(cost_usd), 0) from token_usage

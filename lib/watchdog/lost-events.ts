@@ -16,6 +16,7 @@ import type { AppDb } from "../../db/types.ts";
 import type { Deps } from "../deps.ts";
 import { taskReady, taskSubmitted } from "../events.ts";
 import { publish } from "../outbox/publish.ts";
+import { pausedSql } from "../scheduler/pause.ts";
 import { SUBMITTED_PREFIX } from "../tasks/submit.ts";
 import { READY_PREFIX } from "../tasks/transition.ts";
 import { minutesBefore, resendDue } from "./decide.ts";
@@ -72,7 +73,7 @@ export async function findLostEvents(
       ) w
      where ((t.status = 'intake' and t.triaged_at is null)
             or (t.status = 'ready'
-                and not coalesce((select s.value = 'true'::jsonb from settings s where s.key = 'scheduler.paused'), false)
+                and not ${pausedSql}
                 and (select count(*) from worker_leases gl where gl.worker_id = t.worker_id)
                     < (select gw.slots from workers gw where gw.id = t.worker_id and gw.active)))
        and greatest(a.at, w.last_at) < ${cutoff}::timestamptz
