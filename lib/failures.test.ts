@@ -2,7 +2,7 @@
 // reasons in the `<class>: message` form read back exactly.
 import { describe, expect, it } from "vitest";
 import { DomainError } from "./errors.ts";
-import { classifyFailure, classOfReason, FAILURE_CLASSES, failureReason } from "./failures.ts";
+import { classifyFailure, classOfReason, FAILURE_CLASSES, failureReason, splitReason } from "./failures.ts";
 
 describe("failure taxonomy", () => {
   it("classifies DomainErrors by declared class first, then by code", () => {
@@ -36,5 +36,20 @@ describe("failure taxonomy", () => {
     expect(classOfReason("upstream: HubSpot answered 502")).toBe("external_api");
     expect(classOfReason("the worker stopped")).toBe("other");
     expect(classOfReason(null)).toBe("other");
+  });
+});
+
+describe("splitReason", () => {
+  it("drops the prefix that named the class (or its alias), and keeps an unnamed reason whole", () => {
+    expect(splitReason("auth: the key was refused")).toEqual({
+      class: "auth",
+      detail: "the key was refused",
+    });
+    expect(splitReason("upstream: HubSpot 502")).toEqual({ class: "external_api", detail: "HubSpot 502" });
+    expect(splitReason("note: 429 Too Many Requests")).toEqual({
+      class: "rate_limit",
+      detail: "note: 429 Too Many Requests",
+    });
+    expect(splitReason(null)).toEqual({ class: "other", detail: "" });
   });
 });

@@ -79,11 +79,20 @@ export function classifyFailure(err: unknown): FailureClass {
 
 /** The class a failure reason names (`<class>: …`), else the classifier's reading of its text. */
 export function classOfReason(reason: string | null | undefined): FailureClass {
+  return splitReason(reason).class;
+}
+
+/**
+ * A reason read as its class and its detail: the `<class>:` prefix (or an alias of one, like
+ * `upstream:`) names the class and is dropped from the detail; without one, the classifier decides
+ * and the detail is the whole text.
+ */
+export function splitReason(reason: string | null | undefined): { class: FailureClass; detail: string } {
   const text = (reason ?? "").trim();
-  const head = /^([a-z_]+):/.exec(text)?.[1];
-  if (isClass(head)) return head;
-  if (head && ALIASES[head]) return ALIASES[head];
-  return classifyFailure(text);
+  const head = /^([a-z_]+):\s*/.exec(text);
+  const named = head?.[1] ? (isClass(head[1]) ? head[1] : ALIASES[head[1]]) : undefined;
+  if (named && head) return { class: named, detail: text.slice(head[0].length).trim() };
+  return { class: classifyFailure(text), detail: text };
 }
 
 /** A failure reason in the `<class>: message` form every writer uses. */

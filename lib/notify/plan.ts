@@ -3,7 +3,7 @@
 // failed_needs_triage (someone decides: retry, skip or drop) and blocked_external (someone outside
 // must act). awaiting_internal_review is announced by the review run's own stamp card, the client
 // stage by its link; every other move is routine and says nothing.
-import { classOfReason, FAILURE_HINTS, type FailureClass } from "../failures.ts";
+import { FAILURE_HINTS, type FailureClass, splitReason } from "../failures.ts";
 import type { TaskState } from "../states.ts";
 
 export type TaskNoticeKind = "triage" | "blocked";
@@ -18,12 +18,8 @@ export interface Failure {
 
 /** A triage reason (`<class>: detail`, the form every writer uses) read with the one classifier. */
 export function failureOf(reason: string | null): Failure {
+  const { class: cls, detail } = splitReason(reason);
   const text = (reason ?? "").trim();
-  const cls = classOfReason(text);
-  // Drop the prefix only when it is what named the class (`auth: …`, or an alias like `upstream: …`).
-  const head = /^([a-z_]+):\s*/.exec(text);
-  const named = head && (head[1] === cls || (cls !== "other" && classOfReason(`${head[1]}:`) === cls));
-  const detail = (named && head ? text.slice(head[0].length) : text).trim();
   return { class: cls, detail: detail || text || "(no reason recorded)", hint: FAILURE_HINTS[cls] };
 }
 
