@@ -4,12 +4,13 @@
 // what the caller said, never used to grant anything.
 import { DomainError } from "../lib/errors.ts";
 
-const ACTOR = /^[A-Za-z0-9._@+-]{1,64}$/;
+/** The names `Foreman-Actor` may carry (the CLI sends the login name only when it fits). */
+export const ACTOR_NAME = /^[A-Za-z0-9._@+-]{1,64}$/;
 
 export function actorOf(req: Request): string {
   const name = req.headers.get("foreman-actor");
   if (name === null || name === "") return "api";
-  if (!ACTOR.test(name)) {
+  if (!ACTOR_NAME.test(name)) {
     throw new DomainError(
       "VALIDATION",
       "Foreman-Actor must be 1–64 letters, digits or . _ @ + - (a login name or an email).",

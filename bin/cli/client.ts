@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
+import { ACTOR_NAME } from "../../api/actor.ts";
 
 export const LOCAL_URL = "http://127.0.0.1:8787";
 
@@ -38,12 +39,11 @@ export interface ConnectionInput {
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-const ACTOR = /^[A-Za-z0-9._@+-]{1,64}$/;
 
 function loginName(): string | undefined {
   try {
     const name = userInfo().username;
-    return ACTOR.test(name) ? name : undefined;
+    return ACTOR_NAME.test(name) ? name : undefined;
   } catch {
     return undefined; // no passwd entry (some containers): the API records plain `api`
   }
@@ -83,7 +83,7 @@ export function resolveConnection(input: ConnectionInput): Connection {
     );
   }
   const actor = input.as || env.FOREMAN_ACTOR || loginName();
-  if (actor !== undefined && !ACTOR.test(actor)) {
+  if (actor !== undefined && !ACTOR_NAME.test(actor)) {
     throw new CliError("--as / FOREMAN_ACTOR must be 1–64 letters, digits or . _ @ + -", 2);
   }
   return { url: url.replace(/\/+$/, ""), token, actor };
