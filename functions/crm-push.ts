@@ -5,7 +5,8 @@
 // two writes of one task never race. The step re-reads every task and writes only what still differs.
 // A 429 is retried after HubSpot's own delay (RetryAfterError through the error middleware), a 5xx
 // with backoff; a row HubSpot refuses (4xx) becomes a triage note on its task, never a retry loop.
-import { crmFlowControl, loadEnv, parseCrmFlow } from "../lib/crm/flow.ts";
+import { loadEnv } from "../lib/config.ts";
+import { crmFlowControl, parseCrmFlow } from "../lib/crm/flow.ts";
 import { pushBatch } from "../lib/crm/push.ts";
 import { crmPushRequested } from "../lib/events.ts";
 import { inngest } from "./client.ts";

@@ -7,7 +7,8 @@
 // `crm/push.requested` for crm-push, which batches and throttles the HubSpot writes (Inngest's debounce
 // does not work with batched functions, hence two functions); in dry-run the exact request is
 // recorded as a WOULD_DO here and nothing is sent.
-import { crmFlowControl, loadEnv, parseCrmFlow } from "../lib/crm/flow.ts";
+import { loadEnv } from "../lib/config.ts";
+import { crmFlowControl, parseCrmFlow } from "../lib/crm/flow.ts";
 import { requestSync } from "../lib/crm/sync.ts";
 import { taskStateChanged, taskSubmitted } from "../lib/events.ts";
 import { inngest } from "./client.ts";

@@ -6,7 +6,7 @@
 // registrations so that Monday's two firings never share a singleton, and each knows its period by
 // construction rather than by reading the cron back from the event.
 import { cron } from "inngest";
-import { loadEnv } from "../lib/crm/flow.ts";
+import { loadEnv } from "../lib/config.ts";
 import { worthSending } from "../lib/digest/decide.ts";
 import { gatherDigest } from "../lib/digest/gather.ts";
 import { type DigestKind, digestPeriod } from "../lib/digest/period.ts";

@@ -420,3 +420,27 @@ export function loadConfig(env: Record<string, unknown>, runtime: Runtime): Conf
   }
   return parsed.data;
 }
+
+/**
+ * Some variables read before any request — function registrations (debounce, throttle, crons) are
+ * built when their module loads — parsed by the same schema as every other variable, empty meaning
+ * unset as in loadConfig. A bad value fails the load with a message naming it under `label`.
+ */
+export function parseConfigSubset<K extends keyof Config>(
+  keys: Record<K, true>,
+  env: Record<string, string | undefined>,
+  label: string,
+): Pick<Config, K> {
+  const known = Object.fromEntries(Object.keys(keys).map((k) => [k, env[k] || undefined]));
+  const parsed = configSchema.pick(keys as Parameters<typeof configSchema.pick>[0]).safeParse(known);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new DomainError("CONFIG", `Invalid ${label}: ${problems}`);
+  }
+  return parsed.data as Pick<Config, K>;
+}
+
+/** The environment a module is loaded in (Node: process.env; Workers with nodejs_compat: the
+ *  bindings, which it exposes there), empty where there is none: defaults apply. */
+export const loadEnv = (): Record<string, string | undefined> =>
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};

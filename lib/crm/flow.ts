@@ -4,8 +4,7 @@
 // Workers with nodejs_compat: the bindings, which it exposes there) and parsed by the same zod schema
 // as every other variable. A bad value fails the load with a message naming it.
 import type { TimeStr } from "inngest";
-import { type Config, configSchema } from "../config.ts";
-import { DomainError } from "../errors.ts";
+import { type Config, parseConfigSubset } from "../config.ts";
 
 const FLOW_KEYS = {
   CRM_SYNC_DEBOUNCE: true,
@@ -29,14 +28,8 @@ export interface CrmFlowControl {
 /** A batch call takes at most 100 inputs (HubSpot's batch limit). */
 export const MAX_BATCH = 100;
 
-export function parseCrmFlow(env: Record<string, string | undefined>): CrmFlowConfig {
-  const parsed = configSchema.pick(FLOW_KEYS).safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new DomainError("CONFIG", `Invalid CRM sync configuration: ${problems}`);
-  }
-  return parsed.data;
-}
+export const parseCrmFlow = (env: Record<string, string | undefined>): CrmFlowConfig =>
+  parseConfigSubset(FLOW_KEYS, env, "CRM sync configuration");
 
 export function crmFlowControl(config: CrmFlowConfig): CrmFlowControl {
   return {
@@ -48,10 +41,6 @@ export function crmFlowControl(config: CrmFlowConfig): CrmFlowControl {
     throttle: { limit: config.CRM_SYNC_THROTTLE_LIMIT, period: config.CRM_SYNC_THROTTLE_PERIOD as TimeStr },
   };
 }
-
-/** The environment the module was loaded in (empty where there is none: defaults apply). */
-export const loadEnv = (): Record<string, string | undefined> =>
-  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
 
 /** "1h2m3s" → milliseconds (for simulations and logs). */
 export function periodMs(period: string): number {

@@ -3,8 +3,7 @@
 // functions' flow control, these variables are read from the runtime's environment at load time and
 // parsed by the same zod schema as every other variable; a bad value fails the load naming it. The
 // period itself is computed per run from deps.config (the same variables, parsed the same way).
-import { type Config, configSchema } from "../config.ts";
-import { DomainError } from "../errors.ts";
+import { type Config, parseConfigSubset } from "../config.ts";
 import type { DigestKind } from "./period.ts";
 
 const SCHEDULE_KEYS = {
@@ -15,16 +14,8 @@ const SCHEDULE_KEYS = {
 
 export type DigestSchedule = Pick<Config, keyof typeof SCHEDULE_KEYS>;
 
-export function parseDigestSchedule(env: Record<string, string | undefined>): DigestSchedule {
-  // Empty means unset, as in loadConfig (an `X=` line in .env files).
-  const known = Object.fromEntries(Object.keys(SCHEDULE_KEYS).map((k) => [k, env[k] || undefined]));
-  const parsed = configSchema.pick(SCHEDULE_KEYS).safeParse(known);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new DomainError("CONFIG", `Invalid digest schedule: ${problems}`);
-  }
-  return parsed.data;
-}
+export const parseDigestSchedule = (env: Record<string, string | undefined>): DigestSchedule =>
+  parseConfigSubset(SCHEDULE_KEYS, env, "digest schedule");
 
 /** Inngest's cron for a digest (`TZ=Area/City m h dom mon dow`), or undefined when it is off. */
 export function digestCron(schedule: DigestSchedule, kind: DigestKind): string | undefined {
