@@ -50,7 +50,7 @@ import {
   stampWindow,
   waitPieces,
 } from "../lib/review/stamp-wait.ts";
-import type { StampStage } from "../lib/stamps/apply.ts";
+import type { StampStage } from "../lib/states.ts";
 import { inngest } from "./client.ts";
 
 /** The local tier's retry window: Inngest's backoff over these retries, then park (or fall back). */

@@ -3,7 +3,7 @@
 // which validates before sending. No event name is written as a free string anywhere else.
 import { eventType } from "inngest";
 import { z } from "zod";
-import { TASK_STATES } from "./states.ts";
+import { STAMP_STAGES, TASK_STATES } from "./states.ts";
 
 const taskId = z.string().min(1);
 const state = z.enum(TASK_STATES);
@@ -84,7 +84,7 @@ export const taskCancelRequested = eventType("task/cancel.requested", {
 export const taskStampResume = eventType("task/stamp.resume", {
   schema: z.object({
     taskId,
-    stage: z.enum(["internal", "client"]),
+    stage: z.enum(STAMP_STAGES),
     deliverableHash: z.string().min(1),
     /** When the stage began (its state change): the resumed stage keeps that clock. */
     startedAt: z.iso.datetime({ offset: true }),

@@ -23,6 +23,17 @@ export interface TransitionRule {
 
 export const TERMINAL_STATES: readonly TaskState[] = ["done", "cancelled"];
 
+/** The human stamp stages, and the state a task waits in for each. */
+export const STAMP_STAGES = ["internal", "client"] as const;
+export type StampStage = (typeof STAMP_STAGES)[number];
+export const STAGE_STATE: Record<StampStage, TaskState> = {
+  internal: "awaiting_internal_review",
+  client: "awaiting_client_review",
+};
+/** The stage a state waits for, if it is a stamp stage. */
+export const stageOf = (state: TaskState): StampStage | undefined =>
+  STAMP_STAGES.find((stage) => STAGE_STATE[stage] === state);
+
 /** The path of a task that goes right: the first six states, in order. */
 export const HAPPY_PATH: readonly TaskState[] = TASK_STATES.slice(0, 6);
 

@@ -6,8 +6,9 @@
 import { sql } from "drizzle-orm";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { type StampStage, stageOf } from "../states.ts";
 
-export type WaitingStage = "internal" | "client";
+export type WaitingStage = StampStage;
 
 export interface WaitingReviewer {
   name: string;
@@ -100,7 +101,7 @@ export async function readWaitingStamps(
       title: r.title,
       projectId: r.project_id,
       projectName: r.project_name,
-      stage: r.status === "awaiting_internal_review" ? "internal" : "client",
+      stage: stageOf(r.status) as StampStage,
       dryRun: r.dry_run,
       since: new Date(Number(r.since_ms)),
       reviewers: fromJson(r.reviewers),

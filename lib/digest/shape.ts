@@ -7,7 +7,7 @@
 //     triaged or scheduled it). Blocked and failed tasks are not "stuck": they wait on a person, and
 //     are counted in the states and failures.
 import { classOfReason, FAILURE_CLASSES, type FailureClass } from "../failures.ts";
-import { TASK_STATES, type TaskState } from "../states.ts";
+import { type StampStage, TASK_STATES, type TaskState } from "../states.ts";
 import type { DigestPeriod } from "./period.ts";
 
 export const STUCK_WORKING_HOURS = 2;
@@ -46,7 +46,7 @@ export interface WaitingStamp {
   taskId: string;
   title: string;
   project: string;
-  stage: "internal" | "client";
+  stage: StampStage;
   since: string;
   hours: number;
   /** The active human reviewers of the project (or of every project) for that stage. */

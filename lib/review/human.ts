@@ -22,8 +22,8 @@ import {
 } from "../slack/card.ts";
 import type { SlackClient } from "../slack/client.ts";
 import { slackFor } from "../slack/poster.ts";
-import { STAGE_STATE, type StampStage } from "../stamps/apply.ts";
 import { mintClientLink } from "../stamps/links.ts";
+import { STAGE_STATE, type StampStage } from "../states.ts";
 import { TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { guards } from "../tasks/guards.ts";

@@ -8,7 +8,8 @@ import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
-import { STAGE_STATE, type StampDecision, type StampStage } from "../stamps/apply.ts";
+import type { StampDecision } from "../stamps/apply.ts";
+import { STAGE_STATE, type StampStage } from "../states.ts";
 
 export const MAX_WAIT_MS = 7 * 86_400_000;
 

@@ -3,7 +3,7 @@
 // answers something else fails loudly here instead of being misread. Errors are typed: an HTTP
 // refusal carries the status and the API's error code, an unreachable server says so.
 import { z } from "zod";
-import { TASK_STATES } from "../states.ts";
+import { type StampStage, TASK_STATES } from "../states.ts";
 
 export class ShakedownApiError extends Error {
   readonly status: number | undefined;
@@ -157,7 +157,7 @@ export function shakedownApi(opts: { url: string; token: string; fetch?: typeof 
     },
     stamp: (
       id: string,
-      body: { stage: "internal" | "client"; decision: "approve"; deliverable_hash: string; note?: string },
+      body: { stage: StampStage; decision: "approve"; deliverable_hash: string; note?: string },
       key: string,
     ) =>
       call(stamped, `/api/tasks/${encodeURIComponent(id)}/stamps`, {

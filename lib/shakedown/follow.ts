@@ -3,17 +3,13 @@
 // a task waits for a stamp, give it — the shakedown is the person — through POST
 // /api/tasks/:id/stamps, once per stage and deliverable version; say the operator's cue when a staged
 // scenario reaches it (local-down: "the review is parked, bring the model back").
-import type { TaskState } from "../states.ts";
+import { type StampStage, stageOf, type TaskState } from "../states.ts";
 import { type ShakedownApi, ShakedownApiError, type TaskDocument } from "./api.ts";
 import { type Followed, latestHash, type Seeded } from "./judge.ts";
 import { SCENARIOS } from "./scenarios.ts";
 
 /** Where following stops: the task ended, or it waits for a person the shakedown does not play. */
 const SETTLED: readonly TaskState[] = ["done", "cancelled", "failed_needs_triage", "blocked_external"];
-const STAGE: Partial<Record<TaskState, "internal" | "client">> = {
-  awaiting_internal_review: "internal",
-  awaiting_client_review: "client",
-};
 
 export interface FollowOptions {
   pollMs: number;
@@ -70,7 +66,7 @@ export async function follow(api: ShakedownApi, seeded: Seeded[], opts: FollowOp
           opts.say(`  >> ${t.seeded.ref}: ${staging.during.say}`);
         }
       }
-      const stage = STAGE[doc.task.state];
+      const stage = stageOf(doc.task.state);
       const hash = latestHash(doc);
       if (stage && hash && !t.stamped.has(`${stage}:${hash}`)) {
         // Given once per stage and version; only an unreachable server leaves it to the next poll.
@@ -101,7 +97,7 @@ export async function follow(api: ShakedownApi, seeded: Seeded[], opts: FollowOp
 async function stampAs(
   api: ShakedownApi,
   t: { seeded: Seeded; notes: string[] },
-  stage: "internal" | "client",
+  stage: StampStage,
   hash: string,
   say: (line: string) => void,
 ): Promise<boolean> {

@@ -2,6 +2,7 @@
 // the output, the board and the CRM ticket, and Approve / Request changes / Reject), the same card once
 // decided (who, what, when — no buttons, which also stops double clicks), the request-changes modal,
 // and the reminder and escalation nudges. Pure; the conventions the buttons follow are payload.ts's.
+import type { StampStage } from "../states.ts";
 import type { Block } from "./client.ts";
 import { CHANGES_CALLBACK_ID, NOTE_ACTION_ID, NOTE_MAX, STAMP_ACTIONS } from "./payload.ts";
 
@@ -168,7 +169,7 @@ export function changesModal(ref: {
 /** A nudge in the card's thread (internal) or the channel (client), naming whom it waits on. */
 export function reminderText(input: {
   title: string;
-  stage: "internal" | "client";
+  stage: StampStage;
   waitingHours: number;
   reviewers: string[];
 }): string {
@@ -179,7 +180,7 @@ export function reminderText(input: {
 
 export function escalationText(input: {
   title: string;
-  stage: "internal" | "client";
+  stage: StampStage;
   waitingHours: number;
   to: string[];
   deadline: string;

@@ -9,13 +9,12 @@ import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { taskStamped } from "../events.ts";
 import { stableId } from "../ids.ts";
-import type { TaskState } from "../states.ts";
+import { STAGE_STATE, type StampStage, type TaskState } from "../states.ts";
 import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 
-export type StampStage = "internal" | "client";
 export type StampDecision = "approve" | "request_changes" | "reject";
 export type StampChannel = "slack" | "link" | "crm" | "api";
 
@@ -33,12 +32,6 @@ export interface StampInput {
   note?: string;
   reviewerId?: string | null;
 }
-
-/** The state a task waits in for each stage's stamp. */
-export const STAGE_STATE: Record<StampStage, TaskState> = {
-  internal: "awaiting_internal_review",
-  client: "awaiting_client_review",
-};
 
 /** Where a decision sends the task. */
 export function targetOf(stage: StampStage, decision: StampDecision): TaskState {

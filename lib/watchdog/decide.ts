@@ -6,7 +6,7 @@ import type { Config } from "../config.ts";
 import { failureReason } from "../failures.ts";
 import type { OutboxStatus } from "../outbox/drain.ts";
 import { type StampWindow, stampWindow } from "../review/stamp-wait.ts";
-import type { StampStage } from "../stamps/apply.ts";
+import type { StampStage } from "../states.ts";
 
 /** Who the watchdog is in the task log (every event and transition it writes). */
 export const WATCHDOG_ACTOR = "watchdog";

@@ -12,7 +12,7 @@ import type { Config } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { taskStampResume } from "../events.ts";
 import { publish } from "../outbox/publish.ts";
-import type { StampStage } from "../stamps/apply.ts";
+import type { StampStage } from "../states.ts";
 import { lostWait, minutesBefore, type WaitMilestone } from "./decide.ts";
 import { recordAction } from "./record.ts";
 
