@@ -10,9 +10,9 @@ import { isDomainError } from "../errors.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import type { RetryAction } from "../slack/payload.ts";
 import { slackFor } from "../slack/poster.ts";
+import { internalReviewerOf, recordSlackRefusal } from "../stamps/slack.ts";
 import { commandReason } from "../tasks/command.ts";
 import { TransitionConflictError } from "../tasks/errors.ts";
-import { appendEvents } from "../tasks/event-log.ts";
 import { transition } from "../tasks/transition.ts";
 import { retriedNotice } from "./blocks.ts";
 import { failureOf } from "./plan.ts";
@@ -22,30 +22,8 @@ export type RetryOutcome =
   | { ok: true; text: string; at: string; outbox: OutboxMessage[] }
   | { ok: false; text: string };
 
-/** As lib/stamps/slack.ts reads it: a project's own reviewer first, then one of every project. */
-async function internalReviewerOf(
-  db: AppDb,
-  taskId: string,
-  slackUserId: string,
-): Promise<{ id: string; name: string } | undefined> {
-  const result = await db.execute(sql`
-    select r.id, r.name from reviewers r join tasks t on t.id = ${taskId}
-     where r.kind = 'human' and r.stage = 'internal' and r.active and r.slack_user_id = ${slackUserId}
-       and (r.project_id is null or r.project_id = t.project_id)
-     order by r.project_id nulls last limit 1`);
-  return rowsOf<{ id: string; name: string }>(result)[0];
-}
-
-async function refuse(db: AppDb, action: RetryAction, reason: string): Promise<void> {
-  await appendEvents(db, [
-    {
-      taskId: action.taskId,
-      actor: `slack:${action.userId}`,
-      kind: "refusal",
-      payload: { what: "slack retry", reason, team: action.teamId },
-    },
-  ]).catch(() => undefined); // an unknown task id has nothing to audit against
-}
+const refuse = (db: AppDb, action: RetryAction, reason: string) =>
+  recordSlackRefusal(db, action, "slack retry", reason);
 
 /** Slack shows times the way the stamp cards do. */
 export const shownAt = (iso: string): string => `${iso.replace("T", " ").slice(0, 16)} UTC`;

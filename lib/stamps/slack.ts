@@ -13,37 +13,43 @@ export type SlackStampOutcome =
   | { ok: true; applied: AppliedStamp; text: string }
   | { ok: false; text: string };
 
-async function reviewerOf(
+/** A project's own active internal reviewer with this Slack id first, then one of every project. */
+export async function internalReviewerOf(
   db: AppDb,
   taskId: string,
   slackUserId: string,
-): Promise<string | null | undefined> {
+): Promise<{ id: string; name: string } | undefined> {
   const result = await db.execute(sql`
-    select r.id from reviewers r join tasks t on t.id = ${taskId}
+    select r.id, r.name from reviewers r join tasks t on t.id = ${taskId}
      where r.kind = 'human' and r.stage = 'internal' and r.active and r.slack_user_id = ${slackUserId}
        and (r.project_id is null or r.project_id = t.project_id)
      order by r.project_id nulls last limit 1`);
-  const rows = rowsOf<{ id: string }>(result);
-  return rows[0]?.id;
+  return rowsOf<{ id: string; name: string }>(result)[0];
+}
+
+/** A Slack click foreman refused, in the task's log (an unknown task id has nothing to audit against). */
+export async function recordSlackRefusal(
+  db: AppDb,
+  click: { taskId: string; userId: string; teamId: string },
+  what: string,
+  reason: string,
+): Promise<void> {
+  await appendEvents(db, [
+    {
+      taskId: click.taskId,
+      actor: `slack:${click.userId}`,
+      kind: "refusal",
+      payload: { what, reason, team: click.teamId },
+    },
+  ]).catch(() => undefined);
 }
 
 export async function stampFromSlack(db: AppDb, action: StampAction): Promise<SlackStampOutcome> {
   const decision =
     action.kind === "approve" ? "approve" : action.kind === "reject" ? "reject" : "request_changes";
-  const reviewerId = await reviewerOf(db, action.taskId, action.userId);
+  const reviewerId = (await internalReviewerOf(db, action.taskId, action.userId))?.id;
   if (!reviewerId) {
-    await appendEvents(db, [
-      {
-        taskId: action.taskId,
-        actor: `slack:${action.userId}`,
-        kind: "refusal",
-        payload: {
-          what: `slack ${decision}`,
-          reason: "not an internal reviewer of this project",
-          team: action.teamId,
-        },
-      },
-    ]).catch(() => undefined); // an unknown task id has nothing to audit against
+    await recordSlackRefusal(db, action, `slack ${decision}`, "not an internal reviewer of this project");
     return {
       ok: false,
       text: "Only the project's internal reviewers can stamp this task. Nothing was changed.",
