@@ -111,6 +111,7 @@ export async function startAnthropicFake(opts: AnthropicFakeOptions = {}): Promi
 
       const turn = script.next();
       await sleep(turn.delayMs ?? 0);
+      await turn.gate;
       if (turn.error) return scriptedError(turn.error);
 
       let text = turn.text ?? "";

@@ -5,7 +5,10 @@
 // (test/executor.ts): steps run and checkpoint to /v1/checkpoint/:run/async, their results are
 // replayed on the next request; StepError is retried (max attempts from the function's retries),
 // StepFailed hands the step its error, a failed run emits inngest/function.failed for its onFailure
-// function; WaitForEvent parks the run until a matching event (or its timeout); cancelOn cancels.
+// function; WaitForEvent parks the run until a matching event (or its timeout); cancelOn cancels a
+// run in any live state, a running one included: the step in flight finishes, but its checkpoint is
+// answered 409 (the SDK's stale-dispatch signal, on which it halts the run) and no further request is
+// made, so the run stops at its next step; each cancelled run emits inngest/function.cancelled.
 // What it does not model: concurrency, throttle, debounce, batching, priorities and idempotency keys
 // — runs execute one at a time, in arrival order, which satisfies every limit trivially — crons
 // (fire one with `tick`), sleeps (refused as unsupported), and real backoff (retries wait `retryDelayMs`).
@@ -72,6 +75,9 @@ export interface InngestDev extends FakeServer {
   settled(): Promise<void>;
 }
 
+// A function, not an inline comparison: the status changes across awaits (a cancel arrives mid-request).
+const isCancelled = (run: EngineRun) => run.status === "cancelled";
+
 const UNIT_MS: Record<string, number> = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
 
 /** A wait's timeout as the SDK sends it: an ISO date, or a duration like "1h30m" / "90s". */
@@ -107,6 +113,8 @@ export async function startInngestDev(opts: { retryDelayMs?: number } = {}): Pro
     }, ms).unref();
   };
   const enqueue = (run: EngineRun) => {
+    // A run cancelled while it ran, or while it waited out a retry delay, is never resumed.
+    if (isCancelled(run)) return;
     run.status = "queued";
     queue.push(run);
     void pump();
@@ -141,6 +149,17 @@ export async function startInngestDev(opts: { retryDelayMs?: number } = {}): Pro
     accept({
       name: "inngest/function.failed",
       data: { function_id: fn.id, run_id: run.runId, error, event: run.event },
+    });
+  };
+
+  const cancel = (run: EngineRun, by: EngineEvent) => {
+    run.status = "cancelled";
+    if (run.wait?.timer) clearTimeout(run.wait.timer);
+    run.wait = undefined;
+    const fn = fns.get(run.fn);
+    accept({
+      name: "inngest/function.cancelled",
+      data: { function_id: fn?.id ?? run.fn, run_id: run.runId, event: run.event, cancelled_by: by.name },
     });
   };
 
@@ -191,6 +210,8 @@ export async function startInngestDev(opts: { retryDelayMs?: number } = {}): Pro
         return text;
       }
     })();
+    // Cancelled mid-request: the step that finished is kept; nothing after it runs.
+    if (isCancelled(run)) return;
     const retriable = res.headers.get("x-inngest-no-retry") !== "true";
     if (res.status === 200) {
       run.status = "completed";
@@ -295,19 +316,21 @@ export async function startInngestDev(opts: { retryDelayMs?: number } = {}): Pro
     if (seen.has(e.id)) return e.id;
     seen.add(e.id);
     events.push(e);
+    const cancelled: EngineRun[] = [];
     for (const run of runs) {
       if (run.status === "waiting" && run.wait?.event === e.name) {
         if (!run.wait.if || evaluate(run.wait.if, { event: run.event, async: e })) resume(run, e);
       }
       const cancels = fns.get(run.fn)?.cancel ?? [];
-      const live = run.status === "waiting" || run.status === "queued";
+      const live = run.status === "waiting" || run.status === "queued" || run.status === "running";
       if (
         live &&
         cancels.some((c) => c.event === e.name && (!c.if || evaluate(c.if, { event: run.event, async: e })))
       ) {
-        run.status = "cancelled";
+        cancelled.push(run);
       }
     }
+    for (const run of cancelled) cancel(run, e);
     for (const fn of fns.values()) {
       const hit = fn.triggers.some(
         (t) => t.event === e.name && (!t.expression || evaluate(t.expression, { event: e })),
@@ -353,6 +376,8 @@ export async function startInngestDev(opts: { retryDelayMs?: number } = {}): Pro
       for (const s of body.steps ?? []) {
         if (run && s.op === "StepRun") settle(run, s.id, { type: "data", data: s.data });
       }
+      // The step is kept; a cancelled run goes no further (the SDK halts on a 409).
+      if (run && isCancelled(run)) return c.json({ error: "run is no longer executing" }, 409);
       return c.body(null, 200);
     });
     // Anything else the SDK reports (scores, traces) is accepted and recorded in `calls`.

@@ -47,6 +47,8 @@ export interface ScriptedTurn {
   usage?: ScriptedUsage;
   /** Answer after this long (slow responses, timeouts). */
   delayMs?: number;
+  /** Answer only once this settles: a test holds the turn in flight while it acts (a cancel, say). */
+  gate?: Promise<unknown>;
   error?: ScriptedError;
 }
 

@@ -1,0 +1,135 @@
+// Cancelling a task while its work run is in the middle of a model turn, with the whole chain over
+// HTTP: the app served on a port, the test Inngest engine (test/fakes/inngest-dev.ts) driving its
+// functions and taking the events they publish. The turn in flight finishes, the run stops at that
+// step (work's cancelOn; the engine makes no further request), nothing after it runs — no tool call,
+// no next model turn, no deliverable — and release-on-cancel frees the slot and tells the scheduler.
+import { type ServerType, serve } from "@hono/node-server";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentRuns, deliverables, tasks, workerLeases } from "../db/schema/index.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
+import { useTestDb } from "../test/db.ts";
+import { TEST_TOKEN, testApp } from "../test/deps.ts";
+import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
+import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
+import { type InngestDev, startInngestDev } from "../test/fakes/inngest-dev.ts";
+import { toolTurn } from "../test/fakes/model-script.ts";
+import { insertTask } from "../test/fixtures.ts";
+import { inngestSender } from "./client.ts";
+
+const t = useTestDb();
+let anthropic: AnthropicFake;
+let hubspot: FakeHubSpot;
+let engine: InngestDev;
+let server: ServerType | undefined;
+let base = "";
+
+const env = {
+  ANTHROPIC_API_KEY: "",
+  ANTHROPIC_BASE_URL: "",
+  HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+  HUBSPOT_BASE_URL: "",
+  FOREMAN_DRY_RUN: "true",
+};
+
+beforeAll(async () => {
+  [anthropic, hubspot, engine] = await Promise.all([
+    startAnthropicFake(),
+    startFakeHubSpot(),
+    startInngestDev(),
+  ]);
+  Object.assign(env, {
+    ANTHROPIC_API_KEY: anthropic.apiKey,
+    ANTHROPIC_BASE_URL: anthropic.url,
+    HUBSPOT_BASE_URL: hubspot.url,
+    // The serve handler and the event sender find the engine the way a deployment does: by config.
+    INNGEST_DEV: engine.url,
+    INNGEST_BASE_URL: engine.url,
+  });
+  const { app } = testApp(t.current.db, env, { events: (config) => inngestSender(config) });
+  const started = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  server = started;
+  await new Promise<void>((resolve) => started.once("listening", resolve));
+  const address = started.address();
+  base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  await engine.register(`${base}/api/inngest`);
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await Promise.all([anthropic?.close(), hubspot?.close(), engine?.close()]);
+});
+
+describe("cancelling a task mid-run", () => {
+  it("stops the run at the step in flight and frees its slot", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "ready", title: "Add the renewal date property" });
+    const runId = `run_${task.id.slice(5)}`;
+    await leaseTask(db, {
+      taskId: task.id,
+      workerId: "crm-setup",
+      runId,
+      key: `lease:${task.id}`,
+      now: new Date(),
+    });
+
+    // Turn 1 reads the CRM; turn 2 is held open until the cancel has landed, then answers `submit`.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let turn2Started = () => {};
+    const inTurn2 = new Promise<void>((resolve) => {
+      turn2Started = resolve;
+    });
+    anthropic.script.push(toolTurn("hubspot_get_properties", { objectType: "tickets" }));
+    const submit = toolTurn("submit", { markdown: "done", result: {} });
+    const next = anthropic.script.next.bind(anthropic.script);
+    anthropic.script.next = () => {
+      if (anthropic.requests.length === 2) {
+        turn2Started();
+        return { ...submit, gate: held };
+      }
+      return next();
+    };
+
+    const dispatched = await fetch(`${engine.url}/e/test`, {
+      method: "POST",
+      body: JSON.stringify({
+        name: "task/dispatched",
+        data: { taskId: task.id, runId, workerId: "crm-setup" },
+      }),
+    });
+    expect(dispatched.status).toBe(200);
+    await inTurn2;
+
+    const res = await fetch(`${base}/api/tasks/${task.id}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ reason: "the client withdrew it" }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    // The cancel reached the engine (through the outbox) while turn 2 was still in flight.
+    await expect.poll(() => engine.events.some((e) => e.name === "task/cancel.requested")).toBe(true);
+    release();
+    await engine.settled();
+
+    const work = engine.runs.filter((r) => r.fn === "foreman-work");
+    expect(work.map((r) => r.status)).toEqual(["cancelled"]);
+    // The turn that was in flight is kept; the submit it asked for never ran, and no third turn.
+    expect(Object.keys(work[0]?.steps ?? {}).length).toBeGreaterThan(0);
+    expect(anthropic.requests).toHaveLength(2);
+    expect(await db.select().from(deliverables).where(eq(deliverables.taskId, task.id))).toEqual([]);
+    expect(engine.events.filter((e) => e.name === "task/work.submitted")).toEqual([]);
+
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("cancelled");
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toEqual([]);
+    expect((await db.select().from(agentRuns).where(eq(agentRuns.id, runId)))[0]?.status).toBe("cancelled");
+    const released = engine.runs.filter((r) => r.fn === "foreman-release-on-cancel");
+    expect(released.map((r) => [r.status, r.result])).toEqual([["completed", { released: true }]]);
+    expect(engine.events.filter((e) => e.name === "worker/released")).toHaveLength(1);
+    expect(engine.events.filter((e) => e.name === "inngest/function.cancelled")).toHaveLength(1);
+    expect(engine.problems).toEqual([]);
+    expect(engine.runs.filter((r) => r.status === "failed")).toEqual([]);
+  });
+});
