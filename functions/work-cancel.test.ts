@@ -7,14 +7,13 @@ import { type ServerType, serve } from "@hono/node-server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentRuns, deliverables, tasks, workerLeases } from "../db/schema/index.ts";
-import { leaseTask } from "../lib/scheduler/lease.ts";
 import { useTestDb } from "../test/db.ts";
 import { TEST_TOKEN, testApp } from "../test/deps.ts";
 import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
 import { type InngestDev, startInngestDev } from "../test/fakes/inngest-dev.ts";
 import { toolTurn } from "../test/fakes/model-script.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { leasedTask } from "../test/fixtures.ts";
 import { inngestSender } from "./client.ts";
 
 const t = useTestDb();
@@ -63,15 +62,7 @@ afterAll(async () => {
 describe("cancelling a task mid-run", () => {
   it("stops the run at the step in flight and frees its slot", async () => {
     const db = t.current.db;
-    const task = await insertTask(db, { status: "ready", title: "Add the renewal date property" });
-    const runId = `run_${task.id.slice(5)}`;
-    await leaseTask(db, {
-      taskId: task.id,
-      workerId: "crm-setup",
-      runId,
-      key: `lease:${task.id}`,
-      now: new Date(),
-    });
+    const { task, runId, event } = await leasedTask(db, { title: "Add the renewal date property" });
 
     // Turn 1 reads the CRM; turn 2 is held open until the cancel has landed, then answers `submit`.
     let release = () => {};
@@ -93,13 +84,7 @@ describe("cancelling a task mid-run", () => {
       return next();
     };
 
-    const dispatched = await fetch(`${engine.url}/e/test`, {
-      method: "POST",
-      body: JSON.stringify({
-        name: "task/dispatched",
-        data: { taskId: task.id, runId, workerId: "crm-setup" },
-      }),
-    });
+    const dispatched = await fetch(`${engine.url}/e/test`, { method: "POST", body: JSON.stringify(event) });
     expect(dispatched.status).toBe(200);
     await inTurn2;
 

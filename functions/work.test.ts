@@ -6,13 +6,12 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { agentRuns, deliverables, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
-import { leaseTask } from "../lib/scheduler/lease.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
 import { errorTurn, textTurn, toolTurn } from "../test/fakes/model-script.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { insertTask, leasedTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
 import { releaseOnCancel } from "./release-on-cancel.ts";
 import { work } from "./work.ts";
@@ -41,27 +40,8 @@ const env = (over: Record<string, string> = {}) => ({
   ...over,
 });
 
-async function leased(rubric: string[] = ["The renewal_date property exists on tickets"]) {
-  const db = t.current.db;
-  const task = await insertTask(db, {
-    status: "ready",
-    title: "Add the renewal date property to tickets",
-    rubric,
-  });
-  const runId = `run_${task.id.slice(5)}`;
-  await leaseTask(db, {
-    taskId: task.id,
-    workerId: "crm-setup",
-    runId,
-    key: `lease:${task.id}`,
-    now: new Date(),
-  });
-  return {
-    task,
-    runId,
-    event: { name: "task/dispatched", data: { taskId: task.id, runId, workerId: "crm-setup" } },
-  };
-}
+const leased = (rubric: string[] = ["The renewal_date property exists on tickets"]) =>
+  leasedTask(t.current.db, { title: "Add the renewal date property to tickets", rubric });
 const kindsOf = async (taskId: string) =>
   (
     await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)).orderBy(taskEvents.id)

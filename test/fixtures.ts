@@ -31,6 +31,24 @@ export async function insertTask(
 export const freshKey = (): string => `test:${crypto.randomUUID()}`;
 
 /**
+ * A `ready` task leased to the crm-setup worker, as the scheduler leaves it (`working`, an open run,
+ * the slot held), and the `task/dispatched` event that starts its work run.
+ */
+export async function leasedTask(db: AppDb, overrides: Partial<typeof tasks.$inferInsert> = {}) {
+  const task = await insertTask(db, { ...overrides, status: "ready" });
+  const runId = `run_${task.id.slice(5)}`;
+  await leaseTask(db, {
+    taskId: task.id,
+    workerId: "crm-setup",
+    runId,
+    key: `lease:${task.id}`,
+    now: new Date(),
+  });
+  const event = { name: "task/dispatched", data: { taskId: task.id, runId, workerId: "crm-setup" } };
+  return { task, runId, event };
+}
+
+/**
  * A task already `done` with one triaged dependent waiting only on it, and the `task/state.changed`
  * event that announced the finish (what `promote` reacts to). Rows are written directly, not through
  * the transition service, so the fixture does not depend on how a task gets to `done`.

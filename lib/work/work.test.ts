@@ -5,25 +5,15 @@ import { describe, expect, it } from "vitest";
 import { agentRuns, deliverables, outbox, taskEvents, tasks, workerLeases } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { useTestDb } from "../../test/db.ts";
-import { insertTask } from "../../test/fixtures.ts";
-import { leaseTask } from "../scheduler/lease.ts";
+import { leasedTask } from "../../test/fixtures.ts";
 import { storeDeliverable } from "./deliverable.ts";
 import { releaseRun } from "./release.ts";
 
 const t = useTestDb();
 
 async function leased(db: AppDb) {
-  const task = await insertTask(db, { status: "ready" });
-  const runId = `run_${task.id.slice(5)}`;
   await db.delete(workerLeases);
-  await leaseTask(db, {
-    taskId: task.id,
-    workerId: "crm-setup",
-    runId,
-    key: `lease:${task.id}`,
-    now: new Date(),
-  });
-  return { task, runId };
+  return leasedTask(db);
 }
 
 describe("storeDeliverable", () => {
