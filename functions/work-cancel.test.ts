@@ -79,7 +79,7 @@ describe("cancelling a task mid-run", () => {
     anthropic.script.next = () => {
       if (anthropic.requests.length === 2) {
         turn2Started();
-        return { ...submit, gate: held };
+        return { ...submit, hold: () => held };
       }
       return next();
     };

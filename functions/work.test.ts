@@ -6,12 +6,13 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { agentRuns, deliverables, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
+import { applyTaskCommand } from "../lib/tasks/command.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
 import { errorTurn, textTurn, toolTurn } from "../test/fakes/model-script.ts";
-import { insertTask, leasedTask } from "../test/fixtures.ts";
+import { freshKey, insertTask, leasedTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
 import { releaseOnCancel } from "./release-on-cancel.ts";
 import { work } from "./work.ts";
@@ -236,6 +237,46 @@ describe("work", () => {
       "cancelled",
     );
     expect(events.sent.map((e) => e.name)).toEqual(["worker/released"]);
+  });
+});
+
+describe("work, when its run stops holding the task mid-run", () => {
+  it("makes no tool call once the task is cancelled while the model answers, and no further turn", async () => {
+    const db = t.current.db;
+    const { task, runId, event } = await leased();
+    anthropic.queue({
+      ...toolTurn("hubspot_get_properties", { objectType: "tickets" }),
+      hold: () => applyTaskCommand(db, { taskId: task.id, action: "cancel", key: freshKey(), actor: "ops" }),
+    });
+    const [asked, crm] = [anthropic.requests.length, hubspot.calls.length];
+    const res = await runFunction(work, { deps: testDeps(db, env()).deps, event });
+
+    expect(res.result).toMatchObject({ kind: "lost" });
+    expect(anthropic.requests.length - asked).toBe(1);
+    expect(hubspot.calls.length - crm).toBe(0);
+    expect(await kindsOf(task.id)).not.toContain("tool_call");
+    expect(await statusOf(task.id)).toBe("cancelled");
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toEqual([]);
+  });
+
+  it("makes no further model call once the task is handed to a newer run (the watchdog's retry)", async () => {
+    const db = t.current.db;
+    const { task, runId, event } = await leased();
+    anthropic.queue({
+      ...textTurn("Let me look at the ticket properties first."),
+      hold: () => db.update(tasks).set({ currentRunId: "run_newer" }).where(eq(tasks.id, task.id)),
+    });
+    const asked = anthropic.requests.length;
+    const res = await runFunction(work, { deps: testDeps(db, env()).deps, event });
+
+    expect(res.result).toMatchObject({ kind: "lost" });
+    expect(anthropic.requests.length - asked).toBe(1);
+    // The newer run's claim stands: this run frees only its own slot.
+    expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]).toMatchObject({
+      status: "working",
+      currentRunId: "run_newer",
+    });
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toEqual([]);
   });
 });
 

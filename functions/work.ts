@@ -2,7 +2,9 @@
 // (budget checked before it, tokens metered once by the step's key), each tool call is one step
 // (allow-listed, validated, dry-run aware, its events appended in one statement); the loop ends when
 // the worker submits (a stored deliverable and task/work.submitted) or blocks, or at a limit (turns,
-// the task's token cap, a spent daily budget). The slot is released on every path: `finally` here,
+// the task's token cap, a spent daily budget), or when the run no longer holds its task (cancelled, or
+// handed to a newer run: read before every turn and tool call, so it stops at its next step even
+// before the engine's cancelOn does). The slot is released on every path: `finally` here,
 // onFailure for runs that fail, and release-on-cancel for cancelled ones.
 import { NonRetriableError } from "inngest";
 import { readBudget } from "../lib/budget/status.ts";
@@ -28,7 +30,7 @@ import type { Terminal } from "../lib/tools/contract.ts";
 import { crmSetupTools } from "../lib/tools/crm-setup.ts";
 import { executeToolCall } from "../lib/tools/execute.ts";
 import { toolDefinitions } from "../lib/tools/registry.ts";
-import { loadWorkContext } from "../lib/work/context.ts";
+import { loadWorkContext, runHolds } from "../lib/work/context.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
 import { inngest } from "./client.ts";
@@ -37,6 +39,7 @@ const REGISTRIES = { "crm-setup": crmSetupTools } as const;
 const NUDGE =
   "Continue with the tools. When the work is done call `submit`; if you need something from a person call `block`.";
 const MAX_NUDGES = 2;
+const LOST = "the task was cancelled or handed to another run while this run worked it";
 
 type Outcome =
   | { kind: "submitted"; deliverableId: string; version: number }
@@ -114,6 +117,7 @@ export const work = inngest.createFunction(
         const r = await step.ai.wrap(
           `turn-${turn}`,
           async (input: ModelTurnInput) => {
+            if (!(await runHolds(deps.db, { taskId, runId }))) return { stop: "lost" as const };
             const budget = await readBudget(
               deps.db,
               {
@@ -180,6 +184,10 @@ export const work = inngest.createFunction(
           turnInput,
         );
 
+        if (r.stop === "lost") {
+          outcome = { kind: "lost", reason: LOST };
+          break;
+        }
         if (r.stop === "auth") {
           outcome = { kind: "stopped", to: "failed_needs_triage", reason: `auth: ${r.message}` };
           break;
@@ -217,6 +225,7 @@ export const work = inngest.createFunction(
         const results: ToolResult[] = [];
         for (const call of result.toolCalls) {
           const done = await step.run(`tool-${turn}-${call.id}`, async () => {
+            if (!(await runHolds(deps.db, { taskId, runId }))) return { lost: true as const };
             const ctx = createToolContext(deps, {
               task: { id: taskId, dryRun: context.task.dryRun, rubric: context.task.rubric },
               runId,
@@ -238,9 +247,14 @@ export const work = inngest.createFunction(
               terminal: res.terminal,
             };
           });
+          if ("lost" in done) {
+            outcome = { kind: "lost", reason: LOST };
+            break;
+          }
           results.push({ toolCallId: done.toolCallId, content: done.content, isError: done.isError });
           if (done.terminal) terminal = done.terminal as Terminal;
         }
+        if (outcome) break;
         messages.push({ role: "tool", results });
       }
 

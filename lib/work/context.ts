@@ -53,6 +53,18 @@ const textOf = (kind: string, p: Record<string, unknown>): string => {
   return typeof main === "string" ? main : JSON.stringify(p);
 };
 
+/**
+ * Whether this run still holds its task (the task `working` on this run), read again before each
+ * model turn and each tool call: a cancelled task, or one the watchdog handed to a newer run, makes
+ * the run stop at its next step even if the engine has not stopped it yet — no tokens spent, no CRM
+ * call made, never two runs working one task.
+ */
+export async function runHolds(db: AppDb, input: { taskId: string; runId: string }): Promise<boolean> {
+  const result = await db.execute(sql`
+    select 1 from tasks where id = ${input.taskId} and status = 'working' and current_run_id = ${input.runId}`);
+  return rowsOf(result).length > 0;
+}
+
 /** Significant words of the title, for a search that matches briefs (the search ANDs its words). */
 const queryWords = (title: string) =>
   title

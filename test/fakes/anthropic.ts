@@ -111,7 +111,7 @@ export async function startAnthropicFake(opts: AnthropicFakeOptions = {}): Promi
 
       const turn = script.next();
       await sleep(turn.delayMs ?? 0);
-      await turn.gate;
+      await turn.hold?.();
       if (turn.error) return scriptedError(turn.error);
 
       let text = turn.text ?? "";

@@ -47,8 +47,8 @@ export interface ScriptedTurn {
   usage?: ScriptedUsage;
   /** Answer after this long (slow responses, timeouts). */
   delayMs?: number;
-  /** Answer only once this settles: a test holds the turn in flight while it acts (a cancel, say). */
-  gate?: Promise<unknown>;
+  /** Called when the request arrives, answered once it settles: a test acts while the turn is in flight. */
+  hold?: () => Promise<unknown>;
   error?: ScriptedError;
 }
 

@@ -133,7 +133,7 @@ export async function startOpenAIChatFake(opts: OpenAIChatFakeOptions = {}): Pro
 
       const turn = script.next();
       await sleep(turn.delayMs ?? 0);
-      await turn.gate;
+      await turn.hold?.();
       if (turn.error) return scriptedError(turn.error);
 
       const limit = body.max_completion_tokens ?? body.max_tokens ?? Number.POSITIVE_INFINITY;
