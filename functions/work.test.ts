@@ -6,6 +6,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { agentRuns, deliverables, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
 import { applyTaskCommand } from "../lib/tasks/command.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
@@ -237,6 +238,54 @@ describe("work", () => {
       "cancelled",
     );
     expect(events.sent.map((e) => e.name)).toEqual(["worker/released"]);
+  });
+});
+
+describe("work, past its lease's first 30 minutes", () => {
+  it("still blocks with its reason: each step renews the lease of a run that is working", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "ready", title: "Add the renewal date property to tickets" });
+    const runId = `run_${task.id.slice(5)}`;
+    // Leased 31 minutes ago: the first expiry has passed while the run was still working.
+    const at = new Date(Date.now() - 31 * 60_000);
+    await leaseTask(db, { taskId: task.id, workerId: "crm-setup", runId, key: `lease:${task.id}`, now: at });
+    anthropic.queue(toolTurn("block", { reason: "The client has to send the renewal dates." }));
+    const res = await runFunction(work, {
+      deps: testDeps(db, env()).deps,
+      event: { name: "task/dispatched", data: { taskId: task.id, runId, workerId: "crm-setup" } },
+    });
+
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ kind: "blocked" });
+    const row = (await db.select().from(tasks).where(eq(tasks.id, task.id)))[0];
+    expect(row).toMatchObject({
+      status: "blocked_external",
+      statusReason: "The client has to send the renewal dates.",
+    });
+  });
+
+  it("renews the lease at each step, on the task and its slot", async () => {
+    const db = t.current.db;
+    const { task, runId, event } = await leased();
+    const expiry = new Date(Date.now() + 60_000);
+    await db.update(tasks).set({ leaseExpiresAt: expiry }).where(eq(tasks.id, task.id));
+    await db.update(workerLeases).set({ expiresAt: expiry }).where(eq(workerLeases.runId, runId));
+    let seen: { task?: Date | null; slot?: Date } = {};
+    anthropic.queue(toolTurn("hubspot_get_properties", { objectType: "tickets" }), {
+      ...toolTurn("submit", { markdown: "done", result: {} }),
+      hold: async () => {
+        const [row] = await db.select().from(tasks).where(eq(tasks.id, task.id));
+        const [slot] = await db.select().from(workerLeases).where(eq(workerLeases.runId, runId));
+        seen = { task: row?.leaseExpiresAt, slot: slot?.expiresAt };
+      },
+    });
+    const res = await runFunction(work, { deps: testDeps(db, env()).deps, event });
+
+    expect(res.result).toMatchObject({ kind: "submitted" });
+    // Renewed to about 30 minutes from the step, on both rows alike.
+    const soon = Date.now() + 29 * 60_000;
+    expect(seen.task?.getTime()).toBeGreaterThan(soon);
+    expect(seen.slot?.getTime()).toBe(seen.task?.getTime());
   });
 });
 

@@ -3,8 +3,8 @@
 // (allow-listed, validated, dry-run aware, its events appended in one statement); the loop ends when
 // the worker submits (a stored deliverable and task/work.submitted) or blocks, or at a limit (turns,
 // the task's token cap, a spent daily budget), or when the run no longer holds its task (cancelled, or
-// handed to a newer run: read before every turn and tool call, so it stops at its next step even
-// before the engine's cancelOn does). The slot is released on every path: `finally` here,
+// handed to a newer run: read before every turn and tool call, which also renew the lease, so it
+// stops at its next step even before the engine's cancelOn does). The slot is released on every path: `finally` here,
 // onFailure for runs that fail, and release-on-cancel for cancelled ones.
 import { NonRetriableError } from "inngest";
 import { readBudget } from "../lib/budget/status.ts";
@@ -30,7 +30,7 @@ import type { Terminal } from "../lib/tools/contract.ts";
 import { crmSetupTools } from "../lib/tools/crm-setup.ts";
 import { executeToolCall } from "../lib/tools/execute.ts";
 import { toolDefinitions } from "../lib/tools/registry.ts";
-import { loadWorkContext, runHolds } from "../lib/work/context.ts";
+import { loadWorkContext, renewHold } from "../lib/work/context.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
 import { inngest } from "./client.ts";
@@ -117,7 +117,7 @@ export const work = inngest.createFunction(
         const r = await step.ai.wrap(
           `turn-${turn}`,
           async (input: ModelTurnInput) => {
-            if (!(await runHolds(deps.db, { taskId, runId }))) return { stop: "lost" as const };
+            if (!(await renewHold(deps.db, { taskId, runId }))) return { stop: "lost" as const };
             const budget = await readBudget(
               deps.db,
               {
@@ -225,7 +225,7 @@ export const work = inngest.createFunction(
         const results: ToolResult[] = [];
         for (const call of result.toolCalls) {
           const done = await step.run(`tool-${turn}-${call.id}`, async () => {
-            if (!(await runHolds(deps.db, { taskId, runId }))) return { lost: true as const };
+            if (!(await renewHold(deps.db, { taskId, runId }))) return { lost: true as const };
             const ctx = createToolContext(deps, {
               task: { id: taskId, dryRun: context.task.dryRun, rubric: context.task.rubric },
               runId,

@@ -10,6 +10,9 @@ import { GuardFailedError } from "../tasks/errors.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 
+/** How long a lease lasts: from the lease, and again from each step of its run (lib/work/context.ts renewHold). */
+export const LEASE_MINUTES = 30;
+
 export interface LeaseInput {
   taskId: string;
   workerId: string;
@@ -21,7 +24,7 @@ export interface LeaseInput {
 }
 
 export async function leaseTask(db: AppDb, input: LeaseInput): Promise<TransitionResult> {
-  const expires = new Date(input.now.getTime() + (input.leaseMinutes ?? 30) * 60_000);
+  const expires = new Date(input.now.getTime() + (input.leaseMinutes ?? LEASE_MINUTES) * 60_000);
   const w = input.workerId;
   try {
     return await transition(db, {

@@ -7,6 +7,7 @@ import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { buildDossier, type DossierEntry, type DossierSource, dossierRule } from "../dossier/build.ts";
 import { searchKnowledge } from "../knowledge/search.ts";
+import { LEASE_MINUTES } from "../scheduler/lease.ts";
 
 export interface WorkContext {
   held: boolean;
@@ -57,12 +58,23 @@ const textOf = (kind: string, p: Record<string, unknown>): string => {
  * Whether this run still holds its task (the task `working` on this run), read again before each
  * model turn and each tool call: a cancelled task, or one the watchdog handed to a newer run, makes
  * the run stop at its next step even if the engine has not stopped it yet — no tokens spent, no CRM
- * call made, never two runs working one task.
+ * call made, never two runs working one task. A run that holds it renews its lease (the task's
+ * expiry and its slot's, LEASE_MINUTES from now) in the same statement, so a run still working past
+ * its first lease can still finish: the expiry marks a run that stopped stepping, not a long one.
  */
-export async function runHolds(db: AppDb, input: { taskId: string; runId: string }): Promise<boolean> {
+export async function renewHold(db: AppDb, input: { taskId: string; runId: string }): Promise<boolean> {
   const result = await db.execute(sql`
-    select 1 from tasks where id = ${input.taskId} and status = 'working' and current_run_id = ${input.runId}`);
-  return rowsOf(result).length > 0;
+    with held as (
+      update tasks set lease_expires_at = now() + make_interval(mins => ${LEASE_MINUTES})
+       where id = ${input.taskId} and status = 'working' and current_run_id = ${input.runId}
+      returning lease_expires_at
+    ),
+    slot as (
+      update worker_leases set expires_at = (select lease_expires_at from held)
+       where run_id = ${input.runId} and exists (select 1 from held)
+    )
+    select count(*)::int as n from held`);
+  return (rowsOf<{ n: number }>(result)[0]?.n ?? 0) > 0;
 }
 
 /** Significant words of the title, for a search that matches briefs (the search ANDs its words). */
