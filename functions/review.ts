@@ -33,7 +33,7 @@ import {
   type StageRef,
   settleCard,
 } from "../lib/review/human.ts";
-import { parkReview } from "../lib/review/parked.ts";
+import { settleFailedReview } from "../lib/review/parked.ts";
 import { readResumeState } from "../lib/review/resume.ts";
 import {
   afterReviewerFailure,
@@ -67,8 +67,22 @@ export const review = inngest.createFunction(
     onFailure: async ({ event, error, step, deps }) => {
       // A resumed stage has no review to park: the watchdog finds the stage again if it stays lost.
       if (event.data.event.name === taskStampResume.name) return;
-      const data = event.data.event.data as { taskId: string; deliverableId: string };
-      await step.run("park", () => parkReview(deps.db, data, error.message));
+      const data = event.data.event.data as {
+        taskId: string;
+        deliverableId: string;
+        deliverableHash: string;
+      };
+      // Parked to be retried while waiting can heal it; otherwise (or parked too often) to triage.
+      return step.run("park", async () => {
+        const r = await settleFailedReview(
+          deps.db,
+          data,
+          { name: error.name, message: error.message, runId: event.data.run_id },
+          deps.config.FOREMAN_REVIEW_MAX_PARKINGS,
+        );
+        await publish(deps, r.outbox);
+        return r.outcome;
+      });
     },
   },
   async ({ event, step, deps, runId, attempt }) => {

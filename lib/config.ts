@@ -156,6 +156,7 @@ export const configSchema = z.object({
     .min(1)
     .max(24 * 60)
     .default(30),
+  FOREMAN_REVIEW_MAX_PARKINGS: z.coerce.number().int().min(1).max(1000).default(6),
   FOREMAN_DIGEST_TZ: timeZone.default("UTC"),
   FOREMAN_DIGEST_CRON: digestCron.default("0 8 * * 1-5"),
   FOREMAN_DIGEST_WEEKLY_CRON: digestCron.default("0 8 * * 1"),
@@ -331,6 +332,11 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "30",
     where:
       "how long a review keeps retrying a local model that is down (doubling pauses) before it is parked",
+  },
+  FOREMAN_REVIEW_MAX_PARKINGS: {
+    default: "6",
+    where:
+      "how many times one deliverable's review may be parked (its model down) before the task goes to failed_needs_triage; a failure retrying cannot help (a refused bridge token) goes there at once",
   },
   FOREMAN_DIGEST_TZ: {
     default: "UTC",
