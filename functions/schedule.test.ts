@@ -8,6 +8,7 @@ import { agentRuns, settings, tasks, tokenUsage, workerLeases, workers } from ".
 import type { AppDb } from "../db/types.ts";
 import { newId } from "../lib/ids.ts";
 import { leaseTask, releaseLease } from "../lib/scheduler/lease.ts";
+import { BUDGET_DAY_KEY, pauseScheduler } from "../lib/scheduler/pause.ts";
 import { GuardFailedError } from "../lib/tasks/errors.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
@@ -29,6 +30,7 @@ const setPaused = (db: AppDb, paused: boolean) =>
 beforeEach(async () => {
   const db = t.current.db;
   await setPaused(db, false);
+  await db.delete(settings).where(eq(settings.key, BUDGET_DAY_KEY));
   // Each test starts with every slot free and no ready task left over.
   await db.delete(workerLeases);
   await db.update(tasks).set({ status: "cancelled" }).where(eq(tasks.status, "ready"));
@@ -110,6 +112,53 @@ describe("schedule", () => {
     expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("ready");
     const [flag] = await db.select().from(settings).where(eq(settings.key, "scheduler.paused"));
     expect(flag?.value).toBe(true);
+    await db.execute(sql`delete from token_usage`);
+  });
+});
+
+describe("a budget pause ends with its day", () => {
+  const DAY = 86_400_000;
+  const spendToday = (db: AppDb) =>
+    db.insert(tokenUsage).values({ provider: "anthropic", model: "m", tokensIn: 900, tokensOut: 200 });
+  const run = (db: AppDb, at: number) => {
+    const { deps, events } = testDeps(db, { FOREMAN_DAILY_TOKEN_BUDGET: "1000" });
+    deps.now = () => new Date(at);
+    return runFunction(schedule, { deps, event: tick }).then((r) => ({ ...r, events }));
+  };
+
+  it("is lifted on the next UTC day, which leases again and says so", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 1);
+    const task = await insertTask(db, { status: "ready", workerId: worker });
+    await spendToday(db);
+    expect((await run(db, Date.now())).result).toMatchObject({ leased: [], paused: true });
+    // Later the same day: still paused.
+    expect((await run(db, Date.now() + 1000)).result).toMatchObject({ leased: [], paused: true });
+
+    const next = await run(db, Date.now() + DAY);
+    expect(next.error).toBeUndefined();
+    expect((next.result as { leased: string[] }).leased).toEqual([task.id]);
+    const [flag] = await db.select().from(settings).where(eq(settings.key, "scheduler.paused"));
+    expect(flag?.value).toBe(false);
+    expect(next.events.sent.find((e) => e.name === "scheduler/resumed")?.data).toMatchObject({
+      actor: "fn:schedule",
+      reason: expect.stringMatching(/^a new budget day/),
+    });
+    await db.execute(sql`delete from token_usage`);
+  });
+
+  it("never lifts a person's pause, nor a budget pause a person paused on top of", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 1);
+    await insertTask(db, { status: "ready", workerId: worker });
+    await pauseScheduler(db, { reason: "CRM maintenance", actor: "ops", now: new Date() });
+    expect((await run(db, Date.now() + DAY)).result).toMatchObject({ leased: [], paused: true });
+
+    await setPaused(db, false);
+    await spendToday(db);
+    expect((await run(db, Date.now())).result).toMatchObject({ leased: [], paused: true });
+    await pauseScheduler(db, { reason: "hold everything", actor: "ops", now: new Date() });
+    expect((await run(db, Date.now() + DAY)).result).toMatchObject({ leased: [], paused: true });
     await db.execute(sql`delete from token_usage`);
   });
 });

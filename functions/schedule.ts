@@ -1,6 +1,7 @@
 // schedule: every minute and on each task/ready or worker/released, read one snapshot, let the pure
 // scheduler decide (zero model calls), and lease each assignment with one guarded transition that
-// owes task/dispatched. A spent daily budget pauses the scheduler (one alert) instead of leasing.
+// owes task/dispatched. A spent daily budget pauses the scheduler (one alert) instead of leasing, until
+// a new UTC day has budget again or a person resumes it.
 import { cron } from "inngest";
 import { budgetFrom } from "../lib/budget/status.ts";
 import { raiseBudgetWarnings } from "../lib/budget/warn.ts";
@@ -8,7 +9,7 @@ import { taskReady, workerReleased } from "../lib/events.ts";
 import { stableId } from "../lib/ids.ts";
 import { publish } from "../lib/outbox/publish.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
-import { pauseScheduler } from "../lib/scheduler/pause.ts";
+import { pauseScheduler, resumeAfterBudgetDay } from "../lib/scheduler/pause.ts";
 import { schedule as plan } from "../lib/scheduler/schedule.ts";
 import { readSnapshot } from "../lib/scheduler/snapshot.ts";
 import { GuardFailedError, TransitionConflictError } from "../lib/tasks/errors.ts";
@@ -24,19 +25,32 @@ export const schedule = inngest.createFunction(
     triggers: [cron("* * * * *"), taskReady, workerReleased],
   },
   async ({ step, deps, runId }) => {
-    const snapshot = await step.run("snapshot", () =>
+    const read = await step.run("snapshot", () =>
       readSnapshot(deps.db, deps.now(), {
         dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
         dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
       }),
     );
+    // A budget pause lasts the day it was spent on: a new UTC day with budget lifts it (a person's
+    // pause has no day and stays).
+    const today = new Date(read.now).toISOString().slice(0, 10);
+    const newDay = read.paused && read.budgetPauseDay !== null && read.budgetPauseDay < today;
+    const resumed =
+      newDay &&
+      read.budgetRemaining > 0 &&
+      (await step.run("resume-after-budget-day", async () => {
+        const r = await resumeAfterBudgetDay(deps.db, { now: new Date(read.now) });
+        await publish(deps, r.outbox);
+        return r.changed;
+      }));
+    const snapshot = resumed ? { ...read, paused: false, budgetPauseDay: null } : read;
     const budget = budgetFrom(
       {
         dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
         dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
         taskTokens: Number.POSITIVE_INFINITY,
       },
-      new Date(snapshot.now).toISOString().slice(0, 10),
+      today,
       { tokensToday: snapshot.tokensToday, costToday: snapshot.costToday, taskTokens: 0 },
     );
     if (budget.warnings.length > 0) {
@@ -52,6 +66,7 @@ export const schedule = inngest.createFunction(
           reason: `daily budget spent (${snapshot.tokensToday} tokens, $${snapshot.costToday.toFixed(2)})`,
           actor: "fn:schedule",
           now: deps.now(),
+          budget: true,
         });
         await publish(deps, r.outbox);
         return r.changed;

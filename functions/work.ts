@@ -295,7 +295,12 @@ export const work = inngest.createFunction(
           });
           const owed = [...moved.outbox];
           if (reason.startsWith("daily budget")) {
-            const paused = await pauseScheduler(deps.db, { reason, actor: "fn:work", now: deps.now() });
+            const paused = await pauseScheduler(deps.db, {
+              reason,
+              actor: "fn:work",
+              now: deps.now(),
+              budget: true,
+            });
             owed.push(...paused.outbox);
           }
           await publish(deps, owed);

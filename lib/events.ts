@@ -99,7 +99,10 @@ export const schedulerPaused = eventType("scheduler/paused", {
   schema: z.object({ reason: z.string(), actor }),
 });
 
-export const schedulerResumed = eventType("scheduler/resumed", { schema: z.object({ actor }) });
+export const schedulerResumed = eventType("scheduler/resumed", {
+  // `reason` when the scheduler lifted a budget pause itself on a new day.
+  schema: z.object({ actor, reason: z.string().optional() }),
+});
 
 /** A task's ticket differs from the task: crm-sync asks crm-push to write it (batched with others). */
 export const crmPushRequested = eventType("crm/push.requested", { schema: z.object({ taskId }) });

@@ -1,7 +1,10 @@
 // The global pause flag. Pausing and resuming are each ONE statement that flips the flag and, only
 // when it actually flipped, writes `scheduler/paused` / `scheduler/resumed` to the outbox — so a
 // budget breach seen by many runs raises exactly one alert. The event id carries the day (paused)
-// or the moment (resumed), so a re-send is a duplicate.
+// or the moment (resumed), so a re-send is a duplicate. A pause the daily budget caused also marks
+// its day (BUDGET_DAY_KEY, in the same statement): the schedule function lifts it once a new UTC day
+// has budget again (resumeAfterBudgetDay), while a person's pause — or a person pausing on top of a
+// budget pause — stays until a person resumes.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -10,14 +13,21 @@ import type { OutboxMessage } from "../outbox/message.ts";
 
 /** The settings row that holds the flag (jsonb true / false). */
 export const PAUSED_KEY = "scheduler.paused";
+/** The settings row naming the UTC day (jsonb "YYYY-MM-DD") whose spent budget paused the scheduler. */
+export const BUDGET_DAY_KEY = "scheduler.paused_budget_day";
 
 /** SQL: is the scheduler paused now (false when the flag was never set). */
 export const pausedSql = sql`coalesce((select s.value = 'true'::jsonb from settings s where s.key = ${PAUSED_KEY}), false)`;
+/** SQL: the day a budget pause is for, or null when the pause (if any) is a person's. */
+export const budgetPauseDaySql = sql`(select s.value #>> '{}' from settings s where s.key = ${BUDGET_DAY_KEY})`;
+
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
 async function flip(
   db: AppDb,
   to: boolean,
   message: OutboxMessage,
+  budgetDay?: string,
 ): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
   const result = await db.execute(sql`
     with flipped as (
@@ -26,6 +36,16 @@ async function flip(
         where settings.value is distinct from excluded.value
       returning key
     ),
+    ${
+      budgetDay === undefined
+        ? // A person's pause or resume: whatever pause stands now is theirs (or gone).
+          sql`marker as (delete from settings where key = ${BUDGET_DAY_KEY}),`
+        : // The budget's pause marks its day only when it is what paused the scheduler.
+          sql`marker as (
+      insert into settings (key, value) select ${BUDGET_DAY_KEY}, ${JSON.stringify(budgetDay)}::jsonb from flipped
+      on conflict (key) do update set value = excluded.value, updated_at = now()
+    ),`
+    }
     ob as (
       insert into outbox (event_id, name, data)
       select ${message.eventId}, ${message.name}, ${JSON.stringify(message.data)}::jsonb from flipped
@@ -36,12 +56,56 @@ async function flip(
   return { changed, outbox: changed ? [message] : [] };
 }
 
-export function pauseScheduler(db: AppDb, opts: { reason: string; actor: string; now: Date }) {
-  return flip(db, true, {
-    eventId: `scheduler-paused:${opts.now.toISOString().slice(0, 10)}:${opts.reason.slice(0, 40)}`,
-    name: schedulerPaused.name,
-    data: { reason: opts.reason, actor: opts.actor },
-  });
+/** Pauses; `budget: true` when the daily budget is spent (the pause then lifts on a new day). */
+export function pauseScheduler(
+  db: AppDb,
+  opts: { reason: string; actor: string; now: Date; budget?: boolean },
+) {
+  return flip(
+    db,
+    true,
+    {
+      eventId: `scheduler-paused:${utcDay(opts.now)}:${opts.reason.slice(0, 40)}`,
+      name: schedulerPaused.name,
+      data: { reason: opts.reason, actor: opts.actor },
+    },
+    opts.budget ? utcDay(opts.now) : undefined,
+  );
+}
+
+/**
+ * Lifts a budget pause whose day has passed: ONE statement that removes the day's mark and — only if
+ * it removed it, and the flag is still set — clears the flag and owes `scheduler/resumed`. A person's
+ * pause has no mark, so it is never lifted here.
+ */
+export async function resumeAfterBudgetDay(
+  db: AppDb,
+  opts: { now: Date },
+): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
+  const today = utcDay(opts.now);
+  const message: OutboxMessage = {
+    eventId: `scheduler-resumed:${opts.now.toISOString()}`,
+    name: schedulerResumed.name,
+    data: { actor: "fn:schedule", reason: `a new budget day (${today})` },
+  };
+  const result = await db.execute(sql`
+    with marker as (
+      delete from settings where key = ${BUDGET_DAY_KEY} and value #>> '{}' < ${today}
+      returning key
+    ),
+    flipped as (
+      update settings set value = 'false'::jsonb, updated_at = now()
+       where key = ${PAUSED_KEY} and value = 'true'::jsonb and exists (select 1 from marker)
+      returning key
+    ),
+    ob as (
+      insert into outbox (event_id, name, data)
+      select ${message.eventId}, ${message.name}, ${JSON.stringify(message.data)}::jsonb from flipped
+      on conflict (event_id) do nothing
+    )
+    select count(*)::int as n from flipped`);
+  const changed = (rowsOf<{ n: number }>(result)[0]?.n ?? 0) > 0;
+  return { changed, outbox: changed ? [message] : [] };
 }
 
 export function resumeScheduler(db: AppDb, opts: { actor: string; now: Date }) {

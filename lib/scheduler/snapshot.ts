@@ -1,10 +1,10 @@
-// The scheduler's snapshot, read in ONE query: the pause flag, today's spend against the daily
+// The scheduler's snapshot, read in ONE query: the pause flag (and the day of a budget pause), today's spend against the daily
 // budget, each active worker's slots and busy leases, each project's weight and 24 h token use, and
 // the ready tasks. The pure scheduler (schedule.ts) decides from it; nothing here decides.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
-import { pausedSql } from "./pause.ts";
+import { budgetPauseDaySql, pausedSql } from "./pause.ts";
 import type { Snapshot } from "./schedule.ts";
 
 export interface BudgetConfig {
@@ -14,6 +14,7 @@ export interface BudgetConfig {
 
 type Row = {
   paused: boolean | null;
+  budget_pause_day: string | null;
   tokens_today: string | number;
   cost_today: string | number;
   workers: { workerId: string; slots: number; busy: number }[] | null;
@@ -31,6 +32,8 @@ type Row = {
 };
 
 export interface SchedulerSnapshot extends Snapshot {
+  /** The UTC day whose spent budget paused the scheduler; null when a person paused it, or nobody. */
+  budgetPauseDay: string | null;
   tokensToday: number;
   costToday: number;
 }
@@ -40,6 +43,7 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
   const result = await db.execute(sql`
     select
       ${pausedSql} as paused,
+      ${budgetPauseDaySql} as budget_pause_day,
       (select coalesce(sum(tokens_in + tokens_out), 0) from token_usage
         where created_at >= date_trunc('day', ${at}::timestamptz at time zone 'UTC') at time zone 'UTC') as tokens_today,
       (select coalesce(sum(cost_usd), 0) from token_usage
@@ -64,6 +68,7 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
   return {
     now: now.getTime(),
     paused: row.paused === true,
+    budgetPauseDay: row.budget_pause_day,
     // Either cap spent closes the gate.
     budgetRemaining: remainingCost > 0 ? Math.max(0, remainingTokens) : 0,
     workers: (row.workers ?? []).map((w) => ({ ...w, slots: Number(w.slots), busy: Number(w.busy) })),
