@@ -195,6 +195,13 @@ describe("pause and resume", () => {
     expect(api.events.sent[1]).toMatchObject({ name: "scheduler/resumed", data: { actor: "api" } });
     expect(((await (await post("/api/admin/resume", {})).json()) as Json).changed).toBe(false);
     expect(api.events.sent).toHaveLength(2);
+
+    // Paused again the same day for the same reason: a new pause, so a new alert (a new event id).
+    await post("/api/admin/pause", { reason: "migrating the CRM" }, { "foreman-actor": "dana" });
+    const pauses = api.events.sent.filter((e) => e.name === "scheduler/paused");
+    expect(pauses).toHaveLength(2);
+    expect(new Set(pauses.map((e) => e.id)).size).toBe(2);
+    await api.request("/api/admin/resume", { method: "POST" });
   });
 
   it("refuses a bad body with 400 naming the field, pausing nothing", async () => {
