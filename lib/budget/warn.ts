@@ -1,7 +1,7 @@
 // Budget warnings, once per level per day: ONE statement marks the level as warned in `settings` and,
 // only when that mark is new, writes `budget/warning` to the outbox.
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { budgetWarning } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
@@ -27,7 +27,7 @@ export async function raiseBudgetWarnings(
       ),
       ob as (
         insert into outbox (event_id, name, data)
-        select ${message.eventId}, ${message.name}, ${JSON.stringify(message.data)}::jsonb from marked
+        select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from marked
         on conflict (event_id) do nothing
       )
       select count(*)::int as n from marked`);

@@ -9,7 +9,7 @@
 
 import { AssociationTypes } from "@hubspot/api-client";
 import { sql } from "drizzle-orm";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import type { CrmPush } from "../../db/schema/crm-links.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Deps } from "../deps.ts";
@@ -194,7 +194,7 @@ export async function recordRefusedMove(
   await deps.db.execute(sql`
     with ev as (
       insert into task_events (task_id, kind, payload, actor)
-      values (${input.taskId}, ${refusal.kind}, ${JSON.stringify(refusal.payload)}::jsonb, ${INBOUND_ACTOR})
+      values (${input.taskId}, ${refusal.kind}, ${toJsonb(refusal.payload)}::jsonb, ${INBOUND_ACTOR})
       returning id
     ),
     linked as (
@@ -204,7 +204,7 @@ export async function recordRefusedMove(
       returning l.task_id
     )
     insert into outbox (event_id, name, data, cause_event_id)
-    select ${push.eventId}, ${push.name}, ${JSON.stringify(push.data)}::jsonb, ev.id from ev cross join linked
+    select ${push.eventId}, ${push.name}, ${toJsonb(push.data)}::jsonb, ev.id from ev cross join linked
     on conflict (event_id) do nothing`);
   await publish(deps, [push]);
 }

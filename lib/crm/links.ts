@@ -6,7 +6,7 @@
 // (the sync's own records are not "task events" the ticket has to follow, or every sync would owe
 // another one).
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { CrmPush } from "../../db/schema/crm-links.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TaskState } from "../states.ts";
@@ -57,7 +57,7 @@ export async function loadSyncStates(db: AppDb, taskIds: string[]): Promise<Sync
       from tasks t
       join projects p on p.id = t.project_id
       left join crm_links l on l.task_id = t.id
-     where t.id in (select jsonb_array_elements_text(${JSON.stringify(taskIds)}::jsonb))
+     where t.id in (select jsonb_array_elements_text(${toJsonb(taskIds)}::jsonb))
      order by t.id`);
   return rowsOf<StateRow>(result).map((r) => ({
     task: {
@@ -211,7 +211,7 @@ export async function markCreateAttempted(db: AppDb, taskIds: string[], at: Date
   await db.execute(sql`
     insert into crm_links as l (task_id, create_attempted_at)
     select id, ${at?.toISOString() ?? null}::timestamptz
-      from jsonb_array_elements_text(${JSON.stringify(taskIds)}::jsonb) as id
+      from jsonb_array_elements_text(${toJsonb(taskIds)}::jsonb) as id
     on conflict (task_id) do update set create_attempted_at = excluded.create_attempted_at, updated_at = now()`);
 }
 

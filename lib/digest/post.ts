@@ -9,7 +9,7 @@
 // (`….dry_run`), and returned as the run's result. Without a bot token or channel outside dry-run,
 // the run says so and posts nothing.
 import { sql } from "drizzle-orm";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import type { Deps } from "../deps.ts";
 import type { Block } from "../slack/client.ts";
 import { digestMessage } from "./blocks.ts";
@@ -52,7 +52,7 @@ export async function postDigest(
     };
     await deps.db.execute(sql`
       insert into settings (key, value)
-      values (${`${key}.dry_run`}, ${JSON.stringify({ recorded: "would_do", request })}::jsonb)
+      values (${`${key}.dry_run`}, ${toJsonb({ recorded: "would_do", request })}::jsonb)
       on conflict (key) do nothing`);
     deps.logger.info("WOULD_DO: digest to Slack", { key, request });
     return { posted: "would_do", request };
@@ -73,7 +73,7 @@ export async function postDigest(
 
   const claim: Mark = { state: "posting", at: deps.now().toISOString() };
   const claimed = await deps.db.execute(sql`
-    insert into settings (key, value) values (${key}, ${JSON.stringify(claim)}::jsonb)
+    insert into settings (key, value) values (${key}, ${toJsonb(claim)}::jsonb)
     on conflict (key) do nothing
     returning key`);
   if (rowsOf(claimed).length === 0) {
@@ -101,6 +101,6 @@ export async function postDigest(
   }
   const sent: Mark = { state: "sent", channel: posted.channel, ts: posted.ts, at: deps.now().toISOString() };
   await deps.db.execute(sql`
-    update settings set value = ${JSON.stringify(sent)}::jsonb, updated_at = now() where key = ${key}`);
+    update settings set value = ${toJsonb(sent)}::jsonb, updated_at = now() where key = ${key}`);
   return { posted: "sent", channel: posted.channel, ts: posted.ts };
 }

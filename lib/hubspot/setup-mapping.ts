@@ -3,7 +3,7 @@
 // the mapping is kept in `settings` under `hubspot.setup` and read by whatever writes tickets.
 import { sql } from "drizzle-orm";
 import { z } from "zod";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { TASK_STATES, type TaskState } from "../states.ts";
 
@@ -23,7 +23,7 @@ export type SetupMapping = z.infer<typeof setupMappingSchema>;
 /** Stores the mapping in one statement (insert or replace). */
 export async function storeSetupMapping(db: AppDb, mapping: SetupMapping): Promise<void> {
   await db.execute(sql`
-    insert into settings (key, value) values (${SETUP_SETTINGS_KEY}, ${JSON.stringify(mapping)}::jsonb)
+    insert into settings (key, value) values (${SETUP_SETTINGS_KEY}, ${toJsonb(mapping)}::jsonb)
     on conflict (key) do update set value = excluded.value, updated_at = now()
       where settings.value is distinct from excluded.value`);
 }

@@ -3,7 +3,7 @@
 // `dependencies_done` guard — or leaving the task in intake, waiting for its dependencies, for
 // promote to move later. A task nobody can take goes to failed_needs_triage with its class.
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TaskState } from "../states.ts";
 import { GuardFailedError } from "../tasks/errors.ts";
@@ -71,7 +71,7 @@ export async function applyTriage(
     with eid as (select nextval(pg_get_serial_sequence('task_events', 'id')) as id),
     done as (
       update tasks t
-         set triaged_at = now(), priority = ${lane}, worker_id = ${v.worker}, rubric = ${JSON.stringify(v.rubric)}::jsonb,
+         set triaged_at = now(), priority = ${lane}, worker_id = ${v.worker}, rubric = ${toJsonb(v.rubric)}::jsonb,
              requires_internal_stamp = ${v.internal_stamp_required}, last_event_id = (select id from eid), updated_at = now(),
              status_reason = case when exists (
                select 1 from task_dependencies d join tasks dt on dt.id = d.depends_on_id
@@ -84,7 +84,7 @@ export async function applyTriage(
     ev as (
       insert into task_events (id, task_id, kind, payload, actor)
       select (select id from eid), done.id, 'triage',
-             ${JSON.stringify({ via: outcome.via, reason: v.reason, key, verdict: v, fallback: outcome.fallback ?? null, model: outcome.model ?? null, attempts: outcome.attempts })}::jsonb,
+             ${toJsonb({ via: outcome.via, reason: v.reason, key, verdict: v, fallback: outcome.fallback ?? null, model: outcome.model ?? null, attempts: outcome.attempts })}::jsonb,
              'fn:intake'
         from done
     )

@@ -3,7 +3,7 @@
 // subject and content (cleaned, not refused: CRM text) and that project, and an `enriched` event
 // records which fields changed. Idempotent: an unchanged task writes nothing.
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TicketForIntake } from "../hubspot/tickets.ts";
 import { newId } from "../ids.ts";
@@ -80,7 +80,7 @@ export async function enrichFromTicket(
       insert into task_events (id, task_id, kind, payload, actor)
       select (select id from eid), moved.id, 'enriched',
              jsonb_build_object('from', 'hubspot', 'ticketId', ${ticket.id}::text,
-                                'fields', to_jsonb(diff.fields), 'cleaned', ${JSON.stringify(cleaned)}::jsonb),
+                                'fields', to_jsonb(diff.fields), 'cleaned', ${toJsonb(cleaned)}::jsonb),
              'fn:intake'
         from moved cross join diff
     )

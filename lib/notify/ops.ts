@@ -4,7 +4,7 @@
 // no task log to hold a WOULD_DO, so the mark holds the exact request instead (and the log says it);
 // without Slack configured, or when Slack refuses in a way no retry fixes, the logger says so.
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import { isDomainError } from "../errors.ts";
 import type { SlackText } from "./blocks.ts";
 import type { NotifyDeps } from "./thread.ts";
@@ -62,6 +62,6 @@ async function mark(
   value: Record<string, unknown>,
 ): Promise<void> {
   await deps.db.execute(sql`
-    insert into settings (key, value) values (${key}, ${JSON.stringify(value)}::jsonb)
+    insert into settings (key, value) values (${key}, ${toJsonb(value)}::jsonb)
     on conflict (key) do nothing`);
 }

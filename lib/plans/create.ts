@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import { plans, tasks as tasksTable } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
@@ -179,9 +179,9 @@ async function insertPlan(
       select (select to_jsonb(ins.*) from ins) as plan,
              exists (select 1 from projects p where p.id = ${project}) as project_exists,
              (select coalesce(jsonb_agg(jsonb_build_object('id', w.id, 'active', w.active)), '[]'::jsonb)
-                from workers w where w.id in (select jsonb_array_elements_text(${JSON.stringify(workerIds)}::jsonb))) as workers,
+                from workers w where w.id in (select jsonb_array_elements_text(${toJsonb(workerIds)}::jsonb))) as workers,
              (select coalesce(jsonb_agg(t.id), '[]'::jsonb)
-                from tasks t where t.id in (select jsonb_array_elements_text(${JSON.stringify(graph.existing.map((e) => e.id))}::jsonb))) as known`);
+                from tasks t where t.id in (select jsonb_array_elements_text(${toJsonb(graph.existing.map((e) => e.id))}::jsonb))) as known`);
     const checked = rowsOf<Checked>(result)[0];
     if (!checked?.project_exists) throw invalid("project", `Project '${project}' does not exist.`);
     if (!checked.plan) throw new KeyTaken();

@@ -3,7 +3,7 @@
 // a pass), the `reviews` row with its event (one statement, unique per deliverable version), and the
 // move that follows (one guarded transition: the deliverable must still be current).
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import { taskRevisionRequested } from "../events.ts";
@@ -206,7 +206,7 @@ export async function recordReview(
       insert into reviews (id, task_id, revision, verdict, score, feedback, criteria, model, deliverable_hash,
                            tokens_in, tokens_out, latency_ms)
       values (${id}, ${subject.taskId}, ${subject.deliverable.version}, ${v.verdict.verdict}, ${v.verdict.score},
-              ${v.verdict.feedback}, ${JSON.stringify(v.verdict.criteria)}::jsonb, ${v.model}, ${subject.deliverable.hash},
+              ${v.verdict.feedback}, ${toJsonb(v.verdict.criteria)}::jsonb, ${v.model}, ${subject.deliverable.hash},
               ${v.usage.input}, ${v.usage.output}, ${v.latencyMs})
       on conflict (task_id, revision) do nothing
       returning id
@@ -217,7 +217,7 @@ export async function recordReview(
              jsonb_build_object('verdict', ${v.verdict.verdict}::text, 'score', ${v.verdict.score}::real,
                                 'feedback', ${v.verdict.feedback}::text, 'reviewId', ins.id,
                                 'version', ${subject.deliverable.version}::int, 'model', ${v.model}::text,
-                                'criteria', ${JSON.stringify(v.verdict.criteria)}::jsonb,
+                                'criteria', ${toJsonb(v.verdict.criteria)}::jsonb,
                                 'tier', ${v.tier}::text),
              ${v.tier === "local" ? "reviewer:local" : "reviewer:overflow"}
         from ins

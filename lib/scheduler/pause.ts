@@ -6,7 +6,7 @@
 // has budget again (resumeAfterBudgetDay), while a person's pause — or a person pausing on top of a
 // budget pause — stays until a person resumes.
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { schedulerPaused, schedulerResumed } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
@@ -31,7 +31,7 @@ async function flip(
 ): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
   const result = await db.execute(sql`
     with flipped as (
-      insert into settings (key, value) values (${PAUSED_KEY}, ${JSON.stringify(to)}::jsonb)
+      insert into settings (key, value) values (${PAUSED_KEY}, ${toJsonb(to)}::jsonb)
       on conflict (key) do update set value = excluded.value, updated_at = now()
         where settings.value is distinct from excluded.value
       returning key
@@ -42,13 +42,13 @@ async function flip(
           sql`marker as (delete from settings where key = ${BUDGET_DAY_KEY}),`
         : // The budget's pause marks its day only when it is what paused the scheduler.
           sql`marker as (
-      insert into settings (key, value) select ${BUDGET_DAY_KEY}, ${JSON.stringify(budgetDay)}::jsonb from flipped
+      insert into settings (key, value) select ${BUDGET_DAY_KEY}, ${toJsonb(budgetDay)}::jsonb from flipped
       on conflict (key) do update set value = excluded.value, updated_at = now()
     ),`
     }
     ob as (
       insert into outbox (event_id, name, data)
-      select ${message.eventId}, ${message.name}, ${JSON.stringify(message.data)}::jsonb from flipped
+      select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from flipped
       on conflict (event_id) do nothing
     )
     select count(*)::int as n from flipped`);
@@ -100,7 +100,7 @@ export async function resumeAfterBudgetDay(
     ),
     ob as (
       insert into outbox (event_id, name, data)
-      select ${message.eventId}, ${message.name}, ${JSON.stringify(message.data)}::jsonb from flipped
+      select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from flipped
       on conflict (event_id) do nothing
     )
     select count(*)::int as n from flipped`);

@@ -18,7 +18,7 @@
 // task then waits for (spawn.ts: the parent's move into review is guarded by dependenciesDone).
 import { sql } from "drizzle-orm";
 import { z } from "zod";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { ID_PATTERN } from "../ids.ts";
@@ -70,7 +70,7 @@ export async function addDependencies(db: AppDb, raw: AddDependenciesInput): Pro
     const result = await tx.execute(sql`
       with recursive
       want as (
-        select d.id, d.ord from jsonb_array_elements_text(${JSON.stringify(input.dependsOn)}::jsonb)
+        select d.id, d.ord from jsonb_array_elements_text(${toJsonb(input.dependsOn)}::jsonb)
           with ordinality as d(id, ord)
       ),
       -- Every task reachable from the new dependencies along existing edges, each with a task it was

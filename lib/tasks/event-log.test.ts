@@ -54,6 +54,28 @@ describe("appendEvents", () => {
     expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]).toEqual(before);
   });
 
+  it("stores text cut inside an emoji, or holding NUL, with U+FFFD in their place instead of failing", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "working" });
+    const summary = `${"x".repeat(3)}🙂🙂`.slice(0, 4); // "xxx" and half of the first emoji
+    const pair = "a 🙂 b \\ud83d literal";
+    await appendEvents(db, [
+      { taskId: task.id, actor: "worker", kind: "worker_summary", payload: { text: summary } },
+      { taskId: task.id, actor: "worker", kind: "worker_summary", payload: { text: `nul\u0000here` } },
+      { taskId: task.id, actor: "worker", kind: "worker_summary", payload: { text: pair } },
+    ]);
+    const rows = await db
+      .select()
+      .from(taskEvents)
+      .where(eq(taskEvents.taskId, task.id))
+      .orderBy(taskEvents.id);
+    expect(rows.map((r) => (r.payload as { text: string }).text)).toEqual([
+      "xxx\ufffd",
+      "nul\ufffdhere",
+      pair,
+    ]);
+  });
+
   it("refuses a payload that does not match its kind, writing nothing", async () => {
     const db = t.current.db;
     const task = await insertTask(db, { status: "working" });

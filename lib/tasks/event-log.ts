@@ -2,8 +2,10 @@
 // batch is validated against the closed union of kinds and appended in ONE multi-row statement. It
 // touches no hot row — not the task, not the run — so a thousand concurrent runs never queue behind
 // each other's row locks (seed 000's lesson).
+
 import { sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
+import { toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { type TaskEventRecord, taskEventRecord } from "./event-kinds.ts";
 
@@ -36,7 +38,7 @@ export async function appendEvents(
     db,
     sql`insert into task_events (task_id, run_id, kind, payload, actor, idempotency_key)
         select x.task_id, x.run_id, x.kind, x.payload, x.actor, x.key
-          from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          from rows from (jsonb_to_recordset(${toJsonb(rows)}::jsonb)
                  as (task_id text, run_id text, kind text, payload jsonb, actor text, key text))
                with ordinality as x(task_id, run_id, kind, payload, actor, key, ord)
          order by x.ord

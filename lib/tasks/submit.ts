@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { getTableColumns, sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
-import { pgErrorOf, rowsOf } from "../../db/rows.ts";
+import { pgErrorOf, rowsOf, toJsonb } from "../../db/rows.ts";
 import { tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
@@ -199,7 +199,7 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
     db,
     sql`
     with input as (
-      select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as x(
+      select * from jsonb_to_recordset(${toJsonb(input)}::jsonb) as x(
         ord int, id text, project_id text, plan_id text, title text, description text, priority smallint,
         worker_id text, rubric jsonb, dry_run boolean, source task_source, source_ref text,
         submission_hash text, depends_on jsonb, actor text, cleaned jsonb)
@@ -265,7 +265,7 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
         ? sql`, extra as (
       insert into outbox (event_id, name, data)
       select e.event_id, e.name, e.data
-        from jsonb_to_recordset(${JSON.stringify(events.map((e) => ({ event_id: e.eventId, name: e.name, data: e.data })))}::jsonb)
+        from jsonb_to_recordset(${toJsonb(events.map((e) => ({ event_id: e.eventId, name: e.name, data: e.data })))}::jsonb)
              as e(event_id text, name text, data jsonb)
       on conflict (event_id) do nothing
     )`
@@ -289,7 +289,7 @@ async function readBySource(db: AppDb, source: Source, sourceRef: string): Promi
 /** After a statement that inserted nothing for an item: was it refused for an inactive worker? */
 async function inactiveWorker(db: AppDb, workerIds: string[]): Promise<string | undefined> {
   const result = await db.execute(
-    sql`select id from workers where active = false and id in (select jsonb_array_elements_text(${JSON.stringify(workerIds)}::jsonb))`,
+    sql`select id from workers where active = false and id in (select jsonb_array_elements_text(${toJsonb(workerIds)}::jsonb))`,
   );
   return rowsOf<{ id: string }>(result)[0]?.id;
 }

@@ -6,7 +6,7 @@
 // back what a failure needs to explain itself, so only a lost race costs a second read.
 import { is, SQL, sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { type OutgoingEvent, taskReady, taskStateChanged } from "../events.ts";
@@ -126,7 +126,7 @@ function companionInsert(c: Companion, i: number): SQL {
     const v = c.values[col];
     if (v instanceof Date) return sql`${v.toISOString()}::timestamptz`;
     if (is(v, SQL)) return v;
-    if (v !== null && typeof v === "object") return sql`${JSON.stringify(v)}::jsonb`;
+    if (v !== null && typeof v === "object") return sql`${toJsonb(v)}::jsonb`;
     return sql`${v}`;
   });
   return sql`, ${sql.raw(`comp${i}`)} as (
@@ -184,7 +184,7 @@ async function extraEvents(emit: OutgoingEvent[]): Promise<SQL[]> {
   for (const e of emit) {
     await e.validate?.();
     rows.push(
-      sql`(coalesce(${e.id ?? null}::text, ${`${e.name}:`}::text || moved.id || ':' || moved.version), ${e.name}::text, ${JSON.stringify(e.data ?? {})}::jsonb)`,
+      sql`(coalesce(${e.id ?? null}::text, ${`${e.name}:`}::text || moved.id || ':' || moved.version), ${e.name}::text, ${toJsonb(e.data ?? {})}::jsonb)`,
     );
   }
   return rows;

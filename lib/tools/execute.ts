@@ -18,12 +18,13 @@
 //     edge makes them non-retriable, which sends the task to triage;
 //   - anything that is not a DomainError is a bug and is rethrown.
 import { z } from "zod";
+import { storable } from "../../db/rows.ts";
 import { DomainError } from "../errors.ts";
 import { eventRecord, type TaskEventRecord } from "../tasks/event-kinds.ts";
 import type { Terminal, ToolCallContext, ToolContext } from "./contract.ts";
 import { recordedResult, recordResult } from "./ledger.ts";
 import type { ToolRegistry } from "./registry.ts";
-import { errorContent, fitJson, okContent, storable, type ToolErrorBody } from "./result.ts";
+import { errorContent, fitJson, okContent, type ToolErrorBody } from "./result.ts";
 
 /** Structurally lib/llm's ToolCall, plus an optional idempotency key from the loop. */
 export interface ToolCallRequest {

@@ -1,23 +1,9 @@
 // Tool results as the model and the event log get them: always one JSON text (data stays data — a
 // CRM field saying "ignore previous instructions" is a string inside it, never merged into the
 // prompt), capped in size, and storable in jsonb.
+import { storable } from "../../db/rows.ts";
+
 export const DEFAULT_MAX_RESULT_CHARS = 12_000;
-
-// NUL and lone surrogates: jsonb refuses both (and JSON.stringify escapes lone surrogates as \udXXX).
-const LONE_SURROGATE = "[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]";
-const UNSTORABLE = new RegExp(`\\u0000|${LONE_SURROGATE}`, "g");
-
-const clean = (s: string) => s.replace(UNSTORABLE, "\ufffd");
-
-/** A JSON copy of `value` whose strings (and keys) PostgreSQL can store. */
-export function storable(value: unknown): unknown {
-  if (typeof value === "string") return clean(value);
-  if (Array.isArray(value)) return value.map(storable);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [clean(k), storable(v)]));
-  }
-  return value;
-}
 
 /** A plain-JSON clone (dates to strings, undefined dropped); undefined becomes null. */
 const jsonClone = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));

@@ -6,7 +6,7 @@
 // has drained, so the next stall alerts again. A crash between Slack's answer and the mark may post
 // a second time (at least once, never silently none).
 import { sql } from "drizzle-orm";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Deps } from "../deps.ts";
 import type { OutboxStatus } from "../outbox/drain.ts";
@@ -32,7 +32,7 @@ export async function readOutboxAlert(db: AppDb): Promise<OutboxAlertMark | null
 
 async function writeMark(db: AppDb, mark: OutboxAlertMark): Promise<void> {
   await db.execute(sql`
-    update settings set value = ${JSON.stringify(mark)}::jsonb, updated_at = now()
+    update settings set value = ${toJsonb(mark)}::jsonb, updated_at = now()
      where key = ${OUTBOX_ALERT_KEY} and value->>'openedAt' = ${mark.openedAt}`);
 }
 
@@ -48,7 +48,7 @@ export async function raiseOutboxAlert(
   const claim: OutboxAlertMark = { openedAt: at, state: "claimed", status };
   const claimed = rowsOf(
     await deps.db.execute(sql`
-      insert into settings (key, value) values (${OUTBOX_ALERT_KEY}, ${JSON.stringify(claim)}::jsonb)
+      insert into settings (key, value) values (${OUTBOX_ALERT_KEY}, ${toJsonb(claim)}::jsonb)
       on conflict (key) do nothing
       returning key`),
   );

@@ -3,7 +3,7 @@
 // outbox rows it owes, written only with the event. A retried step finds its key taken, writes
 // nothing more and gets the same rows back to send again (same ids: the engine keeps one).
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { OutgoingEvent } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
@@ -37,7 +37,7 @@ export async function recordAction(db: AppDb, action: WatchdogAction): Promise<R
   const result = await db.execute(sql`
     with ev as (
       insert into task_events (task_id, kind, payload, actor, idempotency_key)
-      values (${action.taskId}, ${record.kind}, ${JSON.stringify(record.payload)}::jsonb, ${WATCHDOG_ACTOR}, ${action.key})
+      values (${action.taskId}, ${record.kind}, ${toJsonb(record.payload)}::jsonb, ${WATCHDOG_ACTOR}, ${action.key})
       on conflict (task_id, idempotency_key) where idempotency_key is not null do nothing
       returning id
     ),

@@ -4,7 +4,7 @@
 // The id comes from the step's key, so a retried step stores nothing twice.
 import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError } from "../errors.ts";
 import { taskWorkSubmitted } from "../events.ts";
@@ -46,7 +46,7 @@ export async function storeDeliverable(db: AppDb, input: SubmitWorkInput): Promi
       insert into deliverables (id, task_id, run_id, version, hash, markdown, result)
       select ${id}, held.id, ${input.runId},
              (select coalesce(max(d.version), 0) + 1 from deliverables d where d.task_id = held.id),
-             ${hash}, ${input.markdown}, ${JSON.stringify(input.result)}::jsonb
+             ${hash}, ${input.markdown}, ${toJsonb(input.result)}::jsonb
         from held
       on conflict (id) do nothing
       returning id, version
@@ -65,7 +65,7 @@ export async function storeDeliverable(db: AppDb, input: SubmitWorkInput): Promi
     ),
     ob as (
       insert into outbox (event_id, name, data)
-      select ${message.eventId}, ${message.name}, ${JSON.stringify(message.data)}::jsonb from ins
+      select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from ins
       on conflict (event_id) do nothing
     )
     select coalesce((select version from ins), (select version from deliverables where id = ${id})) as version,

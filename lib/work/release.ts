@@ -4,7 +4,7 @@
 // and owes nothing new (the event id is the run's). A caller that must explain the release (the
 // watchdog) passes an audit event: written by the same statement, only when a slot was freed.
 import { sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { workerReleased } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
@@ -44,7 +44,7 @@ export async function releaseRun(
       audit
         ? sql`, au as (
       insert into task_events (task_id, run_id, kind, payload, actor)
-      select g.task_id, ${input.runId}, ${audit.kind}, ${JSON.stringify(audit.payload)}::jsonb, ${audit.actor}
+      select g.task_id, ${input.runId}, ${audit.kind}, ${toJsonb(audit.payload)}::jsonb, ${audit.actor}
         from gone g
     )`
         : sql``
