@@ -2,10 +2,12 @@
 // project), triaged by the local router model (rules when the GPU is unavailable — intake never
 // blocks on it), and moved to `ready` when every dependency is done; otherwise it waits in intake
 // for promote. A ticket that no longer exists, or credentials HubSpot refuses, send the task to
-// failed_needs_triage with the failure's class. One run per task (idempotency on the task id).
+// failed_needs_triage with the failure's class, as does a run out of retries (onFailure). One run per
+// task (idempotency on the task id).
 import { NonRetriableError } from "inngest";
 import { isDomainError } from "../lib/errors.ts";
 import { taskSubmitted } from "../lib/events.ts";
+import { classifyFailure, failureReason } from "../lib/failures.ts";
 import { fetchTicketForIntake } from "../lib/hubspot/tickets.ts";
 import { applyTriage, loadTriageContext } from "../lib/intake/apply.ts";
 import { enrichFromTicket } from "../lib/intake/enrich.ts";
@@ -13,6 +15,7 @@ import { triage } from "../lib/intake/triage.ts";
 import { costUsd, priceFor } from "../lib/llm/cost.ts";
 import { recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
+import { InvalidTransitionError, TransitionConflictError } from "../lib/tasks/errors.ts";
 import { readTaskSource } from "../lib/tasks/read.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { inngest } from "./client.ts";
@@ -24,6 +27,30 @@ export const intake = inngest.createFunction(
     retries: 4,
     idempotency: "event.data.taskId",
     triggers: [taskSubmitted],
+    // Out of retries (HubSpot down or refusing for longer than the backoff, say): the task must not
+    // sit in intake unseen — the idempotency above drops a re-send for 24 hours — so it goes to
+    // triage with the failure's class, where notify tells a person and Retry sends it on.
+    onFailure: async ({ event, error, step, deps }) => {
+      const { taskId } = event.data.event.data as { taskId: string };
+      return step.run("to-triage-after-failure", async () => {
+        const cls = classifyFailure(error);
+        const moved = await transition(deps.db, {
+          taskId,
+          from: "intake",
+          to: "failed_needs_triage",
+          key: `intake-failed:${event.data.run_id}`,
+          reason: failureReason(cls, `intake failed after its retries: ${error.message.slice(0, 300)}`),
+          actor: "fn:intake",
+        }).catch((err: unknown) => {
+          // Triaged and moved on before the failure (or moved by a person): nothing to do.
+          if (err instanceof TransitionConflictError || err instanceof InvalidTransitionError)
+            return undefined;
+          throw err;
+        });
+        await publish(deps, moved?.outbox ?? []);
+        return { triaged: moved !== undefined, class: cls };
+      });
+    },
   },
   async ({ event, step, deps, runId }) => {
     const { taskId } = event.data;
