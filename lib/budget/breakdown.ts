@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { budgetedTokens } from "./status.ts";
 
 export interface SpendLine {
   /** A project id, or `<tier>/<provider>`; `(none)` for calls made for no project. */
@@ -29,10 +30,10 @@ export async function readSpendBreakdown(db: AppDb, now: Date): Promise<SpendBre
   const since = `${now.toISOString().slice(0, 10)}T00:00:00Z`;
   const result = await db.execute(sql`
     select 'project' as dim, coalesce(project_id, '(none)') as key, count(*) as calls,
-           sum(tokens_in + tokens_out) as tokens, sum(cost_usd)::text as cost
+           sum(${budgetedTokens()}) as tokens, sum(cost_usd)::text as cost
       from token_usage where created_at >= ${since}::timestamptz group by project_id
     union all
-    select 'tier', tier || '/' || provider, count(*), sum(tokens_in + tokens_out), sum(cost_usd)::text
+    select 'tier', tier || '/' || provider, count(*), sum(${budgetedTokens()}), sum(cost_usd)::text
       from token_usage where created_at >= ${since}::timestamptz group by tier, provider
     order by 1, 4 desc, 2`);
   const out: SpendBreakdown = { byProject: [], byTier: [] };

@@ -59,4 +59,35 @@ describe("readBudget and raiseBudgetWarnings", () => {
     expect(rows.map((r) => r.eventId)).toEqual(["budget-warning:2031-01-15:80"]);
     await db.delete(tokenUsage).where(eq(tokenUsage.model, "m"));
   });
+
+  it("counts cache writes (input the model read for the first time) and leaves cache reads to the cost", async () => {
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "working" });
+    const day = new Date(Date.UTC(2031, 1, 10, 12));
+    // Turn 1 writes the dossier to the cache; turn 2 reads it back and adds a little.
+    await db.insert(tokenUsage).values([
+      {
+        taskId: task.id,
+        provider: "anthropic",
+        model: "mc",
+        tokensIn: 20,
+        tokensOut: 60,
+        cacheWriteTokens: 400,
+        at: day,
+      },
+      {
+        taskId: task.id,
+        provider: "anthropic",
+        model: "mc",
+        tokensIn: 10,
+        tokensOut: 40,
+        cacheReadTokens: 400,
+        cacheWriteTokens: 90,
+        at: day,
+      },
+    ]);
+    const status = await readBudget(db, limits, day, task.id);
+    expect(status).toMatchObject({ tokensToday: 620, taskTokens: 620, taskSpent: true });
+    await db.delete(tokenUsage).where(eq(tokenUsage.model, "mc"));
+  });
 });

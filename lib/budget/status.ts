@@ -26,6 +26,17 @@ export interface BudgetStatus {
 
 export const WARNING_LEVELS = [80, 95] as const;
 
+/**
+ * SQL: the tokens a token_usage row counts against the token budgets and fair share — what the model
+ * read for the first time (uncached input and cache writes: turn 1's dossier is a cache write) plus
+ * its output. Cache reads, the same prefix read again each turn at a tenth of the price, are left to
+ * the cost budget, as the provider's rate limits leave them. One copy for every budget figure.
+ */
+export const budgetedTokens = (alias?: string) => {
+  const p = alias ? `${alias}.` : "";
+  return sql.raw(`(${p}tokens_in + ${p}tokens_out + ${p}cache_write_tokens)`);
+};
+
 /** Pure: the status from the raw numbers. */
 export function budgetFrom(
   limits: BudgetLimits,
@@ -52,9 +63,9 @@ export async function readBudget(
   const at = now.toISOString();
   const day = at.slice(0, 10);
   const result = await db.execute(sql`
-    select coalesce(sum(tokens_in + tokens_out) filter (where created_at >= ${`${day}T00:00:00Z`}::timestamptz), 0) as tokens_today,
+    select coalesce(sum(${budgetedTokens()}) filter (where created_at >= ${`${day}T00:00:00Z`}::timestamptz), 0) as tokens_today,
            coalesce(sum(cost_usd) filter (where created_at >= ${`${day}T00:00:00Z`}::timestamptz), 0) as cost_today,
-           coalesce(sum(tokens_in + tokens_out) filter (where task_id = ${taskId ?? null}::text), 0) as task_tokens
+           coalesce(sum(${budgetedTokens()}) filter (where task_id = ${taskId ?? null}::text), 0) as task_tokens
       from token_usage
      where created_at >= ${`${day}T00:00:00Z`}::timestamptz or task_id = ${taskId ?? null}::text`);
   const [row] = rowsOf<Record<string, string | number>>(result);

@@ -4,6 +4,7 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { budgetedTokens } from "../budget/status.ts";
 import { budgetPauseDaySql, pausedSql } from "./pause.ts";
 import type { Snapshot } from "./schedule.ts";
 
@@ -44,7 +45,7 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
     select
       ${pausedSql} as paused,
       ${budgetPauseDaySql} as budget_pause_day,
-      (select coalesce(sum(tokens_in + tokens_out), 0) from token_usage
+      (select coalesce(sum(${budgetedTokens()}), 0) from token_usage
         where created_at >= date_trunc('day', ${at}::timestamptz at time zone 'UTC') at time zone 'UTC') as tokens_today,
       (select coalesce(sum(cost_usd), 0) from token_usage
         where created_at >= date_trunc('day', ${at}::timestamptz at time zone 'UTC') at time zone 'UTC') as cost_today,
@@ -52,7 +53,7 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
                  'busy', (select count(*) from worker_leases l where l.worker_id = w.id)))
          from workers w where w.active) as workers,
       (select jsonb_agg(jsonb_build_object('projectId', p.id, 'share', p.budget_share,
-                 'tokens24h', (select coalesce(sum(u.tokens_in + u.tokens_out), 0) from token_usage u
+                 'tokens24h', (select coalesce(sum(${budgetedTokens("u")}), 0) from token_usage u
                                 where u.project_id = p.id and u.created_at > ${at}::timestamptz - interval '24 hours')))
          from projects p where exists (select 1 from tasks t where t.project_id = p.id and t.status = 'ready')) as projects,
       (select jsonb_agg(jsonb_build_object('taskId', t.id, 'projectId', t.project_id, 'workerId', t.worker_id,
