@@ -37,6 +37,17 @@ describe("loadConfig", () => {
       expect(message).toContain(`${name}:`);
   });
 
+  it("refuses a client link that would expire before the client stage stops waiting", () => {
+    expect(() => loadConfig({ FOREMAN_STAMP_TIMEOUT_DAYS: "30" }, "node")).toThrow(
+      /STAMP_LINK_TTL_DAYS: 14 is shorter than FOREMAN_STAMP_TIMEOUT_DAYS \(30\)/,
+    );
+    expect(loadConfig({ FOREMAN_STAMP_TIMEOUT_DAYS: "30", STAMP_LINK_TTL_DAYS: "30" }, "node")).toMatchObject(
+      {
+        STAMP_LINK_TTL_DAYS: 30,
+      },
+    );
+  });
+
   it("requires the database, the API token and an Inngest signing key on Workers, all reported at once", () => {
     expect(() => loadConfig({}, "worker")).toThrow(
       /DATABASE_URL[\s\S]*FOREMAN_API_TOKEN[\s\S]*INNGEST_SIGNING_KEY/,

@@ -322,7 +322,10 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "—",
     where: "the previous link key, still accepted during rotation",
   },
-  STAMP_LINK_TTL_DAYS: { default: "14", where: "how long a client stamp link stays valid" },
+  STAMP_LINK_TTL_DAYS: {
+    default: "14",
+    where: "how long a client stamp link stays valid; at least FOREMAN_STAMP_TIMEOUT_DAYS",
+  },
   FOREMAN_REVIEW_FALLBACK: {
     default: "false",
     where:
@@ -409,6 +412,13 @@ export function loadConfig(env: Record<string, unknown>, runtime: Runtime): Conf
     parsed.data.FOREMAN_STAMP_ESCALATE_HOURS >= parsed.data.FOREMAN_STAMP_TIMEOUT_DAYS * 24
   ) {
     problems.push("FOREMAN_STAMP_TIMEOUT_DAYS: must be later than FOREMAN_STAMP_ESCALATE_HOURS");
+  }
+  // The client's link is minted when the client stage opens and not re-sent while it waits: a link
+  // that dies first leaves the client a dead link for the rest of the stage.
+  if (parsed.success && parsed.data.STAMP_LINK_TTL_DAYS < parsed.data.FOREMAN_STAMP_TIMEOUT_DAYS) {
+    problems.push(
+      `STAMP_LINK_TTL_DAYS: ${parsed.data.STAMP_LINK_TTL_DAYS} is shorter than FOREMAN_STAMP_TIMEOUT_DAYS (${parsed.data.FOREMAN_STAMP_TIMEOUT_DAYS}): the client's link would expire while the client stage still waits; make it at least as long`,
+    );
   }
   if (parsed.success && runtime === "worker") {
     const c = parsed.data;
