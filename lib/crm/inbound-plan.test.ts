@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { SetupMapping } from "../hubspot/setup-mapping.ts";
 import { canTransition, isTerminal, TASK_STATES } from "../states.ts";
-import { classifyStageChange, commandFor, ECHO_WINDOW, isEcho } from "./inbound-plan.ts";
+import { CLOCK_SKEW_MS, classifyStageChange, commandFor, ECHO_WINDOW, isEcho } from "./inbound-plan.ts";
 
 const mapping: SetupMapping = {
   pipelineId: "p1",
@@ -67,6 +67,36 @@ describe("classifyStageChange", () => {
       { mapping, task: { id: "t", status: "working" }, pushes: [] },
     );
     expect(cancel).toMatchObject({ kind: "command", command: { kind: "cancel" } });
+  });
+});
+
+describe("a client's move made before the ticket showed this version", () => {
+  it("is refused, naming both moments; one made after it (or within the clock skew) is the client's decision", () => {
+    const task = { id: "t", status: "awaiting_client_review" as const };
+    // The second round's push of the client stage, a minute after the first round's.
+    const pushes = [
+      { stageId: stage("awaiting_client_review"), eventId: 3, at: T - 60_000 },
+      { stageId: stage("awaiting_client_review"), eventId: 9, at: T },
+    ];
+    const done = (occurredAt: number) =>
+      classifyStageChange({ ticketId: "9", stageId: stage("done"), occurredAt }, { mapping, task, pushes });
+    expect(done(T - 30_000)).toMatchObject({
+      kind: "refused",
+      reason: expect.stringMatching(/before it showed this version for review/),
+    });
+    for (const occurredAt of [T + 60_000, T - CLOCK_SKEW_MS + 1]) {
+      expect(done(occurredAt)).toMatchObject({
+        kind: "command",
+        command: { kind: "client_stamp", decision: "approve" },
+      });
+    }
+    // A cancel stands whenever it was made.
+    expect(
+      classifyStageChange(
+        { ticketId: "9", stageId: stage("cancelled"), occurredAt: T - 30_000 },
+        { mapping, task, pushes },
+      ),
+    ).toMatchObject({ kind: "command", command: { kind: "cancel" } });
   });
 });
 

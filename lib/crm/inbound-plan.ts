@@ -46,6 +46,12 @@ export const isEcho = (pushes: readonly CrmPush[], change: StageChange): boolean
       change.occurredAt <= p.at + ECHO_WINDOW.afterMs,
   );
 
+const latestPushOf = (pushes: readonly CrmPush[], stageId: string | undefined): CrmPush | undefined =>
+  pushes.reduce<CrmPush | undefined>(
+    (last, p) => (p.stageId === stageId && (!last || p.at > last.at) ? p : last),
+    undefined,
+  );
+
 const STAMP_ONLY_IN_SLACK =
   "an internal stamp is given in Slack by a listed reviewer, not by moving the ticket";
 
@@ -84,6 +90,9 @@ export interface InboundContext {
   pushes: readonly CrmPush[];
 }
 
+/** How far HubSpot's clock may run ahead of ours before a move is read as made in the current state. */
+export const CLOCK_SKEW_MS = 5_000;
+
 export function classifyStageChange(change: StageChange, ctx: InboundContext): InboundVerdict {
   if (!ctx.mapping) return { kind: "ignored", reason: "HubSpot setup has not run (npm run setup:hubspot)" };
   if (!ctx.task)
@@ -100,5 +109,17 @@ export function classifyStageChange(change: StageChange, ctx: InboundContext): I
   if (to === from) return { kind: "in_step" };
   const command = commandFor(from, to);
   if ("refuse" in command) return { kind: "refused", from, to, reason: command.refuse };
+  // A client's decision is for the version the client saw: a move made before our latest push of the
+  // task's stage to the ticket (a late or re-delivered event from an earlier round) must not approve
+  // — or send back — work the ticket never showed. Both times are HubSpot-facing clocks, as for echoes.
+  const shown = latestPushOf(ctx.pushes, ctx.mapping.stageIds[from]);
+  if (command.kind === "client_stamp" && shown && change.occurredAt + CLOCK_SKEW_MS < shown.at) {
+    return {
+      kind: "refused",
+      from,
+      to,
+      reason: `the ticket was moved at ${new Date(change.occurredAt).toISOString()}, before it showed this version for review (${new Date(shown.at).toISOString()}); move it again to decide on this version`,
+    };
+  }
   return { kind: "command", from, to, command };
 }
