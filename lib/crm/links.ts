@@ -102,7 +102,7 @@ export interface Synced {
 /** Records written tickets: the links (never moved back to an older event) and one crm_sync event each. */
 export async function recordSynced(db: AppDb, rows: Synced[]): Promise<void> {
   if (rows.length === 0) return;
-  const data = JSON.stringify(
+  const data = toJsonb(
     rows.map((r) => ({
       task_id: r.taskId,
       ticket_id: r.ticketId,
@@ -161,7 +161,7 @@ export interface Refused {
 /** Records writes HubSpot refused: the link (not retried at this version), crm_sync and a triage note. */
 export async function recordRefused(db: AppDb, rows: Refused[]): Promise<void> {
   if (rows.length === 0) return;
-  const data = JSON.stringify(
+  const data = toJsonb(
     rows.map((r) => ({
       task_id: r.taskId,
       version: r.version,
@@ -224,7 +224,7 @@ export interface WouldDoRow {
 /** Dry-run: the exact request as a would_do event, and the dry-run progress on the link. */
 export async function recordWouldDo(db: AppDb, rows: WouldDoRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const data = JSON.stringify(
+  const data = toJsonb(
     rows.map((r) => ({ task_id: r.taskId, event_id: r.eventId, payload: { ...r.request, for: "crm-sync" } })),
   );
   await db.execute(sql`

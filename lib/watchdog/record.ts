@@ -33,7 +33,7 @@ export async function recordAction(db: AppDb, action: WatchdogAction): Promise<R
     if (!e.id) throw new Error(`watchdog: ${e.name} needs an explicit id (one per case and attempt)`);
     outbox.push({ eventId: e.id, name: e.name, data: (e.data ?? {}) as Record<string, unknown> });
   }
-  const rows = JSON.stringify(outbox.map((m) => ({ event_id: m.eventId, name: m.name, data: m.data })));
+  const rows = toJsonb(outbox.map((m) => ({ event_id: m.eventId, name: m.name, data: m.data })));
   const result = await db.execute(sql`
     with ev as (
       insert into task_events (task_id, kind, payload, actor, idempotency_key)
