@@ -308,6 +308,30 @@ describe("work, when its run stops holding the task mid-run", () => {
     expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toEqual([]);
   });
 
+  it("does not submit what the same turn asked for once the task is cancelled during a later call of that turn", async () => {
+    const db = t.current.db;
+    const { task, runId, event } = await leased();
+    anthropic.queue({
+      toolUse: [
+        { name: "submit", input: { markdown: "done", result: {} } },
+        { name: "hubspot_get_properties", input: { objectType: "tickets" } },
+        { name: "hubspot_get_pipelines", input: { objectType: "tickets" } },
+      ],
+    });
+    hubspot.fail({
+      match: (c) => c.path.includes("/properties/"),
+      times: 1,
+      hold: () => applyTaskCommand(db, { taskId: task.id, action: "cancel", key: freshKey(), actor: "ops" }),
+    });
+    const res = await runFunction(work, { deps: testDeps(db, env()).deps, event });
+
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ kind: "lost" });
+    expect(await db.select().from(deliverables).where(eq(deliverables.taskId, task.id))).toEqual([]);
+    expect((await db.select().from(agentRuns).where(eq(agentRuns.id, runId)))[0]?.status).toBe("cancelled");
+    expect(await statusOf(task.id)).toBe("cancelled");
+  });
+
   it("makes no further model call once the task is handed to a newer run (the watchdog's retry)", async () => {
     const db = t.current.db;
     const { task, runId, event } = await leased();

@@ -44,7 +44,7 @@ const LOST = "the task was cancelled or handed to another run while this run wor
 type Outcome =
   | { kind: "submitted"; deliverableId: string; version: number }
   | { kind: "blocked"; reason: string }
-  | { kind: "stopped"; to: TaskState; reason: string }
+  | { kind: "stopped"; to: TaskState; reason: string; budgetDay?: string }
   | { kind: "lost"; reason: string };
 
 export const work = inngest.createFunction(
@@ -129,7 +129,8 @@ export const work = inngest.createFunction(
               taskId,
             );
             if (budget.taskSpent) return { stop: "task-cap" as const, tokens: budget.taskTokens };
-            if (budget.dailySpent) return { stop: "daily-budget" as const, tokens: budget.tokensToday };
+            if (budget.dailySpent)
+              return { stop: "daily-budget" as const, tokens: budget.tokensToday, day: budget.day };
             let res: Awaited<ReturnType<typeof runModelTurn>>;
             try {
               res = await runModelTurn(deps, input, {
@@ -205,6 +206,7 @@ export const work = inngest.createFunction(
             kind: "stopped",
             to: "ready",
             reason: `daily budget spent (${r.tokens} tokens today): back to the queue`,
+            budgetDay: r.day,
           };
           break;
         }
@@ -258,7 +260,10 @@ export const work = inngest.createFunction(
         messages.push({ role: "tool", results });
       }
 
-      if (terminal?.kind === "submit") {
+      // Lost the task mid-turn: a submit or block the same turn asked for is not this run's to make.
+      if (outcome?.kind === "lost") {
+        // nothing more: the release below frees the slot
+      } else if (terminal?.kind === "submit") {
         const submit = terminal;
         outcome = await step.run("submit", async () => {
           const stored = await storeDeliverable(deps.db, {
@@ -284,6 +289,7 @@ export const work = inngest.createFunction(
       if (outcome.kind === "blocked" || outcome.kind === "stopped") {
         const to: TaskState = outcome.kind === "blocked" ? "blocked_external" : outcome.to;
         const reason = outcome.reason;
+        const budgetDay = outcome.kind === "stopped" ? outcome.budgetDay : undefined;
         await step.run("finish", async () => {
           const moved = await transition(deps.db, {
             taskId,
@@ -294,12 +300,12 @@ export const work = inngest.createFunction(
             actor: "fn:work",
           });
           const owed = [...moved.outbox];
-          if (reason.startsWith("daily budget")) {
+          if (budgetDay) {
             const paused = await pauseScheduler(deps.db, {
               reason,
               actor: "fn:work",
               now: deps.now(),
-              budget: true,
+              budgetDay,
             });
             owed.push(...paused.outbox);
           }

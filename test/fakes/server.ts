@@ -23,6 +23,8 @@ export interface Fault {
   headers?: Record<string, string>;
   /** Wait this long before answering (or before passing on to the real route when no status is set). */
   delayMs?: number;
+  /** Called when the call arrives, answered once it settles: a test acts while the call is in flight. */
+  hold?: () => Promise<unknown>;
   /** Destroy the TCP connection instead of answering. */
   drop?: boolean;
   /** How many calls this fault applies to (default: unlimited). */
@@ -65,6 +67,7 @@ export async function startFake(routes: (app: Hono<FakeEnv>) => void): Promise<F
     if (!fault) return next();
     if (fault.times !== undefined) fault.times -= 1;
     if (fault.delayMs) await sleep(fault.delayMs);
+    if (fault.hold) await fault.hold();
     if (fault.drop) {
       c.env.incoming.socket.destroy();
       return new Response(null, { status: 599 });
