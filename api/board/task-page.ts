@@ -25,7 +25,7 @@ export function taskPage(nonce: string, found: Found): Html {
       <dt>Dry-run</dt><dd>${t.dryRun ? "yes" : "no"}</dd>
       <dt>Source</dt><dd>${t.source}${t.sourceRef ? html` (${t.sourceRef})` : ""}</dd>
       <dt>Created</dt><dd>${at(t.createdAt)}</dd>
-      <dt>Model usage</dt><dd>${count(found.usage.calls)} calls, ${count(found.usage.tokensIn + found.usage.tokensOut)} tokens, ${usd(found.usage.costUsd)}</dd>
+      <dt>Model usage</dt><dd>${count(found.usage.calls)} calls, ${count(found.usage.tokensIn + found.usage.tokensOut + found.usage.cacheWriteTokens)} tokens, ${usd(found.usage.costUsd)}</dd>
       <dt>Id</dt><dd><code>${t.id}</code> · JSON: <code>GET /api/tasks/${t.id}</code> with the bearer token</dd>
     </dl>
     ${t.description ? html`<h2>Description</h2><p>${t.description}</p>` : ""}

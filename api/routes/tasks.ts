@@ -105,6 +105,8 @@ export const tasksRoutes = new Hono<AppEnv>()
         calls: found.usage.calls,
         tokens_in: found.usage.tokensIn,
         tokens_out: found.usage.tokensOut,
+        cache_read_tokens: found.usage.cacheReadTokens,
+        cache_write_tokens: found.usage.cacheWriteTokens,
         cost_usd: found.usage.costUsd,
       },
     });

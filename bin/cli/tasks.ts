@@ -38,7 +38,13 @@ interface Shown {
   timeline: Event[];
   timeline_next_cursor: number | null;
   review_history: { human_revisions: number; auto_revisions: number };
-  usage: { calls: number; tokens_in: number; tokens_out: number; cost_usd: number };
+  usage: {
+    calls: number;
+    tokens_in: number;
+    tokens_out: number;
+    cache_write_tokens?: number;
+    cost_usd: number;
+  };
 }
 interface Moved {
   task: { id: string; state: TaskState };
@@ -136,7 +142,7 @@ async function showTask(ctx: Context, [id]: string[], v: Values) {
       ["depends on", b.depends_on.map((d) => `${d.id} (${d.status})`).join(", ") || "—"],
       [
         "usage",
-        `${num(b.usage.calls)} calls, ${num(b.usage.tokens_in + b.usage.tokens_out)} tokens, ${usd(b.usage.cost_usd)}`,
+        `${num(b.usage.calls)} calls, ${num(b.usage.tokens_in + b.usage.tokens_out + (b.usage.cache_write_tokens ?? 0))} tokens, ${usd(b.usage.cost_usd)}`,
       ],
       ["created", when(t.created_at)],
       ["updated", when(t.updated_at)],

@@ -2,10 +2,12 @@
 // subquery aggregated to JSON), validated with zod at the boundary and shaped by shape.ts. Period
 // numbers (events, done, failures, spend) count rows whose created_at falls in [start, end); the
 // snapshot numbers (states, stuck, stamps waiting) are as of the digest's `at`.
+
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { budgetedTokens } from "../budget/status.ts";
 import type { DigestPeriod } from "./period.ts";
 import {
   type Digest,
@@ -134,7 +136,7 @@ export async function gatherDigest(db: AppDb, period: DigestPeriod, limits: Dige
       (select coalesce(json_agg(g), '[]'::json) from (
          select coalesce(u.project_id, t.project_id) as project_id, p.name as project_name,
                 (u.task_id is not null) as has_task, t.worker_id, w.name as worker_name, u.provider, u.tier,
-                sum(u.tokens_in + u.tokens_out)::bigint as tokens, sum(u.cost_usd) as cost_usd
+                sum(${budgetedTokens("u")})::bigint as tokens, sum(u.cost_usd) as cost_usd
            from token_usage u
            left join tasks t on t.id = u.task_id
            left join projects p on p.id = coalesce(u.project_id, t.project_id)

@@ -76,6 +76,8 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
         calls: sql<number>`count(*)::int`,
         tokensIn: sql<number>`coalesce(sum(${tokenUsage.tokensIn}), 0)::int`,
         tokensOut: sql<number>`coalesce(sum(${tokenUsage.tokensOut}), 0)::int`,
+        cacheReadTokens: sql<number>`coalesce(sum(${tokenUsage.cacheReadTokens}), 0)::int`,
+        cacheWriteTokens: sql<number>`coalesce(sum(${tokenUsage.cacheWriteTokens}), 0)::int`,
         costUsd: sql<string>`coalesce(sum(${tokenUsage.costUsd}), 0)::text`,
       })
       .from(tokenUsage)
@@ -127,6 +129,8 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
       calls: Number(usage[0]?.calls ?? 0),
       tokensIn: Number(usage[0]?.tokensIn ?? 0),
       tokensOut: Number(usage[0]?.tokensOut ?? 0),
+      cacheReadTokens: Number(usage[0]?.cacheReadTokens ?? 0),
+      cacheWriteTokens: Number(usage[0]?.cacheWriteTokens ?? 0),
       costUsd: Number(usage[0]?.costUsd ?? 0),
     },
   };

@@ -89,7 +89,7 @@ describe("lifecycle: signed webhook → … → task/work.submitted (dry-run)", 
     expect(kinds.filter((k) => k === "tool_call")).toHaveLength(3);
     const wouldDo = (shown.timeline as Json[]).find((e) => e.kind === "would_do");
     expect(wouldDo?.payload).toMatchObject({ method: "POST", path: "/crm/v3/properties/tickets" });
-    expect(shown.usage).toMatchObject({ calls: 3 });
+    expect(shown.usage).toMatchObject({ calls: 3, cache_read_tokens: 0, cache_write_tokens: 0 });
     expect(shown.usage.tokens_in).toBeGreaterThanOrEqual(2000);
     expect(shown.usage.cost_usd).toBeGreaterThan(0);
 
