@@ -1,6 +1,6 @@
 // review's onFailure, as the executor calls it (POST /api/inngest?fnId=foreman-review-failure): a
 // review whose model is down is parked to be retried — once per failed run — until it has been
-// parked FOREMAN_REVIEW_MAX_PARKINGS times; then, or at once for a failure retrying cannot help (the
+// parked FOREMAN_REVIEW_MAX_PARKINGS times; the next failure, or at once for a failure retrying cannot help (the
 // bridge refusing its token), the task goes to failed_needs_triage with the failure's class and
 // `task/state.changed` (notify's cue), instead of staying `working` and being retried for ever.
 import { and, eq } from "drizzle-orm";
@@ -66,9 +66,9 @@ describe("review onFailure", () => {
     ).toContain(s.taskId);
   });
 
-  it("sends the task to triage on the parking that reaches FOREMAN_REVIEW_MAX_PARKINGS", async () => {
+  it("sends the task to triage on the failure after FOREMAN_REVIEW_MAX_PARKINGS parkings", async () => {
     const s = await submitted();
-    const env = { FOREMAN_REVIEW_MAX_PARKINGS: "3" };
+    const env = { FOREMAN_REVIEW_MAX_PARKINGS: "2" };
     await failReview(s, DOWN, "01RUN1", env);
     await failReview(s, DOWN, "01RUN2", env);
     expect((await rowOf(s.taskId))?.status).toBe("working");

@@ -147,6 +147,31 @@ describe("a budget pause ends with its day", () => {
     await db.execute(sql`delete from token_usage`);
   });
 
+  it("marks the day the snapshot found spent, even when the pass runs past midnight", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 1);
+    const task = await insertTask(db, { status: "ready", workerId: worker });
+    const midnight = Date.UTC(2031, 2, 10);
+    await db.insert(tokenUsage).values({
+      provider: "anthropic",
+      model: "m",
+      tokensIn: 900,
+      tokensOut: 200,
+      at: new Date(midnight - 60_000),
+    });
+    // The snapshot reads 23:59:59.9; every later step sees the new day.
+    const { deps } = testDeps(db, { FOREMAN_DAILY_TOKEN_BUDGET: "1000" });
+    let calls = 0;
+    deps.now = () => new Date(calls++ === 0 ? midnight - 100 : midnight + 100);
+    expect((await runFunction(schedule, { deps, event: tick })).result).toMatchObject({ paused: true });
+    const [mark] = await db.select().from(settings).where(eq(settings.key, BUDGET_DAY_KEY));
+    expect(mark?.value).toBe("2031-03-09");
+    // So the new day, which has its whole budget, lifts it.
+    const next = await run(db, midnight + 3_600_000);
+    expect((next.result as { leased: string[] }).leased).toEqual([task.id]);
+    await db.execute(sql`delete from token_usage`);
+  });
+
   it("never lifts a person's pause, nor a budget pause a person paused on top of", async () => {
     const db = t.current.db;
     const worker = await freshWorker(db, 1);

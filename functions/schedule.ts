@@ -66,7 +66,9 @@ export const schedule = inngest.createFunction(
           reason: `daily budget spent (${snapshot.tokensToday} tokens, $${snapshot.costToday.toFixed(2)})`,
           actor: "fn:schedule",
           now: deps.now(),
-          budget: true,
+          // The day the snapshot found spent, not the clock now: a pass that straddles midnight must
+          // not mark the new day's pause.
+          budgetDay: today,
         });
         await publish(deps, r.outbox);
         return r.changed;

@@ -48,8 +48,8 @@ export type FailedReviewOutcome =
 
 /**
  * The review function's onFailure: park the review to be retried, or — when retrying cannot help
- * (`error.name` NonRetriableError, as the function edge marks it) or this deliverable's review has
- * been parked `maxParkings` times — move the task to failed_needs_triage with the failure's class.
+ * (`error.name` NonRetriableError, as the function edge marks it) or this deliverable's review was
+ * already parked `maxParkings` times — move the task to failed_needs_triage with the failure's class.
  * A task that moved on meanwhile (a newer deliverable, another state) is left alone.
  */
 export async function settleFailedReview(
@@ -64,9 +64,10 @@ export async function settleFailedReview(
        where task_id = ${data.taskId} and kind = 'review_pending' and payload->>'deliverableId' = ${data.deliverableId}
          and idempotency_key is distinct from ${`events:review-parked:${failure.runId}#0`}`),
   );
+  // This failure's number: the parkings before it, plus itself.
   const parkings = (row?.n ?? 0) + 1;
   const heals = failure.name !== "NonRetriableError";
-  if (heals && parkings < maxParkings) {
+  if (heals && parkings <= maxParkings) {
     await parkReview(db, data, failure.message, `review-parked:${failure.runId}`);
     return { outcome: { settled: "parked", parkings }, outbox: [] };
   }

@@ -56,10 +56,10 @@ async function flip(
   return { changed, outbox: changed ? [message] : [] };
 }
 
-/** Pauses; `budget: true` when the daily budget is spent (the pause then lifts on a new day). */
+/** Pauses; `budgetDay` (UTC, YYYY-MM-DD) when that day's budget is spent: the pause lifts on a later day. */
 export function pauseScheduler(
   db: AppDb,
-  opts: { reason: string; actor: string; now: Date; budget?: boolean },
+  opts: { reason: string; actor: string; now: Date; budgetDay?: string },
 ) {
   return flip(
     db,
@@ -69,7 +69,7 @@ export function pauseScheduler(
       name: schedulerPaused.name,
       data: { reason: opts.reason, actor: opts.actor },
     },
-    opts.budget ? utcDay(opts.now) : undefined,
+    opts.budgetDay,
   );
 }
 
