@@ -23,6 +23,19 @@ export const budgetPauseDaySql = sql`(select s.value #>> '{}' from settings s wh
 
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
+/** The statement's end both flips share: `message` owed to the outbox only if `flipped` has a row. */
+const owedIfFlipped = (message: OutboxMessage) => sql`ob as (
+      insert into outbox (event_id, name, data)
+      select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from flipped
+      on conflict (event_id) do nothing
+    )
+    select count(*)::int as n from flipped`;
+
+function flipOutcome(result: unknown, message: OutboxMessage): { changed: boolean; outbox: OutboxMessage[] } {
+  const changed = (rowsOf<{ n: number }>(result)[0]?.n ?? 0) > 0;
+  return { changed, outbox: changed ? [message] : [] };
+}
+
 async function flip(
   db: AppDb,
   to: boolean,
@@ -46,14 +59,8 @@ async function flip(
       on conflict (key) do update set value = excluded.value, updated_at = now()
     ),`
     }
-    ob as (
-      insert into outbox (event_id, name, data)
-      select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from flipped
-      on conflict (event_id) do nothing
-    )
-    select count(*)::int as n from flipped`);
-  const changed = (rowsOf<{ n: number }>(result)[0]?.n ?? 0) > 0;
-  return { changed, outbox: changed ? [message] : [] };
+    ${owedIfFlipped(message)}`);
+  return flipOutcome(result, message);
 }
 
 /** Pauses; `budgetDay` (UTC, YYYY-MM-DD) when that day's budget is spent: the pause lifts on a later day. */
@@ -98,14 +105,8 @@ export async function resumeAfterBudgetDay(
        where key = ${PAUSED_KEY} and value = 'true'::jsonb and exists (select 1 from marker)
       returning key
     ),
-    ob as (
-      insert into outbox (event_id, name, data)
-      select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from flipped
-      on conflict (event_id) do nothing
-    )
-    select count(*)::int as n from flipped`);
-  const changed = (rowsOf<{ n: number }>(result)[0]?.n ?? 0) > 0;
-  return { changed, outbox: changed ? [message] : [] };
+    ${owedIfFlipped(message)}`);
+  return flipOutcome(result, message);
 }
 
 export function resumeScheduler(db: AppDb, opts: { actor: string; now: Date }) {
