@@ -1,11 +1,13 @@
 // Row fixtures: each test makes its own rows with fresh ids.
 import { eq } from "drizzle-orm";
-import { taskDependencies, tasks } from "../db/schema/index.ts";
+import { taskDependencies, tasks, workerLeases } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { taskStateChanged } from "../lib/events.ts";
 import { newId } from "../lib/ids.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
+import { mintClientLink } from "../lib/stamps/links.ts";
 import type { TaskState } from "../lib/states.ts";
+import { transition } from "../lib/tasks/transition.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
 
@@ -117,4 +119,31 @@ export async function submittedDeliverable(
       data: { taskId: task.id, runId, deliverableId: d.id, deliverableHash: d.hash },
     },
   };
+}
+
+/**
+ * A task whose deliverable passed review and waits in `awaiting_client_review`, and a client link
+ * minted for it with `key` (as the review's client stage leaves it).
+ */
+export async function awaitingClientWithLink(
+  db: AppDb,
+  opts: { key: string; title?: string; markdown?: string },
+) {
+  await db.delete(workerLeases);
+  const s = await submittedDeliverable(db, {
+    task: { title: opts.title ?? "fixture task" },
+    ...(opts.markdown === undefined ? {} : { markdown: opts.markdown }),
+  });
+  await transition(db, {
+    taskId: s.taskId,
+    to: "awaiting_client_review",
+    key: freshKey(),
+    actor: "reviewer:local",
+  });
+  const link = await mintClientLink(
+    db,
+    { STAMP_LINK_KEY: opts.key, STAMP_LINK_KEY_PREVIOUS: undefined, STAMP_LINK_TTL_DAYS: 14 },
+    { taskId: s.taskId, deliverableHash: s.hash, now: new Date() },
+  );
+  return { task: { id: s.taskId }, link, hash: s.hash };
 }

@@ -3,52 +3,22 @@
 // explanation and change nothing.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { stampLinks, stamps, taskEvents, tasks, workerLeases } from "../../db/schema/index.ts";
-import { leaseTask } from "../../lib/scheduler/lease.ts";
-import { mintClientLink } from "../../lib/stamps/links.ts";
-import { transition } from "../../lib/tasks/transition.ts";
-import { storeDeliverable } from "../../lib/work/deliverable.ts";
-import { releaseRun } from "../../lib/work/release.ts";
+import { stampLinks, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { freshKey, insertTask } from "../fixtures.ts";
+import { awaitingClientWithLink } from "../fixtures.ts";
 
 const t = useTestDb();
 const KEY = "k".repeat(40);
 const env = { STAMP_LINK_KEY: KEY };
 
 /** A task with a stored deliverable, awaiting the client's stamp, and a link for it. */
-async function awaitingClient() {
-  const db = t.current.db;
-  await db.delete(workerLeases);
-  const task = await insertTask(db, { status: "ready", title: "Set up the Service Hub pipeline" });
-  const runId = `run_${task.id.slice(-12)}`;
-  await leaseTask(db, { taskId: task.id, workerId: "crm-setup", runId, key: `l:${runId}`, now: new Date() });
-  const d = await storeDeliverable(db, {
-    taskId: task.id,
-    runId,
+const awaitingClient = () =>
+  awaitingClientWithLink(t.current.db, {
+    key: KEY,
+    title: "Set up the Service Hub pipeline",
     markdown: "# Pipeline\nFour stages <b>created</b>.",
-    result: {},
-    key: `s:${runId}`,
   });
-  await releaseRun(db, { runId, status: "succeeded" });
-  await transition(db, {
-    taskId: task.id,
-    to: "awaiting_client_review",
-    key: freshKey(),
-    actor: "reviewer:local",
-  });
-  const link = await mintClientLink(
-    db,
-    { STAMP_LINK_KEY: KEY, STAMP_LINK_KEY_PREVIOUS: undefined, STAMP_LINK_TTL_DAYS: 14 },
-    {
-      taskId: task.id,
-      deliverableHash: d.hash,
-      now: new Date(),
-    },
-  );
-  return { task, link, hash: d.hash };
-}
 const form = (fields: Record<string, string>) => ({
   method: "POST",
   body: new URLSearchParams(fields).toString(),

@@ -7,15 +7,10 @@
 import { eq } from "drizzle-orm";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { stampLinks, stamps, tasks, workerLeases } from "../../db/schema/index.ts";
-import { leaseTask } from "../../lib/scheduler/lease.ts";
-import { mintClientLink } from "../../lib/stamps/links.ts";
-import { transition } from "../../lib/tasks/transition.ts";
-import { storeDeliverable } from "../../lib/work/deliverable.ts";
-import { releaseRun } from "../../lib/work/release.ts";
+import { stampLinks, stamps, tasks } from "../../db/schema/index.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { freshKey, insertTask } from "../fixtures.ts";
+import { awaitingClientWithLink } from "../fixtures.ts";
 import { describeInBrowser, useBrowserApp } from "./harness.ts";
 
 const KEY = "k".repeat(40);
@@ -38,36 +33,11 @@ describeInBrowser("the stamp page in Chromium", () => {
 
   /** A task with a stored deliverable, awaiting the client's stamp, and the URL of its link. */
   async function awaitingClient() {
-    const db = t.current.db;
-    await db.delete(workerLeases);
-    const task = await insertTask(db, { status: "ready", title: TITLE });
-    const runId = `run_${task.id.slice(-12)}`;
-    await leaseTask(db, {
-      taskId: task.id,
-      workerId: "crm-setup",
-      runId,
-      key: `l:${runId}`,
-      now: new Date(),
-    });
-    const d = await storeDeliverable(db, {
-      taskId: task.id,
-      runId,
+    const { task, link } = await awaitingClientWithLink(t.current.db, {
+      key: KEY,
+      title: TITLE,
       markdown: MARKDOWN,
-      result: {},
-      key: `s:${runId}`,
     });
-    await releaseRun(db, { runId, status: "succeeded" });
-    await transition(db, {
-      taskId: task.id,
-      to: "awaiting_client_review",
-      key: freshKey(),
-      actor: "reviewer:local",
-    });
-    const link = await mintClientLink(
-      db,
-      { STAMP_LINK_KEY: KEY, STAMP_LINK_KEY_PREVIOUS: undefined, STAMP_LINK_TTL_DAYS: 14 },
-      { taskId: task.id, deliverableHash: d.hash, now: new Date() },
-    );
     return { task, link, url: `${app.base}${link.path}` };
   }
 
