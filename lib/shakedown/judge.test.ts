@@ -2,7 +2,7 @@
 // the internal stage judged by the triage verdict, failure class and marks checked, the
 // prompt-injection rules, and the slot bound over the runs' spans on every seeded task.
 import { describe, expect, it } from "vitest";
-import type { TaskState } from "../states.ts";
+import { HAPPY_PATH, type TaskState } from "../states.ts";
 import type { TaskDocument, TimelineEvent } from "./api.ts";
 import { type Followed, judge, mostAtOnce, observedPath, runSpans } from "./judge.ts";
 import type { ScenarioId } from "./scenarios.ts";
@@ -54,14 +54,7 @@ const ctx = {
     writes: new Set(["hubspot_add_note"]),
   },
 };
-const HAPPY: TaskState[] = [
-  "intake",
-  "ready",
-  "working",
-  "awaiting_internal_review",
-  "awaiting_client_review",
-  "done",
-];
+const HAPPY: TaskState[] = [...HAPPY_PATH];
 
 describe("judging shakedown tasks", () => {
   it("reads the path from the moves, and a task that never moved as its one state", () => {
