@@ -15,7 +15,7 @@ import { triage } from "../lib/intake/triage.ts";
 import { costUsd, priceFor } from "../lib/llm/cost.ts";
 import { recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
-import { InvalidTransitionError, TransitionConflictError } from "../lib/tasks/errors.ts";
+import { taskMovedOn } from "../lib/tasks/errors.ts";
 import { readTaskSource } from "../lib/tasks/read.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { inngest } from "./client.ts";
@@ -43,8 +43,7 @@ export const intake = inngest.createFunction(
           actor: "fn:intake",
         }).catch((err: unknown) => {
           // Triaged and moved on before the failure (or moved by a person): nothing to do.
-          if (err instanceof TransitionConflictError || err instanceof InvalidTransitionError)
-            return undefined;
+          if (taskMovedOn(err)) return undefined;
           throw err;
         });
         await publish(deps, moved?.outbox ?? []);

@@ -21,7 +21,7 @@ import {
 import { publish } from "../lib/outbox/publish.ts";
 import { pauseScheduler } from "../lib/scheduler/pause.ts";
 import type { TaskState } from "../lib/states.ts";
-import { GuardFailedError, InvalidTransitionError, TransitionConflictError } from "../lib/tasks/errors.ts";
+import { taskMovedOn } from "../lib/tasks/errors.ts";
 import { appendEvents } from "../lib/tasks/event-log.ts";
 import { guards } from "../lib/tasks/guards.ts";
 import { transition } from "../lib/tasks/transition.ts";
@@ -74,12 +74,7 @@ export const work = inngest.createFunction(
           set: { currentRunId: null, leaseExpiresAt: null },
         }).catch((err: unknown) => {
           // The task may have moved on already (another state, a later run); anything else is a fault.
-          if (
-            err instanceof TransitionConflictError ||
-            err instanceof GuardFailedError ||
-            err instanceof InvalidTransitionError
-          )
-            return undefined;
+          if (taskMovedOn(err)) return undefined;
           throw err;
         });
         const released = await releaseRun(deps.db, { runId: original.runId, status: "failed" });
@@ -250,7 +245,9 @@ export const work = inngest.createFunction(
             };
           });
           if ("lost" in done) {
+            // A submit or block this turn asked for is no longer this run's to make.
             outcome = { kind: "lost", reason: LOST };
+            terminal = undefined;
             break;
           }
           results.push({ toolCallId: done.toolCallId, content: done.content, isError: done.isError });
@@ -260,10 +257,7 @@ export const work = inngest.createFunction(
         messages.push({ role: "tool", results });
       }
 
-      // Lost the task mid-turn: a submit or block the same turn asked for is not this run's to make.
-      if (outcome?.kind === "lost") {
-        // nothing more: the release below frees the slot
-      } else if (terminal?.kind === "submit") {
+      if (terminal?.kind === "submit") {
         const submit = terminal;
         outcome = await step.run("submit", async () => {
           const stored = await storeDeliverable(deps.db, {

@@ -12,7 +12,7 @@ import type { OutgoingEvent } from "../events.ts";
 import { taskWorkSubmitted } from "../events.ts";
 import { classifyFailure, type FailureClass, failureReason } from "../failures.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
-import { GuardFailedError, InvalidTransitionError, TransitionConflictError } from "../tasks/errors.ts";
+import { taskMovedOn } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { guards } from "../tasks/guards.ts";
 import { transition } from "../tasks/transition.ts";
@@ -85,12 +85,7 @@ export async function settleFailedReview(
     });
     return { outcome: { settled: "triaged", class: cls }, outbox: moved.outbox };
   } catch (err) {
-    if (
-      err instanceof TransitionConflictError ||
-      err instanceof GuardFailedError ||
-      err instanceof InvalidTransitionError
-    )
-      return { outcome: { settled: "moved_on" }, outbox: [] };
+    if (taskMovedOn(err)) return { outcome: { settled: "moved_on" }, outbox: [] };
     throw err;
   }
 }

@@ -58,5 +58,14 @@ export class GuardFailedError extends DomainError {
   }
 }
 
+/**
+ * The task is no longer where a clean-up move expected it — another state, a failed guard, a move the
+ * table forbids from where it is now: the failure handlers' "someone got there first", not a fault.
+ */
+export const taskMovedOn = (err: unknown): boolean =>
+  err instanceof TransitionConflictError ||
+  err instanceof GuardFailedError ||
+  err instanceof InvalidTransitionError;
+
 export const taskNotFound = (taskId: string): DomainError =>
   new DomainError("NOT_FOUND", `Task ${taskId} does not exist.`, { field: "taskId", details: { taskId } });
