@@ -4,8 +4,8 @@
 // the worker submits (a stored deliverable and task/work.submitted) or blocks, or at a limit (turns,
 // the task's token cap, a spent daily budget), or when the run no longer holds its task (cancelled, or
 // handed to a newer run: read before every turn and tool call, which also renew the lease, so it
-// stops at its next step even before the engine's cancelOn does). The slot is released on every path: `finally` here,
-// onFailure for runs that fail, and release-on-cancel for cancelled ones.
+// stops at its next step even before the engine's cancelOn does). The slot is released on every
+// path: `finally` here, onFailure for runs that fail, and release-on-cancel for cancelled ones.
 import { NonRetriableError } from "inngest";
 import { readBudget } from "../lib/budget/status.ts";
 import { isDomainError } from "../lib/errors.ts";

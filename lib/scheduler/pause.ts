@@ -1,10 +1,10 @@
 // The global pause flag. Pausing and resuming are each ONE statement that flips the flag and, only
 // when it actually flipped, writes `scheduler/paused` / `scheduler/resumed` to the outbox — so a
 // budget breach seen by many runs raises exactly one alert. The event id carries the moment of the
-// flip, so a re-send is a duplicate and a later pause (even the same day, for the same reason) is new. A pause the daily budget caused also marks
-// its day (BUDGET_DAY_KEY, in the same statement): the schedule function lifts it once a new UTC day
-// has budget again (resumeAfterBudgetDay), while a person's pause — or a person pausing on top of a
-// budget pause — stays until a person resumes.
+// flip, so a re-send is a duplicate and a later pause (even the same day, for the same reason) is
+// new. A pause the daily budget caused also marks its day (BUDGET_DAY_KEY, in the same statement):
+// the schedule function lifts it once a new UTC day has budget again (resumeAfterBudgetDay), while a
+// person's pause — or a person pausing on top of a budget pause — stays until a person resumes.
 import { sql } from "drizzle-orm";
 import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
