@@ -306,7 +306,7 @@ describe("review: the human stages", () => {
       deps: api.deps,
       event,
       runId: `rv_${taskId}`,
-      waits: [timeOut, timeOut, timeOut],
+      waits: Array(6).fill(timeOut),
     });
     expect(res.error).toBeUndefined();
     expect(res.result).toMatchObject({ stages: { internal: { kind: "moved", status: "blocked_external" } } });
@@ -321,13 +321,21 @@ describe("review: the human stages", () => {
     ]);
     const [last] = (await db.select().from(tasks).where(eq(tasks.id, taskId))).map((r) => r.statusReason);
     expect(last).toContain("no stamp");
-    // The waits were 24 h, 72 h and 5 days after the card went out, one after another.
+    // The waits ended 24 h, 72 h and 5 days after the card went out, one after another, each phase
+    // opening with a one-minute wait (a click that beat the wait is found then).
     expect(timeouts.map(([id]) => id)).toEqual([
       "internal:wait:remind:0",
+      "internal:wait:remind:1",
       "internal:wait:escalate:0",
+      "internal:wait:escalate:1",
       "internal:wait:deadline:0",
+      "internal:wait:deadline:1",
     ]);
-    const [r, e, d] = timeouts.map(([, at]) => Date.parse(at));
+    const ends = timeouts.map(([, at]) => Date.parse(at));
+    const [r, e, d] = [ends[1], ends[3], ends[5]];
+    expect(((ends[0] as number) - ((r as number) - 24 * 3_600_000)) / 1000).toBe(60);
+    expect(((ends[2] as number) - (r as number)) / 1000).toBe(60);
+    expect(((ends[4] as number) - (e as number)) / 1000).toBe(60);
     expect(((e as number) - (r as number)) / 3_600_000).toBe(48);
     expect(((d as number) - (r as number)) / 3_600_000).toBe(5 * 24 - 24);
     // Slack saw: the card, the reminder in its thread naming the reviewer, the escalation naming the
@@ -357,13 +365,16 @@ describe("review: the human stages", () => {
       deps: api.deps,
       event,
       runId: `rv_${taskId}`,
-      waits: [timeOut, timeOut, timeOut, timeOut],
+      waits: Array(7).fill(timeOut),
     });
     expect(ids).toEqual([
       "internal:wait:remind:0",
+      "internal:wait:remind:1",
       "internal:wait:escalate:0",
+      "internal:wait:escalate:1",
       "internal:wait:deadline:0",
       "internal:wait:deadline:1",
+      "internal:wait:deadline:2",
     ]);
     expect(await statusOf(taskId)).toBe("blocked_external");
   });
@@ -373,9 +384,12 @@ describe("review: the human stages", () => {
     answers(true);
     const { taskId, hash, event } = await submitted(db);
     const api = testApp(db, env());
-    // The first wait times out; the click arrives right after, before the next wait exists, so no
-    // wait would ever see its event.
-    const timeoutThenClick: WaitHandler = async () => {
+    // The click lands while no wait exists (here: as the first wait times out), so no wait ever sees
+    // its event. The re-read after that wait finds it — a minute after the card, not at the reminder.
+    const posted = Date.now();
+    let missedUntil = 0;
+    const timeoutThenClick: WaitHandler = async (_id, o) => {
+      missedUntil = (o.timeout as Date).getTime();
       await applyStamp(db, {
         taskId,
         stage: "internal",
@@ -393,6 +407,7 @@ describe("review: the human stages", () => {
       runId: `rv_${taskId}`,
       waits: [timeoutThenClick],
     });
+    expect(missedUntil - posted).toBeLessThanOrEqual(60_000 + 5_000);
     expect(suspendedAt(res.error)).toBe("client:wait:remind:0");
     expect(await kinds(taskId)).not.toContain("reminder");
     expect(await statusOf(taskId)).toBe("awaiting_client_review");

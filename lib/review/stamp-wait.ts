@@ -48,12 +48,30 @@ export function phasesOf(w: StampWindow): { phase: WaitPhase; from: string; unti
   ];
 }
 
-/** Where each piece of a wait from `from` to `until` ends: at most MAX_WAIT_MS apart, the last at `until`. */
-export function waitPieces(from: string, until: string, max = MAX_WAIT_MS): string[] {
+/**
+ * A click that lands while no wait exists (between the re-read and the wait, which the engine cannot
+ * close) is found at the next re-read. So each phase's first piece ends soon after its start — when
+ * the card, reminder or escalation just went out and a click is likeliest — and such a click is
+ * found within this, not at the next phase hours later.
+ */
+export const FIRST_WAIT_MS = 60_000;
+
+/**
+ * Where each piece of a wait from `from` to `until` ends: the first `first` after `from`, then at most
+ * `max` apart, the last at `until`.
+ */
+export function waitPieces(
+  from: string,
+  until: string,
+  { max = MAX_WAIT_MS, first = FIRST_WAIT_MS }: { max?: number; first?: number } = {},
+): string[] {
   const start = Date.parse(from);
   const end = Date.parse(until);
   const out: string[] = [];
-  for (let t = start + max; t < end; t += max) out.push(new Date(t).toISOString());
+  let t = start + first;
+  if (t < end) out.push(new Date(t).toISOString());
+  else t = start;
+  for (t += max; t < end; t += max) out.push(new Date(t).toISOString());
   out.push(new Date(end).toISOString());
   return out;
 }
