@@ -2,7 +2,8 @@
 // posted with the findings and its buttons, a signed click through /slack/interactions updates the
 // card and wakes the run, the client's link follows in the card's thread; dry-run records the exact
 // card as WOULD_DO and calls nothing; reminder, escalation and deadline fire in that order; a 14-day
-// window is a chain of waits; a click that lands before a wait exists, or between two waits, is found.
+// window is a chain of waits; a click that lands before a wait exists, or between two waits, is found;
+// a byte-identical resubmission is decided afresh, and an earlier round's wait ends when it re-enters.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -16,9 +17,11 @@ import {
 } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { newId } from "../lib/ids.ts";
+import { readStageEntry, readStampOutcome } from "../lib/review/stamp-wait.ts";
 import type { SlackClient } from "../lib/slack/client.ts";
 import { SIGNATURE_HEADER, slackSignature, TIMESTAMP_HEADER } from "../lib/slack/verify.ts";
 import { applyStamp } from "../lib/stamps/apply.ts";
+import { transition } from "../lib/tasks/transition.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
@@ -29,7 +32,7 @@ import {
   type FakeSlack,
   startSlackFake,
 } from "../test/fakes/slack.ts";
-import { submittedDeliverable } from "../test/fixtures.ts";
+import { freshKey, submittedDeliverable } from "../test/fixtures.ts";
 import { runFunction, suspendedAt, type WaitHandler } from "../test/inngest.ts";
 import { review } from "./review.ts";
 
@@ -466,5 +469,99 @@ describe("review: the human stages", () => {
       notes.some((n) => n.includes("Slack refused the review card") && n.includes("channel_not_found")),
     ).toBe(true);
     expect(await db.select().from(slackMessages).where(eq(slackMessages.taskId, taskId))).toEqual([]);
+  });
+});
+
+describe("review: a byte-identical resubmission", () => {
+  it("is decided afresh: the earlier round's stamps and card are not this round's", async () => {
+    const db = t.current.db;
+    answers(true);
+    const first = await submitted(db);
+    const { taskId, hash } = first;
+    const api = testApp(db, env());
+    const stampBy = (stage: "internal" | "client", decision: "approve" | "request_changes", ref: string) =>
+      (async () => {
+        const { stampId } = await applyStamp(db, {
+          taskId,
+          stage,
+          decision,
+          deliverableHash: hash,
+          channel: "api",
+          actor: "ops@example.com",
+          sourceRef: ref,
+          note: decision === "request_changes" ? "Use the client's label." : "",
+        });
+        return { name: "task/stamped", data: { taskId, stampId, stage, decision } };
+      }) as WaitHandler;
+    // Round 1: approved inside, then the client asks for changes.
+    const one = await runFunction(review, {
+      deps: api.deps,
+      event: first.event,
+      runId: `rv1_${taskId}`,
+      waits: [
+        stampBy("internal", "approve", "r1-internal"),
+        stampBy("client", "request_changes", "r1-client"),
+      ],
+    });
+    expect(one.error).toBeUndefined();
+    expect(await statusOf(taskId)).toBe("ready");
+    // Round 2: the worker hands in the very same bytes.
+    await db.delete(workerLeases);
+    const second = await submittedDeliverable(db, {
+      taskId,
+      n: 2,
+      markdown: "# Renewal date\nCreated the property.",
+    });
+    expect(second.hash).toBe(hash);
+    const waited: string[] = [];
+    const two = await runFunction(review, {
+      deps: api.deps,
+      event: second.event,
+      runId: `rv2_${taskId}`,
+      waits: [(id: string) => waited.push(id) && null],
+    });
+    // It waits for a person again, on a card of its own — round 1's approval does not carry over.
+    expect(suspendedAt(two.error)).toBe("internal:wait:remind:1");
+    expect(waited).toEqual(["internal:wait:remind:0"]);
+    expect(await statusOf(taskId)).toBe("awaiting_internal_review");
+    const cards = (slack.messages.get(FAKE_REVIEW_CHANNEL) ?? []).filter((m) => !m.thread_ts && m.blocks);
+    expect(cards).toHaveLength(2);
+    expect(JSON.stringify(cards[1]?.blocks)).toContain("stamp:approve");
+    // The new card takes this round's click, and the run goes on to the client stage.
+    const res = await signedClick(
+      api,
+      clickOn(cards[1] as { ts: string; blocks?: unknown[] }, "stamp:approve"),
+    );
+    expect(res.status).toBe(200);
+    expect(await statusOf(taskId)).toBe("awaiting_client_review");
+  });
+
+  it("ends an earlier round's wait when the task has entered the stage again with the same bytes", async () => {
+    const db = t.current.db;
+    const first = await submitted(db);
+    const { taskId, hash } = first;
+    const move = (to: "awaiting_internal_review" | "blocked_external" | "ready") =>
+      transition(db, { taskId, to, key: freshKey(), actor: "test" });
+    await move("awaiting_internal_review");
+    const ref = { taskId, stage: "internal" as const, deliverableHash: hash };
+    const roundOne = await readStageEntry(db, ref);
+    expect(await readStampOutcome(db, { ...ref, entered: roundOne })).toEqual({ kind: "waiting" });
+    // Set aside, unblocked, worked again to the very same deliverable, back in the stage.
+    await move("blocked_external");
+    await move("ready");
+    await db.delete(workerLeases);
+    expect(
+      (await submittedDeliverable(db, { taskId, n: 2, markdown: "# Renewal date\nCreated the property." }))
+        .hash,
+    ).toBe(hash);
+    await move("awaiting_internal_review");
+    const roundTwo = await readStageEntry(db, ref);
+    expect(roundTwo?.eventId).toBeGreaterThan(roundOne?.eventId ?? Infinity);
+    expect(await readStampOutcome(db, { ...ref, entered: roundOne })).toEqual({
+      kind: "moved",
+      status: "awaiting_internal_review",
+    });
+    expect(await readStampOutcome(db, { ...ref, entered: roundTwo })).toEqual({ kind: "waiting" });
+    expect(await readStampOutcome(db, ref)).toEqual({ kind: "waiting" });
   });
 });

@@ -44,7 +44,9 @@ import {
 } from "../lib/review/run.ts";
 import {
   phasesOf,
+  readStageEntry,
   readStampOutcome,
+  type StageEntry,
   type StampOutcome,
   type StampWindow,
   stampWindow,
@@ -193,20 +195,25 @@ async function resumeStages(
 async function humanStage(
   step: Step,
   deps: Deps,
-  ref: StageRef,
+  given: StageRef,
   runId: string,
   resumed?: { startedAt: string },
 ): Promise<StampOutcome> {
-  const s = ref.stage;
+  const s = given.stage;
+  // The clock is its own step so a retried announce mints the same link (same seed, same time). It
+  // also pins the stage entry this run waits in: a decision from an earlier round of a byte-identical
+  // resubmission is not this round's, and a newer round is not this run's.
+  const clock: StampWindow & { entered?: StageEntry | null } = await step.run(`${s}:clock`, async () => ({
+    ...stampWindow(s, resumed ? new Date(resumed.startedAt) : deps.now(), deps.config),
+    entered: await readStageEntry(deps.db, given),
+  }));
+  const { entered, ...window } = clock;
+  const ref: StageRef = { ...given, entered };
   const read = () => readStampOutcome(deps.db, ref);
   const settle = async (outcome: StampOutcome): Promise<StampOutcome> => {
     if (s === "internal") await step.run(`${s}:settle-card`, () => settleCard(deps, ref, outcome));
     return outcome;
   };
-  // The clock is its own step so a retried announce mints the same link (same seed, same time).
-  const window: StampWindow = await step.run(`${s}:clock`, () =>
-    stampWindow(s, resumed ? new Date(resumed.startedAt) : deps.now(), deps.config),
-  );
   const done = resumed
     ? await step.run(`${s}:resume`, () => readResumeState(deps.db, ref, window.startedAt, deps.now()))
     : undefined;

@@ -28,7 +28,7 @@ import { TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { guards } from "../tasks/guards.ts";
 import { transition } from "../tasks/transition.ts";
-import type { StampOutcome, StampWindow } from "./stamp-wait.ts";
+import { latestEntrySql, type StageEntry, type StampOutcome, type StampWindow } from "./stamp-wait.ts";
 
 export interface HumanDeps {
   config: Config;
@@ -41,11 +41,22 @@ export interface StageRef {
   taskId: string;
   stage: StampStage;
   deliverableHash: string;
+  /** The stage entry the run waits in; absent, the newest (readStampOutcome). */
+  entered?: StageEntry | null;
 }
 
 const ACTOR = "foreman";
-const cardKey = (ref: { taskId: string; deliverableHash: string }) =>
+/**
+ * The card's key: per version and entry into the internal stage (the client stage threads under the
+ * newest), so a byte-identical resubmission gets a card of its own. Keys written before entries were
+ * part of it end at the hash; they are still found.
+ */
+const cardBase = (ref: { taskId: string; deliverableHash: string }) =>
   `card:internal:${ref.taskId}:${ref.deliverableHash}`;
+const cardKeySql = (ref: StageRef) => sql`${cardBase(ref)} || coalesce(
+    ':' || (${ref.stage === "internal" ? (ref.entered?.eventId ?? null) : null}::bigint)::text,
+    ':' || (select x.id::text from (${latestEntrySql(ref.taskId, "internal")}) x),
+    '')`;
 
 interface TaskFacts {
   card: CardInput;
@@ -119,13 +130,11 @@ interface PostedCard {
   recorded: "sent" | "would_do";
 }
 
-async function cardOf(
-  db: AppDb,
-  ref: { taskId: string; deliverableHash: string },
-): Promise<PostedCard | null> {
-  const result = await db.execute(
-    sql`select channel, ts, recorded from slack_messages where key = ${cardKey(ref)}`,
-  );
+async function cardOf(db: AppDb, ref: StageRef): Promise<PostedCard | null> {
+  const result = await db.execute(sql`
+    select channel, ts, recorded from slack_messages
+     where key in (${cardKeySql(ref)}, ${cardBase(ref)})
+     order by key = ${cardBase(ref)} limit 1`);
   return rowsOf<PostedCard>(result)[0] ?? null;
 }
 
@@ -190,7 +199,7 @@ export async function announceInternal(deps: HumanDeps, ref: StageRef): Promise<
   const recorded = facts.dryRun || deps.config.FOREMAN_DRY_RUN ? "would_do" : "sent";
   await deps.db.execute(sql`
     insert into slack_messages (key, task_id, kind, channel, ts, deliverable_hash, recorded)
-    values (${cardKey(ref)}, ${ref.taskId}, 'card', ${posted.channel}, ${posted.ts}, ${ref.deliverableHash}, ${recorded})
+    values (${cardKeySql(ref)}, ${ref.taskId}, 'card', ${posted.channel}, ${posted.ts}, ${ref.deliverableHash}, ${recorded})
     on conflict (key) do nothing`);
   return { card: { ...posted, recorded } };
 }

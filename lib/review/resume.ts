@@ -32,6 +32,7 @@ export async function readResumeState(
                      and e.payload->>'stage' = ${ref.stage} and e.created_at >= ${startedAt}::timestamptz) as escalated,
            exists (select 1 from stamp_links l where l.task_id = ${ref.taskId} and l.stage = 'client'
                      and l.deliverable_hash = ${ref.deliverableHash}
+                     and l.created_at >= coalesce(${ref.entered?.at ?? null}::timestamptz, '-infinity'::timestamptz)
                      and l.expires_at > ${now.toISOString()}::timestamptz) as link_issued`);
   const [r] = rowsOf<{ reminded: boolean; escalated: boolean; link_issued: boolean }>(result);
   return {

@@ -89,23 +89,58 @@ export type StampOutcome =
   | { kind: "moved"; status: string }
   | { kind: "waiting" };
 
-/** One read: the stage's decision for this version, if any, and where the task is now. */
+/**
+ * One entry of a task into a stage (the `state_changed` event into its state). A deliverable
+ * resubmitted byte for byte has the same hash as the version decided before it, so "this version"
+ * is the hash within this entry: a decision made in an earlier round is that round's, never this one's.
+ */
+export interface StageEntry {
+  eventId: number;
+  at: string;
+}
+
+/** The newest entry of the task into the stage, as a SQL row source (id, created_at). */
+export const latestEntrySql = (taskId: unknown, stage: StampStage) => sql`
+  select e.id, e.created_at from task_events e
+   where e.task_id = ${taskId} and e.kind = 'state_changed' and e.payload->>'to' = ${STAGE_STATE[stage]}
+   order by e.id desc limit 1`;
+
+export async function readStageEntry(
+  db: AppDb,
+  ref: { taskId: string; stage: StampStage },
+): Promise<StageEntry | null> {
+  const [r] = rowsOf<{ id: string | number; created_at: string | Date }>(
+    await db.execute(latestEntrySql(ref.taskId, ref.stage)),
+  );
+  return r ? { eventId: Number(r.id), at: new Date(r.created_at).toISOString() } : null;
+}
+
+/**
+ * One read: the stage's decision for this version in this entry, if any, and where the task is now.
+ * `entered` is the entry the caller waits in (its run read it when the stage began); without it, the
+ * newest entry. A newer entry than the caller's means its round is over: "moved".
+ */
 export async function readStampOutcome(
   db: AppDb,
-  ref: { taskId: string; stage: StampStage; deliverableHash: string },
+  ref: { taskId: string; stage: StampStage; deliverableHash: string; entered?: StageEntry | null },
 ): Promise<StampOutcome> {
+  const since = ref.entered?.at ?? null;
   const result = await db.execute(sql`
-    select t.status, t.deliverable_hash, s.decision, s.actor, s.channel, s.created_at, s.note
+    select t.status, t.deliverable_hash, en.id as entry_id,
+           s.decision, s.actor, s.channel, s.created_at, s.note
       from tasks t
+      left join lateral (${latestEntrySql(ref.taskId, ref.stage)}) en on true
       left join lateral (
         select decision, actor, channel, created_at, note from stamps
          where task_id = t.id and stage = ${ref.stage} and deliverable_hash = ${ref.deliverableHash}
+           and created_at >= coalesce(${since}::timestamptz, en.created_at, '-infinity'::timestamptz)
          order by created_at limit 1
       ) s on true
      where t.id = ${ref.taskId}`);
   const [r] = rowsOf<{
     status: string;
     deliverable_hash: string | null;
+    entry_id: string | number | null;
     decision: StampDecision | null;
     actor: string | null;
     channel: "slack" | "link" | "crm" | "api" | null;
@@ -123,7 +158,8 @@ export async function readStampOutcome(
       note: r.note ?? "",
     };
   }
-  if (r.status !== STAGE_STATE[ref.stage] || r.deliverable_hash !== ref.deliverableHash) {
+  const newerEntry = ref.entered != null && Number(r.entry_id) !== ref.entered.eventId;
+  if (r.status !== STAGE_STATE[ref.stage] || r.deliverable_hash !== ref.deliverableHash || newerEntry) {
     return { kind: "moved", status: r.status };
   }
   return { kind: "waiting" };
