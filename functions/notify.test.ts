@@ -280,7 +280,7 @@ describe("notify: only when a person is needed", () => {
         taskSpent: false,
         warnings: [80, 95],
       },
-      1_000_000,
+      { dailyTokens: 1_000_000 },
     );
     await publish(deps, [...paused.outbox, ...warned]);
     const runs = await deliver(deps, events);

@@ -116,6 +116,38 @@ describe("schedule", () => {
   });
 });
 
+describe("budget warnings on the cost cap", () => {
+  it("warns at 80 % of the cost cap while the tokens are far from theirs, naming the cost", async () => {
+    const db = t.current.db;
+    await db.execute(sql`delete from settings where key like 'budget.warned.%'`);
+    await db.insert(tokenUsage).values({
+      provider: "anthropic",
+      model: "m",
+      tokensIn: 50,
+      tokensOut: 10,
+      costUsd: "1.700000",
+    });
+    const { deps, events } = testDeps(db, {
+      FOREMAN_DAILY_TOKEN_BUDGET: "1000000",
+      FOREMAN_DAILY_COST_BUDGET_USD: "2",
+    });
+    const res = await runFunction(schedule, { deps, event: tick });
+    expect(res.result).toMatchObject({ paused: false });
+    const warned = events.sent.filter((e) => e.name === "budget/warning").map((e) => e.data);
+    expect(warned).toEqual([
+      expect.objectContaining({
+        level: 80,
+        tokensToday: 60,
+        dailyTokens: 1_000_000,
+        costToday: 1.7,
+        dailyCostUsd: 2,
+      }),
+    ]);
+    await db.execute(sql`delete from token_usage`);
+    await db.execute(sql`delete from settings where key like 'budget.warned.%'`);
+  });
+});
+
 describe("a budget pause ends with its day", () => {
   const DAY = 86_400_000;
   const spendToday = (db: AppDb) =>

@@ -44,18 +44,18 @@ export const schedule = inngest.createFunction(
         return r.changed;
       }));
     const snapshot = resumed ? { ...read, paused: false, budgetPauseDay: null } : read;
+    const limits = {
+      dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
+      dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
+    };
     const budget = budgetFrom(
-      {
-        dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
-        dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
-        taskTokens: Number.POSITIVE_INFINITY,
-      },
+      { ...limits, taskTokens: Number.POSITIVE_INFINITY },
       today,
       { tokensToday: snapshot.tokensToday, costToday: snapshot.costToday, taskTokens: 0 },
     );
     if (budget.warnings.length > 0) {
       await step.run("budget-warnings", async () => {
-        const owed = await raiseBudgetWarnings(deps.db, budget, deps.config.FOREMAN_DAILY_TOKEN_BUDGET);
+        const owed = await raiseBudgetWarnings(deps.db, budget, limits);
         await publish(deps, owed);
         return owed.map((m) => m.eventId);
       });

@@ -114,6 +114,9 @@ export const budgetWarning = eventType("budget/warning", {
     day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     tokensToday: z.number().int().min(0),
     dailyTokens: z.number().int().min(0),
+    /** Present when a daily cost cap is set. */
+    costToday: z.number().min(0).optional(),
+    dailyCostUsd: z.number().min(0).optional(),
   }),
 });
 

@@ -28,6 +28,17 @@ describe("budgetFrom", () => {
     });
     expect(cost.dailySpent).toBe(true);
   });
+
+  it("warns on the cost cap when it is nearer than the token cap", () => {
+    const capped = { ...limits, dailyCostUsd: 2 };
+    const at = (costToday: number) =>
+      budgetFrom(capped, "d", { tokensToday: 10, costToday, taskTokens: 0 }).warnings;
+    expect(at(1.5)).toEqual([]);
+    expect(at(1.6)).toEqual([80]);
+    expect(at(1.9)).toEqual([80, 95]);
+    // Without a cost cap, cost never warns.
+    expect(budgetFrom(limits, "d", { tokensToday: 10, costToday: 99, taskTokens: 0 }).warnings).toEqual([]);
+  });
 });
 
 describe("readBudget and raiseBudgetWarnings", () => {
@@ -53,8 +64,8 @@ describe("readBudget and raiseBudgetWarnings", () => {
       taskSpent: true,
       warnings: [80],
     });
-    expect(await raiseBudgetWarnings(db, status, 1000)).toHaveLength(1);
-    expect(await raiseBudgetWarnings(db, status, 1000)).toHaveLength(0);
+    expect(await raiseBudgetWarnings(db, status, limits)).toHaveLength(1);
+    expect(await raiseBudgetWarnings(db, status, limits)).toHaveLength(0);
     const rows = await db.select().from(outbox).where(like(outbox.eventId, "budget-warning:2031-01-15:%"));
     expect(rows.map((r) => r.eventId)).toEqual(["budget-warning:2031-01-15:80"]);
     await db.delete(tokenUsage).where(eq(tokenUsage.model, "m"));

@@ -37,13 +37,23 @@ export const budgetedTokens = (alias?: string) => {
   return sql.raw(`(${p}tokens_in + ${p}tokens_out + ${p}cache_write_tokens)`);
 };
 
+/** Today's cost as a percentage of the cost cap, or undefined without one. */
+export function costShare(dailyCostUsd: number | undefined, costToday: number): number | undefined {
+  if (dailyCostUsd === undefined) return undefined;
+  return dailyCostUsd > 0 ? (costToday / dailyCostUsd) * 100 : 100;
+}
+
 /** Pure: the status from the raw numbers. */
 export function budgetFrom(
   limits: BudgetLimits,
   day: string,
   used: { tokensToday: number; costToday: number; taskTokens: number },
 ): BudgetStatus {
-  const share = limits.dailyTokens > 0 ? (used.tokensToday / limits.dailyTokens) * 100 : 100;
+  // A warning level counts for whichever cap is nearer: tokens, or cost when a cost cap is set.
+  const share = Math.max(
+    limits.dailyTokens > 0 ? (used.tokensToday / limits.dailyTokens) * 100 : 100,
+    costShare(limits.dailyCostUsd, used.costToday) ?? 0,
+  );
   const costSpent = limits.dailyCostUsd !== undefined && used.costToday >= limits.dailyCostUsd;
   return {
     day,

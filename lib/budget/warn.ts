@@ -1,23 +1,32 @@
 // Budget warnings, once per level per day: ONE statement marks the level as warned in `settings` and,
-// only when that mark is new, writes `budget/warning` to the outbox.
+// only when that mark is new, writes `budget/warning` to the outbox. A level is crossed by the token
+// cap or the cost cap, whichever is nearer (budgetFrom); the event carries both figures.
 import { sql } from "drizzle-orm";
 import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { budgetWarning } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
-import type { BudgetStatus } from "./status.ts";
+import type { BudgetLimits, BudgetStatus } from "./status.ts";
 
 export async function raiseBudgetWarnings(
   db: AppDb,
   status: BudgetStatus,
-  dailyTokens: number,
+  limits: Pick<BudgetLimits, "dailyTokens" | "dailyCostUsd">,
 ): Promise<OutboxMessage[]> {
   const owed: OutboxMessage[] = [];
   for (const level of status.warnings) {
     const message: OutboxMessage = {
       eventId: `budget-warning:${status.day}:${level}`,
       name: budgetWarning.name,
-      data: { level, day: status.day, tokensToday: status.tokensToday, dailyTokens },
+      data: {
+        level,
+        day: status.day,
+        tokensToday: status.tokensToday,
+        dailyTokens: limits.dailyTokens,
+        ...(limits.dailyCostUsd === undefined
+          ? {}
+          : { costToday: status.costToday, dailyCostUsd: limits.dailyCostUsd }),
+      },
     };
     const result = await db.execute(sql`
       with marked as (

@@ -101,6 +101,17 @@ describe("the other notices", () => {
     );
     const b = budgetNotice({ level: 95, day: "2026-12-01", tokensToday: 950_000, dailyTokens: 1_000_000 });
     expect(b.text).toContain("95 %");
-    expect(text(b.blocks)).toContain("950,000 of 1,000,000 tokens");
+    expect(text(b.blocks)).toContain("950,000 of 1,000,000 tokens (95 %)");
+    // A cost cap that is nearer is named, with both figures.
+    const c = budgetNotice({
+      level: 80,
+      day: "2026-12-01",
+      tokensToday: 60,
+      dailyTokens: 1_000_000,
+      costToday: 1.7,
+      dailyCostUsd: 2,
+    });
+    expect(c.text).toBe("Budget warning: 80 % of the daily cost budget used (2026-12-01)");
+    expect(text(c.blocks)).toContain("60 of 1,000,000 tokens (0 %), $1.70 of $2.00 (85 %)");
   });
 });

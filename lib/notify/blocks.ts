@@ -134,19 +134,42 @@ export function pausedNotice(p: { reason: string; actor: string }): SlackText {
   };
 }
 
-/** The day's spend crossed a warning level of the daily budget. */
+/** The day's spend crossed a warning level of the daily budget: of tokens, of cost, or both. */
 export function budgetNotice(b: {
   level: 80 | 95;
   day: string;
   tokensToday: number;
   dailyTokens: number;
+  costToday?: number | undefined;
+  dailyCostUsd?: number | undefined;
 }): SlackText {
   const n = (x: number) => x.toLocaleString("en-US");
+  const usd = (x: number) => `$${x.toFixed(2)}`;
+  const pct = (x: number) => `${Math.floor(x)} %`;
+  const tokenPct = b.dailyTokens > 0 ? (b.tokensToday / b.dailyTokens) * 100 : 100;
+  const costPct =
+    b.dailyCostUsd === undefined || b.costToday === undefined
+      ? undefined
+      : b.dailyCostUsd > 0
+        ? (b.costToday / b.dailyCostUsd) * 100
+        : 100;
+  const crossed = [
+    ...(tokenPct >= b.level ? ["token"] : []),
+    ...(costPct !== undefined && costPct >= b.level ? ["cost"] : []),
+  ];
+  const which =
+    crossed.length === 2 ? "daily token and cost budgets" : `daily ${crossed[0] ?? "token"} budget`;
+  const figures = [
+    `${n(b.tokensToday)} of ${n(b.dailyTokens)} tokens (${pct(tokenPct)})`,
+    ...(costPct === undefined
+      ? []
+      : [`${usd(b.costToday ?? 0)} of ${usd(b.dailyCostUsd ?? 0)} (${pct(costPct)})`]),
+  ];
   return {
-    text: `Budget warning: ${b.level} % of the daily token budget used (${b.day})`,
+    text: `Budget warning: ${b.level} % of the ${which} used (${b.day})`,
     blocks: [
       section(
-        `:chart_with_upwards_trend: *Budget warning* — ${b.level} % of the daily token budget used on ${b.day}: ${n(b.tokensToday)} of ${n(b.dailyTokens)} tokens. At 100 % the scheduler pauses until the next day.`,
+        `:chart_with_upwards_trend: *Budget warning* — ${b.level} % of the ${which} used on ${b.day}: ${figures.join(", ")}. At 100 % the scheduler pauses until the next day.`,
       ),
     ],
   };
