@@ -48,11 +48,11 @@ export const schedule = inngest.createFunction(
       dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
       dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
     };
-    const budget = budgetFrom(
-      { ...limits, taskTokens: Number.POSITIVE_INFINITY },
-      today,
-      { tokensToday: snapshot.tokensToday, costToday: snapshot.costToday, taskTokens: 0 },
-    );
+    const budget = budgetFrom({ ...limits, taskTokens: Number.POSITIVE_INFINITY }, today, {
+      tokensToday: snapshot.tokensToday,
+      costToday: snapshot.costToday,
+      taskTokens: 0,
+    });
     if (budget.warnings.length > 0) {
       await step.run("budget-warnings", async () => {
         const owed = await raiseBudgetWarnings(deps.db, budget, limits);
