@@ -8,9 +8,11 @@
 // lock: "one slow write locks everyone behind it"), and in its best case, one event at a time with
 // nothing else touching the row. Events carry tool-result-sized payloads (~1 KB of CRM records with
 // distinct ids, subjects and dates, as a search returns — not one record repeated, which TOAST would
-// compress away). Prints events/s and the ratios.
+// compress away). BENCH_PAYLOAD=hubspot makes each result a page of 10 tickets as HubSpot's search
+// returns them (default properties and metadata, ~4 KB). Prints events/s and the ratios.
 //
-//   node test/bench/event-log.bench.ts   (env: BENCH_DATABASE_URL, BENCH_RUNS=1000, BENCH_POOL=10)
+//   node test/bench/event-log.bench.ts   (env: BENCH_DATABASE_URL, BENCH_RUNS=1000, BENCH_POOL=10,
+//                                              BENCH_PAYLOAD=compact|hubspot)
 //
 // Goal: foreman ≥ 0.7× raw and ≥ 50× naive.
 import pg from "pg";
@@ -62,21 +64,53 @@ try {
     "Upgrade",
     "Churn",
   ];
-  const record = () => ({
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const compact = () => ({
     id: String(10_000_000 + Math.floor(rand() * 90_000_000)),
     properties: {
-      subject: `${WORDS[Math.floor(rand() * WORDS.length)]} ${Math.floor(rand() * 1e6).toString(36)}`,
+      subject: `${pick(WORDS)} ${Math.floor(rand() * 1e6).toString(36)}`,
       createdate: new Date(1.7e12 + Math.floor(rand() * 3e10)).toISOString(),
       hs_pipeline_stage: String(1 + Math.floor(rand() * 6)),
     },
   });
+  // A search result as HubSpot returns it: the default ticket properties and the record's metadata.
+  const ASKS = ["Customer asks to", "Please update", "Follow up on", "Billing question about", "Set up"];
+  const faithful = () => {
+    const id = String(10_000_000 + Math.floor(rand() * 90_000_000));
+    const created = new Date(1.7e12 + Math.floor(rand() * 3e10)).toISOString();
+    const updated = new Date(Date.parse(created) + Math.floor(rand() * 3e9)).toISOString();
+    return {
+      id,
+      properties: {
+        content: `${pick(ASKS)} ${pick(WORDS).toLowerCase()} ${Math.floor(rand() * 1e9).toString(36)} before ${updated.slice(0, 10)}`,
+        createdate: created,
+        hs_lastmodifieddate: updated,
+        hs_object_id: id,
+        hs_pipeline: "0",
+        hs_pipeline_stage: String(1 + Math.floor(rand() * 6)),
+        hs_ticket_priority: pick(["LOW", "MEDIUM", "HIGH"]),
+        subject: `${pick(WORDS)} ${Math.floor(rand() * 1e6).toString(36)}`,
+      },
+      createdAt: created,
+      updatedAt: updated,
+      archived: false,
+    };
+  };
+  const PAYLOAD = process.env.BENCH_PAYLOAD === "hubspot" ? "hubspot" : "compact";
   // Results are drawn once, per (run, step, event), and reused by every writer and round.
   const results = new Map<string, string>();
   const resultOf = (run: number, step: number, i: number) => {
     const key = `${run}:${step}:${i}`;
     let r = results.get(key);
     if (r === undefined) {
-      r = JSON.stringify({ total: 8, results: Array.from({ length: 8 }, record) });
+      r =
+        PAYLOAD === "hubspot"
+          ? JSON.stringify({
+              total: 10 + Math.floor(rand() * 90),
+              results: Array.from({ length: 10 }, faithful),
+              paging: { next: { after: "10" } },
+            })
+          : JSON.stringify({ total: 8, results: Array.from({ length: 8 }, compact) });
       results.set(key, r);
     }
     return r;
@@ -147,7 +181,7 @@ try {
   };
 
   console.log(
-    `${RUNS} concurrent runs × ${STEPS * PER_STEP} events (${STEPS} steps of ${PER_STEP}), pool ${POOL}`,
+    `${RUNS} concurrent runs × ${STEPS * PER_STEP} events (${STEPS} steps of ${PER_STEP}), pool ${POOL}, ${PAYLOAD} tool results (~${(resultOf(1, 0, 1).length / 1024).toFixed(1)} KB)`,
   );
   await drive("warm-up (raw)", raw);
   const rRaw = await drive("raw multi-row INSERT (bare driver)", raw);
