@@ -32,7 +32,7 @@ import {
   type FakeSlack,
   startSlackFake,
 } from "../test/fakes/slack.ts";
-import { freshKey, submittedDeliverable } from "../test/fixtures.ts";
+import { freshKey, stampWhileWaiting, submittedDeliverable } from "../test/fixtures.ts";
 import { runFunction, suspendedAt, type WaitHandler } from "../test/inngest.ts";
 import { review } from "./review.ts";
 
@@ -479,28 +479,14 @@ describe("review: a byte-identical resubmission", () => {
     const first = await submitted(db);
     const { taskId, hash } = first;
     const api = testApp(db, env());
-    const stampBy = (stage: "internal" | "client", decision: "approve" | "request_changes", ref: string) =>
-      (async () => {
-        const { stampId } = await applyStamp(db, {
-          taskId,
-          stage,
-          decision,
-          deliverableHash: hash,
-          channel: "api",
-          actor: "ops@example.com",
-          sourceRef: ref,
-          note: decision === "request_changes" ? "Use the client's label." : "",
-        });
-        return { name: "task/stamped", data: { taskId, stampId, stage, decision } };
-      }) as WaitHandler;
     // Round 1: approved inside, then the client asks for changes.
     const one = await runFunction(review, {
       deps: api.deps,
       event: first.event,
       runId: `rv1_${taskId}`,
       waits: [
-        stampBy("internal", "approve", "r1-internal"),
-        stampBy("client", "request_changes", "r1-client"),
+        stampWhileWaiting(db, taskId, "internal", "approve"),
+        stampWhileWaiting(db, taskId, "client", "request_changes"),
       ],
     });
     expect(one.error).toBeUndefined();

@@ -6,12 +6,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { projects, reviews, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { newId } from "../lib/ids.ts";
-import { applyStamp, type StampDecision } from "../lib/stamps/apply.ts";
-import type { StampStage } from "../lib/states.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
-import { submittedDeliverable } from "../test/fixtures.ts";
+import { stampWhileWaiting, submittedDeliverable } from "../test/fixtures.ts";
 import { runFunction, suspendedAt } from "../test/inngest.ts";
 import { review } from "./review.ts";
 
@@ -67,22 +65,6 @@ const submitted = (db: AppDb, opts: { projectId?: string; taskId?: string; n?: n
   });
 const row = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];
 
-/** A person deciding while the run waits: the stamp is written, and the wait gets its event. */
-const stampWhileWaiting = (taskId: string, stage: StampStage, decision: StampDecision) => async () => {
-  const hash = (await row(taskId))?.deliverableHash as string;
-  const s = await applyStamp(t.current.db, {
-    taskId,
-    stage,
-    decision,
-    deliverableHash: hash,
-    channel: "api",
-    actor: "ops@example.com",
-    sourceRef: `${stage}-${decision}`,
-    ...(decision === "approve" ? {} : { note: "not like this" }),
-  });
-  return { name: "task/stamped", data: { taskId, stampId: s.stampId, stage, decision } };
-};
-
 describe("review", () => {
   it("passes to the client when no internal stamp is required, storing the verdict and metering the call", async () => {
     const db = t.current.db;
@@ -93,7 +75,7 @@ describe("review", () => {
       deps,
       event,
       runId: `rv_${taskId}`,
-      waits: [stampWhileWaiting(taskId, "client", "approve")],
+      waits: [stampWhileWaiting(t.current.db, taskId, "client", "approve")],
     });
     expect(res.error).toBeUndefined();
     expect(res.result).toMatchObject({
@@ -126,8 +108,8 @@ describe("review", () => {
       event,
       runId: `rv_${taskId}`,
       waits: [
-        stampWhileWaiting(taskId, "internal", "approve"),
-        stampWhileWaiting(taskId, "client", "approve"),
+        stampWhileWaiting(t.current.db, taskId, "internal", "approve"),
+        stampWhileWaiting(t.current.db, taskId, "client", "approve"),
       ],
     });
     expect(res.result).toMatchObject({
@@ -145,7 +127,7 @@ describe("review", () => {
       deps: testDeps(db, env()).deps,
       event,
       runId: `rv_${taskId}`,
-      waits: [stampWhileWaiting(taskId, "internal", "reject")],
+      waits: [stampWhileWaiting(t.current.db, taskId, "internal", "reject")],
     });
     expect(res.result).toMatchObject({ stages: { internal: { decision: "reject" } } });
     expect((res.result as { stages: object }).stages).not.toHaveProperty("client");

@@ -5,8 +5,9 @@ import type { AppDb } from "../db/types.ts";
 import { taskStateChanged } from "../lib/events.ts";
 import { newId } from "../lib/ids.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
+import { applyStamp, type StampDecision } from "../lib/stamps/apply.ts";
 import { mintClientLink } from "../lib/stamps/links.ts";
-import type { TaskState } from "../lib/states.ts";
+import type { StampStage, TaskState } from "../lib/states.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
@@ -147,3 +148,23 @@ export async function awaitingClientWithLink(
   );
   return { task: { id: s.taskId }, link, hash: s.hash };
 }
+
+/**
+ * A wait handler: a person decides while the review run waits — the stamp is written (through the
+ * API channel, on the task's current deliverable) and the wait gets its `task/stamped` event.
+ */
+export const stampWhileWaiting =
+  (db: AppDb, taskId: string, stage: StampStage, decision: StampDecision) => async () => {
+    const [task] = await db.select().from(tasks).where(eq(tasks.id, taskId));
+    const s = await applyStamp(db, {
+      taskId,
+      stage,
+      decision,
+      deliverableHash: task?.deliverableHash as string,
+      channel: "api",
+      actor: "ops@example.com",
+      sourceRef: `${stage}-${decision}`,
+      ...(decision === "approve" ? {} : { note: "not like this" }),
+    });
+    return { name: "task/stamped", data: { taskId, stampId: s.stampId, stage, decision } };
+  };
