@@ -233,7 +233,7 @@ async function humanStage(
     // A resumed stage does not wait again for what is already over (it would only time out); the
     // phase it resumes in is waited from the resume, short piece first, like a fresh one.
     const start = done && Date.parse(done.resumedAt) > Date.parse(from) ? done.resumedAt : from;
-    const pieces = Date.parse(until) > Date.parse(start) || !done ? waitPieces(start, until) : [];
+    const pieces = done && Date.parse(until) <= Date.parse(start) ? [] : waitPieces(start, until);
     for (const [i, pieceEnd] of pieces.entries()) {
       const before = await step.run(`${s}:check:${phase}:${i}`, read);
       if (before.kind !== "waiting") return settle(before);

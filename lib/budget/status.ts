@@ -37,6 +37,10 @@ export const budgetedTokens = (alias?: string) => {
   return sql.raw(`(${p}tokens_in + ${p}tokens_out + ${p}cache_write_tokens)`);
 };
 
+/** Today's tokens as a percentage of the token cap (a zero cap is spent). */
+export const tokenShare = (dailyTokens: number, tokensToday: number): number =>
+  dailyTokens > 0 ? (tokensToday / dailyTokens) * 100 : 100;
+
 /** Today's cost as a percentage of the cost cap, or undefined without one. */
 export function costShare(dailyCostUsd: number | undefined, costToday: number): number | undefined {
   if (dailyCostUsd === undefined) return undefined;
@@ -51,7 +55,7 @@ export function budgetFrom(
 ): BudgetStatus {
   // A warning level counts for whichever cap is nearer: tokens, or cost when a cost cap is set.
   const share = Math.max(
-    limits.dailyTokens > 0 ? (used.tokensToday / limits.dailyTokens) * 100 : 100,
+    tokenShare(limits.dailyTokens, used.tokensToday),
     costShare(limits.dailyCostUsd, used.costToday) ?? 0,
   );
   const costSpent = limits.dailyCostUsd !== undefined && used.costToday >= limits.dailyCostUsd;

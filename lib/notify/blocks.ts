@@ -2,6 +2,7 @@
 // failure class and reason, and a Retry button), a blocked task (the reason), a refused HubSpot move,
 // the scheduler paused, a budget warning — and the triage notice once retried (who, when; the button
 // gone, which also stops double clicks). Text people or models wrote is escaped with escapeMrkdwn.
+import { costShare, tokenShare } from "../budget/status.ts";
 import { escapeMrkdwn } from "../slack/card.ts";
 import type { Block } from "../slack/client.ts";
 import { RETRY_ACTION_ID } from "../slack/payload.ts";
@@ -146,13 +147,8 @@ export function budgetNotice(b: {
   const n = (x: number) => x.toLocaleString("en-US");
   const usd = (x: number) => `$${x.toFixed(2)}`;
   const pct = (x: number) => `${Math.floor(x)} %`;
-  const tokenPct = b.dailyTokens > 0 ? (b.tokensToday / b.dailyTokens) * 100 : 100;
-  const costPct =
-    b.dailyCostUsd === undefined || b.costToday === undefined
-      ? undefined
-      : b.dailyCostUsd > 0
-        ? (b.costToday / b.dailyCostUsd) * 100
-        : 100;
+  const tokenPct = tokenShare(b.dailyTokens, b.tokensToday);
+  const costPct = b.costToday === undefined ? undefined : costShare(b.dailyCostUsd, b.costToday);
   const crossed = [
     ...(tokenPct >= b.level ? ["token"] : []),
     ...(costPct !== undefined && costPct >= b.level ? ["cost"] : []),
