@@ -96,7 +96,8 @@ export const workerReleased = eventType("worker/released", {
 });
 
 export const schedulerPaused = eventType("scheduler/paused", {
-  schema: z.object({ reason: z.string(), actor }),
+  // `over: "budget"`: a person paused while the daily budget's pause stood, and now holds it.
+  schema: z.object({ reason: z.string(), actor, over: z.literal("budget").optional() }),
 });
 
 export const schedulerResumed = eventType("scheduler/resumed", {

@@ -33,6 +33,8 @@ const presentPause = (p: PauseState) => ({
   since: p.since,
   reason: p.reason,
   actor: p.actor,
+  // Set while the daily budget holds the pause: it lifts itself once a later UTC day has budget.
+  budget_day: p.budgetDay,
 });
 
 export const adminRoutes = new Hono<AppEnv>()

@@ -29,6 +29,8 @@ interface Pause {
   since: string | null;
   reason: string | null;
   actor: string | null;
+  /** Set while the daily budget holds the pause (older servers omit it). */
+  budget_day?: string | null;
 }
 interface Line {
   key: string;
@@ -93,7 +95,7 @@ async function workers(ctx: Context) {
 
 const pauseLine = (p: Pause, now: Date) =>
   p.paused
-    ? `PAUSED${p.since ? ` ${age(p.since, now)} ago` : ""}${p.reason ? ` — ${p.reason}` : ""}${p.actor ? ` (by ${p.actor})` : ""}`
+    ? `PAUSED${p.since ? ` ${age(p.since, now)} ago` : ""}${p.reason ? ` — ${p.reason}` : ""}${p.actor ? ` (by ${p.actor})` : ""}${p.budget_day ? `; lifts itself on a new UTC day after ${p.budget_day}` : ""}`
     : "running";
 
 async function budget(ctx: Context) {

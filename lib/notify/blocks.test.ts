@@ -99,6 +99,11 @@ describe("the other notices", () => {
     expect(text(pausedNotice({ reason: "daily token budget spent", actor: "fn:schedule" }).blocks)).toContain(
       "daily token budget spent",
     );
+    // A person taking a budget pause over: it will not lift on a new day any more.
+    const over = text(pausedNotice({ reason: "CRM maintenance", actor: "api:dana", over: "budget" }).blocks);
+    expect(over).toContain("already paused by the daily budget");
+    expect(over).toContain("until a person resumes it");
+    expect(text(pausedNotice({ reason: "x", actor: "api:dana" }).blocks)).not.toContain("already paused");
     const b = budgetNotice({ level: 95, day: "2026-12-01", tokensToday: 950_000, dailyTokens: 1_000_000 });
     expect(b.text).toContain("95 %");
     expect(text(b.blocks)).toContain("950,000 of 1,000,000 tokens (95 %)");

@@ -122,15 +122,17 @@ export function refusedMoveNotice(
   };
 }
 
-/** The scheduler stopped leasing work (budget breach, or a person paused it). */
-export function pausedNotice(p: { reason: string; actor: string }): SlackText {
+/** The scheduler stopped leasing work (budget breach, or a person paused it, or took a budget pause over). */
+export function pausedNotice(p: { reason: string; actor: string; over?: "budget" | undefined }): SlackText {
+  const after =
+    p.over === "budget"
+      ? "It was already paused by the daily budget; it now stays paused until a person resumes it, also on a new day."
+      : "No work is leased until it is resumed (or the next day, after a budget pause).";
   return {
     text: `Scheduler paused: ${clip(p.reason, 200)}`,
     blocks: [
       section(`:double_vertical_bar: *Scheduler paused* by ${escapeMrkdwn(clip(p.actor, 100))}`),
-      section(
-        `${quote(p.reason, 2000)}\nNo work is leased until it is resumed (or the next day, after a budget pause).`,
-      ),
+      section(`${quote(p.reason, 2000)}\n${after}`),
     ],
   };
 }

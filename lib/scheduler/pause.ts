@@ -4,7 +4,9 @@
 // flip, so a re-send is a duplicate and a later pause (even the same day, for the same reason) is
 // new. A pause the daily budget caused also marks its day (BUDGET_DAY_KEY, in the same statement):
 // the schedule function lifts it once a new UTC day has budget again (resumeAfterBudgetDay), while a
-// person's pause — or a person pausing on top of a budget pause — stays until a person resumes.
+// person's pause stays until a person resumes. A person pausing on top of a budget pause takes it
+// over: the flag stays set, but the day's mark goes and their `scheduler/paused` (`over: "budget"`)
+// is written in the same statement, so who holds the pause, and why, is on record and announced.
 import { sql } from "drizzle-orm";
 import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -23,7 +25,7 @@ export const budgetPauseDaySql = sql`(select s.value #>> '{}' from settings s wh
 
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 
-/** The statement's end both flips share: `message` owed to the outbox only if `flipped` has a row. */
+/** The statement's end the budget's pause and a resume share: `message` owed to the outbox only if `flipped` has a row. */
 const owedIfFlipped = (message: OutboxMessage) => sql`ob as (
       insert into outbox (event_id, name, data)
       select ${message.eventId}, ${message.name}, ${toJsonb(message.data)}::jsonb from flipped
@@ -51,7 +53,7 @@ async function flip(
     ),
     ${
       budgetDay === undefined
-        ? // A person's pause or resume: whatever pause stands now is theirs (or gone).
+        ? // A person's resume: no pause stands, so no budget day's mark either.
           sql`marker as (delete from settings where key = ${BUDGET_DAY_KEY}),`
         : // The budget's pause marks its day only when it is what paused the scheduler.
           sql`marker as (
@@ -67,17 +69,49 @@ async function flip(
 export function pauseScheduler(
   db: AppDb,
   opts: { reason: string; actor: string; now: Date; budgetDay?: string },
-) {
-  return flip(
-    db,
-    true,
-    {
-      eventId: `scheduler-paused:${opts.now.toISOString()}`,
-      name: schedulerPaused.name,
-      data: { reason: opts.reason, actor: opts.actor },
-    },
-    opts.budgetDay,
-  );
+): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
+  const message: OutboxMessage = {
+    eventId: `scheduler-paused:${opts.now.toISOString()}`,
+    name: schedulerPaused.name,
+    data: { reason: opts.reason, actor: opts.actor },
+  };
+  return opts.budgetDay === undefined ? personPause(db, message) : flip(db, true, message, opts.budgetDay);
+}
+
+/**
+ * A person's pause: ONE statement that sets the flag and removes any budget day's mark. It owes
+ * `scheduler/paused` when the flag flipped, or when it was set by the budget and is now the person's
+ * (`over: "budget"`: it no longer lifts on a new day). Over a person's pause it changes nothing.
+ */
+async function personPause(
+  db: AppDb,
+  message: OutboxMessage,
+): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
+  const result = await db.execute(sql`
+    with flipped as (
+      insert into settings (key, value) values (${PAUSED_KEY}, 'true'::jsonb)
+      on conflict (key) do update set value = excluded.value, updated_at = now()
+        where settings.value is distinct from excluded.value
+      returning key
+    ),
+    marker as (delete from settings where key = ${BUDGET_DAY_KEY} returning key),
+    changed as (
+      select case when exists (select 1 from flipped) then null else 'budget' end as over
+       where exists (select 1 from flipped) or exists (select 1 from marker)
+    ),
+    ob as (
+      insert into outbox (event_id, name, data)
+      select ${message.eventId}, ${message.name},
+             ${toJsonb(message.data)}::jsonb
+               || case when c.over is null then '{}'::jsonb else jsonb_build_object('over', c.over) end
+        from changed c
+      on conflict (event_id) do nothing
+    )
+    select count(*)::int as n, max(over) as over from changed`);
+  const row = rowsOf<{ n: number; over: string | null }>(result)[0];
+  if (!row || row.n === 0) return { changed: false, outbox: [] };
+  const data = row.over === "budget" ? { ...message.data, over: "budget" } : message.data;
+  return { changed: true, outbox: [{ ...message, data }] };
 }
 
 /**

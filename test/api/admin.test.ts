@@ -3,10 +3,11 @@
 // naming the caller) — each behind the bearer token.
 import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { projects, settings, tokenUsage, workers } from "../../db/schema/index.ts";
+import { outbox, projects, settings, tokenUsage, workers } from "../../db/schema/index.ts";
 import { FAILURE_HINTS } from "../../lib/failures.ts";
 import { newId } from "../../lib/ids.ts";
 import { leaseTask } from "../../lib/scheduler/lease.ts";
+import { BUDGET_DAY_KEY, pauseScheduler } from "../../lib/scheduler/pause.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
 import { freshKey, insertTask } from "../fixtures.ts";
@@ -202,6 +203,60 @@ describe("pause and resume", () => {
     expect(pauses).toHaveLength(2);
     expect(new Set(pauses.map((e) => e.id)).size).toBe(2);
     await api.request("/api/admin/resume", { method: "POST" });
+  });
+
+  it("a person's pause over the budget's takes it over: recorded, announced, and no longer lifted by a new day", async () => {
+    const db = t.current.db;
+    const budget = await pauseScheduler(db, {
+      reason: "daily token budget spent",
+      actor: "fn:schedule",
+      now: new Date(Date.now() - 60_000),
+      budgetDay: "2031-03-09",
+    });
+    expect(budget.changed).toBe(true);
+    expect(await get("/api/admin/scheduler")).toMatchObject({
+      paused: true,
+      actor: "fn:schedule",
+      budget_day: "2031-03-09",
+    });
+
+    const res = await post("/api/admin/pause", { reason: "CRM maintenance" }, { "foreman-actor": "dana" });
+    expect((await res.json()) as Json).toMatchObject({
+      changed: true,
+      paused: true,
+      reason: "CRM maintenance",
+      actor: "api:dana",
+      budget_day: null,
+    });
+    expect(api.events.sent).toEqual([
+      expect.objectContaining({
+        name: "scheduler/paused",
+        data: { reason: "CRM maintenance", actor: "api:dana", over: "budget" },
+      }),
+    ]);
+    // The outbox row is the one published (same id, same data).
+    const [row] = await db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.eventId, api.events.sent[0]?.id as string));
+    expect(row?.data).toEqual({ reason: "CRM maintenance", actor: "api:dana", over: "budget" });
+    const marks = await db.select().from(settings).where(eq(settings.key, BUDGET_DAY_KEY));
+    expect(marks).toEqual([]);
+
+    // A second pause over the person's changes nothing and announces nothing.
+    expect(((await (await post("/api/admin/pause", { reason: "again" })).json()) as Json).changed).toBe(
+      false,
+    );
+    expect(api.events.sent).toHaveLength(1);
+    // A person's pause from running is a plain one (no `over`).
+    await post("/api/admin/resume", {});
+    await post("/api/admin/pause", { reason: "later" });
+    expect(api.events.sent.at(-1)).toMatchObject({
+      name: "scheduler/paused",
+      data: { reason: "later", actor: "api" },
+    });
+    expect(api.events.sent.at(-1)?.data).not.toHaveProperty("over");
+    await post("/api/admin/resume", {});
   });
 
   it("refuses a bad body with 400 naming the field, pausing nothing", async () => {

@@ -12,6 +12,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskDependencies, tasks, workers } from "../../db/schema/index.ts";
 import { newId } from "../../lib/ids.ts";
+import { pauseScheduler } from "../../lib/scheduler/pause.ts";
 import { useTestDb } from "../db.ts";
 import { TEST_TOKEN, testApp } from "../deps.ts";
 import { insertTask } from "../fixtures.ts";
@@ -262,6 +263,26 @@ describe("queue commands", () => {
     expect((await foreman(["budget"])).stdout).toMatch(/scheduler\s+PAUSED/);
     expect((await foreman(["resume"])).stdout).toBe("scheduler resumed\n");
     expect((await foreman(["resume"])).stdout).toBe("scheduler was not paused\n");
+  });
+
+  it("says when the budget holds the pause, and a person's pause takes it over", async () => {
+    await pauseScheduler(t.current.db, {
+      reason: "daily token budget spent",
+      actor: "fn:schedule",
+      now: new Date(),
+      budgetDay: "2031-03-09",
+    });
+    expect((await foreman(["budget"])).stdout).toMatch(
+      /scheduler\s+PAUSED \d+s ago — daily token budget spent \(by fn:schedule\); lifts itself on a new UTC day after 2031-03-09\n/,
+    );
+    const p = await foreman(["pause", "--reason", "CRM maintenance"]);
+    expect(p.stdout).toBe(
+      "scheduler paused — CRM maintenance: nothing new is leased until `foreman resume`\n",
+    );
+    const b = (await foreman(["budget"])).stdout;
+    expect(b).toMatch(/scheduler\s+PAUSED \d+s ago — CRM maintenance \(by api:tester\)\n/);
+    expect(b).not.toContain("lifts itself");
+    expect((await foreman(["resume"])).stdout).toBe("scheduler resumed\n");
   });
 });
 
