@@ -31,6 +31,8 @@ export interface StampInput {
   sourceRef: string;
   note?: string;
   reviewerId?: string | null;
+  /** A client link's token id: the link must belong to the task's current round of client review. */
+  linkId?: string;
 }
 
 /** Where a decision sends the task. */
@@ -62,7 +64,10 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
       from: STAGE_STATE[input.stage],
       to,
       key: `stamp:${input.channel}:${input.sourceRef}`,
-      guards: [guards.deliverableCurrent(input.deliverableHash)],
+      guards: [
+        guards.deliverableCurrent(input.deliverableHash),
+        ...(input.linkId === undefined ? [] : [guards.linkCurrentRound(input.linkId)]),
+      ],
       reason: why.slice(0, 1000),
       actor: `${input.channel}:${input.actor}`,
       companions: [
@@ -109,6 +114,10 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
   }
 }
 
+/** Why a link from an earlier round of client review decides nothing (the page says the same). */
+export const EARLIER_ROUND =
+  "This link is from an earlier round of review: the work was sent back and handed in again since. A link for the current round was sent.";
+
 /** The refusal a failed decision means, or undefined when the failure is not a refusal. */
 function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
   if (err instanceof GuardFailedError && err.guard === "deliverable_current") {
@@ -117,6 +126,11 @@ function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
       "This stamp is for an older version of the work: it was revised after you were shown it. Review the current version.",
       { field: "deliverable_hash", details: { taskId: input.taskId, reason: "superseded" } },
     );
+  }
+  if (err instanceof GuardFailedError && err.guard === "link_current_round") {
+    return new DomainError("CONFLICT", EARLIER_ROUND, {
+      details: { taskId: input.taskId, reason: "earlier_round" },
+    });
   }
   if (err instanceof TransitionConflictError) {
     const w = err.winner;

@@ -1,12 +1,15 @@
 // Client stamp links, on top of the signed tokens (link.ts): minting one records it in `stamp_links`
 // (one statement); opening one verifies the token and reads what the page shows; deciding through
 // one applies the stamp with the token id as its source reference — so the stamps unique index makes
-// the link single-use in the database — then records when and by whom it was used.
+// the link single-use in the database — then records when and by whom it was used. A link belongs to
+// one round of client review: once the task re-enters the stage (the same bytes handed in again have
+// the same hash), an older link decides nothing, checked by the page and by the stamp's own statement.
 import { sql } from "drizzle-orm";
 import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
 import { DomainError } from "../errors.ts";
-import { type AppliedStamp, applyStamp, type StampDecision } from "./apply.ts";
+import { latestEntrySql } from "../review/stamp-wait.ts";
+import { type AppliedStamp, applyStamp, EARLIER_ROUND, type StampDecision } from "./apply.ts";
 import { createStampLink, type StampLinkPayload, verifyStampToken } from "./link.ts";
 
 type LinkConfig = Pick<Config, "STAMP_LINK_KEY" | "STAMP_LINK_KEY_PREVIOUS" | "STAMP_LINK_TTL_DAYS">;
@@ -75,6 +78,7 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
   const p = check.payload;
   const result = await db.execute(sql`
     select t.id, t.title, t.status, t.deliverable_hash, l.used_at, l.used_by,
+           l.created_at < (select en.created_at from (${latestEntrySql(p.task, "client")}) en) as earlier_round,
            d.markdown, d.result, d.version
       from stamp_links l join tasks t on t.id = l.task_id
       left join deliverables d on d.task_id = t.id and d.hash = l.deliverable_hash
@@ -89,6 +93,7 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
         deliverable_hash: string | null;
         used_at: string | Date | null;
         used_by: string | null;
+        earlier_round: boolean | null;
         markdown: string | null;
         result: unknown;
         version: number | null;
@@ -129,6 +134,15 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
       reason: `The task is ${row.status.replaceAll("_", " ")} now.`,
     };
   }
+  if (row.earlier_round) {
+    return {
+      ok: false,
+      status: 409,
+      title: "This link is from an earlier round",
+      taskId: row.id,
+      reason: EARLIER_ROUND,
+    };
+  }
   return {
     ok: true,
     payload: p,
@@ -154,6 +168,7 @@ export async function decideThroughLink(
     channel: "link",
     actor: input.actor,
     sourceRef: payload.tid,
+    linkId: payload.tid,
     ...(input.note ? { note: input.note } : {}),
   });
   if (applied.transition.replayed) {

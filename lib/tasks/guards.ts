@@ -1,6 +1,7 @@
 // Transition guards: named predicates over the task row (`t`) compiled into the transition's WHERE, so
 // the check and the move are one atomic statement. A failed guard names itself (GuardFailedError).
 import { type SQL, sql } from "drizzle-orm";
+import { latestEntrySql } from "../review/stamp-wait.ts";
 
 export type GuardName =
   | "dependencies_done"
@@ -8,6 +9,7 @@ export type GuardName =
   | "lease_held"
   | "latest_run"
   | "deliverable_current"
+  | "link_current_round"
   | "slot_free"
   | "worker_assigned";
 
@@ -64,6 +66,17 @@ export const guards = {
     name: "worker_assigned",
     predicate: sql`coalesce(t.worker_id = ${workerId}, true)`,
     expected: { workerId },
+  }),
+  /**
+   * The client link was minted in the task's current stay in client review, not an earlier round's
+   * (a resubmission of the very same bytes has the same hash, so the hash alone cannot tell them apart).
+   */
+  linkCurrentRound: (tokenId: string): Guard => ({
+    name: "link_current_round",
+    predicate: sql`exists (select 1 from stamp_links gl where gl.token_id = ${tokenId} and gl.task_id = t.id
+                             and gl.created_at >= coalesce((select ge.created_at from (${latestEntrySql(sql`t.id`, "client")}) ge),
+                                                           '-infinity'::timestamptz))`,
+    expected: { tokenId },
   }),
   /** The deliverable being decided on is the current one. */
   deliverableCurrent: (hash: string): Guard => ({

@@ -1,12 +1,15 @@
 // The client's stamp link: a minted link shows the deliverable and takes one decision; a second use,
-// a tampered or expired token, a superseded version, and a task that moved on each get a plain
-// explanation and change nothing.
+// a tampered or expired token, a superseded version, a task that moved on, and a link from an earlier
+// round of the same bytes each get a plain explanation and change nothing.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { stampLinks, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
+import { verifyStampToken } from "../../lib/stamps/link.ts";
+import { decideThroughLink, mintClientLink } from "../../lib/stamps/links.ts";
+import { transition } from "../../lib/tasks/transition.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { awaitingClientWithLink } from "../fixtures.ts";
+import { awaitingClientWithLink, freshKey } from "../fixtures.ts";
 
 const t = useTestDb();
 const KEY = "k".repeat(40);
@@ -116,5 +119,41 @@ describe("/stamp/:token", () => {
     expect(res.status).toBe(409);
     expect(await res.text()).toContain("revised after this link was sent");
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
+  it("refuses a link from an earlier round when the very same bytes come back, and takes the new round's", async () => {
+    const db = t.current.db;
+    const api = testApp(db, env);
+    const { task, link: first, hash } = await awaitingClient();
+    // The client never used the first link: the team sent the work back, and the worker handed in the
+    // same bytes again (same hash), approved inside once more.
+    for (const to of ["ready", "working", "awaiting_internal_review", "awaiting_client_review"] as const)
+      await transition(db, { taskId: task.id, to, key: freshKey(), actor: "test" });
+    const second = await mintClientLink(
+      db,
+      { STAMP_LINK_KEY: KEY, STAMP_LINK_KEY_PREVIOUS: undefined, STAMP_LINK_TTL_DAYS: 14 },
+      { taskId: task.id, deliverableHash: hash, now: new Date() },
+    );
+
+    const page = await api.request(first.path, { token: null });
+    expect(page.status).toBe(409);
+    expect(await page.text()).toContain("earlier round of review");
+    const post = await api.request(first.path, form({ decision: "approve" }));
+    expect(post.status).toBe(409);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    // The stamp's own statement checks it too (a round can begin between the page's read and the stamp).
+    const check = verifyStampToken({ token: first.path.slice("/stamp/".length), key: KEY, now: Date.now() });
+    if (!check.ok) throw new Error(check.reason);
+    await expect(
+      decideThroughLink(db, check.payload, { decision: "approve", actor: "client" }),
+    ).rejects.toMatchObject({
+      code: "CONFLICT",
+      details: { reason: "earlier_round" },
+    });
+    expect(await db.select().from(stamps).where(eq(stamps.taskId, task.id))).toEqual([]);
+
+    const ok = await api.request(second.path, form({ decision: "approve" }));
+    expect(ok.status).toBe(201);
+    expect(await statusOf(task.id)).toBe("done");
   });
 });
