@@ -90,6 +90,27 @@ describe("a client's move made before the ticket showed this version", () => {
         command: { kind: "client_stamp", decision: "approve" },
       });
     }
+    // Back in review (entered at event 12) before this round's push is on record: the first round's
+    // move, made after its push, decides nothing; once the round's push is there, a later move does.
+    const backAgain = { ...task, enteredEventId: 12 };
+    const move = { ticketId: "9", stageId: stage("done"), occurredAt: T + 60_000 };
+    expect(classifyStageChange(move, { mapping, task: backAgain, pushes })).toMatchObject({
+      kind: "refused",
+      reason: expect.stringContaining("has not been updated yet"),
+    });
+    const pushed = [...pushes, { stageId: stage("awaiting_client_review"), eventId: 13, at: T + 120_000 }];
+    expect(classifyStageChange(move, { mapping, task: backAgain, pushes: pushed })).toMatchObject({
+      kind: "refused",
+      reason: expect.stringContaining(new Date(T + 120_000).toISOString()),
+    });
+    expect(
+      classifyStageChange({ ...move, occurredAt: T + 180_000 }, { mapping, task: backAgain, pushes: pushed }),
+    ).toMatchObject({ kind: "command", command: { kind: "client_stamp", decision: "approve" } });
+    // This round's push carries the entry's own event id (the sync read it as last_event_id).
+    const same = [{ stageId: stage("awaiting_client_review"), eventId: 12, at: T }];
+    expect(classifyStageChange(move, { mapping, task: backAgain, pushes: same })).toMatchObject({
+      kind: "command",
+    });
     // A cancel stands whenever it was made.
     expect(
       classifyStageChange(

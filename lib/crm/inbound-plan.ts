@@ -86,7 +86,8 @@ export function commandFor(from: TaskState, to: TaskState): CrmCommand | { refus
 
 export interface InboundContext {
   mapping: SetupMapping | undefined;
-  task: { id: string; status: TaskState } | undefined;
+  /** `enteredEventId`: the log event that moved the task into its current state, if the log has it. */
+  task: { id: string; status: TaskState; enteredEventId?: number | undefined } | undefined;
   pushes: readonly CrmPush[];
 }
 
@@ -109,17 +110,33 @@ export function classifyStageChange(change: StageChange, ctx: InboundContext): I
   if (to === from) return { kind: "in_step" };
   const command = commandFor(from, to);
   if ("refuse" in command) return { kind: "refused", from, to, reason: command.refuse };
-  // A client's decision is for the version the client saw: a move made before our latest push of the
-  // task's stage to the ticket (a late or re-delivered event from an earlier round) must not approve
-  // — or send back — work the ticket never showed. Both times are HubSpot-facing clocks, as for echoes.
-  const shown = latestPushOf(ctx.pushes, ctx.mapping.stageIds[from]);
-  if (command.kind === "client_stamp" && shown && change.occurredAt + CLOCK_SKEW_MS < shown.at) {
-    return {
-      kind: "refused",
-      from,
-      to,
-      reason: `the ticket was moved at ${new Date(change.occurredAt).toISOString()}, before it showed this version for review (${new Date(shown.at).toISOString()}); move it again to decide on this version`,
-    };
+  // A client's decision is for the version the client saw: a move made before the ticket showed this
+  // round of review (a late or re-delivered event from an earlier round) must not approve — or send
+  // back — work the ticket never showed. This round's pushes are those carrying an event id from its
+  // entry on (ids, not clocks); with pushes on record but none of this round's yet, the ticket has not
+  // shown it. Otherwise the move must come after our latest push of the stage, both times
+  // HubSpot-facing clocks, as for echoes.
+  if (command.kind === "client_stamp") {
+    const entered = ctx.task.enteredEventId;
+    const round = entered === undefined ? ctx.pushes : ctx.pushes.filter((p) => p.eventId >= entered);
+    if (ctx.pushes.length > 0 && round.length === 0) {
+      return {
+        kind: "refused",
+        from,
+        to,
+        reason:
+          "the ticket was moved before it showed this version for review (the task came back to review since, and the ticket has not been updated yet); move it again to decide on this version",
+      };
+    }
+    const shown = latestPushOf(round, ctx.mapping.stageIds[from]);
+    if (shown && change.occurredAt + CLOCK_SKEW_MS < shown.at) {
+      return {
+        kind: "refused",
+        from,
+        to,
+        reason: `the ticket was moved at ${new Date(change.occurredAt).toISOString()}, before it showed this version for review (${new Date(shown.at).toISOString()}); move it again to decide on this version`,
+      };
+    }
   }
   return { kind: "command", from, to, command };
 }

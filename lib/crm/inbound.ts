@@ -40,14 +40,22 @@ export const INBOUND_ACTOR = "fn:crm-inbound";
 export type Classified = InboundVerdict & { taskId?: string; dryRun?: boolean };
 
 export interface InboundState {
-  task: { id: string; status: TaskState; version: number; dryRun: boolean } | undefined;
+  task:
+    | { id: string; status: TaskState; version: number; dryRun: boolean; enteredEventId: number | undefined }
+    | undefined;
   pushes: CrmPush[];
 }
 
-/** The task behind a ticket (its link, or the task the ticket created) and our recent writes to it. */
+/**
+ * The task behind a ticket (its link, or the task the ticket created), the event that moved it into
+ * its current state, and our recent writes to the ticket. ONE query.
+ */
 export async function loadInboundState(db: AppDb, ticketId: string): Promise<InboundState> {
   const result = await db.execute(sql`
-    select t.id, t.status, t.version, t.dry_run, l.pushes
+    select t.id, t.status, t.version, t.dry_run, l.pushes,
+           (select e.id from task_events e
+             where e.task_id = t.id and e.kind = 'state_changed' and e.payload->>'to' = t.status::text
+             order by e.id desc limit 1) as entered_event_id
       from tasks t left join crm_links l on l.task_id = t.id
      where t.id = coalesce((select task_id from crm_links where ticket_id = ${ticketId}),
                            (select id from tasks where source = 'hubspot' and source_ref = ${ticketId}))`);
@@ -57,10 +65,17 @@ export async function loadInboundState(db: AppDb, ticketId: string): Promise<Inb
     version: number;
     dry_run: boolean;
     pushes: CrmPush[] | string | null;
+    entered_event_id: string | number | null;
   }>(result)[0];
   if (!row) return { task: undefined, pushes: [] };
   return {
-    task: { id: row.id, status: row.status, version: Number(row.version), dryRun: row.dry_run },
+    task: {
+      id: row.id,
+      status: row.status,
+      version: Number(row.version),
+      dryRun: row.dry_run,
+      enteredEventId: row.entered_event_id === null ? undefined : Number(row.entered_event_id),
+    },
     pushes: row.pushes === null ? [] : fromJson(row.pushes),
   };
 }

@@ -122,6 +122,48 @@ describe("crm-inbound", () => {
     expect(lastInbound(bed)?.result).toEqual({ outcome: "echo" });
   });
 
+  it("refuses an earlier round's late move to Done that arrives after the task came back to review, before the ticket shows it", async () => {
+    const bed = await crmBed(t.current.db, crm);
+    const owner = "7100002";
+    const { taskId, ticketId } = await syncedTask(bed, ["ready", "working"], await projectWithOwner(owner));
+    await t.current.db.update(tasks).set({ deliverableHash: "sha256:v1" }).where(eq(tasks.id, taskId));
+    await bed.move(taskId, "awaiting_client_review");
+    await bed.sim.runUntilIdle();
+    // The client owner moves the ticket to Done, but HubSpot's delivery of that is held back …
+    bed.sim.now += 60_000;
+    const movedAt = bed.sim.now;
+    // … while the team sends the work back and the worker hands in the very same bytes again.
+    for (const to of ["ready", "working", "awaiting_internal_review"] as const) {
+      bed.sim.now += 60_000;
+      await bed.move(taskId, to);
+      await bed.sim.runUntilIdle();
+    }
+    await bed.move(taskId, "awaiting_client_review");
+    // The late delivery lands before crm-sync has written the new round to the ticket.
+    bed.inbound(ticketId, bed.mapping.stageIds.done, movedAt, undefined, {
+      sourceId: `userId:${owner}`,
+      changeSource: "CRM_UI",
+    });
+    await bed.sim.runUntilIdle();
+
+    const inbound = bed.sim.of("crm-inbound").at(-1);
+    expect(inbound?.result).toMatchObject({ outcome: "refused" });
+    expect((await taskOf(taskId))?.status).toBe("awaiting_client_review");
+    expect(await t.current.db.select().from(stamps).where(eq(stamps.taskId, taskId))).toEqual([]);
+    const refusal = (await eventsOf(taskId)).find((e) => e.kind === "refusal");
+    expect(refusal?.payload).toMatchObject({
+      reason: expect.stringContaining("before it showed this version"),
+    });
+    // The ticket is put back in client review; the owner's move after that is the decision.
+    expect(bed.fake.tickets.get(ticketId)?.properties.hs_pipeline_stage).toBe(
+      bed.mapping.stageIds.awaiting_client_review,
+    );
+    bed.sim.now += 60_000;
+    personMoves(bed, ticketId, "done", owner);
+    await bed.sim.runUntilIdle();
+    expect(lastInbound(bed)?.result).toEqual({ outcome: "applied", command: "client_stamp", state: "done" });
+  });
+
   it("cancels the task when a person moves the ticket to Cancelled", async () => {
     const bed = await crmBed(t.current.db, crm);
     const { taskId, ticketId } = await syncedTask(bed, ["ready", "working"]);
