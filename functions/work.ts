@@ -1,7 +1,8 @@
 // work: a leased task is worked by its agent. The dossier goes in first; each model turn is one step
 // (budget checked before it, tokens metered once by the step's key), each tool call is one step
 // (allow-listed, validated, dry-run aware, its events appended in one statement); the loop ends when
-// the worker submits (a stored deliverable and task/work.submitted) or blocks, or at a limit (turns,
+// the worker submits (a stored deliverable and task/work.submitted — or, while subtasks it spawned are
+// open, the task waits for them: lib/work/subtasks.ts) or blocks, or at a limit (turns,
 // the task's token cap, a spent daily budget), or when the run no longer holds its task (cancelled, or
 // handed to a newer run: read before every turn and tool call, which also renew the lease, so it
 // stops at its next step even before the engine's cancelOn does). The slot is released on every
@@ -33,6 +34,7 @@ import { toolDefinitions } from "../lib/tools/registry.ts";
 import { loadWorkContext, renewHold } from "../lib/work/context.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
+import { waitForSubtasks } from "../lib/work/subtasks.ts";
 import { inngest } from "./client.ts";
 
 const REGISTRIES = { "crm-setup": crmSetupTools } as const;
@@ -43,6 +45,7 @@ const LOST = "the task was cancelled or handed to another run while this run wor
 
 type Outcome =
   | { kind: "submitted"; deliverableId: string; version: number }
+  | { kind: "waiting"; reason: string }
   | { kind: "blocked"; reason: string }
   | { kind: "stopped"; to: TaskState; reason: string; budgetDay?: string }
   | { kind: "lost"; reason: string };
@@ -260,6 +263,12 @@ export const work = inngest.createFunction(
       if (terminal?.kind === "submit") {
         const submit = terminal;
         outcome = await step.run("submit", async () => {
+          // Subtasks still open: the task waits for them (and frees the slot) instead of handing in.
+          const waiting = await waitForSubtasks(deps.db, { taskId, runId });
+          if (waiting) {
+            await publish(deps, waiting.outbox);
+            return { kind: "waiting" as const, reason: waiting.reason ?? "" };
+          }
           const stored = await storeDeliverable(deps.db, {
             taskId,
             runId,
@@ -309,7 +318,12 @@ export const work = inngest.createFunction(
       return outcome;
     } finally {
       await step.run("release", async () => {
-        const status = outcome?.kind === "submitted" ? "succeeded" : outcome ? "cancelled" : "failed";
+        const status =
+          outcome?.kind === "submitted" || outcome?.kind === "waiting"
+            ? "succeeded"
+            : outcome
+              ? "cancelled"
+              : "failed";
         const r = await releaseRun(deps.db, {
           runId,
           status: outcome?.kind === "blocked" ? "succeeded" : status,

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { FAILURE_HINTS } from "../failures.ts";
 import { TASK_STATES } from "../states.ts";
+import { SUBTASKS_REASON } from "../work/subtasks.ts";
 import { failureOf, noticeKindOf, stateNoticeKey } from "./plan.ts";
 
 describe("noticeKindOf", () => {
@@ -12,6 +13,9 @@ describe("noticeKindOf", () => {
     expect(loud.sort()).toEqual(["blocked_external", "failed_needs_triage"]);
     expect(noticeKindOf("failed_needs_triage")).toBe("triage");
     expect(noticeKindOf("blocked_external")).toBe("blocked");
+    expect(noticeKindOf("blocked_external", "needs the client's API key")).toBe("blocked");
+    // A parent waiting for its own subtasks resumes by itself: nobody is asked.
+    expect(noticeKindOf("blocked_external", SUBTASKS_REASON)).toBeNull();
     // The review run's card announces this one; notify must not post a second message.
     expect(noticeKindOf("awaiting_internal_review")).toBeNull();
   });

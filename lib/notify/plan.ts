@@ -5,6 +5,7 @@
 // stage by its link; every other move is routine and says nothing.
 import { FAILURE_HINTS, type FailureClass, splitReason } from "../failures.ts";
 import type { TaskState } from "../states.ts";
+import { isWaitingForSubtasks } from "../work/subtasks.ts";
 
 export type TaskNoticeKind = "triage" | "blocked";
 
@@ -23,10 +24,13 @@ export function failureOf(reason: string | null): Failure {
   return { class: cls, detail: detail || text || "(no reason recorded)", hint: FAILURE_HINTS[cls] };
 }
 
-/** The notice a transition calls for, or null when it is routine. */
-export function noticeKindOf(to: TaskState): TaskNoticeKind | null {
+/**
+ * The notice a transition calls for, or null when it is routine. A parent waiting for its own
+ * subtasks is blocked on foreman, not on a person: it resumes by itself, so nobody is asked.
+ */
+export function noticeKindOf(to: TaskState, reason?: string | null): TaskNoticeKind | null {
   if (to === "failed_needs_triage") return "triage";
-  if (to === "blocked_external") return "blocked";
+  if (to === "blocked_external") return isWaitingForSubtasks(reason) ? null : "blocked";
   return null;
 }
 

@@ -21,7 +21,7 @@ export interface StateChange {
 export type StateNoticeOutcome = PostedNotice | { posted: "silent" | "stale"; reason: string };
 
 export async function notifyStateChange(deps: NotifyDeps, change: StateChange): Promise<StateNoticeOutcome> {
-  const kind = noticeKindOf(change.to);
+  const kind = noticeKindOf(change.to, change.reason);
   if (!kind) return { posted: "silent", reason: `${change.to} needs nobody` };
   const task = await noticeTaskOf(deps, change.taskId);
   if (!task) return { posted: "stale", reason: `task ${change.taskId} does not exist` };

@@ -5,6 +5,7 @@ import { latestEntrySql } from "../review/stamp-wait.ts";
 
 export type GuardName =
   | "dependencies_done"
+  | "dependencies_open"
   | "revision_under_cap"
   | "lease_held"
   | "latest_run"
@@ -27,6 +28,13 @@ export const guards = {
     name: "dependencies_done",
     predicate: sql`not exists (select 1 from task_dependencies gd join tasks gt on gt.id = gd.depends_on_id
                                where gd.task_id = t.id and gt.status <> 'done')`,
+    expected: {},
+  }),
+  /** Some task this one depends on is not `done` yet (a parent whose subtasks are open). */
+  dependenciesOpen: (): Guard => ({
+    name: "dependencies_open",
+    predicate: sql`exists (select 1 from task_dependencies gd join tasks gt on gt.id = gd.depends_on_id
+                           where gd.task_id = t.id and gt.status <> 'done')`,
     expected: {},
   }),
   /** The task has had fewer than `cap` automatic revisions. */

@@ -1,15 +1,19 @@
 // Dependency promotion: when a task reaches `done`, its triaged dependents whose dependencies are now
-// all done move intake → ready. Looks only at the finished task's dependents (indexed), never all
+// all done move intake → ready, and a parent that waits for its subtasks (blocked_external with the
+// `subtasks:` reason, lib/work/subtasks.ts) moves blocked_external → ready to resume its work. Looks only at the finished task's dependents (indexed), never all
 // tasks. Each move is keyed `<keyBase>:<dependent>`, so a retried step replays the moves it already
 // made (returning their outbox rows to send again) and makes the rest.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import type { TaskState } from "../states.ts";
+import { SUBTASKS_PREFIX } from "../work/subtasks.ts";
 import { GuardFailedError, TransitionConflictError } from "./errors.ts";
 import { guards } from "./guards.ts";
 import { type TransitionResult, transition } from "./transition.ts";
 
-type Candidate = { id: string; version: number };
+/** `status` is intake or blocked_external, or — for a move this key already made — where it went since. */
+type Candidate = { id: string; version: number; status: TaskState };
 
 export async function promotableDependents(
   db: AppDb,
@@ -17,11 +21,12 @@ export async function promotableDependents(
   keyBase: string,
 ): Promise<Candidate[]> {
   const result = await db.execute(sql`
-    select t.id, t.version
+    select t.id, t.version, t.status
       from task_dependencies d
       join tasks t on t.id = d.task_id
      where d.depends_on_id = ${doneTaskId}
-       and ((t.status = 'intake' and t.triaged_at is not null
+       and ((((t.status = 'intake' and t.triaged_at is not null)
+               or (t.status = 'blocked_external' and starts_with(coalesce(t.status_reason, ''), ${SUBTASKS_PREFIX})))
              and not exists (
                select 1 from task_dependencies d2 join tasks t2 on t2.id = d2.depends_on_id
                 where d2.task_id = t.id and t2.status <> 'done'))
@@ -32,6 +37,7 @@ export async function promotableDependents(
   return rowsOf<Candidate>(result).map((r) => ({
     id: r.id,
     version: Number(r.version),
+    status: r.status,
   }));
 }
 
@@ -43,15 +49,20 @@ export async function promoteDependents(
 ): Promise<TransitionResult[]> {
   const promoted: TransitionResult[] = [];
   for (const c of await promotableDependents(db, doneTaskId, opts.keyBase)) {
+    // A replayed key returns its first move whatever `from` says; a new move starts where the task waits.
+    const from = c.status === "blocked_external" ? "blocked_external" : "intake";
     try {
       promoted.push(
         await transition(db, {
           taskId: c.id,
-          from: "intake",
+          from,
           to: "ready",
           key: `${opts.keyBase}:${c.id}`,
           guards: [guards.dependenciesDone()],
-          reason: `dependency ${doneTaskId} is done`,
+          reason:
+            from === "intake"
+              ? `dependency ${doneTaskId} is done`
+              : `its subtasks are done (the last: ${doneTaskId}): the work resumes`,
           actor: opts.actor,
         }),
       );

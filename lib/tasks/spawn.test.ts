@@ -1,6 +1,7 @@
 // A spawned subtask joins the DAG: it lands in the parent's project and plan, the parent depends on
-// it, a retried step (same key) gets the same subtask back, and the parent waits for it — its move
-// out of working into review is refused by guards.dependenciesDone() until the subtask is done.
+// it, a retried step (same key) gets the same subtask back, and the DAG predicates see it
+// (guards.dependenciesDone() refuses until it is done). How the parent waits in the work loop and
+// resumes: functions/work-subtasks.test.ts.
 import { count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { outbox, taskDependencies, tasks } from "../../db/schema/index.ts";

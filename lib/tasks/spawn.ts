@@ -4,12 +4,11 @@
 // addDependencies — the same in-database cycle check, under the same DAG lock, as every edge between
 // existing tasks. Both in one transaction: a subtask never exists without its parent's edge.
 //
-// "A parent whose subtasks are open waits for them": the parent stays `working` while it has a
-// dependency that is not `done`, because its moves out of working into review (→ awaiting_internal_review,
-// → awaiting_client_review) are made with guards.dependenciesDone() — the same predicate, in the same
-// statement as the compare-and-set, that holds intake → ready. Until every subtask is done that
-// transition is refused (GuardFailedError, `dependencies_done`); the work function waits for the
-// subtasks' `task/state.changed` to done and tries again. spawn.test.ts shows both sides.
+// "A parent whose subtasks are open waits for them": a worker that calls `submit` while a task it
+// depends on is open does not hand in — the parent moves working → blocked_external with a
+// `subtasks:` reason (guarded by guards.dependenciesOpen() in the same statement) and frees its slot;
+// when the last subtask is done, promote moves it back to ready and a new run continues with the
+// subtasks' results in its dossier (lib/work/subtasks.ts). functions/work-subtasks.test.ts shows it.
 //
 // The subtask enters `intake` like any task (its `task/submitted` row is in the outbox) and is triaged
 // there — worker and priority are the triage's to set, so they are not copied from the parent, which

@@ -1,6 +1,6 @@
 // What a work run starts from, read once: whether this run still holds the task, the task and its
 // project, the history the dossier shows (prior runs' summaries and deliverables, reviews, stamps,
-// notes, refusals), and the top knowledge briefs for the task — then the dossier and the system
+// notes, refusals, and what the tasks it depends on — its subtasks — came to), and the top knowledge briefs for the task — then the dossier and the system
 // prompt built from them. Everything from outside is fenced as data by lib/dossier.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
@@ -8,6 +8,7 @@ import type { AppDb } from "../../db/types.ts";
 import { buildDossier, type DossierEntry, type DossierSource, dossierRule } from "../dossier/build.ts";
 import { searchKnowledge } from "../knowledge/search.ts";
 import { LEASE_MINUTES } from "../scheduler/lease.ts";
+import { readSubtaskResults } from "./subtasks.ts";
 
 export interface WorkContext {
   held: boolean;
@@ -106,6 +107,17 @@ export async function loadWorkContext(db: AppDb, input: { taskId: string; runId:
     author: h.actor,
     text: textOf(h.kind, h.payload),
   }));
+  // What the tasks it depends on (its subtasks among them) came to: a resumed parent builds on them.
+  for (const d of await readSubtaskResults(db, row.id)) {
+    history.push({
+      at: d.at,
+      kind: "dependency result",
+      source: "model",
+      author: d.id,
+      text: `Task "${d.title}" (${d.id}), which this task depends on, is ${d.status}.${d.markdown ? `\n\nIts deliverable:\n${d.markdown}` : ""}`,
+    });
+  }
+  history.sort((a, b) => a.at.localeCompare(b.at));
   const words = queryWords(row.title);
   let briefs: { title: string; body: string }[] = [];
   for (let n = words.length; n > 0 && briefs.length === 0; n--) {

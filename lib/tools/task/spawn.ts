@@ -9,7 +9,7 @@ import { data, defineTool } from "../contract.ts";
 export const spawnSubtaskTool = defineTool({
   name: "task_spawn_subtask",
   description:
-    "Split off a subtask. It is queued like any task, and this task cannot go to review until the subtask is done.",
+    "Split off a subtask. It is queued and worked like any task. This task waits for it: if you call `submit` while a subtask is still open, this run ends without handing in, and a new run continues the work once every subtask is done, with their results in the dossier.",
   sideEffect: false,
   input: z.strictObject({
     title: text({ trim: true, min: 1, max: 200 }),

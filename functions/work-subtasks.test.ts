@@ -1,0 +1,139 @@
+// A parent whose subtasks are open waits for them, end to end over the real SDK and the fakes: the
+// worker spawns a subtask and calls submit → no deliverable, no review; the task waits
+// (blocked_external, `subtasks:`), its slot is freed and nobody is paged. The subtask finishes →
+// promote moves the parent back to ready → a new run reads the subtask's deliverable in its dossier
+// and hands in. A submit after every subtask is done goes straight through.
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { agentRuns, deliverables, taskDependencies, tasks, workerLeases } from "../db/schema/index.ts";
+import { taskStateChanged } from "../lib/events.ts";
+import { leaseTask } from "../lib/scheduler/lease.ts";
+import { transition } from "../lib/tasks/transition.ts";
+import { useTestDb } from "../test/db.ts";
+import { testDeps } from "../test/deps.ts";
+import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
+import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
+import { toolTurn } from "../test/fakes/model-script.ts";
+import { freshKey, leasedTask } from "../test/fixtures.ts";
+import { runFunction } from "../test/inngest.ts";
+import { notify } from "./notify.ts";
+import { promote } from "./promote.ts";
+import { work } from "./work.ts";
+
+const t = useTestDb();
+let anthropic: AnthropicFake;
+let hubspot: FakeHubSpot;
+beforeAll(async () => {
+  [anthropic, hubspot] = await Promise.all([startAnthropicFake(), startFakeHubSpot()]);
+});
+afterAll(async () => {
+  await Promise.all([anthropic?.close(), hubspot?.close()]);
+});
+beforeEach(async () => {
+  anthropic.script.clear();
+  await t.current.db.delete(workerLeases);
+  await t.current.db.execute(sql`delete from token_usage`);
+});
+
+const depsFor = () =>
+  testDeps(t.current.db, {
+    HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+    FOREMAN_DRY_RUN: "true",
+    ANTHROPIC_API_KEY: anthropic.apiKey,
+    ANTHROPIC_BASE_URL: anthropic.url,
+    HUBSPOT_BASE_URL: hubspot.url,
+  });
+const taskOf = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];
+
+/** Finishes a task the way its own review would, with a stored deliverable. */
+async function finishWithDeliverable(taskId: string, markdown: string) {
+  const db = t.current.db;
+  for (const to of ["ready", "working"] as const)
+    await transition(db, { taskId, to, key: freshKey(), actor: "test" });
+  await db.insert(deliverables).values({
+    id: `dlv_${taskId.slice(5)}`,
+    taskId,
+    runId: null,
+    version: 1,
+    hash: "d".repeat(64),
+    markdown,
+    result: {},
+  });
+  await transition(db, { taskId, to: "awaiting_client_review", key: freshKey(), actor: "test" });
+  return transition(db, { taskId, to: "done", key: freshKey(), actor: "test" });
+}
+
+describe("a parent whose subtasks are open", () => {
+  it("waits for them without handing in, then resumes with their results and hands in", async () => {
+    const db = t.current.db;
+    const { task, runId, event } = await leasedTask(db, { title: "Set up the sales pipeline" });
+    anthropic.queue(
+      toolTurn("task_spawn_subtask", { title: "Map the deal stages", rubric: ["every stage mapped"] }),
+      toolTurn("submit", { markdown: "# Waiting\nThe stage map is a subtask.", result: {} }),
+    );
+    const first = depsFor();
+    const res = await runFunction(work, { deps: first.deps, event });
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ kind: "waiting" });
+
+    const parent = await taskOf(task.id);
+    expect(parent?.status).toBe("blocked_external");
+    expect(parent?.statusReason).toMatch(/^subtasks: /);
+    expect(await db.select().from(deliverables).where(eq(deliverables.taskId, task.id))).toEqual([]);
+    expect(first.events.sent.map((e) => e.name)).not.toContain("task/work.submitted");
+    // The slot is free for the subtask (a single-slot worker), and the run ended as it should.
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toEqual([]);
+    expect((await db.select().from(agentRuns).where(eq(agentRuns.id, runId)))[0]?.status).toBe("succeeded");
+    // Nobody is paged: the task resumes by itself.
+    const blocked = first.events.sent.find(
+      (e) => e.name === "task/state.changed" && (e.data as { to?: string }).to === "blocked_external",
+    );
+    expect(blocked).toBeDefined();
+    const notice = await runFunction(notify, { deps: first.deps, event: blocked as never });
+    expect(notice.result).toMatchObject({ posted: "silent" });
+
+    // The subtask is worked and approved; promote resumes the parent.
+    const [edge] = await db.select().from(taskDependencies).where(eq(taskDependencies.taskId, task.id));
+    const subtaskId = edge?.dependsOnId as string;
+    const done = await finishWithDeliverable(
+      subtaskId,
+      "# Deal stages\nProspect, Demo, Proposal, Won, Lost.",
+    );
+    const promoted = await runFunction(promote, {
+      deps: first.deps,
+      event: taskStateChanged.create({
+        taskId: subtaskId,
+        from: "awaiting_client_review",
+        to: "done",
+        version: done.version,
+        eventId: done.eventId,
+        reason: null,
+        actor: "test",
+      }),
+    });
+    expect(promoted.result).toEqual({ promoted: [task.id] });
+    expect((await taskOf(task.id))?.status).toBe("ready");
+
+    // A new run reads what the subtask came to, then hands in for review.
+    const again = `run_again_${task.id.slice(5)}`;
+    await leaseTask(db, {
+      taskId: task.id,
+      workerId: "crm-setup",
+      runId: again,
+      key: freshKey(),
+      now: new Date(),
+    });
+    anthropic.queue(toolTurn("submit", { markdown: "# Pipeline\nFive stages, as mapped.", result: {} }));
+    const second = depsFor();
+    const done2 = await runFunction(work, {
+      deps: second.deps,
+      event: { name: "task/dispatched", data: { taskId: task.id, runId: again, workerId: "crm-setup" } },
+    });
+    expect(done2.result).toMatchObject({ kind: "submitted", version: 1 });
+    const request = JSON.stringify(anthropic.requests.at(-1)?.body);
+    expect(request).toContain("Prospect, Demo, Proposal, Won, Lost.");
+    expect(request).toContain("Map the deal stages");
+    expect(second.events.sent.map((e) => e.name)).toContain("task/work.submitted");
+    expect((await taskOf(task.id))?.status).toBe("working"); // review moves it on
+  });
+});
