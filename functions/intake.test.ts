@@ -247,6 +247,22 @@ describe("intake", () => {
     expect((await rowOf(task.id))?.statusReason).toContain("not foreman-pipeline");
   });
 
+  it("withdraws the echo of a ticket foreman created for another task (its creation webhook came back)", async () => {
+    const own = await insertTask(t.current.db, { status: "working" });
+    const ticketId = nextTicket();
+    hubspot.addTicket({ id: ticketId, properties: { subject: own.title, task_id: own.id } });
+    const task = await hubspotTask(ticketId);
+    const res = await run(task.id, "hubspot");
+    expect(res.result).toMatchObject({ state: "cancelled" });
+    expect((await rowOf(task.id))?.statusReason).toContain(`foreman's own ticket for task ${own.id}`);
+    expect((await rowOf(own.id))?.status).toBe("working");
+    // Its own ticket (the same task_id) is enriched as usual.
+    const mine = nextTicket();
+    const hub = await hubspotTask(mine);
+    hubspot.addTicket({ id: mine, properties: { subject: "Set up the help desk", task_id: hub.id } });
+    expect((await run(hub.id, "hubspot")).result).toMatchObject({ state: "ready" });
+  });
+
   it("triages as submitted when no HubSpot token is configured, saying so", async () => {
     const task = await hubspotTask(nextTicket());
     const { HUBSPOT_ACCESS_TOKEN: _, ...withoutToken } = env();
@@ -265,6 +281,7 @@ describe("enrichFromTicket", () => {
       priority: null,
       pipeline: null,
       stage: null,
+      taskId: null,
       company: null,
     };
     const first = await enrichFromTicket(t.current.db, task.id, ticket);

@@ -62,6 +62,11 @@ export const intake = inngest.createFunction(
         if (!source?.sourceRef) return { skipped: "the task has no ticket reference" };
         try {
           const ticket = await fetchTicketForIntake(deps.hubspot, source.sourceRef);
+          // Foreman's own ticket for another task (its creation webhook came back before the link
+          // was on record): that task is the work, this one is an echo.
+          if (ticket.taskId && ticket.taskId !== taskId) {
+            return { elsewhere: `ticket ${ticket.id} is foreman's own ticket for task ${ticket.taskId}` };
+          }
           const watched = deps.config.HUBSPOT_PIPELINE_ID;
           // Creation webhooks carry no pipeline, so the watched pipeline is checked here.
           if (watched && ticket.pipeline !== watched) {
@@ -87,7 +92,7 @@ export const intake = inngest.createFunction(
             taskId,
             to: "cancelled",
             key: `${runId}:withdraw`,
-            reason: `not a watched ticket: ${why}`,
+            reason: `not a new ticket to work: ${why}`,
             actor: "fn:intake",
           });
           await publish(deps, r.outbox);

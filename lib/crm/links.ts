@@ -35,6 +35,7 @@ type StateRow = {
   title: string;
   revision_count: number;
   worker_id: string | null;
+  ticket_owned_by: string | null;
   company_id: string | null;
   linked: boolean;
   ticket_id: string | null;
@@ -52,6 +53,8 @@ export async function loadSyncStates(db: AppDb, taskIds: string[]): Promise<Sync
   const result = await db.execute(sql`
     select t.id, t.status, t.version, t.last_event_id, t.source, t.source_ref, t.dry_run, t.title,
            t.revision_count, t.worker_id, p.hubspot_company_id as company_id,
+           (select o.task_id from crm_links o
+             where t.source = 'hubspot' and o.ticket_id = t.source_ref and o.task_id <> t.id) as ticket_owned_by,
            l.task_id is not null as linked, l.ticket_id, l.pushed_stage_id, l.last_synced_event_id,
            l.create_attempted_at is not null as create_attempted, l.refused_version, l.would_do_event_id
       from tasks t
@@ -71,6 +74,7 @@ export async function loadSyncStates(db: AppDb, taskIds: string[]): Promise<Sync
       title: r.title,
       revisionCount: Number(r.revision_count),
       workerId: r.worker_id,
+      ticketOwnedBy: r.ticket_owned_by,
     },
     link: r.linked
       ? {

@@ -18,6 +18,8 @@ export interface SyncTask {
   title: string;
   revisionCount: number;
   workerId: string | null;
+  /** Another task whose link holds this task's own HubSpot ticket (source_ref): foreman made it for that task. */
+  ticketOwnedBy?: string | null;
 }
 
 export interface SyncLink {
@@ -103,6 +105,13 @@ export function planSync(
   // A HubSpot ticket becomes foreman's when its task is first synced (it moves into the foreman
   // pipeline). A task that ended before that — withdrawn at intake because its ticket is in a pipeline
   // foreman does not watch — leaves the ticket where it is: it was never foreman's to move.
+  // The creation webhook of a ticket foreman made for another task: that ticket is the other task's.
+  if (task.source === "hubspot" && !link?.ticketId && task.ticketOwnedBy) {
+    return {
+      kind: "not_ours",
+      reason: `ticket ${task.sourceRef} is foreman's own ticket for task ${task.ticketOwnedBy}`,
+    };
+  }
   if (task.source === "hubspot" && !link?.ticketId && !link?.wouldDoEventId && isTerminal(task.status)) {
     return {
       kind: "not_ours",

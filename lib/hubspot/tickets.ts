@@ -1,5 +1,6 @@
-// Reading a ticket for intake: subject, content, priority, pipeline and stage, and its first
-// associated company (which becomes the task's project). Failures are DomainErrors (errors.ts).
+// Reading a ticket for intake: subject, content, priority, pipeline and stage, the task_id foreman
+// writes on the tickets it creates for its own tasks, and its first associated company (which
+// becomes the task's project). Failures are DomainErrors (errors.ts).
 import type { HubSpotClient } from "./client.ts";
 import { fromHubSpotError } from "./errors.ts";
 
@@ -11,10 +12,19 @@ export interface TicketForIntake {
   priority: string | null;
   pipeline: string | null;
   stage: string | null;
+  /** Set on a ticket foreman created (or synced) for a task: that task's id. */
+  taskId: string | null;
   company: { id: string; name: string | null; domain: string | null } | null;
 }
 
-const TICKET_PROPERTIES = ["subject", "content", "hs_ticket_priority", "hs_pipeline", "hs_pipeline_stage"];
+const TICKET_PROPERTIES = [
+  "subject",
+  "content",
+  "hs_ticket_priority",
+  "hs_pipeline",
+  "hs_pipeline_stage",
+  "task_id",
+];
 
 export async function fetchTicketForIntake(
   client: HubSpotClient,
@@ -44,6 +54,7 @@ export async function fetchTicketForIntake(
     priority: p.hs_ticket_priority ?? null,
     pipeline: p.hs_pipeline ?? null,
     stage: p.hs_pipeline_stage ?? null,
+    taskId: p.task_id || null,
     company,
   };
 }

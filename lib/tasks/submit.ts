@@ -2,7 +2,8 @@
 // dependency edges, the `submitted` rows of the event log, last_event_id and the `task/submitted`
 // outbox rows. Foreign keys do the existence checks (a violation maps back to the input field); the
 // (source, source_ref) unique index makes a repeated idempotency key return the same task, also
-// under races. `submitMany` does the same for up to 100 inputs (a webhook batch) in one statement.
+// under races; a HubSpot ticket foreman created for a task of its own (crm_links) returns that task.
+// `submitMany` does the same for up to 100 inputs (a webhook batch) in one statement.
 import { createHash } from "node:crypto";
 import { getTableColumns, sql } from "drizzle-orm";
 import { executePrepared } from "../../db/prepared.ts";
@@ -162,8 +163,15 @@ async function prepare(items: SubmitItem[], batch: boolean): Promise<Prepared[]>
   return out;
 }
 
-/** A tasks row with `found`: 'created' by this statement, or 'prior' (the same source reference). */
-type ResultRow = Record<string, unknown> & { found: "created" | "prior" };
+/**
+ * A tasks row with `found`: 'created' by this statement, or 'prior' for input item `prior_ord` — the
+ * same source reference, or (`by_ticket`) the task whose own HubSpot ticket the item names.
+ */
+type ResultRow = Record<string, unknown> & {
+  found: "created" | "prior";
+  prior_ord: number | string | null;
+  by_ticket: boolean | null;
+};
 
 /** `task/submitted`'s id prefix; the id is `task-submitted:<taskId>`. */
 export const SUBMITTED_PREFIX = "task-submitted:";
@@ -205,11 +213,16 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
         submission_hash text, depends_on jsonb, actor text, cleaned jsonb)
     ),
     -- A correlated lookup, not a join: the planner guesses 100 input rows and would hash-join a
-    -- sequential scan of every task; this stays one unique-index probe per input row.
+    -- sequential scan of every task; this stays one unique-index probe per input row. A HubSpot
+    -- ticket foreman created for a task of its own (crm_links) is that task's, not a new one: its
+    -- creation webhook comes back like any other.
     prior as (
-      select i.ord, t.id from input i
-       cross join lateral (select t.id from tasks t
-                            where t.source = i.source and t.source_ref = i.source_ref limit 1) t
+      select i.ord, coalesce(s.id, l.task_id) as id, s.id is null as by_ticket from input i
+        left join lateral (select t.id from tasks t
+                            where t.source = i.source and t.source_ref = i.source_ref limit 1) s on true
+        left join lateral (select cl.task_id from crm_links cl
+                            where i.source = 'hubspot' and cl.ticket_id = i.source_ref limit 1) l on true
+       where s.id is not null or l.task_id is not null
     ),
     fresh as (
       select i.*, nextval(pg_get_serial_sequence('task_events', 'id')) as event_id,
@@ -271,9 +284,9 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
     )`
         : sql``
     }
-    select 'created' as found, ins.* from ins
+    select 'created' as found, null::int as prior_ord, null::boolean as by_ticket, ins.* from ins
     union all
-    select 'prior', t.* from tasks t where t.id in (select id from prior)`,
+    select 'prior', p.ord, p.by_ticket, t.* from prior p join tasks t on t.id = p.id`,
   );
   return rowsOf<ResultRow>(result);
 }
@@ -334,20 +347,23 @@ export async function submitMany(
     throw err;
   }
   const created = new Map<string, TaskRow>();
-  const prior = new Map<string, TaskRow>();
+  const prior = new Map<number, { task: TaskRow; byTicket: boolean }>();
   for (const r of rows) {
     const task = taskFromRow(r);
     if (r.found === "created") created.set(task.id, task);
-    else prior.set(`${task.source}:${task.sourceRef}`, task);
+    else prior.set(Number(r.prior_ord), { task, byTicket: r.by_ticket === true });
   }
   const outcomes: SubmitOutcome[] = [];
   for (const p of prepared) {
     const mine = created.get(p.id);
-    const earlier = p.opts.sourceRef ? prior.get(`${p.opts.source}:${p.opts.sourceRef}`) : undefined;
+    const earlier = prior.get(p.ord);
     if (mine) {
       outcomes.push({ task: mine, created: true, outbox: [submittedMessage(mine)] });
     } else if (earlier) {
-      outcomes.push(replayOf(p, earlier));
+      // Foreman's own ticket names its task; nothing about the submission to compare.
+      outcomes.push(
+        earlier.byTicket ? { task: earlier.task, created: false, outbox: [] } : replayOf(p, earlier.task),
+      );
     } else {
       // Nothing was inserted for it: an inactive worker refused the whole batch, or a concurrent
       // submission (or an earlier item of this batch) with the same key committed first.

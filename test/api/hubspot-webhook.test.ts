@@ -5,10 +5,12 @@
 // recorded; only a batch the database could not take answers 5xx.
 import { sql } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
+import { crmLinks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { SIGNATURE_HEADER, signatureV3, signedUri, TIMESTAMP_HEADER } from "../../lib/hubspot/signature.ts";
 import { onPostgres, useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
+import { insertTask } from "../fixtures.ts";
 
 const t = useTestDb();
 const SECRET = "hubspot-app-secret-for-tests";
@@ -157,6 +159,20 @@ describe("ticket creation", () => {
     // The replay owes nothing new.
     const submitted = api.events.sent.filter((e) => e.name === "task/submitted");
     expect(submitted).toHaveLength(1);
+  });
+
+  it("the creation of a ticket foreman made for its own task is that task's: no second task", async () => {
+    const api = setup();
+    const db = api.deps.db;
+    const own = await insertTask(db, { status: "working" });
+    const ticket = ticketId();
+    await db.insert(crmLinks).values({ taskId: own.id, ticketId: ticket, pipelineId: "foreman" });
+    const fresh = ticketId();
+    const res = await api.send([event({ objectId: ticket }), event({ objectId: fresh })]);
+    expect(res.body).toEqual({ created: 1, duplicates: 1, stage_changes: 0, ignored: 0 });
+    expect(await tasksFor(db, [ticket])).toEqual([]);
+    expect((await tasksFor(db, [fresh])).map((r) => r.status)).toEqual(["intake"]);
+    expect(api.events.sent.filter((e) => e.name === "task/submitted")).toHaveLength(1);
   });
 
   it("the same body delivered twice is acknowledged twice and recorded once", async () => {

@@ -15,6 +15,7 @@ import { storeSetupMapping } from "../../lib/hubspot/setup-mapping.ts";
 import type { TaskState } from "../../lib/states.ts";
 import { useTestDb } from "../db.ts";
 import type { FakeHubSpot } from "../fakes/hubspot.ts";
+import { insertTask } from "../fixtures.ts";
 import { runFunction } from "../inngest.ts";
 import { crmBed, PUBLIC_URL, startCrmFake } from "./harness.ts";
 import type { EngineSim } from "./sim.ts";
@@ -40,6 +41,28 @@ const ticketCalls = (fake: FakeHubSpot) =>
   fake.calls.filter((c) => c.path.startsWith("/crm/v3/objects/tickets"));
 
 describe("crm-sync: one task's lifecycle", () => {
+  it("never writes the ticket it made for one task on behalf of the echo task its creation webhook made", async () => {
+    const bed = await crmBed(t.current.db, crm);
+    const own = await bed.submit({ title: "Help desk routing" });
+    await bed.sim.runUntilIdle();
+    const ticket = (await linkOf(own))?.ticketId as string;
+    // The ticket's creation webhook came back and a task was recorded for it before the link was on
+    // record (a submit now finds the link, so the row is written directly), and it moves on.
+    const echo = (await insertTask(t.current.db, { source: "hubspot", sourceRef: ticket, status: "intake" }))
+      .id;
+    bed.fake.reset();
+    await bed.move(echo, "ready");
+    await bed.sim.runUntilIdle();
+    expect(bed.sim.of("crm-sync").at(-1)?.result).toMatchObject({
+      outcome: "skipped",
+      reason: expect.stringContaining(`foreman's own ticket for task ${own}`),
+    });
+    expect(ticketCalls(bed.fake)).toEqual([]);
+    expect(bed.fake.tickets.get(ticket)?.properties.task_id).toBe(own);
+    expect(await linkOf(echo)).toBeUndefined();
+    expect(bed.sim.runs.filter((r) => r.failed)).toEqual([]);
+  });
+
   it("creates the ticket in intake, visits every stage in order and ends with task_id, task_url, last_event_id", async () => {
     const bed = await crmBed(t.current.db, crm);
     const taskId = await bed.submit({ title: "Renewal dates on tickets" });
