@@ -120,10 +120,10 @@ describe("watchdog: each problem repaired once, with events explaining what was 
     expect(sentFor(events.sent, stuck.taskId).map((e) => e.name)).toEqual([
       "task/state.changed",
       "task/ready",
-      "task/cancel.requested",
+      "task/run.cancel.requested",
       "worker/released",
     ]);
-    expect(events.sent.find((e) => e.name === "task/cancel.requested")).toMatchObject({
+    expect(events.sent.find((e) => e.name === "task/run.cancel.requested")).toMatchObject({
       id: expect.stringMatching(/^watchdog:cancel:/),
       data: { taskId: stuck.taskId, runId: stuck.runId, actor: "watchdog" },
     });
@@ -311,7 +311,7 @@ describe("watchdog: a task stuck again after its retry", () => {
     const { deps, events } = testDeps(db, { FOREMAN_DRY_RUN: "false" });
     clockAt(deps, 31);
     expect(await pass(deps)).toMatchObject({ stuck: 1 });
-    const cancelFirst = events.sent.find((e) => e.name === "task/cancel.requested");
+    const cancelFirst = events.sent.find((e) => e.name === "task/run.cancel.requested");
 
     // The scheduler leases it again; then the first run's cancel arrives: the new run keeps its slot.
     const runId = `run_second_${first.taskId.slice(-8)}`;
@@ -332,7 +332,7 @@ describe("watchdog: a task stuck again after its retry", () => {
     expect(row.statusReason).toMatch(
       /^timeout: watchdog: stuck: no task event for 30 minutes again after 1 watchdog retry/,
     );
-    expect(events.sent.filter((e) => e.name === "task/cancel.requested").map((e) => e.data)).toEqual([
+    expect(events.sent.filter((e) => e.name === "task/run.cancel.requested").map((e) => e.data)).toEqual([
       expect.objectContaining({ runId: first.runId }),
       expect.objectContaining({ runId }),
     ]);

@@ -117,4 +117,59 @@ describe("cancelling a task mid-run", () => {
     expect(engine.problems).toEqual([]);
     expect(engine.runs.filter((r) => r.status === "failed")).toEqual([]);
   });
+
+  it("a cancel aimed at an earlier run of the task (the watchdog's) never stops the run working it now; one aimed at this run does", async () => {
+    const db = t.current.db;
+    for (const target of ["earlier", "this"] as const) {
+      const { task, runId, event } = await leasedTask(db, { title: `Cancel aimed at ${target} run` });
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let turn2Started = () => {};
+      const inTurn2 = new Promise<void>((resolve) => {
+        turn2Started = resolve;
+      });
+      anthropic.requests.length = 0;
+      anthropic.script.clear();
+      anthropic.script.push(toolTurn("hubspot_get_properties", { objectType: "tickets" }));
+      const submit = toolTurn("submit", { markdown: "done", result: {} });
+      const next = anthropic.script.next.bind(anthropic.script);
+      anthropic.script.next = () => {
+        if (anthropic.requests.length === 2) {
+          turn2Started();
+          return { ...submit, hold: () => held };
+        }
+        return next();
+      };
+      await fetch(`${engine.url}/e/test`, { method: "POST", body: JSON.stringify(event) });
+      await inTurn2;
+      const cancel = {
+        name: "task/run.cancel.requested",
+        data: {
+          taskId: task.id,
+          runId: target === "this" ? runId : `run_before_${task.id.slice(-8)}`,
+          reason: "watchdog: stuck",
+          actor: "fn:watchdog",
+        },
+      };
+      await fetch(`${engine.url}/e/test`, { method: "POST", body: JSON.stringify(cancel) });
+      release();
+      await engine.settled();
+      anthropic.script.next = next;
+
+      const run = engine.runs.filter((r) => r.fn === "foreman-work" && r.event.data.runId === runId);
+      const stored = await db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
+      if (target === "earlier") {
+        expect(run.map((r) => r.status)).toEqual(["completed"]);
+        expect(stored).toHaveLength(1);
+      } else {
+        expect(run.map((r) => r.status)).toEqual(["cancelled"]);
+        expect(stored).toEqual([]);
+      }
+      // Either way the run's slot is free afterwards (its own finally, or release-on-cancel).
+      expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toEqual([]);
+    }
+    expect(engine.problems).toEqual([]);
+  });
 });

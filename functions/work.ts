@@ -10,7 +10,7 @@
 import { NonRetriableError } from "inngest";
 import { readBudget } from "../lib/budget/status.ts";
 import { isDomainError } from "../lib/errors.ts";
-import { taskCancelRequested, taskDispatched } from "../lib/events.ts";
+import { taskCancelRequested, taskDispatched, taskRunCancelRequested } from "../lib/events.ts";
 import { classifyFailure, failureReason } from "../lib/failures.ts";
 import { runModelTurn } from "../lib/llm/run-turn.ts";
 import {
@@ -57,7 +57,12 @@ export const work = inngest.createFunction(
     retries: 3,
     // A second guard beside the slot lease (Inngest counts steps, not runs): one active step per worker.
     concurrency: [{ limit: 1, key: "event.data.workerId" }],
-    cancelOn: [{ event: taskCancelRequested, if: "async.data.taskId == event.data.taskId" }],
+    // A cancel of the task stops whichever run works it; the watchdog's cancel of a run it took the task
+    // from stops that run only, never the newer run the scheduler may already have started.
+    cancelOn: [
+      { event: taskCancelRequested, if: "async.data.taskId == event.data.taskId" },
+      { event: taskRunCancelRequested, if: "async.data.runId == event.data.runId" },
+    ],
     triggers: [taskDispatched],
     onFailure: async ({ event, error, step, deps }) => {
       const original = event.data.event.data as { taskId: string; runId: string };

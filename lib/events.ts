@@ -80,6 +80,15 @@ export const taskCancelRequested = eventType("task/cancel.requested", {
   }),
 });
 
+/**
+ * Stop one work run (the watchdog's, for a run it took the task from). Only that run's cancelOn
+ * matches — never a newer run the scheduler leased for the same task — and release-on-cancel frees
+ * that run's slot only.
+ */
+export const taskRunCancelRequested = eventType("task/run.cancel.requested", {
+  schema: z.object({ taskId, runId: z.string().min(1), reason: z.string(), actor }),
+});
+
 /** The watchdog found a human stage whose wait the engine lost: the review function resumes it. */
 export const taskStampResume = eventType("task/stamp.resume", {
   schema: z.object({
@@ -132,6 +141,7 @@ export const EVENTS = [
   taskStamped,
   taskStateChanged,
   taskCancelRequested,
+  taskRunCancelRequested,
   taskStampResume,
   workerReleased,
   schedulerPaused,

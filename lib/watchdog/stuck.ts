@@ -3,13 +3,13 @@
 // review's business and review-retry's — so only tasks whose latest run has not submitted count.
 // The repair is ONE transition (working → ready the first time, → failed_needs_triage with class
 // `timeout` once the log shows an earlier watchdog retry) that clears the task's lease and owes
-// `task/cancel.requested` naming the run (work's cancelOn stops it; release-on-cancel frees only
+// `task/run.cancel.requested` naming the run (only that run's cancelOn stops it; release-on-cancel frees only
 // that run's slot), then the run's slot is released here too, so a lost cancel leaks nothing.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Deps } from "../deps.ts";
-import { taskCancelRequested } from "../events.ts";
+import { taskRunCancelRequested } from "../events.ts";
 import { publish } from "../outbox/publish.ts";
 import { TransitionConflictError } from "../tasks/errors.ts";
 import { transition } from "../tasks/transition.ts";
@@ -89,7 +89,7 @@ export async function repairStuck(deps: StuckDeps, c: StuckCase, minutes: number
       set: { currentRunId: null, leaseExpiresAt: null },
       emit: c.runId
         ? [
-            taskCancelRequested.create(
+            taskRunCancelRequested.create(
               { taskId: c.taskId, reason: verdict.reason, actor: WATCHDOG_ACTOR, runId: c.runId },
               { id: `watchdog:cancel:${c.taskId}:v${c.version}` },
             ),
