@@ -1,5 +1,5 @@
-// promote: when a task reaches `done`, move its dependents whose dependencies are all done to `ready`
-// (O(dependents)). Each move writes its own `task/state.changed` and `task/ready` to the outbox in
+// promote: when a task reaches `done`, move its dependents whose dependencies are all done to `ready`,
+// and when it ends either way, resume a parent that waited only for its subtasks (O(dependents)). Each move writes its own `task/state.changed` and `task/ready` to the outbox in
 // the same statement; the step sends them after the commit, and the drain covers a crash in between.
 import { taskStateChanged } from "../lib/events.ts";
 import { publish } from "../lib/outbox/publish.ts";
@@ -11,7 +11,8 @@ export const promote = inngest.createFunction(
     id: "promote",
     name: "Promote dependents of a finished task",
     retries: 4,
-    triggers: [{ event: taskStateChanged, if: "event.data.to == 'done'" }],
+    // Done releases dependents; cancelled releases a parent whose subtask a person dropped.
+    triggers: [{ event: taskStateChanged, if: "event.data.to == 'done' || event.data.to == 'cancelled'" }],
   },
   async ({ event, step, deps, runId }) => {
     const promoted = await step.run("promote-dependents", async () => {

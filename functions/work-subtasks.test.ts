@@ -16,6 +16,7 @@ import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/
 import { toolTurn } from "../test/fakes/model-script.ts";
 import { freshKey, leasedTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
+import { consumersOf } from "../test/lifecycle.ts";
 import { notify } from "./notify.ts";
 import { promote } from "./promote.ts";
 import { work } from "./work.ts";
@@ -135,5 +136,41 @@ describe("a parent whose subtasks are open", () => {
     expect(request).toContain("Map the deal stages");
     expect(second.events.sent.map((e) => e.name)).toContain("task/work.submitted");
     expect((await taskOf(task.id))?.status).toBe("working"); // review moves it on
+  });
+
+  it("resumes when a person cancels the subtask instead (a dropped subtask no longer holds it)", async () => {
+    const db = t.current.db;
+    const { task, event } = await leasedTask(db, { title: "Set up the service pipeline" });
+    anthropic.queue(
+      toolTurn("task_spawn_subtask", { title: "Import last year's tickets" }),
+      toolTurn("submit", { markdown: "# Waiting", result: {} }),
+    );
+    const { deps } = depsFor();
+    expect((await runFunction(work, { deps, event })).result).toMatchObject({ kind: "waiting" });
+    const [edge] = await db.select().from(taskDependencies).where(eq(taskDependencies.taskId, task.id));
+    const subtaskId = edge?.dependsOnId as string;
+    const cancelled = await transition(db, {
+      taskId: subtaskId,
+      to: "cancelled",
+      key: freshKey(),
+      actor: "ops",
+    });
+    const ended = taskStateChanged.create({
+      taskId: subtaskId,
+      from: "intake",
+      to: "cancelled",
+      version: cancelled.version,
+      eventId: cancelled.eventId,
+      reason: null,
+      actor: "ops",
+    });
+    // promote's trigger takes a cancel as well as a finish.
+    expect(consumersOf([promote], ended)).toEqual([promote]);
+    const promoted = await runFunction(promote, { deps, event: ended });
+    expect(promoted.result).toEqual({ promoted: [task.id] });
+    expect(await taskOf(task.id)).toMatchObject({
+      status: "ready",
+      statusReason: expect.stringContaining("its subtasks have ended"),
+    });
   });
 });

@@ -1,7 +1,7 @@
 // The lifecycle test router: delivers every event the functions publish (through the recording
 // sender the Deps carry) to the functions whose triggers match, one run at a time, until nothing is
 // left — so a scenario runs submit → intake → … end to end without an Inngest engine. Triggers are
-// matched by name and by the simple `event.data.<field> == '<value>'` filters foreman uses; cron
+// matched by name and by their `if` filters (the dev engine's expression slice, fakes/inngest-expr.ts); cron
 // triggers never fire here. Each delivered event id runs a function once (the engine's dedup).
 // With `retries`, a run that fails retryably is run again as the engine would (its completed steps
 // replayed, the attempt counter raised, up to the function's retries), with no wait in between.
@@ -9,6 +9,7 @@ import { toInngestError } from "../functions/errors.ts";
 import type { Deps } from "../lib/deps.ts";
 import type { OutgoingEvent } from "../lib/events.ts";
 import type { RecordingSender } from "./deps.ts";
+import { evaluate } from "./fakes/inngest-expr.ts";
 import { type AttemptState, type RunOptions, runFunction, suspendedAt } from "./inngest.ts";
 
 type Fn = Parameters<typeof runFunction>[0] & {
@@ -47,11 +48,7 @@ type Trigger = { event?: string | { name: string }; if?: string };
 function matches(trigger: Trigger, e: OutgoingEvent): boolean {
   const name = typeof trigger.event === "string" ? trigger.event : trigger.event?.name;
   if (name !== e.name) return false;
-  if (!trigger.if) return true;
-  const m = /^event\.data\.(\w+)\s*(==|!=)\s*'([^']*)'$/.exec(trigger.if.trim());
-  if (!m) throw new Error(`lifecycle router: cannot evaluate trigger filter ${trigger.if}`);
-  const value = String((e.data as Record<string, unknown> | undefined)?.[m[1] as string]);
-  return m[2] === "==" ? value === m[3] : value !== m[3];
+  return !trigger.if || evaluate(trigger.if, { event: { data: e.data } });
 }
 
 const triggersOf = (fn: Fn): Trigger[] =>

@@ -3,8 +3,12 @@
 // the outbox rows (task/state.changed, which promote reads when a skip reaches done; task/ready on a
 // retry or unblock; task/cancel.requested on a cancel, which stops a running work run through its
 // cancelOn and frees its slot through release-on-cancel). A command on a task in the wrong state is
-// the 409 naming the state and what can be done instead.
+// the 409 naming the state and what can be done instead. Retry and unblock send a task to work, so
+// they hold while a task it depends on is still open (guards.dependenciesSettled, in the statement):
+// the 409 names those tasks.
+import { sql } from "drizzle-orm";
 import { z } from "zod";
+import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import {
   ACTION_FROM,
@@ -14,9 +18,11 @@ import {
   SKIPPED_PREFIX,
   wrongState,
 } from "../admin/actions.ts";
+import { DomainError } from "../errors.ts";
 import { taskCancelRequested } from "../events.ts";
 import { text } from "../text.ts";
-import { InvalidTransitionError, TransitionConflictError } from "./errors.ts";
+import { GuardFailedError, InvalidTransitionError, TransitionConflictError } from "./errors.ts";
+import { guards } from "./guards.ts";
 import { type TransitionResult, transition } from "./transition.ts";
 
 /** The body of every moving command: an optional reason, kept in the audit. */
@@ -55,9 +61,12 @@ export async function applyTaskCommand(db: AppDb, cmd: TaskCommand): Promise<Tra
       reason,
       // Retry and unblock both go to ready: the start state is what tells them apart.
       ...(action === "cancel" ? {} : { from: ACTION_FROM[action] }),
+      ...(action === "retry" || action === "unblock" ? { guards: [guards.dependenciesSettled()] } : {}),
       emit: action === "cancel" ? [taskCancelRequested.create({ taskId, reason, actor })] : [],
     });
   } catch (err) {
+    if (err instanceof GuardFailedError && err.guard === "dependencies_settled")
+      throw await waitingOn(db, taskId, action);
     const state =
       err instanceof InvalidTransitionError
         ? err.from
@@ -68,4 +77,19 @@ export async function applyTaskCommand(db: AppDb, cmd: TaskCommand): Promise<Tra
     if (state !== undefined && !actionAllowed(action, state)) throw wrongState(taskId, state, action);
     throw err;
   }
+}
+
+/** The 409 for a retry or unblock while dependencies are open: which ones, and in which state. */
+async function waitingOn(db: AppDb, taskId: string, action: MovingAction): Promise<DomainError> {
+  const open = rowsOf<{ id: string; status: string }>(
+    await db.execute(sql`
+      select t.id, t.status from task_dependencies d join tasks t on t.id = d.depends_on_id
+       where d.task_id = ${taskId} and t.status not in ('done', 'cancelled') order by t.id limit 20`),
+  );
+  const list = open.map((o) => `${o.id} (${o.status})`).join(", ");
+  return new DomainError(
+    "CONFLICT",
+    `Cannot ${action} task ${taskId}: it depends on tasks that are still open: ${list}. Wait until they end (a task waiting for its subtasks resumes by itself), or skip or cancel them.`,
+    { details: { taskId, reason: "dependencies_open", openDependencies: open } },
+  );
 }

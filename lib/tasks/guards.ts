@@ -6,6 +6,7 @@ import { latestEntrySql } from "../review/stamp-wait.ts";
 export type GuardName =
   | "dependencies_done"
   | "dependencies_open"
+  | "dependencies_settled"
   | "revision_under_cap"
   | "lease_held"
   | "latest_run"
@@ -30,11 +31,18 @@ export const guards = {
                                where gd.task_id = t.id and gt.status <> 'done')`,
     expected: {},
   }),
-  /** Some task this one depends on is not `done` yet (a parent whose subtasks are open). */
+  /** Some task this one depends on is still open (neither done nor cancelled): a parent's subtask. */
   dependenciesOpen: (): Guard => ({
     name: "dependencies_open",
     predicate: sql`exists (select 1 from task_dependencies gd join tasks gt on gt.id = gd.depends_on_id
-                           where gd.task_id = t.id and gt.status <> 'done')`,
+                           where gd.task_id = t.id and gt.status not in ('done', 'cancelled'))`,
+    expected: {},
+  }),
+  /** Every task this one depends on has ended (done, or cancelled by a person): nothing left to wait for. */
+  dependenciesSettled: (): Guard => ({
+    name: "dependencies_settled",
+    predicate: sql`not exists (select 1 from task_dependencies gd join tasks gt on gt.id = gd.depends_on_id
+                               where gd.task_id = t.id and gt.status not in ('done', 'cancelled'))`,
     expected: {},
   }),
   /** The task has had fewer than `cap` automatic revisions. */

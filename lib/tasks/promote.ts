@@ -1,6 +1,7 @@
 // Dependency promotion: when a task reaches `done`, its triaged dependents whose dependencies are now
-// all done move intake → ready, and a parent that waits for its subtasks (blocked_external with the
-// `subtasks:` reason, lib/work/subtasks.ts) moves blocked_external → ready to resume its work. Looks only at the finished task's dependents (indexed), never all
+// all done move intake → ready; when a task ends (done, or cancelled), a parent that waits for its
+// subtasks (blocked_external with the `subtasks:` reason, lib/work/subtasks.ts) and has none left
+// open moves blocked_external → ready to resume its work. Looks only at the finished task's dependents (indexed), never all
 // tasks. Each move is keyed `<keyBase>:<dependent>`, so a retried step replays the moves it already
 // made (returning their outbox rows to send again) and makes the rest.
 import { sql } from "drizzle-orm";
@@ -25,11 +26,14 @@ export async function promotableDependents(
       from task_dependencies d
       join tasks t on t.id = d.task_id
      where d.depends_on_id = ${doneTaskId}
-       and ((((t.status = 'intake' and t.triaged_at is not null)
-               or (t.status = 'blocked_external' and starts_with(coalesce(t.status_reason, ''), ${SUBTASKS_PREFIX})))
+       and ((t.status = 'intake' and t.triaged_at is not null
              and not exists (
                select 1 from task_dependencies d2 join tasks t2 on t2.id = d2.depends_on_id
                 where d2.task_id = t.id and t2.status <> 'done'))
+            or (t.status = 'blocked_external' and starts_with(coalesce(t.status_reason, ''), ${SUBTASKS_PREFIX})
+                and not exists (
+                  select 1 from task_dependencies d2 join tasks t2 on t2.id = d2.depends_on_id
+                   where d2.task_id = t.id and t2.status not in ('done', 'cancelled')))
             or exists (
               select 1 from task_events e
                where e.task_id = t.id and e.idempotency_key = ${keyBase} || ':' || t.id))
@@ -58,11 +62,12 @@ export async function promoteDependents(
           from,
           to: "ready",
           key: `${opts.keyBase}:${c.id}`,
-          guards: [guards.dependenciesDone()],
+          // A parent's cancelled subtask no longer holds it; a declared dependency must be done.
+          guards: [from === "intake" ? guards.dependenciesDone() : guards.dependenciesSettled()],
           reason:
             from === "intake"
               ? `dependency ${doneTaskId} is done`
-              : `its subtasks are done (the last: ${doneTaskId}): the work resumes`,
+              : `its subtasks have ended (the last: ${doneTaskId}): the work resumes`,
           actor: opts.actor,
         }),
       );

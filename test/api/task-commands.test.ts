@@ -278,6 +278,47 @@ describe("POST /api/tasks/:id/unblock", () => {
   });
 });
 
+describe("retry and unblock while a dependency is open", () => {
+  it("are refused with 409 naming the open dependencies, changing nothing; once they have ended they go", async () => {
+    const db = t.current.db;
+    const open = await insertTask(db, { status: "working" });
+    const dropped = await insertTask(db, { status: "cancelled" });
+    const task = await failed(db);
+    const parent = await insertTask(db, {
+      status: "blocked_external",
+      statusReason:
+        "subtasks: waiting for its open subtasks; the work resumes in a new run once they are all done",
+    });
+    await db.insert(taskDependencies).values([
+      { taskId: task.id, dependsOnId: open.id },
+      { taskId: task.id, dependsOnId: dropped.id },
+      { taskId: parent.id, dependsOnId: open.id },
+    ]);
+    for (const [id, action] of [
+      [task.id, "retry"],
+      [parent.id, "unblock"],
+    ] as const) {
+      const res = await post(`/api/tasks/${id}/${action}`);
+      expect(res.status).toBe(409);
+      const error = ((await res.json()) as Json).error;
+      expect(error.message).toContain(`${open.id} (working)`);
+      expect(error.message).not.toContain(dropped.id);
+      expect(error.details).toMatchObject({
+        reason: "dependencies_open",
+        openDependencies: [{ id: open.id }],
+      });
+    }
+    expect((await row(task.id))?.status).toBe("failed_needs_triage");
+    expect((await row(parent.id))?.status).toBe("blocked_external");
+    expect(api.events.sent).toEqual([]);
+
+    // Its dependency ended (a cancelled one does not hold it either): the retry goes through.
+    await db.update(tasks).set({ status: "done" }).where(eq(tasks.id, open.id));
+    expect((await post(`/api/tasks/${task.id}/retry`)).status).toBe(200);
+    expect((await row(task.id))?.status).toBe("ready");
+  });
+});
+
 describe("POST /api/tasks/:id/reassign", () => {
   it("changes the worker of a ready task in one audited move and tells the scheduler", async () => {
     const db = t.current.db;

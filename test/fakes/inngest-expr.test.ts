@@ -17,6 +17,18 @@ describe("inngest-expr", () => {
       false,
     );
     expect(evaluate("async.data.taskId == event.data.taskId", { event, async })).toBe(true);
+    // `||` between alternatives, `&&` binding tighter (CEL's precedence).
+    expect(evaluate("event.data.to == 'done' || event.data.to == 'cancelled'", { event })).toBe(true);
+    expect(evaluate("event.data.to == 'ready' || event.data.to == 'cancelled'", { event })).toBe(false);
+    expect(
+      evaluate(
+        "event.data.to == 'ready' || async.data.taskId == 'task_1' && async.data.stage == 'internal'",
+        {
+          event,
+          async,
+        },
+      ),
+    ).toBe(true);
   });
 
   it("never matches a missing field, and refuses what it cannot read", () => {

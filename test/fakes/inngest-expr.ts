@@ -1,4 +1,5 @@
-// The slice of Inngest's CEL expressions the dev engine (inngest-dev.ts) evaluates: clauses joined by
+// The slice of Inngest's CEL expressions the dev engine (inngest-dev.ts) evaluates: alternatives
+// joined by `||` (CEL's precedence: `&&` binds tighter; no parentheses), each of clauses joined by
 // `&&`, each `<operand> == <operand>` or `!=`, where an operand is a path into the trigger
 // (`event.data.x`) or the incoming event (`async.data.x`), a quoted string ('…' or JSON "…"), a
 // number, true, false or null. That covers every trigger filter, wait match and cancel foreman
@@ -24,8 +25,17 @@ function operand(text: string, scope: Scope): unknown {
   return value;
 }
 
-/** True when every clause holds. A missing field compares like CEL's absent value: equal to nothing. */
+/**
+ * True when every clause of some alternative holds. A missing field compares like CEL's absent value:
+ * equal to nothing.
+ */
 export function evaluate(expression: string, scope: Scope): boolean {
+  if (/[()]/.test(expression.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, "")))
+    throw new Error(`inngest-expr: unsupported parentheses in ${JSON.stringify(expression)}`);
+  return expression.split("||").some((alternative) => allHold(alternative, scope));
+}
+
+function allHold(expression: string, scope: Scope): boolean {
   return expression.split("&&").every((clause) => {
     const m = CLAUSE.exec(clause.trim());
     if (!m) throw new Error(`inngest-expr: unsupported clause ${JSON.stringify(clause.trim())}`);
