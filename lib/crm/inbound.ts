@@ -20,8 +20,10 @@ import type { OutboxMessage } from "../outbox/message.ts";
 import { publish } from "../outbox/publish.ts";
 import { applyStamp } from "../stamps/apply.ts";
 import type { TaskState } from "../states.ts";
+import { GuardFailedError } from "../tasks/errors.ts";
 import { eventRecord } from "../tasks/event-kinds.ts";
 import { appendEvents } from "../tasks/event-log.ts";
+import { guards } from "../tasks/guards.ts";
 import { transition } from "../tasks/transition.ts";
 import { isDryRun } from "../tools/context.ts";
 import { liveCrmWriter } from "../tools/crm/live-writer.ts";
@@ -152,6 +154,8 @@ export async function applyCommand(
       key,
       reason,
       actor: `crm:${actorOf(input.portalId)}`,
+      // Unblock and retry send the task to work: not while a task it depends on is still open.
+      ...(to === "ready" ? { guards: [guards.dependenciesSettled()] } : {}),
       emit:
         command.kind === "cancel"
           ? [taskCancelRequested.create({ taskId, reason, actor: `crm:${actorOf(input.portalId)}` })]
@@ -162,6 +166,8 @@ export async function applyCommand(
   } catch (err) {
     // The task moved meanwhile, a guard failed, or the stamp was superseded: the move is refused, with
     // the reason the domain gave. Anything retryable is thrown for Inngest to retry.
+    if (err instanceof GuardFailedError && err.guard === "dependencies_settled")
+      return { applied: false, reason: "it depends on tasks that are still open; it goes on once they end" };
     if (isDomainError(err) && !err.retryable) return { applied: false, reason: err.message };
     throw err;
   }

@@ -7,7 +7,15 @@
 // other pipelines and tickets of no task are ignored. The owner check itself: owner.test.ts.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crmLinks, projects, reviewers, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
+import {
+  crmLinks,
+  projects,
+  reviewers,
+  stamps,
+  taskDependencies,
+  taskEvents,
+  tasks,
+} from "../../db/schema/index.ts";
 import { noteRefusalOnTicket } from "../../lib/crm/inbound.ts";
 import { newId } from "../../lib/ids.ts";
 import type { TaskState } from "../../lib/states.ts";
@@ -162,6 +170,26 @@ describe("crm-inbound", () => {
     personMoves(bed, ticketId, "done", owner);
     await bed.sim.runUntilIdle();
     expect(lastInbound(bed)?.result).toEqual({ outcome: "applied", command: "client_stamp", state: "done" });
+  });
+
+  it("unblocks a blocked task moved to Ready, but not while a task it depends on is still open", async () => {
+    const bed = await crmBed(t.current.db, crm);
+    const { taskId, ticketId } = await syncedTask(bed, ["ready", "working", "blocked_external"]);
+    const open = await bed.submit({ title: "A dependency still in intake" });
+    await t.current.db.insert(taskDependencies).values({ taskId, dependsOnId: open });
+    bed.sim.now += 60_000;
+    personMoves(bed, ticketId, "ready");
+    await bed.sim.runUntilIdle();
+    expect(lastInbound(bed)?.result).toMatchObject({ outcome: "refused" });
+    expect((await taskOf(taskId))?.status).toBe("blocked_external");
+    const refusal = (await eventsOf(taskId)).find((e) => e.kind === "refusal");
+    expect(refusal?.payload).toMatchObject({ reason: expect.stringContaining("still open") });
+
+    await t.current.db.delete(taskDependencies).where(eq(taskDependencies.taskId, taskId));
+    bed.sim.now += 60_000;
+    personMoves(bed, ticketId, "ready");
+    await bed.sim.runUntilIdle();
+    expect(lastInbound(bed)?.result).toMatchObject({ outcome: "applied", state: "ready" });
   });
 
   it("cancels the task when a person moves the ticket to Cancelled", async () => {
