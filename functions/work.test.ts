@@ -135,6 +135,30 @@ describe("work", () => {
     expect((await kindsOf(task.id)).filter((k) => k === "tool_result")).toHaveLength(3);
   });
 
+  it("live: calls after submit in the same turn are never executed, and the first submit stands", async () => {
+    const { task, event } = await leased();
+    hubspot.addTicket({ id: "7102", properties: { subject: "Renewals" } });
+    anthropic.queue({
+      toolUse: [
+        { name: "submit", input: { markdown: "First.", result: {} } },
+        {
+          name: "hubspot_add_note",
+          input: { body: "After the fact.", objectType: "tickets", objectId: "7102" },
+        },
+        { name: "block", input: { reason: "changed my mind" } },
+      ],
+    });
+    const { deps } = testDeps(t.current.db, env({ FOREMAN_DRY_RUN: "false" }));
+    const res = await runFunction(work, { deps, event });
+    expect(res.result).toMatchObject({ kind: "submitted" });
+    expect(
+      hubspot.callsTo("POST", "/crm/v3/objects/notes").filter((c) => c.body.includes("After the fact")),
+    ).toEqual([]);
+    const [stored] = await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
+    expect(stored?.markdown).toBe("First.");
+    expect((await kindsOf(task.id)).filter((k) => k === "tool_call")).toHaveLength(1);
+  });
+
   it("meters a retried turn once", async () => {
     const { task, runId } = await leased();
     anthropic.queue(textTurn("thinking aloud"));
@@ -308,14 +332,14 @@ describe("work, when its run stops holding the task mid-run", () => {
     expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toEqual([]);
   });
 
-  it("does not submit what the same turn asked for once the task is cancelled during a later call of that turn", async () => {
+  it("does not submit what the same turn asks for once the task is cancelled during an earlier call of that turn", async () => {
     const db = t.current.db;
     const { task, runId, event } = await leased();
     anthropic.queue({
       toolUse: [
-        { name: "submit", input: { markdown: "done", result: {} } },
         { name: "hubspot_get_properties", input: { objectType: "tickets" } },
         { name: "hubspot_get_pipelines", input: { objectType: "tickets" } },
+        { name: "submit", input: { markdown: "done", result: {} } },
       ],
     });
     hubspot.fail({

@@ -229,6 +229,9 @@ export const work = inngest.createFunction(
         }
         const results: ToolResult[] = [];
         for (const call of result.toolCalls) {
+          // The first submit or block ends the run: calls after it in the same turn are never
+          // executed (no CRM write after the deliverable is fixed, no second terminal replacing it).
+          if (terminal) break;
           const done = await step.run(`tool-${turn}-${call.id}`, async () => {
             if (!(await renewHold(deps.db, { taskId, runId }))) return { lost: true as const };
             const ctx = createToolContext(deps, {
