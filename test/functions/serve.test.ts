@@ -49,7 +49,7 @@ describe("/api/inngest", () => {
     expect(payload.functions.map((f) => f.id).sort()).toEqual([...registeredIds].sort());
     const promote = payload.functions.find((f) => f.id === "foreman-promote");
     expect(promote?.triggers).toEqual([
-      { event: "task/state.changed", expression: "event.data.to == 'done'" },
+      { event: "task/state.changed", expression: "event.data.to == 'done' || event.data.to == 'cancelled'" },
     ]);
   });
 });
