@@ -20,6 +20,7 @@ import { z } from "zod";
 import { hubspotTicketStageChanged } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import type { SubmitItem } from "../tasks/submit.ts";
+import { cleanText } from "../text.ts";
 
 export const MAX_EVENTS = 100;
 export const TICKET_OBJECT_TYPE_ID = "0-5";
@@ -161,8 +162,11 @@ export const compositeKey = (e: TicketEvent): string =>
 export const stageChangeEventId = (e: TicketEvent): string => `hubspot:${compositeKey(e)}`;
 
 function titleOf(e: TicketEvent): string {
-  // HubSpot's creation events carry no properties; a `subject` value, when one is sent, is the title.
-  const subject = e.propertyName === "subject" ? e.propertyValue?.trim() : undefined;
+  // HubSpot's creation events carry no properties; a `subject` value, when one is sent, is the title —
+  // unless nothing readable is left of it, when the placeholder stands (intake reads the real subject
+  // from the ticket). One unreadable subject must never refuse the whole batch.
+  const raw = e.propertyName === "subject" ? e.propertyValue : undefined;
+  const subject = raw === undefined ? "" : cleanText(raw, { multiline: false }).text.trim();
   return subject ? subject.slice(0, TITLE_MAX) : `HubSpot ticket ${e.objectId}`;
 }
 

@@ -175,6 +175,21 @@ describe("ticket creation", () => {
     expect(api.events.sent.filter((e) => e.name === "task/submitted")).toHaveLength(1);
   });
 
+  it("a creation whose subject is nothing readable keeps the placeholder title; the batch is recorded", async () => {
+    const api = setup();
+    const [blank, ok] = [ticketId(), ticketId()];
+    const res = await api.send([
+      event({ objectId: blank, propertyName: "subject", propertyValue: "\u0007\u0000 " }),
+      event({ objectId: ok, propertyName: "subject", propertyValue: "Printer\u0000 on fire" }),
+    ]);
+    expect(res).toEqual({ status: 200, body: { created: 2, duplicates: 0, stage_changes: 0, ignored: 0 } });
+    const rows = await tasksFor(api.deps.db, [blank, ok]);
+    expect(Object.fromEntries(rows.map((r) => [r.source_ref, r.title]))).toEqual({
+      [blank]: `HubSpot ticket ${blank}`,
+      [ok]: "Printer on fire",
+    });
+  });
+
   it("the same body delivered twice is acknowledged twice and recorded once", async () => {
     const api = setup();
     const id = ticketId();
