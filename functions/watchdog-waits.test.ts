@@ -11,6 +11,7 @@ import type { Deps } from "../lib/deps.ts";
 import { newId } from "../lib/ids.ts";
 import { announceClient, announceInternal } from "../lib/review/human.ts";
 import { applyStamp } from "../lib/stamps/apply.ts";
+import { mintClientLink } from "../lib/stamps/links.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
@@ -56,7 +57,12 @@ async function project(db: AppDb): Promise<string> {
  * A task that entered a human stage and was announced (the card, or the client's link) by a review
  * run the engine then lost: nothing of it is left but the rows.
  */
-async function announced(db: AppDb, deps: Deps, stage: "internal" | "client") {
+async function announced(
+  db: AppDb,
+  deps: Deps,
+  stage: "internal" | "client",
+  opts: { postLost?: boolean } = {},
+) {
   const worker = await addWorker(db);
   const { taskId, runId } = await leased(db, worker, { projectId: await project(db) });
   const d = await storeDeliverable(db, {
@@ -76,9 +82,17 @@ async function announced(db: AppDb, deps: Deps, stage: "internal" | "client") {
   });
   const ref = { taskId, stage, deliverableHash: d.hash };
   if (stage === "internal") await announceInternal(deps, ref);
-  else await announceClient(deps, ref, { seed: `lost-run:${d.hash}`, now: new Date() });
+  let lostLinkId: string | undefined;
+  // postLost: the lost run minted the client's link, then Slack failed for good before the hand-over.
+  if (stage === "client" && opts.postLost) {
+    const seed = `lost-run:${taskId}:${d.hash}`;
+    lostLinkId = (
+      await mintClientLink(db, deps.config, { taskId, deliverableHash: d.hash, now: new Date(), seed })
+    ).tokenId;
+  } else if (stage === "client")
+    await announceClient(deps, ref, { seed: `lost-run:${taskId}:${d.hash}`, now: new Date() });
   await drained(db);
-  return { taskId, hash: d.hash, enteredEventId: moved.eventId, enteredAt: moved.at };
+  return { taskId, hash: d.hash, enteredEventId: moved.eventId, enteredAt: moved.at, lostLinkId };
 }
 
 const cards = () => (slack.messages.get(FAKE_REVIEW_CHANNEL) ?? []).filter((m) => !m.thread_ts && m.blocks);
@@ -208,5 +222,36 @@ describe("watchdog: lost waits", () => {
     expect(
       (await logOf(db, stage.taskId)).filter((e) => e.kind === "reminder").map((e) => e.payload),
     ).toMatchObject([{ stage: "client" }]);
+  });
+
+  it("hands the client a new link when the lost run minted one but its Slack post never went out", async () => {
+    const db = t.current.db;
+    const { deps, events } = testDeps(db, env());
+    const stage = await announced(db, deps, "client", { postLost: true });
+    clockAt(deps, 76);
+    await pass(deps);
+    const [resume] = resumes(events.sent).filter(
+      (e) => (e as { data?: { taskId?: string } }).data?.taskId === stage.taskId,
+    );
+    const posted = () =>
+      (slack.messages.get(FAKE_REVIEW_CHANNEL) ?? []).filter(
+        (m) =>
+          typeof m.text === "string" && m.text.includes("Client review for") && m.text.includes("/stamp/"),
+      ).length;
+    const before = posted();
+    const res = await runFunction(review, {
+      deps,
+      event: { name: "task/stamp.resume", data: resume?.data as Record<string, unknown> },
+      runId: `rv_resume_${stage.taskId}`,
+    });
+    expect(suspendedAt(res.error)).toMatch(/^client:wait:/);
+    const links = await db.select().from(stampLinks).where(eq(stampLinks.taskId, stage.taskId));
+    expect(links).toHaveLength(2);
+    expect(posted()).toBe(before + 1);
+    const handed = (await logOf(db, stage.taskId)).filter(
+      (e) => e.kind === "note" && (e.payload as { linkId?: string }).linkId,
+    );
+    const fresh = links.find((l) => l.tokenId !== stage.lostLinkId)?.tokenId;
+    expect(handed.map((e) => (e.payload as { linkId: string }).linkId)).toEqual([fresh]);
   });
 });

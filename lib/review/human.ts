@@ -232,17 +232,6 @@ export async function announceClient(
   const base = deps.config.FOREMAN_PUBLIC_URL?.replace(/\/$/, "") ?? "";
   const url = `${base}${link.path}`;
   const until = link.expiresAt.toISOString().slice(0, 10);
-  await appendEvents(deps.db, [
-    {
-      taskId: ref.taskId,
-      actor: ACTOR,
-      kind: "note",
-      payload: {
-        text: `Client review link issued (id ${link.tokenId}, single use, valid until ${until}).`,
-        author: ACTOR,
-      },
-    },
-  ]);
   const poster = await posterFor(deps, ref, facts, "the client link");
   if (poster) {
     const card = await cardOf(deps.db, ref);
@@ -254,6 +243,25 @@ export async function announceClient(
       }),
     );
   }
+  // Written once the hand-over is over (a Slack post that failed for good throws before this): a
+  // resumed stage counts a link as issued only with this note, so a link whose post never went out is
+  // minted and handed over again instead of waiting on a token nobody has.
+  await appendEvents(
+    deps.db,
+    [
+      {
+        taskId: ref.taskId,
+        actor: ACTOR,
+        kind: "note",
+        payload: {
+          text: `Client review link issued (id ${link.tokenId}, single use, valid until ${until}).`,
+          author: ACTOR,
+          linkId: link.tokenId,
+        },
+      },
+    ],
+    { key: `client-link:${link.tokenId}` },
+  );
   return { tokenId: link.tokenId, expiresAt: link.expiresAt.toISOString() };
 }
 

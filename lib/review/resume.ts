@@ -12,7 +12,10 @@ export interface ResumeState {
   outcome: StampOutcome;
   reminded: boolean;
   escalated: boolean;
-  /** A client link for this version exists and has not expired (it was handed over already). */
+  /**
+   * A client link for this version, minted in this stay, unexpired, and handed over (the note written
+   * after its Slack post): a link whose post never went out does not count, so it is handed over anew.
+   */
   linkIssued: boolean;
   /** When the stage was resumed: waits that ended before it are not waited again. */
   resumedAt: string;
@@ -30,7 +33,9 @@ export async function readResumeState(
                      and e.payload->>'stage' = ${ref.stage} and e.created_at >= ${startedAt}::timestamptz) as reminded,
            exists (select 1 from task_events e where e.task_id = ${ref.taskId} and e.kind = 'escalation'
                      and e.payload->>'stage' = ${ref.stage} and e.created_at >= ${startedAt}::timestamptz) as escalated,
-           exists (select 1 from stamp_links l where l.task_id = ${ref.taskId} and l.stage = 'client'
+           exists (select 1 from stamp_links l
+                     join task_events n on n.task_id = l.task_id and n.kind = 'note' and n.payload->>'linkId' = l.token_id
+                    where l.task_id = ${ref.taskId} and l.stage = 'client'
                      and l.deliverable_hash = ${ref.deliverableHash}
                      and l.created_at >= coalesce(${ref.entered?.at ?? null}::timestamptz, '-infinity'::timestamptz)
                      and l.expires_at > ${now.toISOString()}::timestamptz) as link_issued`);

@@ -20,7 +20,8 @@ export const EVENT_PAYLOADS = {
     reason: z.string().nullable(),
     version: z.number().int(),
   }),
-  note: z.object({ text: z.string(), author: z.string().optional() }),
+  // `linkId`: the client link this note says was handed over (the resumed stage reads it).
+  note: z.object({ text: z.string(), author: z.string().optional(), linkId: z.string().optional() }),
   dependency_added: z.object({ dependsOn: z.array(z.string()) }),
   deliverable: z
     .object({ deliverableId: z.string(), version: z.number().int(), hash: z.string() })
