@@ -159,6 +159,26 @@ describe("work", () => {
     expect((await kindsOf(task.id)).filter((k) => k === "tool_call")).toHaveLength(1);
   });
 
+  it("keeps keys and tokens out of what the model reads back, the log and the deliverable", async () => {
+    const { task, event } = await leased();
+    const token = "pat-na1-0123abcd-4567-89ef-0123-456789abcdef";
+    hubspot.addTicket({ id: "7103", properties: { subject: `Integration token: ${token}` } });
+    anthropic.queue(
+      toolTurn("hubspot_search_objects", { objectType: "tickets", properties: ["subject"], limit: 100 }),
+      toolTurn("submit", { markdown: `# Done\nThe key was sk-ant-api03-abcdefghijklmnop.`, result: {} }),
+    );
+    const { deps } = testDeps(t.current.db, env());
+    expect((await runFunction(work, { deps, event })).result).toMatchObject({ kind: "submitted" });
+    const results = (
+      await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id))
+    ).filter((e) => e.kind === "tool_result");
+    expect(JSON.stringify(results)).toContain("[redacted hubspot token]");
+    expect(JSON.stringify(results)).not.toContain(token);
+    expect(JSON.stringify(anthropic.requests.at(-1)?.body)).not.toContain(token);
+    const [stored] = await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
+    expect(stored?.markdown).toBe("# Done\nThe key was [redacted anthropic key].");
+  });
+
   it("meters a retried turn once", async () => {
     const { task, runId } = await leased();
     anthropic.queue(textTurn("thinking aloud"));

@@ -9,6 +9,7 @@
 // path: `finally` here, onFailure for runs that fail, and release-on-cancel for cancelled ones.
 import { NonRetriableError } from "inngest";
 import { readBudget } from "../lib/budget/status.ts";
+import { redactSecrets } from "../lib/dossier/redact.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { taskCancelRequested, taskDispatched, taskRunCancelRequested } from "../lib/events.ts";
 import { classifyFailure, failureReason } from "../lib/failures.ts";
@@ -174,7 +175,7 @@ export const work = inngest.createFunction(
                         runId,
                         actor: `worker:${workerId}`,
                         kind: "worker_summary" as const,
-                        payload: { text: res.text.slice(0, 4000) },
+                        payload: { text: redactSecrets(res.text).slice(0, 4000) },
                       },
                     ]
                   : []),

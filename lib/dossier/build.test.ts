@@ -106,4 +106,11 @@ describe("neutralise and redactSecrets", () => {
     expect(neutralise(text, "bnd")).toBe(text);
     expect(redactSecrets(text)).toBe(text);
   });
+
+  it("redact a key named by its label once, without mangling what an earlier pattern wrote", () => {
+    expect(redactSecrets("Integration token: pat-na1-0123abcd-4567-89ef-0123-456789abcdef")).toBe(
+      "Integration token: [redacted hubspot token]",
+    );
+    expect(redactSecrets("password=hunter2hunter2")).toBe("password=[redacted]");
+  });
 });

@@ -11,7 +11,8 @@ const PATTERNS: [RegExp, string][] = [
   [/\bAKIA[0-9A-Z]{16}\b/g, "[redacted aws key]"],
   [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, "[redacted jwt]"],
   [
-    /\b(api[_-]?key|secret|token|password|passwd|access[_-]?key)(["']?\s*[:=]\s*["']?)[^\s"',;]{6,}/gi,
+    // Not over a value an earlier pattern already redacted ("token: [redacted hubspot token]").
+    /\b(api[_-]?key|secret|token|password|passwd|access[_-]?key)(["']?\s*[:=]\s*["']?)(?!\[redacted)[^\s"',;]{6,}/gi,
     "$1$2[redacted]",
   ],
 ];

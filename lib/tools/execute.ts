@@ -19,6 +19,7 @@
 //   - anything that is not a DomainError is a bug and is rethrown.
 import { z } from "zod";
 import { storable } from "../../db/rows.ts";
+import { redactSecrets } from "../dossier/redact.ts";
 import { DomainError } from "../errors.ts";
 import { eventRecord, type TaskEventRecord } from "../tasks/event-kinds.ts";
 import type { Terminal, ToolCallContext, ToolContext } from "./contract.ts";
@@ -105,7 +106,9 @@ export async function executeToolCall(
       ...eventInput(args.ok ? args.value : call.input),
       ...extra,
     });
-  const finish = (content: { isError: boolean; content: string }, extra: Record<string, unknown> = {}) => {
+  const finish = (raw: { isError: boolean; content: string }, extra: Record<string, unknown> = {}) => {
+    // A key or token a CRM record holds goes neither to the model nor into the log (or the board).
+    const content = { ...raw, content: redactSecrets(raw.content) };
     events.push(eventRecord("tool_result", { tool: shownName, callId: call.id, ...content, ...extra }));
     return { toolCallId: call.id, tool: shownName, ...content, events };
   };

@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { redactSecrets } from "../dossier/redact.ts";
 import { DomainError } from "../errors.ts";
 import { taskWorkSubmitted } from "../events.ts";
 import { stableId } from "../ids.ts";
@@ -29,7 +30,9 @@ export interface StoredDeliverable {
 export const deliverableHash = (markdown: string, result: Record<string, unknown>) =>
   createHash("sha256").update(markdown).update("\u0000").update(JSON.stringify(result)).digest("hex");
 
-export async function storeDeliverable(db: AppDb, input: SubmitWorkInput): Promise<StoredDeliverable> {
+export async function storeDeliverable(db: AppDb, raw: SubmitWorkInput): Promise<StoredDeliverable> {
+  // What the reviewer, the team and the client read carries no key or token the worker came across.
+  const input = { ...raw, markdown: redactSecrets(raw.markdown) };
   const id = stableId("dlv", input.key);
   const hash = deliverableHash(input.markdown, input.result);
   const message: OutboxMessage = {
