@@ -193,6 +193,9 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
     description: p.input.description ?? "",
     priority: PRIORITIES.indexOf(p.input.priority ?? "normal"),
     worker_id: p.input.worker ?? DEFAULT_WORKER_ID,
+    // Only a worker the submitter named can refuse the batch: the default is a placeholder that
+    // triage replaces, so a retired default never turns away a webhook batch.
+    worker_named: p.input.worker !== undefined,
     rubric: p.input.rubric ?? [],
     dry_run: p.input.dry_run ?? false,
     source: p.opts.source,
@@ -209,7 +212,7 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
     with input as (
       select * from jsonb_to_recordset(${toJsonb(input)}::jsonb) as x(
         ord int, id text, project_id text, plan_id text, title text, description text, priority smallint,
-        worker_id text, rubric jsonb, dry_run boolean, source task_source, source_ref text,
+        worker_id text, worker_named boolean, rubric jsonb, dry_run boolean, source task_source, source_ref text,
         submission_hash text, depends_on jsonb, actor text, cleaned jsonb)
     ),
     -- A correlated lookup, not a join: the planner guesses 100 input rows and would hash-join a
@@ -235,8 +238,8 @@ async function insertBatch(db: AppDb, prepared: Prepared[], events: OutboxMessag
       select id, project_id, plan_id, title, description, priority, worker_id, rubric, dry_run,
              source, source_ref, submission_hash, event_id
         from fresh
-       -- An inactive worker refuses the whole batch, so a batch is all or nothing.
-       where not exists (select 1 from fresh f where f.worker_active is false)
+       -- An inactive worker the submitter named refuses the whole batch, so a batch is all or nothing.
+       where not exists (select 1 from fresh f where f.worker_active is false and f.worker_named)
        order by ord
       on conflict (source, source_ref) do nothing
       returning *
@@ -368,12 +371,10 @@ export async function submitMany(
       // Nothing was inserted for it: an inactive worker refused the whole batch, or a concurrent
       // submission (or an earlier item of this batch) with the same key committed first.
       if (created.size === 0) {
-        const inactive = await inactiveWorker(
-          db,
-          prepared.map((q) => q.input.worker ?? DEFAULT_WORKER_ID),
-        );
+        const named = prepared.flatMap((q) => (q.input.worker === undefined ? [] : [q.input.worker]));
+        const inactive = named.length > 0 ? await inactiveWorker(db, named) : undefined;
         if (inactive) {
-          const ord = prepared.find((q) => (q.input.worker ?? DEFAULT_WORKER_ID) === inactive)?.ord ?? p.ord;
+          const ord = prepared.find((q) => q.input.worker === inactive)?.ord ?? p.ord;
           throw invalid(`${batch ? `items.[${ord}].` : ""}worker`, `Worker '${inactive}' is inactive.`);
         }
       }

@@ -3,9 +3,9 @@
 // ticket, however often it is delivered), stage changes become outbox rows with composite-key ids,
 // the rest is acknowledged and ignored; bad signatures and bad bodies are refused with nothing
 // recorded; only a batch the database could not take answers 5xx.
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
-import { crmLinks } from "../../db/schema/index.ts";
+import { crmLinks, workers } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { SIGNATURE_HEADER, signatureV3, signedUri, TIMESTAMP_HEADER } from "../../lib/hubspot/signature.ts";
 import { onPostgres, useTestDb } from "../db.ts";
@@ -188,6 +188,20 @@ describe("ticket creation", () => {
       [blank]: `HubSpot ticket ${blank}`,
       [ok]: "Printer on fire",
     });
+  });
+
+  it("a retired default worker never turns a batch away: triage picks the worker", async () => {
+    const api = setup();
+    const db = api.deps.db;
+    await db.update(workers).set({ active: false }).where(eq(workers.id, "crm-setup"));
+    try {
+      const id = ticketId();
+      const res = await api.send([event({ objectId: id })]);
+      expect(res).toEqual({ status: 200, body: { created: 1, duplicates: 0, stage_changes: 0, ignored: 0 } });
+      expect(await tasksFor(db, [id])).toHaveLength(1);
+    } finally {
+      await db.update(workers).set({ active: true }).where(eq(workers.id, "crm-setup"));
+    }
   });
 
   it("the same body delivered twice is acknowledged twice and recorded once", async () => {
