@@ -85,7 +85,9 @@ export function buildDossier(input: DossierInput): Dossier {
       boundary,
     ),
     input.task.rubric.length
-      ? `## Rubric\n${input.task.rubric.map((r) => `- ${redactSecrets(r)}`).join("\n")}`
+      ? // The checklist stays plain (it is what the work is judged by), but a line triage took from a
+        // customer's ticket cannot carry our markers or tool-call markup.
+        `## Rubric\n${input.task.rubric.map((r) => `- ${neutralise(redactSecrets(r), boundary).replace(/\s*\n\s*/g, " ")}`).join("\n")}`
       : "",
   ]
     .filter(Boolean)
