@@ -6,7 +6,7 @@
 // A refused decision (superseded version, already decided, nothing to decide) changes nothing and
 // leaves one `refusal` event in the task's log saying who tried what and why.
 import type { AppDb } from "../../db/types.ts";
-import { DomainError } from "../errors.ts";
+import { DomainError, isDomainError } from "../errors.ts";
 import { taskStamped } from "../events.ts";
 import { stableId } from "../ids.ts";
 import { STAGE_STATE, type StampStage, type TaskState } from "../states.ts";
@@ -125,6 +125,16 @@ function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
       "CONFLICT",
       "This stamp is for an older version of the work: it was revised after you were shown it. Review the current version.",
       { field: "deliverable_hash", details: { taskId: input.taskId, reason: "superseded" } },
+    );
+  }
+  // The channel's reference already made another move on this task (an API key reused for a later
+  // round's decision): a different request, refused — never answered with the old decision.
+  if (isDomainError(err) && err.code === "CONFLICT" && err.field === "key") {
+    const first = err.details as { from?: string; to?: string } | undefined;
+    return new DomainError(
+      "CONFLICT",
+      `The key '${input.sourceRef}' was already used for another decision on this task (it moved ${first?.from ?? "?"} → ${first?.to ?? "?"}); send a new decision with a new key.`,
+      { field: "Idempotency-Key", details: { taskId: input.taskId, reason: "key_reused", ...first } },
     );
   }
   if (err instanceof GuardFailedError && err.guard === "link_current_round") {

@@ -13,7 +13,7 @@ import { GuardFailedError, TransitionConflictError } from "./errors.ts";
 import { guards } from "./guards.ts";
 import { type TransitionResult, transition } from "./transition.ts";
 
-/** `status` is intake or blocked_external, or — for a move this key already made — where it went since. */
+/** `status`: where the task waits (intake or blocked_external) — for a move this key already made, where it waited then. */
 type Candidate = { id: string; version: number; status: TaskState };
 
 export async function promotableDependents(
@@ -22,7 +22,10 @@ export async function promotableDependents(
   keyBase: string,
 ): Promise<Candidate[]> {
   const result = await db.execute(sql`
-    select t.id, t.version, t.status
+    select t.id, t.version,
+           coalesce((select e.payload->>'from' from task_events e
+                      where e.task_id = t.id and e.idempotency_key = ${keyBase} || ':' || t.id
+                        and e.kind = 'state_changed'), t.status::text) as status
       from task_dependencies d
       join tasks t on t.id = d.task_id
      where d.depends_on_id = ${doneTaskId}

@@ -330,11 +330,13 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
 
 function replayOf(input: TransitionInput, row: Row): TransitionResult {
   const payload = fromJson(row.prior_payload as PriorPayload | string);
-  if (payload.to !== input.to) {
+  // The same key for another move (another target, or — when the caller names it — another start: a
+  // key reused for a later round's decision) is a different request, never this one's replay.
+  if (payload.to !== input.to || (input.from !== undefined && payload.from !== input.from)) {
     throw new DomainError(
       "CONFLICT",
-      `Idempotency key '${input.key}' already moved task ${input.taskId} to '${payload.to}', not '${input.to}'.`,
-      { field: "key", details: { taskId: input.taskId, key: input.key, to: payload.to } },
+      `Idempotency key '${input.key}' already moved task ${input.taskId} from '${payload.from}' to '${payload.to}', not from '${input.from ?? payload.from}' to '${input.to}'.`,
+      { field: "key", details: { taskId: input.taskId, key: input.key, from: payload.from, to: payload.to } },
     );
   }
   return {

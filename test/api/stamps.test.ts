@@ -91,6 +91,21 @@ describe("POST /api/tasks/:id/stamps", () => {
     expect(((await again.json()) as Json).stamp.replayed).toBe(true);
   });
 
+  it("refuses a key reused for a later round's decision (409 naming the key) instead of answering the old one", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_internal_review");
+    const changes = { decision: "request_changes", deliverable_hash: HASH, note: "tighten it" };
+    expect((await stamp(api, task.id, { stage: "internal", ...changes }, "ops-key")).status).toBe(201);
+    // Revised and approved inside since; the client's change request comes with the same key.
+    await t.current.db.update(tasks).set({ status: "awaiting_client_review" }).where(eq(tasks.id, task.id));
+    const reused = await stamp(api, task.id, { stage: "client", ...changes }, "ops-key");
+    expect(reused.status).toBe(409);
+    const error = ((await reused.json()) as Json).error;
+    expect(error).toMatchObject({ field: "Idempotency-Key", details: { reason: "key_reused" } });
+    expect(error.message).toContain("The key 'ops-key' was already used for another decision");
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
   it("keeps one client's key apart on two tasks: each is its own stamp", async () => {
     const api = testApp(t.current.db);
     const a = await waiting("awaiting_client_review");
