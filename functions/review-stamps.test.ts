@@ -354,6 +354,32 @@ describe("review: the human stages", () => {
     expect(slack.callsTo("chat.update")).toHaveLength(1);
   });
 
+  it("goes on to the deadline when Slack keeps failing the reminder, the escalation and the card's update", async () => {
+    const db = t.current.db;
+    answers(true);
+    const { taskId, event } = await submitted(db);
+    const api = testApp(db, env());
+    const down = "Slack answered 503 (service_unavailable)";
+    const res = await runFunction(review, {
+      deps: api.deps,
+      event,
+      runId: `rv_${taskId}`,
+      waits: Array(6).fill(null),
+      failSteps: { "internal:remind": down, "internal:escalate": down, "internal:settle-card": down },
+    });
+    expect(res.error).toBeUndefined();
+    expect(await statusOf(taskId)).toBe("blocked_external");
+    const notes = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)))
+      .filter((e) => e.kind === "note")
+      .map((e) => (e.payload as { text: string }).text)
+      .filter((text) => text.startsWith("Could not post"));
+    expect(notes).toEqual([
+      `Could not post the reminder to Slack after retrying (${down}); the stage goes on.`,
+      `Could not post the escalation to Slack after retrying (${down}); the stage goes on.`,
+      `Could not post the card's update to Slack after retrying (${down}); the stage goes on.`,
+    ]);
+  });
+
   it("chains a 14-day window into waits of at most 7 days", async () => {
     const db = t.current.db;
     answers(true);

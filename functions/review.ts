@@ -29,6 +29,7 @@ import {
   announceInternal,
   escalate,
   expire,
+  note,
   remind,
   type StageRef,
   settleCard,
@@ -210,8 +211,26 @@ async function humanStage(
   const { entered, ...window } = clock;
   const ref: StageRef = { ...given, entered };
   const read = () => readStampOutcome(deps.db, ref);
+  // A notice no decision depends on (the card's closing update, a reminder, an escalation): Slack
+  // failing past the step's retries leaves a line in the log and the stage goes on, instead of ending
+  // the run (and with it the stage, until the watchdog's resume a day later).
+  const bestEffort = async (id: string, what: string, post: () => Promise<unknown>): Promise<void> => {
+    try {
+      await step.run(id, post);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      await step.run(`${id}:failed`, () =>
+        note(
+          deps.db,
+          ref.taskId,
+          `Could not post ${what} to Slack after retrying (${why.slice(0, 300)}); the stage goes on.`,
+        ),
+      );
+    }
+  };
   const settle = async (outcome: StampOutcome): Promise<StampOutcome> => {
-    if (s === "internal") await step.run(`${s}:settle-card`, () => settleCard(deps, ref, outcome));
+    if (s === "internal")
+      await bestEffort(`${s}:settle-card`, "the card's update", () => settleCard(deps, ref, outcome));
     return outcome;
   };
   const done = resumed
@@ -251,9 +270,11 @@ async function humanStage(
     const after = await step.run(`${s}:recheck:${phase}`, read);
     if (after.kind !== "waiting") return settle(after);
     if (phase === "remind") {
-      if (!done?.reminded) await step.run(`${s}:remind`, () => remind(deps, ref, window, deps.now()));
+      if (!done?.reminded)
+        await bestEffort(`${s}:remind`, "the reminder", () => remind(deps, ref, window, deps.now()));
     } else if (phase === "escalate") {
-      if (!done?.escalated) await step.run(`${s}:escalate`, () => escalate(deps, ref, window, deps.now()));
+      if (!done?.escalated)
+        await bestEffort(`${s}:escalate`, "the escalation", () => escalate(deps, ref, window, deps.now()));
     } else {
       await step.run(`${s}:expire`, async () => {
         const r = await expire(deps, ref, `${runId}:${s}:expire`);

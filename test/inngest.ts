@@ -27,6 +27,11 @@ export interface RunOptions {
   /** The zero-based attempt the handler sees (the engine's retry counter). */
   attempt?: number;
   /**
+   * Step ids whose `await step.run` rejects as the engine's does once a step is out of retries (a
+   * StepError with the step's message), so a function's catch-and-go-on path can be tested.
+   */
+  failSteps?: Record<string, string>;
+  /**
    * Kept across attempts of one run, as the engine keeps a run's state: every step that completes
    * is remembered and replayed to later attempts instead of running again, and the error the
    * failing step threw (before serialization) is left in `thrown` for the retry decision.
@@ -105,6 +110,15 @@ export function runFunction(fn: Fn, opts: RunOptions) {
         answered.set(id, answer);
         return answer;
       }) as unknown as typeof ctx.step.waitForEvent;
+      const failing = opts.failSteps;
+      if (failing) {
+        const run = ctx.step.run.bind(ctx.step);
+        ctx.step.run = vi.fn((id: string, ...rest: never[]) => {
+          const message = failing[id];
+          if (message === undefined) return (run as (...a: unknown[]) => unknown)(id, ...rest);
+          return Promise.reject(Object.assign(new Error(message), { name: "StepError", stepId: id }));
+        }) as unknown as typeof ctx.step.run;
+      }
       if (attempts) {
         ctx.step.run = remembering(ctx.step.run.bind(ctx.step), attempts);
         ctx.step.ai.wrap = remembering(ctx.step.ai.wrap.bind(ctx.step.ai), attempts);

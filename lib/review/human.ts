@@ -138,7 +138,8 @@ async function cardOf(db: AppDb, ref: StageRef): Promise<PostedCard | null> {
   return rowsOf<PostedCard>(result)[0] ?? null;
 }
 
-async function note(db: AppDb, taskId: string, text: string): Promise<void> {
+/** A line in the task's log from the review's human stage (what people read on the board). */
+export async function note(db: AppDb, taskId: string, text: string): Promise<void> {
   await appendEvents(db, [{ taskId, actor: ACTOR, kind: "note", payload: { text, author: ACTOR } }]);
 }
 
