@@ -348,6 +348,59 @@ describe("watchdog: a task stuck again after its retry", () => {
   });
 });
 
+describe("watchdog: stranded dependents", () => {
+  const t = useTestDb();
+
+  it("moves on a dependent whose dependencies have all ended when nothing else did, once; leaves one still waiting", async () => {
+    const db = t.current.db;
+    const worker = await addWorker(db, 5);
+    const done = await insertTask(db, { status: "done", workerId: worker });
+    const dropped = await insertTask(db, { status: "cancelled", workerId: worker });
+    const open = await insertTask(db, { status: "ready", workerId: worker });
+    // promote's run for `done` was lost: a triaged dependent still in intake.
+    const dependent = await insertTask(db, { status: "intake", workerId: worker, triagedAt: new Date() });
+    // A parent waiting for its subtasks, the last of which a person cancelled.
+    const parent = await insertTask(db, {
+      status: "blocked_external",
+      workerId: worker,
+      statusReason:
+        "subtasks: waiting for its open subtasks; the work resumes in a new run once they are all done",
+    });
+    // Still waiting, rightly: one dependency is open, or a dependency was cancelled (intake needs done).
+    const waiting = await insertTask(db, { status: "intake", workerId: worker, triagedAt: new Date() });
+    const orphan = await insertTask(db, { status: "intake", workerId: worker, triagedAt: new Date() });
+    await db.insert(taskDependencies).values([
+      { taskId: dependent.id, dependsOnId: done.id },
+      { taskId: parent.id, dependsOnId: done.id },
+      { taskId: parent.id, dependsOnId: dropped.id },
+      { taskId: waiting.id, dependsOnId: open.id },
+      { taskId: orphan.id, dependsOnId: dropped.id },
+    ]);
+    await drained(db);
+    const { deps, events } = testDeps(db, { FOREMAN_DRY_RUN: "false" });
+    clockAt(deps, 5);
+    expect(await pass(deps)).toMatchObject({ promoted: 0 }); // not idle long enough yet
+    clockAt(deps, 16);
+    expect(await pass(deps)).toMatchObject({ promoted: 2 });
+    expect((await taskRow(db, dependent.id)).status).toBe("ready");
+    expect(await taskRow(db, parent.id)).toMatchObject({
+      status: "ready",
+      statusReason: expect.stringContaining("watchdog"),
+    });
+    expect((await taskRow(db, waiting.id)).status).toBe("intake");
+    expect((await taskRow(db, orphan.id)).status).toBe("intake");
+    // (The ready task `open` has its task/ready re-sent as a lost event: the lost-events check's.)
+    const readied = events.sent
+      .filter((e) => e.name === "task/ready")
+      .map((e) => (e.data as { taskId: string }).taskId);
+    expect(readied).toEqual(expect.arrayContaining([dependent.id, parent.id]));
+    expect(readied).not.toContain(waiting.id);
+    expect(readied).not.toContain(orphan.id);
+    clockAt(deps, 40);
+    expect(await pass(deps)).toMatchObject({ promoted: 0 });
+  });
+});
+
 describe("watchdog: a lost event's attempts", () => {
   const t = useTestDb();
 

@@ -8,7 +8,9 @@
 //      or task/ready re-sent (unless still pending in the outbox: the drain's job);
 //   4. CRM drift: a ticket whose pushed state is not the task's → crm/push.requested;
 //   5. lost waits: a human stage no run waits for any more → task/stamp.resume;
-//   6. outbox stopped draining → one alert until it drains again.
+//   6. outbox stopped draining → one alert until it drains again;
+//   7. stranded dependents: waiting only for dependencies that have all ended, nothing moved them on
+//      for FOREMAN_WATCHDOG_LOST_MINUTES → the move promote would have made, to `ready`.
 // Parked reviews are retried by review-retry (same finder, ids per parking, every ten minutes); the
 // watchdog leaves them alone, since a task whose latest run submitted is not a stuck worker.
 // The pass's clock is its first step, so a retried step rebuilds the same keys and event ids. The
@@ -22,6 +24,7 @@ import { findLeakedLeases, releaseLeaked } from "../lib/watchdog/leases.ts";
 import { findLostEvents, resendLost } from "../lib/watchdog/lost-events.ts";
 import { findLostWaits, resumeWait } from "../lib/watchdog/lost-waits.ts";
 import { clearOutboxAlert, raiseOutboxAlert, readOutboxAlert } from "../lib/watchdog/outbox-alert.ts";
+import { findStrandedDependents, promoteStranded } from "../lib/watchdog/stranded.ts";
 import { findStuckRuns, repairStuck } from "../lib/watchdog/stuck.ts";
 import { inngest } from "./client.ts";
 
@@ -31,7 +34,7 @@ const LIMIT = 50;
 export const watchdog = inngest.createFunction(
   {
     id: "watchdog",
-    name: "Find and repair stuck runs, leaked leases, lost events, CRM drift and lost waits",
+    name: "Find and repair stuck runs, leaked leases, lost events, CRM drift, lost waits and stranded dependents",
     retries: 2,
     singleton: { mode: "skip" },
     triggers: [cron("*/5 * * * *")],
@@ -40,7 +43,15 @@ export const watchdog = inngest.createFunction(
     const at = await step.run("clock", () => deps.now().toISOString());
     const now = new Date(at);
     const t = thresholdsOf(deps.config);
-    const summary = { stuck: 0, leases: 0, resent: 0, resynced: 0, waits: 0, outbox: "none" as string };
+    const summary = {
+      stuck: 0,
+      leases: 0,
+      resent: 0,
+      resynced: 0,
+      waits: 0,
+      promoted: 0,
+      outbox: "none" as string,
+    };
 
     // The outbox first, as it stood before this pass adds rows of its own to it.
     const outbox = await step.run("check-outbox", async () => {
@@ -91,6 +102,14 @@ export const watchdog = inngest.createFunction(
         resumeWait(deps, w, at),
       );
       summary.waits++;
+    }
+
+    const stranded = await step.run("find-stranded-dependents", () =>
+      findStrandedDependents(deps.db, { now, minutes: t.lostMinutes, limit: LIMIT }),
+    );
+    for (const c of stranded) {
+      const r = await step.run(`promote:${c.taskId}:v${c.version}`, () => promoteStranded(deps, c));
+      if (r.promoted) summary.promoted++;
     }
 
     // Stuck runs last: the tasks it sends back to `ready` are fresh moves, not lost events of this pass.
