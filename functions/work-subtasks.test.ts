@@ -9,6 +9,8 @@ import { agentRuns, deliverables, taskDependencies, tasks, workerLeases } from "
 import { taskStateChanged } from "../lib/events.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
 import { transition } from "../lib/tasks/transition.ts";
+import { storeDeliverable } from "../lib/work/deliverable.ts";
+import { waitForSubtasks } from "../lib/work/subtasks.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
@@ -172,5 +174,33 @@ describe("a parent whose subtasks are open", () => {
       status: "ready",
       statusReason: expect.stringContaining("its subtasks have ended"),
     });
+  });
+
+  it("a retried submit step whose first try handed in (the task has moved on since) replays, and parks nothing", async () => {
+    const db = t.current.db;
+    const { task, runId } = await leasedTask(db, { title: "Handed in before the retry" });
+    const first = await storeDeliverable(db, {
+      taskId: task.id,
+      runId,
+      markdown: "# v1",
+      result: {},
+      key: `${runId}:submit`,
+    });
+    await transition(db, {
+      taskId: task.id,
+      to: "awaiting_internal_review",
+      key: freshKey(),
+      actor: "reviewer:local",
+    });
+    expect(await waitForSubtasks(db, { taskId: task.id, runId })).toBeUndefined();
+    const again = await storeDeliverable(db, {
+      taskId: task.id,
+      runId,
+      markdown: "# v1",
+      result: {},
+      key: `${runId}:submit`,
+    });
+    expect(again).toMatchObject({ id: first.id, version: first.version });
+    expect((await taskOf(task.id))?.status).toBe("awaiting_internal_review");
   });
 });

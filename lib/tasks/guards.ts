@@ -9,6 +9,7 @@ export type GuardName =
   | "dependencies_settled"
   | "revision_under_cap"
   | "lease_held"
+  | "held_by_run"
   | "latest_run"
   | "deliverable_current"
   | "link_current_round"
@@ -55,6 +56,12 @@ export const guards = {
   leaseHeld: (runId: string): Guard => ({
     name: "lease_held",
     predicate: sql`coalesce(t.current_run_id = ${runId} and t.lease_expires_at > now(), false)`,
+    expected: { runId },
+  }),
+  /** This run is the one working the task, its lease lapsed or not (what storing a deliverable checks). */
+  heldByRun: (runId: string): Guard => ({
+    name: "held_by_run",
+    predicate: sql`coalesce(t.current_run_id = ${runId}, false)`,
     expected: { runId },
   }),
   /**

@@ -1,7 +1,7 @@
 // A parent whose subtasks are open waits for them (DESIGN §4, task.spawn_subtask). When the worker
 // calls `submit` while a task it depends on is not done, the run does not hand in: ONE transition
-// moves the task working → blocked_external with a `subtasks:` reason — guarded by "this run holds the
-// lease" and "a dependency is open", in the same statement, so a subtask finishing at that moment
+// moves the task working → blocked_external with a `subtasks:` reason — guarded by "this run works the
+// task" and "a dependency is open", in the same statement, so a subtask finishing at that moment
 // either lets the submission through or finds the parent waiting. The run then ends and frees its slot
 // (a single-slot worker must be free to work the subtasks). When the last subtask is done, promote
 // moves the parent back to ready (`resumeWaitingDependents`), and a new run continues the work with
@@ -9,7 +9,7 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
-import { GuardFailedError } from "../tasks/errors.ts";
+import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 
@@ -34,12 +34,15 @@ export async function waitForSubtasks(
       from: "working",
       to: "blocked_external",
       key: `${input.runId}:wait-subtasks`,
-      guards: [guards.leaseHeld(input.runId), guards.dependenciesOpen()],
+      guards: [guards.heldByRun(input.runId), guards.dependenciesOpen()],
       reason: SUBTASKS_REASON,
       actor: "fn:work",
     });
   } catch (err) {
-    if (err instanceof GuardFailedError && err.guard === "dependencies_open") return undefined;
+    // No open dependency — or the task is no longer this run's `working` task (a retried step whose
+    // first try stored the deliverable, which review has moved on since): storing the deliverable
+    // decides, exactly as without subtasks (it replays its first result, or refuses).
+    if (err instanceof GuardFailedError || err instanceof TransitionConflictError) return undefined;
     throw err;
   }
 }
