@@ -12,6 +12,7 @@ import { newId } from "../lib/ids.ts";
 import { announceClient, announceInternal } from "../lib/review/human.ts";
 import { applyStamp } from "../lib/stamps/apply.ts";
 import { mintClientLink } from "../lib/stamps/links.ts";
+import { appendEvents } from "../lib/tasks/event-log.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
@@ -253,5 +254,32 @@ describe("watchdog: lost waits", () => {
     );
     const fresh = links.find((l) => l.tokenId !== stage.lostLinkId)?.tokenId;
     expect(handed.map((e) => (e.payload as { linkId: string }).linkId)).toEqual([fresh]);
+  });
+
+  it("counts a link handed over before link ids were recorded (the note names it in its text)", async () => {
+    const db = t.current.db;
+    const { deps, events } = testDeps(db, env());
+    const stage = await announced(db, deps, "client", { postLost: true });
+    await appendEvents(db, [
+      {
+        taskId: stage.taskId,
+        actor: "foreman",
+        kind: "note",
+        payload: {
+          text: `Client review link issued (id ${stage.lostLinkId}, single use, valid until 2026-12-16).`,
+        },
+      },
+    ]);
+    clockAt(deps, 76);
+    await pass(deps);
+    const [resume] = resumes(events.sent).filter(
+      (e) => (e as { data?: { taskId?: string } }).data?.taskId === stage.taskId,
+    );
+    await runFunction(review, {
+      deps,
+      event: { name: "task/stamp.resume", data: resume?.data as Record<string, unknown> },
+      runId: `rv_resume_${stage.taskId}`,
+    });
+    expect(await db.select().from(stampLinks).where(eq(stampLinks.taskId, stage.taskId))).toHaveLength(1);
   });
 });

@@ -165,7 +165,10 @@ describe("work", () => {
     hubspot.addTicket({ id: "7103", properties: { subject: `Integration token: ${token}` } });
     anthropic.queue(
       toolTurn("hubspot_search_objects", { objectType: "tickets", properties: ["subject"], limit: 100 }),
-      toolTurn("submit", { markdown: `# Done\nThe key was sk-ant-api03-abcdefghijklmnop.`, result: {} }),
+      toolTurn("submit", {
+        markdown: `# Done\nThe key was sk-ant-api03-abcdefghijklmnop.`,
+        result: { integration: { token: token, note: "Bearer abcdefghijklmnop" } },
+      }),
     );
     const { deps } = testDeps(t.current.db, env());
     expect((await runFunction(work, { deps, event })).result).toMatchObject({ kind: "submitted" });
@@ -177,6 +180,9 @@ describe("work", () => {
     expect(JSON.stringify(anthropic.requests.at(-1)?.body)).not.toContain(token);
     const [stored] = await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
     expect(stored?.markdown).toBe("# Done\nThe key was [redacted anthropic key].");
+    expect(stored?.result).toEqual({
+      integration: { token: "[redacted hubspot token]", note: "Bearer [redacted]" },
+    });
   });
 
   it("meters a retried turn once", async () => {

@@ -34,7 +34,10 @@ export async function readResumeState(
            exists (select 1 from task_events e where e.task_id = ${ref.taskId} and e.kind = 'escalation'
                      and e.payload->>'stage' = ${ref.stage} and e.created_at >= ${startedAt}::timestamptz) as escalated,
            exists (select 1 from stamp_links l
-                     join task_events n on n.task_id = l.task_id and n.kind = 'note' and n.payload->>'linkId' = l.token_id
+                     join task_events n on n.task_id = l.task_id and n.kind = 'note'
+                      -- Notes written before the link id was recorded name it in their text.
+                      and (n.payload->>'linkId' = l.token_id
+                           or (n.payload->>'linkId' is null and strpos(n.payload->>'text', '(id ' || l.token_id || ',') > 0))
                     where l.task_id = ${ref.taskId} and l.stage = 'client'
                      and l.deliverable_hash = ${ref.deliverableHash}
                      and l.created_at >= coalesce(${ref.entered?.at ?? null}::timestamptz, '-infinity'::timestamptz)

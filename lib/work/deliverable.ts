@@ -30,9 +30,14 @@ export interface StoredDeliverable {
 export const deliverableHash = (markdown: string, result: Record<string, unknown>) =>
   createHash("sha256").update(markdown).update("\u0000").update(JSON.stringify(result)).digest("hex");
 
+/** The structured result with every string in it redacted (redaction never adds quotes or escapes). */
+function redactedResult(result: SubmitWorkInput["result"]): SubmitWorkInput["result"] {
+  return JSON.parse(redactSecrets(JSON.stringify(result))) as SubmitWorkInput["result"];
+}
+
 export async function storeDeliverable(db: AppDb, raw: SubmitWorkInput): Promise<StoredDeliverable> {
   // What the reviewer, the team and the client read carries no key or token the worker came across.
-  const input = { ...raw, markdown: redactSecrets(raw.markdown) };
+  const input = { ...raw, markdown: redactSecrets(raw.markdown), result: redactedResult(raw.result) };
   const id = stableId("dlv", input.key);
   const hash = deliverableHash(input.markdown, input.result);
   const message: OutboxMessage = {
