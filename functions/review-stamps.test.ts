@@ -369,7 +369,9 @@ describe("review: the human stages", () => {
     });
     expect(res.error).toBeUndefined();
     expect(await statusOf(taskId)).toBe("blocked_external");
-    const notes = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)))
+    const notes = (
+      await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)).orderBy(taskEvents.id)
+    )
       .filter((e) => e.kind === "note")
       .map((e) => (e.payload as { text: string }).text)
       .filter((text) => text.startsWith("Could not post"));
@@ -488,7 +490,9 @@ describe("review: the human stages", () => {
     slack.failNext("chat.postMessage", { error: "channel_not_found" });
     const res = await runFunction(review, { deps: api.deps, event, runId: `rv_${taskId}` });
     expect(suspendedAt(res.error)).toBe("internal:wait:remind:0");
-    const notes = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)))
+    const notes = (
+      await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId)).orderBy(taskEvents.id)
+    )
       .filter((e) => e.kind === "note")
       .map((e) => (e.payload as { text: string }).text);
     expect(
