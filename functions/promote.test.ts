@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { outbox, taskDependencies, tasks } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import { toEvent } from "../lib/outbox/message.ts";
+import { applyTaskCommand } from "../lib/tasks/command.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { countingDb } from "../test/counting-db.ts";
 import { useTestDb } from "../test/db.ts";
@@ -67,6 +68,34 @@ describe("promote", () => {
     ]);
     const rows = await db.select().from(outbox).where(sql`${outbox.data}->>'taskId' = ${ready.id}`);
     expect(rows.every((r) => r.sentAt !== null)).toBe(true);
+  });
+
+  it("on a cancel, sends the dependents still in intake to triage with class dependency; a retry goes on without it", async () => {
+    const db = t.current.db;
+    const dropped = await insertTask(db, { status: "ready" });
+    const waiting = await insertTask(db, { status: "intake", ...triaged });
+    const untriaged = await insertTask(db, { status: "intake" });
+    const running = await insertTask(db, { status: "working" });
+    for (const id of [waiting.id, untriaged.id, running.id]) await link(db, id, dropped.id);
+    const r = await transition(db, { taskId: dropped.id, to: "cancelled", key: freshKey(), actor: "ops" });
+    const event = toEvent(r.outbox[0] as (typeof r.outbox)[number]) as {
+      name: string;
+      data: Record<string, unknown>;
+      id: string;
+    };
+    const { deps, events } = testDeps(db);
+    const res = await runFunction(promote, { deps, event });
+    expect(res.result).toEqual({ promoted: [], failed: [waiting.id, untriaged.id].sort() });
+    for (const id of [waiting.id, untriaged.id]) {
+      const [row] = await db.select().from(tasks).where(eq(tasks.id, id));
+      expect(row).toMatchObject({ status: "failed_needs_triage", failureClass: "dependency" });
+      expect(row?.statusReason).toContain(`task ${dropped.id}, which it depends on, was cancelled`);
+    }
+    expect(await statusOf(db, running.id)).toBe("working");
+    expect(events.sent.filter((e) => e.name === "task/state.changed")).toHaveLength(2);
+    // A person retries it: a cancelled dependency no longer holds it.
+    await applyTaskCommand(db, { taskId: waiting.id, action: "retry", key: freshKey(), actor: "ops" });
+    expect(await statusOf(db, waiting.id)).toBe("ready");
   });
 
   it("does nothing and sends nothing when no dependent is unblocked", async () => {

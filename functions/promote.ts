@@ -1,9 +1,11 @@
 // promote: when a task reaches `done`, move its dependents whose dependencies are all done to `ready`,
-// and when it ends either way, resume a parent that waited only for its subtasks (O(dependents)). Each move writes its own `task/state.changed` and `task/ready` to the outbox in
-// the same statement; the step sends them after the commit, and the drain covers a crash in between.
+// and when it ends either way, resume a parent that waited only for its subtasks; when it is cancelled,
+// send its dependents still in intake to triage (class dependency) (O(dependents)). Each move writes
+// its own `task/state.changed` (and `task/ready`) to the outbox in the same statement; the step sends
+// them after the commit, and the drain covers a crash in between.
 import { taskStateChanged } from "../lib/events.ts";
 import { publish } from "../lib/outbox/publish.ts";
-import { promoteDependents } from "../lib/tasks/promote.ts";
+import { failDependentsOfCancelled, promoteDependents } from "../lib/tasks/promote.ts";
 import { inngest } from "./client.ts";
 
 export const promote = inngest.createFunction(
@@ -26,6 +28,18 @@ export const promote = inngest.createFunction(
       );
       return moved.map((r) => r.taskId);
     });
-    return { promoted };
+    if (event.data.to !== "cancelled") return { promoted };
+    const failed = await step.run("fail-dependents", async () => {
+      const moved = await failDependentsOfCancelled(deps.db, event.data.taskId, {
+        actor: "fn:promote",
+        keyBase: `${runId}:fail-dependents`,
+      });
+      await publish(
+        deps,
+        moved.flatMap((r) => r.outbox),
+      );
+      return moved.map((r) => r.taskId);
+    });
+    return { promoted, failed };
   },
 );

@@ -169,7 +169,7 @@ describe("a parent whose subtasks are open", () => {
     // promote's trigger takes a cancel as well as a finish.
     expect(consumersOf([promote], ended)).toEqual([promote]);
     const promoted = await runFunction(promote, { deps, event: ended });
-    expect(promoted.result).toEqual({ promoted: [task.id] });
+    expect(promoted.result).toEqual({ promoted: [task.id], failed: [] });
     expect(await taskOf(task.id)).toMatchObject({
       status: "ready",
       statusReason: expect.stringContaining("its subtasks have ended"),

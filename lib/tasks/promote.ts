@@ -1,12 +1,14 @@
 // Dependency promotion: when a task reaches `done`, its triaged dependents whose dependencies are now
 // all done move intake → ready; when a task ends (done, or cancelled), a parent that waits for its
 // subtasks (blocked_external with the `subtasks:` reason, lib/work/subtasks.ts) and has none left
-// open moves blocked_external → ready to resume its work. Looks only at the finished task's dependents (indexed), never all
+// open moves blocked_external → ready to resume its work; when a task is cancelled, its dependents
+// still in intake go to triage (class `dependency`), since nothing else would ever move them. Looks only at the finished task's dependents (indexed), never all
 // tasks. Each move is keyed `<keyBase>:<dependent>`, so a retried step replays the moves it already
 // made (returning their outbox rows to send again) and makes the rest.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { failureReason } from "../failures.ts";
 import type { TaskState } from "../states.ts";
 import { SUBTASKS_PREFIX } from "../work/subtasks.ts";
 import { GuardFailedError, TransitionConflictError } from "./errors.ts";
@@ -79,4 +81,45 @@ export async function promoteDependents(
     }
   }
   return promoted;
+}
+
+/**
+ * A declared dependency a person cancelled: its dependents waiting in intake can never become ready
+ * on their own, so each goes to triage with class `dependency` — where notify tells a person, who
+ * retries it without the dependency, skips it, or drops it. Keyed like promotion, so a retried step
+ * replays the moves it made.
+ */
+export async function failDependentsOfCancelled(
+  db: AppDb,
+  cancelledTaskId: string,
+  opts: { actor: string; keyBase: string },
+): Promise<TransitionResult[]> {
+  const result = await db.execute(sql`
+    select t.id from task_dependencies d join tasks t on t.id = d.task_id
+     where d.depends_on_id = ${cancelledTaskId}
+       and (t.status = 'intake'
+            or exists (select 1 from task_events e
+                        where e.task_id = t.id and e.idempotency_key = ${opts.keyBase} || ':' || t.id))
+     order by t.id`);
+  const failed: TransitionResult[] = [];
+  for (const { id } of rowsOf<{ id: string }>(result)) {
+    try {
+      failed.push(
+        await transition(db, {
+          taskId: id,
+          from: "intake",
+          to: "failed_needs_triage",
+          key: `${opts.keyBase}:${id}`,
+          reason: failureReason(
+            "dependency",
+            `task ${cancelledTaskId}, which it depends on, was cancelled: retry it to go ahead without it, or skip or cancel it`,
+          ),
+          actor: opts.actor,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof TransitionConflictError || err instanceof GuardFailedError)) throw err;
+    }
+  }
+  return failed;
 }
