@@ -17,29 +17,22 @@ export const promote = inngest.createFunction(
     triggers: [{ event: taskStateChanged, if: "event.data.to == 'done' || event.data.to == 'cancelled'" }],
   },
   async ({ event, step, deps, runId }) => {
-    const promoted = await step.run("promote-dependents", async () => {
-      const moved = await promoteDependents(deps.db, event.data.taskId, {
-        actor: "fn:promote",
-        keyBase: `${runId}:promote-dependents`,
+    // Each batch of moves is one step: the moves keyed by the step, their events sent from it.
+    const moves = (id: string, move: typeof promoteDependents) =>
+      step.run(id, async () => {
+        const moved = await move(deps.db, event.data.taskId, {
+          actor: "fn:promote",
+          keyBase: `${runId}:${id}`,
+        });
+        await publish(
+          deps,
+          moved.flatMap((r) => r.outbox),
+        );
+        return moved.map((r) => r.taskId);
       });
-      await publish(
-        deps,
-        moved.flatMap((r) => r.outbox),
-      );
-      return moved.map((r) => r.taskId);
-    });
+    const promoted = await moves("promote-dependents", promoteDependents);
     if (event.data.to !== "cancelled") return { promoted };
-    const failed = await step.run("fail-dependents", async () => {
-      const moved = await failDependentsOfCancelled(deps.db, event.data.taskId, {
-        actor: "fn:promote",
-        keyBase: `${runId}:fail-dependents`,
-      });
-      await publish(
-        deps,
-        moved.flatMap((r) => r.outbox),
-      );
-      return moved.map((r) => r.taskId);
-    });
+    const failed = await moves("fail-dependents", failDependentsOfCancelled);
     return { promoted, failed };
   },
 );

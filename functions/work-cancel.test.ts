@@ -59,30 +59,39 @@ afterAll(async () => {
   await Promise.all([anthropic?.close(), hubspot?.close(), engine?.close()]);
 });
 
+/**
+ * Scripts turn 1 (a CRM read) and holds turn 2 (which answers `submit`) open until `release`:
+ * `inTurn2` settles once turn 2's request has arrived.
+ */
+function holdTurn2() {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let turn2Started = () => {};
+  const inTurn2 = new Promise<void>((resolve) => {
+    turn2Started = resolve;
+  });
+  anthropic.script.push(toolTurn("hubspot_get_properties", { objectType: "tickets" }));
+  const submit = toolTurn("submit", { markdown: "done", result: {} });
+  const next = anthropic.script.next.bind(anthropic.script);
+  anthropic.script.next = () => {
+    if (anthropic.requests.length === 2) {
+      turn2Started();
+      return { ...submit, hold: () => held };
+    }
+    return next();
+  };
+  return { inTurn2, release, restore: () => (anthropic.script.next = next) };
+}
+
 describe("cancelling a task mid-run", () => {
   it("stops the run at the step in flight and frees its slot", async () => {
     const db = t.current.db;
     const { task, runId, event } = await leasedTask(db, { title: "Add the renewal date property" });
 
     // Turn 1 reads the CRM; turn 2 is held open until the cancel has landed, then answers `submit`.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let turn2Started = () => {};
-    const inTurn2 = new Promise<void>((resolve) => {
-      turn2Started = resolve;
-    });
-    anthropic.script.push(toolTurn("hubspot_get_properties", { objectType: "tickets" }));
-    const submit = toolTurn("submit", { markdown: "done", result: {} });
-    const next = anthropic.script.next.bind(anthropic.script);
-    anthropic.script.next = () => {
-      if (anthropic.requests.length === 2) {
-        turn2Started();
-        return { ...submit, hold: () => held };
-      }
-      return next();
-    };
+    const { inTurn2, release } = holdTurn2();
 
     const dispatched = await fetch(`${engine.url}/e/test`, { method: "POST", body: JSON.stringify(event) });
     expect(dispatched.status).toBe(200);
@@ -122,26 +131,9 @@ describe("cancelling a task mid-run", () => {
     const db = t.current.db;
     for (const target of ["earlier", "this"] as const) {
       const { task, runId, event } = await leasedTask(db, { title: `Cancel aimed at ${target} run` });
-      let release = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let turn2Started = () => {};
-      const inTurn2 = new Promise<void>((resolve) => {
-        turn2Started = resolve;
-      });
       anthropic.requests.length = 0;
       anthropic.script.clear();
-      anthropic.script.push(toolTurn("hubspot_get_properties", { objectType: "tickets" }));
-      const submit = toolTurn("submit", { markdown: "done", result: {} });
-      const next = anthropic.script.next.bind(anthropic.script);
-      anthropic.script.next = () => {
-        if (anthropic.requests.length === 2) {
-          turn2Started();
-          return { ...submit, hold: () => held };
-        }
-        return next();
-      };
+      const { inTurn2, release, restore } = holdTurn2();
       await fetch(`${engine.url}/e/test`, { method: "POST", body: JSON.stringify(event) });
       await inTurn2;
       const cancel = {
@@ -156,7 +148,7 @@ describe("cancelling a task mid-run", () => {
       await fetch(`${engine.url}/e/test`, { method: "POST", body: JSON.stringify(cancel) });
       release();
       await engine.settled();
-      anthropic.script.next = next;
+      restore();
 
       const run = engine.runs.filter((r) => r.fn === "foreman-work" && r.event.data.runId === runId);
       const stored = await db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
