@@ -9,6 +9,7 @@ import { notify } from "./notify.ts";
 import { outboxDrain } from "./outbox-drain.ts";
 import { promote } from "./promote.ts";
 import { releaseOnCancel } from "./release-on-cancel.ts";
+import { retriage } from "./retriage.ts";
 import { review } from "./review.ts";
 import { reviewRetry } from "./review-retry.ts";
 import { schedule } from "./schedule.ts";
@@ -17,6 +18,7 @@ import { work } from "./work.ts";
 
 export const functions = [
   intake,
+  retriage,
   schedule,
   work,
   review,

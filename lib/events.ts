@@ -13,6 +13,22 @@ export const taskSubmitted = eventType("task/submitted", {
   schema: z.object({ taskId, source: z.enum(["api", "hubspot", "agent", "schedule"]) }),
 });
 
+/**
+ * A person retried (or unblocked) a task intake never triaged — its ticket could not be read, say. It
+ * stays where it is while the retriage function enriches and triages it; then it goes to ready.
+ * `requestEventId` is the request's `retriage` row in the log (its outbox id derives from it).
+ */
+export const taskRetriageRequested = eventType("task/retriage.requested", {
+  schema: z.object({
+    taskId,
+    source: z.enum(["api", "hubspot", "agent", "schedule"]),
+    from: z.enum(["failed_needs_triage", "blocked_external"]),
+    requestEventId: z.number().int(),
+    reason: z.string(),
+    actor,
+  }),
+});
+
 export const hubspotTicketCreated = eventType("hubspot/ticket.created", {
   schema: z.object({ ticketId: z.string().min(1), portalId: z.number().int(), occurredAt: z.number().int() }),
 });
@@ -132,6 +148,7 @@ export const budgetWarning = eventType("budget/warning", {
 
 export const EVENTS = [
   taskSubmitted,
+  taskRetriageRequested,
   hubspotTicketCreated,
   hubspotTicketStageChanged,
   taskReady,

@@ -23,6 +23,8 @@ export async function insertTask(
       projectId: "proj_default",
       workerId: "crm-setup",
       title: "fixture task",
+      // A task past intake got there through triage (a retry of an untriaged one is a retriage).
+      ...(overrides.status !== undefined && overrides.status !== "intake" ? { triagedAt: new Date() } : {}),
       ...overrides,
     })
     .returning();

@@ -3,6 +3,7 @@
 // Every command is audited by its own event, naming the caller (`api`, or `api:<Foreman-Actor>`) and
 // the reason; an `Idempotency-Key` makes a repeat return the first result. A command on a task in the
 // wrong state is a 409 with the task's state and the commands that do apply (lib/admin/actions.ts).
+// A retry or unblock of a task intake never triaged is a 202: it is triaged again first.
 import { type Context, Hono } from "hono";
 import { allowedActions, type MovingAction } from "../../lib/admin/actions.ts";
 import { DomainError } from "../../lib/errors.ts";
@@ -44,19 +45,42 @@ const moving = (action: MovingAction) => async (c: Context<AppEnv>) => {
     actor,
     reason: body.reason,
   });
-  const warnings = await send(c, r.outbox);
+  if (r.kind === "retriage") {
+    // Accepted, not done: the task stays where it is until intake has triaged it.
+    const q = r.retriage;
+    const warnings = await send(c, q.outbox);
+    return c.json(
+      {
+        task: { id: taskId, state: q.state, version: q.version, reason: q.reason },
+        retriage: {
+          event_id: q.eventId,
+          at: q.at,
+          actor: q.actor,
+          reason: q.reason,
+          replayed: q.replayed,
+          why: "intake never triaged this task: it is enriched and triaged again first, then goes to ready",
+        },
+        allowed_actions: allowedActions(q.state),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      },
+      202,
+      q.replayed ? { "idempotent-replayed": "true" } : {},
+    );
+  }
+  const tr = r.transition;
+  const warnings = await send(c, tr.outbox);
   const answer: Record<string, unknown> = {
-    task: { id: taskId, state: r.to, version: r.version, reason: r.reason },
+    task: { id: taskId, state: tr.to, version: tr.version, reason: tr.reason },
     transition: {
-      from: r.from,
-      to: r.to,
-      event_id: r.eventId,
-      at: r.at,
-      actor: r.actor,
-      reason: r.reason,
-      replayed: r.replayed,
+      from: tr.from,
+      to: tr.to,
+      event_id: tr.eventId,
+      at: tr.at,
+      actor: tr.actor,
+      reason: tr.reason,
+      replayed: tr.replayed,
     },
-    allowed_actions: allowedActions(r.to),
+    allowed_actions: allowedActions(tr.to),
   };
   if (action === "skip") {
     // Read after the commit: the dependents whose last dependency this was, and those still waiting.
@@ -70,7 +94,7 @@ const moving = (action: MovingAction) => async (c: Context<AppEnv>) => {
       .map((d) => ({ id: d.id, title: d.title, state: d.state, waiting_on: d.waitingOn }));
   }
   if (warnings.length > 0) answer.warnings = warnings;
-  return c.json(answer, 200, r.replayed ? { "idempotent-replayed": "true" } : {});
+  return c.json(answer, 200, tr.replayed ? { "idempotent-replayed": "true" } : {});
 };
 
 export const taskCommandRoutes = new Hono<AppEnv>()

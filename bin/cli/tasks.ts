@@ -48,7 +48,9 @@ interface Shown {
 }
 interface Moved {
   task: { id: string; state: TaskState };
-  transition: { from: TaskState; to: TaskState; event_id: number; replayed: boolean };
+  /** Absent when the command was accepted as a retriage (HTTP 202): the task has not moved yet. */
+  transition?: { from: TaskState; to: TaskState; event_id: number; replayed: boolean };
+  retriage?: { event_id: number; replayed: boolean; why: string };
   unblocks?: { id: string; title: string; state: string; triaged: boolean }[];
   still_waiting?: { id: string; title: string; waiting_on: string[] }[];
   warnings?: string[];
@@ -179,6 +181,10 @@ const moving =
     )) as Moved;
     show(ctx, r, () => {
       const tr = r.transition;
+      if (!tr) {
+        const q = r.retriage;
+        return `${r.task.id}: stays ${r.task.state} (event ${q?.event_id})${q?.replayed ? " — already asked, nothing new" : ""}: ${q?.why}`;
+      }
       const lines = [
         `${r.task.id}: ${tr.from} → ${tr.to} (event ${tr.event_id})${tr.replayed ? " — already done, nothing new" : ""}`,
       ];

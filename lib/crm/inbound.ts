@@ -23,7 +23,7 @@ import type { TaskState } from "../states.ts";
 import { GuardFailedError } from "../tasks/errors.ts";
 import { eventRecord } from "../tasks/event-kinds.ts";
 import { appendEvents } from "../tasks/event-log.ts";
-import { guards } from "../tasks/guards.ts";
+import { toReady } from "../tasks/retriage.ts";
 import { transition } from "../tasks/transition.ts";
 import { isDryRun } from "../tools/context.ts";
 import { liveCrmWriter } from "../tools/crm/live-writer.ts";
@@ -147,6 +147,24 @@ export async function applyCommand(
     const reason =
       command.kind === "cancel" ? "cancelled in HubSpot (the ticket was moved to Cancelled)" : command.reason;
     const to = command.kind === "cancel" ? "cancelled" : command.to;
+    if (to === "ready" && (input.from === "failed_needs_triage" || input.from === "blocked_external")) {
+      // Unblock and retry, as the API's: held while a dependency is open; an untriaged task is
+      // triaged again first (it stays where it is, and the next push shows the ticket so).
+      const r = await toReady(deps.db, {
+        taskId,
+        from: input.from,
+        key,
+        reason,
+        actor: `crm:${actorOf(input.portalId)}`,
+      });
+      const moved = r.kind === "moved" ? r.transition : r.retriage;
+      await publish(deps, moved.outbox);
+      return {
+        applied: true,
+        to: r.kind === "moved" ? r.transition.to : r.retriage.state,
+        eventId: moved.eventId,
+      };
+    }
     const r = await transition(deps.db, {
       taskId,
       from: input.from,
@@ -154,8 +172,6 @@ export async function applyCommand(
       key,
       reason,
       actor: `crm:${actorOf(input.portalId)}`,
-      // Unblock and retry send the task to work: not while a task it depends on is still open.
-      ...(to === "ready" ? { guards: [guards.dependenciesSettled()] } : {}),
       emit:
         command.kind === "cancel"
           ? [taskCancelRequested.create({ taskId, reason, actor: `crm:${actorOf(input.portalId)}` })]

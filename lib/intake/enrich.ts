@@ -1,12 +1,14 @@
 // Enriching a HubSpot-sourced task from its ticket, in ONE statement: the project is created on
 // first sight of the ticket's company (unique per HubSpot company id), the task takes the ticket's
 // subject and content (cleaned, not refused: CRM text) and that project, and an `enriched` event
-// records which fields changed. Idempotent: an unchanged task writes nothing.
+// records which fields changed. Idempotent: an unchanged task writes nothing. A retriage enriches an
+// untriaged task where a person retried it from (lib/tasks/retriage.ts).
 import { sql } from "drizzle-orm";
 import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TicketForIntake } from "../hubspot/tickets.ts";
 import { newId } from "../ids.ts";
+import type { TaskState } from "../states.ts";
 import { cleanText } from "../text.ts";
 
 export interface EnrichResult {
@@ -18,10 +20,12 @@ export interface EnrichResult {
 const TITLE_MAX = 200;
 const DESCRIPTION_MAX = 20_000;
 
+/** `from`: where the task waits — intake, or (a retriage) the state a person retried it from, untriaged. */
 export async function enrichFromTicket(
   db: AppDb,
   taskId: string,
   ticket: TicketForIntake,
+  from: TaskState = "intake",
 ): Promise<EnrichResult> {
   const subject = cleanText(ticket.subject ?? "", { multiline: false });
   const content = cleanText(ticket.content ?? "", { multiline: true });
@@ -58,7 +62,8 @@ export async function enrichFromTicket(
              coalesce((select id from new_project),
                       (select p.id from projects p where p.hubspot_company_id = ${company?.id ?? null}::text),
                       t.project_id) as new_project_id
-        from tasks t where t.id = ${taskId} and t.status = 'intake'
+        from tasks t where t.id = ${taskId} and t.status = ${from}::task_state
+         and (t.status = 'intake' or t.triaged_at is null)
     ),
     diff as (
       select target.*, array_remove(array[

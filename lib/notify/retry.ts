@@ -1,6 +1,7 @@
 // The Retry button on a triage notice: only a human internal reviewer listed for the task's project
 // (or for every project) may retry; the retry is ONE transition failed_needs_triage → ready, keyed by
-// the click (a repeat of the same click is the same retry) and naming who. Anyone else, and a click on
+// the click (a repeat of the same click is the same retry) and naming who, held as the API's retry
+// is while a dependency is open — or, for a task intake never triaged, a retriage request first. Anyone else, and a click on
 // a task that is no longer failed, is refused politely and audited as a `refusal` event. The notice is
 // then shown retried (who, when; the button gone) — the Slack route does that right after the click.
 import { sql } from "drizzle-orm";
@@ -11,9 +12,9 @@ import type { OutboxMessage } from "../outbox/message.ts";
 import type { RetryAction } from "../slack/payload.ts";
 import { slackFor } from "../slack/poster.ts";
 import { internalReviewerOf, recordSlackRefusal } from "../stamps/slack.ts";
-import { commandReason } from "../tasks/command.ts";
-import { TransitionConflictError } from "../tasks/errors.ts";
-import { transition } from "../tasks/transition.ts";
+import { commandReason, waitingOn } from "../tasks/command.ts";
+import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
+import { toReady } from "../tasks/retriage.ts";
 import { retriedNotice } from "./blocks.ts";
 import { failureOf } from "./plan.ts";
 import { type NotifyDeps, noticeTaskOf } from "./thread.ts";
@@ -41,22 +42,34 @@ export async function retryFromSlack(
     };
   }
   try {
-    const moved = await transition(deps.db, {
+    const r = await toReady(deps.db, {
       taskId: action.taskId,
       from: "failed_needs_triage",
-      to: "ready",
       key: `retry:${action.idempotencyKey}`,
       // Worded as the admin API's retry is, so the audit reads the same whichever channel retried.
       reason: commandReason("retry", `in Slack by ${reviewer.name} (Slack user ${action.userId})`),
       actor: `slack:${action.userId}`,
     });
+    if (r.kind === "retriage") {
+      return {
+        ok: true,
+        at: r.retriage.at,
+        outbox: r.retriage.outbox,
+        text: `Retried by <@${action.userId}> at ${shownAt(r.retriage.at)}: intake never triaged this task, so it is enriched and triaged again first, then queued. If that fails again, the task says why.`,
+      };
+    }
     return {
       ok: true,
-      at: moved.at,
-      outbox: moved.outbox,
-      text: `Retried by <@${action.userId}> at ${shownAt(moved.at)}: the task is back in the queue.`,
+      at: r.transition.at,
+      outbox: r.transition.outbox,
+      text: `Retried by <@${action.userId}> at ${shownAt(r.transition.at)}: the task is back in the queue.`,
     };
   } catch (err) {
+    if (err instanceof GuardFailedError && err.guard === "dependencies_settled") {
+      const open = await waitingOn(deps.db, action.taskId, "retry");
+      await refuse(deps.db, action, open.message);
+      return { ok: false, text: `Nothing was changed: ${open.message}` };
+    }
     if (err instanceof TransitionConflictError) {
       const by = err.winner ? ` (moved by ${err.winner.actor} at ${shownAt(err.winner.at)})` : "";
       await refuse(deps.db, action, `the task is ${err.current}, not failed_needs_triage`);

@@ -5,7 +5,7 @@
 // cancelOn and frees its slot through release-on-cancel). A command on a task in the wrong state is
 // the 409 naming the state and what can be done instead. Retry and unblock send a task to work, so
 // they hold while a task it depends on is still open (guards.dependenciesSettled, in the statement):
-// the 409 names those tasks.
+// the 409 names those tasks; a task intake never triaged is triaged again first (lib/tasks/retriage.ts).
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { rowsOf } from "../../db/rows.ts";
@@ -22,8 +22,8 @@ import { DomainError } from "../errors.ts";
 import { taskCancelRequested } from "../events.ts";
 import { text } from "../text.ts";
 import { GuardFailedError, InvalidTransitionError, TransitionConflictError } from "./errors.ts";
-import { guards } from "./guards.ts";
-import { type TransitionResult, transition } from "./transition.ts";
+import { type ReadyOutcome, toReady } from "./retriage.ts";
+import { transition } from "./transition.ts";
 
 /** The body of every moving command: an optional reason, kept in the audit. */
 export const commandBody = z.strictObject({
@@ -49,21 +49,30 @@ export interface TaskCommand {
   reason?: string | undefined;
 }
 
-export async function applyTaskCommand(db: AppDb, cmd: TaskCommand): Promise<TransitionResult> {
-  const { taskId, action, actor } = cmd;
+export async function applyTaskCommand(db: AppDb, cmd: TaskCommand): Promise<ReadyOutcome> {
+  const { taskId, action, actor, key } = cmd;
   const reason = commandReason(action, cmd.reason);
   try {
-    return await transition(db, {
+    // Retry and unblock go to ready through toReady: held while a dependency is open, and an
+    // untriaged task is triaged again first.
+    if (action === "retry" || action === "unblock")
+      return await toReady(db, {
+        taskId,
+        from: action === "retry" ? "failed_needs_triage" : "blocked_external",
+        key,
+        actor,
+        reason,
+      });
+    const moved = await transition(db, {
       taskId,
       to: ACTION_TARGET[action],
-      key: cmd.key,
+      key,
       actor,
       reason,
-      // Retry and unblock both go to ready: the start state is what tells them apart.
       ...(action === "cancel" ? {} : { from: ACTION_FROM[action] }),
-      ...(action === "retry" || action === "unblock" ? { guards: [guards.dependenciesSettled()] } : {}),
       emit: action === "cancel" ? [taskCancelRequested.create({ taskId, reason, actor })] : [],
     });
+    return { kind: "moved", transition: moved };
   } catch (err) {
     if (err instanceof GuardFailedError && err.guard === "dependencies_settled")
       throw await waitingOn(db, taskId, action);
@@ -80,7 +89,7 @@ export async function applyTaskCommand(db: AppDb, cmd: TaskCommand): Promise<Tra
 }
 
 /** The 409 for a retry or unblock while dependencies are open: which ones, and in which state. */
-async function waitingOn(db: AppDb, taskId: string, action: MovingAction): Promise<DomainError> {
+export async function waitingOn(db: AppDb, taskId: string, action: MovingAction): Promise<DomainError> {
   const open = rowsOf<{ id: string; status: string }>(
     await db.execute(sql`
       select t.id, t.status from task_dependencies d join tasks t on t.id = d.depends_on_id

@@ -41,6 +41,8 @@ export const EVENT_PAYLOADS = {
   escalation: z.object({ to: z.string() }).passthrough(),
   crm_sync: z.object({ ticketId: z.string() }).passthrough(),
   watchdog: z.object({ action: z.string() }).passthrough(),
+  // A person's retry (or unblock) of a task intake never triaged: intake triages it again first.
+  retriage: z.object({ from: state, reason: z.string() }),
 } as const;
 
 export type EventKind = keyof typeof EVENT_PAYLOADS;

@@ -14,7 +14,8 @@ export type GuardName =
   | "deliverable_current"
   | "link_current_round"
   | "slot_free"
-  | "worker_assigned";
+  | "worker_assigned"
+  | "triaged";
 
 export interface Guard {
   name: GuardName;
@@ -44,6 +45,12 @@ export const guards = {
     name: "dependencies_settled",
     predicate: sql`not exists (select 1 from task_dependencies gd join tasks gt on gt.id = gd.depends_on_id
                                where gd.task_id = t.id and gt.status not in ('done', 'cancelled'))`,
+    expected: {},
+  }),
+  /** Intake triaged the task (worker, priority, rubric): what a move to ready from outside intake needs. */
+  triaged: (): Guard => ({
+    name: "triaged",
+    predicate: sql`t.triaged_at is not null`,
     expected: {},
   }),
   /** The task has had fewer than `cap` automatic revisions. */

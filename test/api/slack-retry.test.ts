@@ -6,7 +6,7 @@
 // refused politely, audited as `refusal` events, and change nothing.
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { projects, reviewers, taskEvents, tasks } from "../../db/schema/index.ts";
+import { projects, reviewers, taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { functions } from "../../functions/index.ts";
 import { newId } from "../../lib/ids.ts";
@@ -58,13 +58,17 @@ async function project(db: AppDb, reviewer: string) {
 }
 
 /** A task of a project reviewed by FAKE_REVIEWER that failed, and the notice notify posted for it. */
-async function failedWithNotice(a: ReturnType<typeof api>) {
+async function failedWithNotice(
+  a: ReturnType<typeof api>,
+  overrides: Partial<typeof tasks.$inferInsert> = {},
+) {
   const db = t.current.db;
   await project(db, OTHER_PROJECT_REVIEWER);
   const task = await insertTask(db, {
     status: "working",
     title: "Backfill the deal owners",
     projectId: await project(db, FAKE_REVIEWER),
+    ...overrides,
   });
   const failed = await transition(db, {
     taskId: task.id,
@@ -212,5 +216,32 @@ describe("the Retry button", () => {
     expect(
       (await eventsOf(taskId)).filter((e) => e.kind === "state_changed" && e.actor.startsWith("slack:")),
     ).toHaveLength(1);
+  });
+
+  it("holds while a task it depends on is still open, as the API's retry does, naming it", async () => {
+    const a = api();
+    const { taskId, notice } = await failedWithNotice(a);
+    const dep = await insertTask(t.current.db, { status: "working", title: "Import the contacts" });
+    await t.current.db.insert(taskDependencies).values({ taskId, dependsOnId: dep.id });
+    const answer = await signedPost(a, retryClick(notice, FAKE_REVIEWER));
+    expect(answer.text).toContain("Nothing was changed: ");
+    expect(answer.text).toContain(`${dep.id} (working)`);
+    expect((await taskOf(taskId))?.status).toBe("failed_needs_triage");
+    expect(a.events.sent.filter((e) => e.name === "task/ready")).toEqual([]);
+    expect((await eventsOf(taskId)).filter((e) => e.kind === "refusal")).toHaveLength(1);
+  });
+
+  it("asks for a retriage of a task intake never triaged, instead of queueing it as it is", async () => {
+    const a = api();
+    const { taskId, notice } = await failedWithNotice(a, { status: "intake" });
+    const answer = await signedPost(a, retryClick(notice, FAKE_REVIEWER));
+    expect(answer.text).toContain(
+      "intake never triaged this task, so it is enriched and triaged again first",
+    );
+    expect(await taskOf(taskId)).toMatchObject({ status: "failed_needs_triage", triagedAt: null });
+    expect(a.events.sent.filter((e) => e.name === "task/ready")).toEqual([]);
+    expect(a.events.sent.filter((e) => e.name === "task/retriage.requested").map((e) => e.data)).toEqual([
+      expect.objectContaining({ taskId, from: "failed_needs_triage", actor: `slack:${FAKE_REVIEWER}` }),
+    ]);
   });
 });

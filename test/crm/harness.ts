@@ -145,7 +145,14 @@ export async function crmBed(
     },
     move: async (taskId, to, at) => {
       const apply = async () => {
-        const r = await transition(db, { taskId, to, key: `test:${crypto.randomUUID()}`, actor: "test" });
+        const r = await transition(db, {
+          taskId,
+          to,
+          key: `test:${crypto.randomUUID()}`,
+          actor: "test",
+          // A task reaches ready triaged, as intake leaves it (a retry of an untriaged one is a retriage).
+          ...(to === "ready" ? { set: { triagedAt: new Date() } } : {}),
+        });
         await publish(deps, r.outbox);
       };
       if (at === undefined) await apply();

@@ -9,6 +9,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   crmLinks,
+  outbox,
   projects,
   reviewers,
   stamps,
@@ -190,6 +191,29 @@ describe("crm-inbound", () => {
     personMoves(bed, ticketId, "ready");
     await bed.sim.runUntilIdle();
     expect(lastInbound(bed)?.result).toMatchObject({ outcome: "applied", state: "ready" });
+  });
+
+  it("retries an untriaged failed task moved to Ready as a retriage: it stays failed until intake triages it", async () => {
+    const bed = await crmBed(t.current.db, crm);
+    const { taskId, ticketId } = await syncedTask(bed, ["failed_needs_triage"]);
+    bed.sim.now += 60_000;
+    personMoves(bed, ticketId, "ready");
+    await bed.sim.runUntilIdle();
+    expect(lastInbound(bed)?.result).toMatchObject({ outcome: "applied", state: "failed_needs_triage" });
+    expect(await taskOf(taskId)).toMatchObject({ status: "failed_needs_triage", triagedAt: null });
+    const request = (await eventsOf(taskId)).find((e) => e.kind === "retriage");
+    expect(request).toMatchObject({
+      actor: "crm:hubspot-portal-62515",
+      payload: { from: "failed_needs_triage" },
+    });
+    const [owed] = await t.current.db
+      .select()
+      .from(outbox)
+      .where(eq(outbox.causeEventId, request?.id as number));
+    expect(owed).toMatchObject({
+      name: "task/retriage.requested",
+      data: expect.objectContaining({ taskId }),
+    });
   });
 
   it("cancels the task when a person moves the ticket to Cancelled", async () => {

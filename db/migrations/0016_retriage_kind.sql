@@ -1,0 +1,2 @@
+ALTER TABLE "task_events" DROP CONSTRAINT "task_events_kind_known";--> statement-breakpoint
+ALTER TABLE "task_events" ADD CONSTRAINT "task_events_kind_known" CHECK ("task_events"."kind" in ('submitted', 'state_changed', 'note', 'dependency_added', 'deliverable', 'would_do', 'enriched', 'triage', 'worker_turn', 'tool_call', 'tool_result', 'worker_summary', 'review', 'review_pending', 'stamp', 'refusal', 'reminder', 'escalation', 'crm_sync', 'watchdog', 'retriage'));
