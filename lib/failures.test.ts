@@ -53,3 +53,11 @@ describe("splitReason", () => {
     expect(splitReason(null)).toEqual({ class: "other", detail: "" });
   });
 });
+
+describe("the waterfall's own refusal", () => {
+  it("is a rate limit, also when onFailure sees only its message", () => {
+    expect(
+      classifyFailure(new Error("rate_limit: every worker model provider is cooling down (api.openai.com)")),
+    ).toBe("rate_limit");
+  });
+});

@@ -270,3 +270,26 @@ describe("thinking blocks (NativeTurn)", () => {
     expect(toAnthropicMessages(transcript)[1]?.content).toEqual(other[1]?.content);
   });
 });
+
+describe("a turn that said nothing", () => {
+  it("is left out of the request (Anthropic refuses empty content before the last message), so the nudge can follow", () => {
+    const out = toAnthropicMessages([
+      { role: "user", text: "Do the task." },
+      { role: "assistant", text: "", toolCalls: [] },
+      { role: "user", text: "Call submit or block." },
+      { role: "assistant", text: "  \n", toolCalls: [] },
+      { role: "user", text: "Call submit or block, please." },
+    ]);
+    expect(out).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Do the task." },
+          { type: "text", text: "Call submit or block." },
+          { type: "text", text: "Call submit or block, please." },
+        ],
+      },
+    ]);
+    for (const m of out) expect((m.content as unknown[]).length).toBeGreaterThan(0);
+  });
+});

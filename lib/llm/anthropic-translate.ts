@@ -44,7 +44,8 @@ function blocksOf(
       return {
         role: "assistant",
         content: [
-          ...(m.text ? [{ type: "text" as const, text: m.text }] : []),
+          // Anthropic refuses an empty or whitespace-only text block.
+          ...(m.text?.trim() ? [{ type: "text" as const, text: m.text }] : []),
           ...m.toolCalls.map((c) => ({
             type: "tool_use" as const,
             id: anthropicToolId(c.id),
@@ -78,6 +79,9 @@ export function toAnthropicMessages(
   const out: { role: "user" | "assistant"; content: ContentBlockParam[] }[] = [];
   for (const m of messages) {
     const next = blocksOf(m, target);
+    // A turn that said nothing (Claude may end a turn with no content; the loop nudges it) has no
+    // form the API accepts anywhere but last: it is left out, and the nudge follows the tool results.
+    if (next.content.length === 0) continue;
     const last = out.at(-1);
     if (last && last.role === next.role) last.content.push(...next.content);
     else out.push(next);

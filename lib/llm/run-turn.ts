@@ -79,7 +79,7 @@ export async function runModelTurn(
   const soonest = Math.min(...[...cooling.values()].map((d) => d.getTime()));
   throw new DomainError(
     "RATE_LIMITED",
-    `Every worker model provider is cooling down (${[...cooling.keys()].join(", ")})`,
+    `rate_limit: every worker model provider is cooling down (${[...cooling.keys()].join(", ")})`,
     {
       // At least a second: a cooldown ending this very moment must not become a hot retry loop.
       retryAfterMs: Math.max(1000, soonest - now),
