@@ -6,12 +6,12 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { projects, taskDependencies, taskEvents, tasks, tokenUsage } from "../db/schema/index.ts";
 import { enrichFromTicket } from "../lib/intake/enrich.ts";
-import { submitMany, submitTask } from "../lib/tasks/submit.ts";
+import { submitTask } from "../lib/tasks/submit.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { hubspotTask as createHubspotTask, insertTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
 import { intake } from "./intake.ts";
 
@@ -52,19 +52,7 @@ const env = () => ({
 let ticketSeq = 4_294_967_296 + Math.floor(Math.random() * 1e6); // above 2^32
 const nextTicket = () => String(++ticketSeq);
 
-async function hubspotTask(ticketId: string) {
-  const [o] = await submitMany(t.current.db, [
-    {
-      input: { title: `HubSpot ticket ${ticketId}` },
-      source: "hubspot",
-      sourceRef: ticketId,
-      actor: "webhook",
-      clean: true,
-    },
-  ]);
-  if (!o || !("task" in o)) throw new Error("no task");
-  return o.task;
-}
+const hubspotTask = (ticketId: string) => createHubspotTask(t.current.db, ticketId);
 const run = (taskId: string, source: "hubspot" | "api", e = env()) => {
   const { deps, events } = testDeps(t.current.db, e);
   return runFunction(intake, { deps, event: { name: "task/submitted", data: { taskId, source } } }).then(

@@ -6,12 +6,11 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskEvents, tasks } from "../db/schema/index.ts";
-import { submitMany } from "../lib/tasks/submit.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp, testDeps } from "../test/deps.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
-import { insertTask } from "../test/fixtures.ts";
+import { hubspotTask, insertTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
 import { intake } from "./intake.ts";
 import { retriage } from "./retriage.ts";
@@ -48,23 +47,14 @@ let ticketSeq = 5_000_000_000 + Math.floor(Math.random() * 1e6);
 /** A webhook task whose ticket HubSpot did not know when intake ran: failed, untriaged. */
 async function failedBeforeTriage() {
   const ticketId = String(++ticketSeq);
-  const [o] = await submitMany(t.current.db, [
-    {
-      input: { title: `HubSpot ticket ${ticketId}` },
-      source: "hubspot",
-      sourceRef: ticketId,
-      actor: "webhook",
-      clean: true,
-    },
-  ]);
-  if (!o || !("task" in o)) throw new Error("no task");
+  const task = await hubspotTask(t.current.db, ticketId);
   const { deps } = testDeps(t.current.db, env());
   const res = await runFunction(intake, {
     deps,
-    event: { name: "task/submitted", data: { taskId: o.task.id, source: "hubspot" } },
+    event: { name: "task/submitted", data: { taskId: task.id, source: "hubspot" } },
   });
   expect(res.result).toMatchObject({ state: "failed_needs_triage", class: "external_api" });
-  return { taskId: o.task.id, ticketId };
+  return { taskId: task.id, ticketId };
 }
 
 const rowOf = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];

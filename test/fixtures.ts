@@ -8,6 +8,7 @@ import { leaseTask } from "../lib/scheduler/lease.ts";
 import { applyStamp, type StampDecision } from "../lib/stamps/apply.ts";
 import { mintClientLink } from "../lib/stamps/links.ts";
 import type { StampStage, TaskState } from "../lib/states.ts";
+import { submitMany } from "../lib/tasks/submit.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
@@ -30,6 +31,21 @@ export async function insertTask(
     .returning();
   if (!row) throw new Error("insertTask: no row returned");
   return row;
+}
+
+/** A task as the webhook records a ticket creation: `hubspot`, in intake, the placeholder title. */
+export async function hubspotTask(db: AppDb, ticketId: string) {
+  const [o] = await submitMany(db, [
+    {
+      input: { title: `HubSpot ticket ${ticketId}` },
+      source: "hubspot",
+      sourceRef: ticketId,
+      actor: "webhook",
+      clean: true,
+    },
+  ]);
+  if (!o || !("task" in o)) throw new Error("hubspotTask: no task");
+  return o.task;
 }
 
 /** A transition idempotency key no other call uses. */
