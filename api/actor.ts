@@ -7,9 +7,10 @@ import { DomainError } from "../lib/errors.ts";
 /** The names `Foreman-Actor` may carry (the CLI sends the login name only when it fits). */
 export const ACTOR_NAME = /^[A-Za-z0-9._@+-]{1,64}$/;
 
-export function actorOf(req: Request): string {
+/** The person `Foreman-Actor` names, or undefined when the header is absent. */
+export function personOf(req: Request): string | undefined {
   const name = req.headers.get("foreman-actor");
-  if (name === null || name === "") return "api";
+  if (name === null || name === "") return undefined;
   if (!ACTOR_NAME.test(name)) {
     throw new DomainError(
       "VALIDATION",
@@ -17,5 +18,10 @@ export function actorOf(req: Request): string {
       { field: "Foreman-Actor" },
     );
   }
-  return `api:${name}`;
+  return name;
+}
+
+export function actorOf(req: Request): string {
+  const name = personOf(req);
+  return name === undefined ? "api" : `api:${name}`;
 }

@@ -7,9 +7,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { readFailures } from "../../lib/board/activity.ts";
 import { readSpendBreakdown } from "../../lib/budget/breakdown.ts";
-import { readBudget } from "../../lib/budget/status.ts";
+import { type BudgetStatus, readBudget } from "../../lib/budget/status.ts";
+import type { Config } from "../../lib/config.ts";
+import { DomainError } from "../../lib/errors.ts";
 import { FAILURE_HINTS } from "../../lib/failures.ts";
-import { publish } from "../../lib/outbox/publish.ts";
 import { pauseScheduler, resumeScheduler } from "../../lib/scheduler/pause.ts";
 import { type PauseState, readPauseState } from "../../lib/scheduler/pause-state.ts";
 import { text } from "../../lib/text.ts";
@@ -18,6 +19,7 @@ import { actorOf } from "../actor.ts";
 import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
 import { readOptionalJson } from "../json-body.ts";
+import { publishForAnswer } from "../publish.ts";
 
 const pauseBody = z.strictObject({
   reason: text({ trim: true, min: 1, minMessage: "must not be empty", max: 200 }).optional(),
@@ -36,6 +38,30 @@ const presentPause = (p: PauseState) => ({
   // Set while the daily budget holds the pause: it lifts itself once a later UTC day has budget.
   budget_day: p.budgetDay,
 });
+
+/** Why a resume is refused while today's budget is spent: which cap, how far, and what lifts it. */
+function budgetSpentError(config: Config, b: BudgetStatus): DomainError {
+  const tokenCap = config.FOREMAN_DAILY_TOKEN_BUDGET;
+  const costCap = config.FOREMAN_DAILY_COST_BUDGET_USD;
+  const byTokens = b.tokensToday >= tokenCap;
+  const spent = byTokens
+    ? `${b.tokensToday.toLocaleString("en")} of ${tokenCap.toLocaleString("en")} tokens (FOREMAN_DAILY_TOKEN_BUDGET)`
+    : `$${b.costToday.toFixed(2)} of $${(costCap ?? 0).toFixed(2)} (FOREMAN_DAILY_COST_BUDGET_USD)`;
+  return new DomainError(
+    "CONFLICT",
+    `Today's budget (${b.day} UTC) is spent: ${spent}. Resumed now, the scheduler would pause again at its next pass. A pause the budget set lifts itself on the next UTC day; to run today, raise ${byTokens ? "FOREMAN_DAILY_TOKEN_BUDGET" : "FOREMAN_DAILY_COST_BUDGET_USD"} and resume.`,
+    {
+      details: {
+        reason: "budget_spent",
+        day: b.day,
+        tokens_used: b.tokensToday,
+        tokens_limit: tokenCap,
+        cost_used_usd: b.costToday,
+        cost_limit_usd: costCap ?? null,
+      },
+    },
+  );
+}
 
 export const adminRoutes = new Hono<AppEnv>()
   .get("/workers", async (c) => {
@@ -133,14 +159,38 @@ export const adminRoutes = new Hono<AppEnv>()
       actor,
       now: deps.now(),
     });
-    await publish(deps, r.outbox);
-    return c.json({ changed: r.changed, ...presentPause(await readPauseState(deps.db)) });
+    const warnings = await publishForAnswer(c, r.outbox);
+    return c.json({
+      changed: r.changed,
+      ...presentPause(await readPauseState(deps.db)),
+      ...(warnings.length ? { warnings } : {}),
+    });
   })
   .post("/resume", async (c) => {
     const deps = c.get("deps");
     const actor = actorOf(c.req.raw);
     pauseBody.omit({ reason: true }).parse(await readOptionalJson(c.req.raw));
-    const r = await resumeScheduler(deps.db, { actor, now: deps.now() });
-    await publish(deps, r.outbox);
-    return c.json({ changed: r.changed, ...presentPause(await readPauseState(deps.db)) });
+    const now = deps.now();
+    // Resumed with today's budget spent, the next schedule pass would pause again within the minute
+    // (and alert again): refuse, naming the cap that holds and what lifts it.
+    const [budget, before] = await Promise.all([
+      readBudget(
+        deps.db,
+        {
+          dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
+          dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
+          taskTokens: Number.POSITIVE_INFINITY,
+        },
+        now,
+      ),
+      readPauseState(deps.db),
+    ]);
+    if (before.paused && budget.dailySpent) throw budgetSpentError(deps.config, budget);
+    const r = await resumeScheduler(deps.db, { actor, now });
+    const warnings = await publishForAnswer(c, r.outbox);
+    return c.json({
+      changed: r.changed,
+      ...presentPause(await readPauseState(deps.db)),
+      ...(warnings.length ? { warnings } : {}),
+    });
   });

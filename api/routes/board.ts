@@ -96,10 +96,20 @@ export const boardRoutes = new Hono<AppEnv>()
     bodyLimit({ maxSize: 16 * 1024, onError: (c) => c.text("The sign-in form is too large.", 413) }),
     async (c) => {
       const deps = c.get("deps");
-      const form = loginForm.safeParse(await c.req.parseBody());
-      const next = safeNext(form.success ? form.data.next : undefined);
+      // A cross-site form is refused before its body is read at all.
       const crossSite = crossSiteProblem(c);
-      if (crossSite) return login(c, { next, error: crossSite }, 403);
+      if (crossSite) return login(c, { next: "/board", error: crossSite }, 403);
+      // A body that is not a form (a broken multipart boundary, say) is the sender's mistake: 400, not 500.
+      const body = await c.req.parseBody().catch(() => undefined);
+      if (!body) {
+        return login(
+          c,
+          { next: "/board", error: "The sign-in form could not be read. Try signing in again." },
+          400,
+        );
+      }
+      const form = loginForm.safeParse(body);
+      const next = safeNext(form.success ? form.data.next : undefined);
       const expected = deps.config.FOREMAN_API_TOKEN;
       if (!expected) return login(c, { next, unconfigured: true }, 503);
       const token = form.success ? form.data.token.trim() : "";

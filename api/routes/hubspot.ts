@@ -23,6 +23,7 @@ import { type SubmitOutcome, submitMany } from "../../lib/tasks/submit.ts";
 import { publishWithin } from "../background.ts";
 import type { AppEnv } from "../env.ts";
 import { errorResponse } from "../errors.ts";
+import { queuedWarnings } from "../publish.ts";
 
 /** How long the answer waits for the engine to take the events before saying they are queued. */
 const PUBLISH_WAIT_MS = 1500;
@@ -113,15 +114,7 @@ export const hubspotWebhookRoutes = new Hono<AppEnv>().post("/", async (c) => {
   // the engine ignores an id it has seen.
   outbox.push(...batch.stageChanges);
 
-  const warnings: string[] = [];
-  const sent = await publishWithin(c, outbox, PUBLISH_WAIT_MS);
-  if (sent === undefined) {
-    warnings.push("The events are recorded and still being sent to the engine.");
-  } else if (sent.error !== undefined) {
-    warnings.push(
-      `The events are queued: the engine is unreachable (${sent.error}); they are re-sent automatically.`,
-    );
-  }
+  const warnings = queuedWarnings(outbox, await publishWithin(c, outbox, PUBLISH_WAIT_MS));
   deps.logger.info("hubspot webhook recorded", {
     requestId: c.get("requestId"),
     events: events.length,

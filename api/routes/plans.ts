@@ -4,12 +4,13 @@
 import { Hono } from "hono";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
-import { publish } from "../../lib/outbox/publish.ts";
 import { createPlan, type PlanRow } from "../../lib/plans/create.ts";
 import { getPlan } from "../../lib/plans/read.ts";
+import { actorOf } from "../actor.ts";
 import type { AppEnv } from "../env.ts";
 import { readIdempotencyKey, readJson } from "../json-body.ts";
 import { presentTask } from "../present.ts";
+import { publishForAnswer } from "../publish.ts";
 
 const presentPlan = (p: PlanRow) => ({
   id: p.id,
@@ -23,16 +24,10 @@ export const plansRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const deps = c.get("deps");
     const key = readIdempotencyKey(c.req.raw);
-    const created = await createPlan(deps.db, await readJson(c.req.raw), { actor: "api", key });
+    const created = await createPlan(deps.db, await readJson(c.req.raw), { actor: actorOf(c.req.raw), key });
     // Committed with their `task/submitted` rows; sending now is the fast path, and if the engine is
     // unreachable the rows stay in the outbox for the drain.
-    const sent = await publish(deps, created.outbox);
-    const warnings =
-      sent.error === undefined
-        ? []
-        : [
-            `task/submitted is queued: the engine is unreachable (${sent.error}); it is re-sent automatically.`,
-          ];
+    const warnings = await publishForAnswer(c, created.outbox);
     return c.json(
       {
         plan: presentPlan(created.plan),

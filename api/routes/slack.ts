@@ -39,7 +39,7 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
 
   const parsed = parseInteraction(raw);
   if (!parsed.ok) {
-    if (parsed.problem === "missing_note") {
+    if (parsed.problem === "invalid_note") {
       return c.json({ response_action: "errors", errors: { [NOTE_ACTION_ID]: parsed.reason } });
     }
     deps.logger.warn("slack: refused interaction", { problem: parsed.problem, reason: parsed.reason });

@@ -8,6 +8,7 @@ import { isDomainError } from "../../lib/errors.ts";
 import { publish } from "../../lib/outbox/publish.ts";
 import { decideThroughLink, type LinkView, openLink } from "../../lib/stamps/links.ts";
 import { appendEvents } from "../../lib/tasks/event-log.ts";
+import { cleanText, findTextIssue } from "../../lib/text.ts";
 import type { AppEnv } from "../env.ts";
 
 const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype html>
@@ -34,12 +35,55 @@ const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype ht
 
 const refusal = (title: string, reason: string) => page(title, html`<h1>${title}</h1><p>${reason}</p>`);
 
+const NOTE_MAX = 3000;
 const NOTE_MISSING = "Write what should change in the box below, then press Request changes.";
 
-/** The review form; with `noteMissing`, the same form saying why a change request was not sent. */
-const review = (view: Extract<LinkView, { ok: true }>, opts: { noteMissing?: boolean } = {}) => {
+interface NoteProblem {
+  /** What is wrong, in a few words. */
+  title: string;
+  /** What to do about it. */
+  advice: string;
+  /** What the client wrote, shown again so nothing typed is lost (cleaned of what cannot be shown). */
+  note?: string;
+}
+
+/**
+ * The note of a change request, or why it cannot be sent. Browsers submit a textarea's line breaks as
+ * CRLF while its maxlength counts each as one character, so line breaks are normalised before the
+ * limit is checked; a note over the limit is refused, never cut.
+ */
+function readNote(raw: unknown): { ok: true; note: string } | { ok: false; problem: NoteProblem } {
+  const note = (typeof raw === "string" ? raw : "").replace(/\r\n?/g, "\n").trim();
+  const shown = cleanText(note, { multiline: true }).text;
+  const issue = findTextIssue(note, { multiline: true });
+  if (issue) {
+    return {
+      ok: false,
+      problem: {
+        title: "The note holds a character that cannot be kept.",
+        advice: `It ${issue.message.replace(/^contains/, "has")}; it was removed below. Check the note, then press Request changes again.`,
+        note: shown,
+      },
+    };
+  }
+  if (note.length > NOTE_MAX) {
+    return {
+      ok: false,
+      problem: {
+        title: "The note is too long.",
+        advice: `It is ${note.length.toLocaleString("en")} characters; the limit is ${NOTE_MAX.toLocaleString("en")}. Shorten it, then press Request changes again.`,
+        note: shown,
+      },
+    };
+  }
+  return { ok: true, note };
+}
+
+/** The review form; with `problem`, the same form saying why a change request was not sent. */
+const review = (view: Extract<LinkView, { ok: true }>, opts: { problem?: NoteProblem } = {}) => {
   const d = view.deliverable;
-  const bad = opts.noteMissing === true;
+  const problem = opts.problem;
+  const bad = problem !== undefined;
   return page(
     bad ? `Error: ${view.task.title}` : view.task.title,
     html`<h1>${view.task.title}</h1>
@@ -48,9 +92,9 @@ const review = (view: Extract<LinkView, { ok: true }>, opts: { noteMissing?: boo
       <pre>${d?.markdown ?? "(no deliverable text)"}</pre>
       <h2>Your decision</h2>
       <form method="post">
-        ${bad ? html`<p id="note-error" class="error" role="alert"><strong>Say what should change.</strong> ${NOTE_MISSING}</p>` : ""}
+        ${bad ? html`<p id="note-error" class="error" role="alert"><strong>${problem.title}</strong> ${problem.advice}</p>` : ""}
         <label for="note">What should change (needed to request changes)</label>
-        <textarea id="note" name="note" maxlength="3000"${bad ? html` aria-invalid="true" aria-describedby="note-error" autofocus` : ""}></textarea>
+        <textarea id="note" name="note" maxlength="${NOTE_MAX}"${bad ? html` aria-invalid="true" aria-describedby="note-error" autofocus` : ""}>${problem?.note ?? ""}</textarea>
         <p>
           <button class="primary" type="submit" name="decision" value="approve">Approve</button>
           <button type="submit" name="decision" value="request_changes">Request changes</button>
@@ -93,13 +137,30 @@ export const stampPageRoutes = new Hono<AppEnv>()
       } else deps.logger.warn("stamp link refused", { status: view.status, reason: view.reason });
       return c.html(refusal(view.title, view.reason), view.status);
     }
-    const form = await c.req.parseBody();
+    // A body that is not a form (a broken multipart boundary, say) is the sender's mistake, not ours.
+    const form = await c.req.parseBody().catch(() => undefined);
+    if (!form) {
+      return c.html(
+        refusal(
+          "The form could not be read",
+          "Open the review link again and press Approve or Request changes.",
+        ),
+        400,
+      );
+    }
     const decision =
       form.decision === "approve" || form.decision === "request_changes" ? form.decision : undefined;
-    const note = typeof form.note === "string" ? form.note.trim().slice(0, 3000) : "";
     if (!decision) return c.html(refusal("Choose a decision", "Press Approve or Request changes."), 400);
+    const read = readNote(form.note);
     // The form again, not a dead end: the reason sits by the note box, which is focused and marked invalid.
-    if (decision === "request_changes" && !note) return c.html(review(view, { noteMissing: true }), 400);
+    if (!read.ok) return c.html(review(view, { problem: read.problem }), 400);
+    const note = read.note;
+    if (decision === "request_changes" && !note) {
+      return c.html(
+        review(view, { problem: { title: "Say what should change.", advice: NOTE_MISSING } }),
+        400,
+      );
+    }
     try {
       const applied = await decideThroughLink(deps.db, view.payload, {
         decision,

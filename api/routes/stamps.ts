@@ -4,11 +4,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
-import { publish } from "../../lib/outbox/publish.ts";
 import { applyStamp } from "../../lib/stamps/apply.ts";
 import { text } from "../../lib/text.ts";
+import { personOf } from "../actor.ts";
 import type { AppEnv } from "../env.ts";
 import { readIdempotencyKey, readJson } from "../json-body.ts";
+import { publishForAnswer } from "../publish.ts";
 
 const stampBody = z.strictObject({
   stage: z.enum(["internal", "client"]),
@@ -36,15 +37,17 @@ export const stampRoutes = new Hono<AppEnv>().post("/:id/stamps", async (c) => {
     decision: body.decision,
     deliverableHash: body.deliverable_hash,
     channel: "api",
-    actor: "api",
+    // The stamp names the person behind the token; its events read `api:<person>` like every command's.
+    actor: personOf(c.req.raw) ?? "api",
     sourceRef: key ?? crypto.randomUUID(),
     ...(body.note ? { note: body.note } : {}),
   });
-  await publish(deps, applied.transition.outbox);
+  const warnings = await publishForAnswer(c, applied.transition.outbox);
   return c.json(
     {
       stamp: { id: applied.stampId, replayed: applied.transition.replayed },
       task: { id, state: applied.transition.to },
+      ...(warnings.length ? { warnings } : {}),
     },
     applied.transition.replayed ? 200 : 201,
   );

@@ -9,13 +9,13 @@ import { allowedActions, type MovingAction } from "../../lib/admin/actions.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
 import type { OutboxMessage } from "../../lib/outbox/message.ts";
-import { publish } from "../../lib/outbox/publish.ts";
 import { applyTaskCommand, commandBody } from "../../lib/tasks/command.ts";
 import { readDependents } from "../../lib/tasks/dependents.ts";
 import { reassignBody, reassignTask } from "../../lib/tasks/reassign.ts";
 import { actorOf } from "../actor.ts";
 import type { AppEnv } from "../env.ts";
 import { readIdempotencyKey, readJson, readOptionalJson } from "../json-body.ts";
+import { publishForAnswer } from "../publish.ts";
 
 function taskIdOf(c: Context<AppEnv>): string {
   const id = c.req.param("id") ?? "";
@@ -25,10 +25,7 @@ function taskIdOf(c: Context<AppEnv>): string {
 
 /** Sends what the command owes the engine; an unreachable engine is a warning, the drain delivers. */
 async function send(c: Context<AppEnv>, outbox: OutboxMessage[]): Promise<string[]> {
-  const sent = await publish(c.get("deps"), outbox);
-  return sent.error === undefined
-    ? []
-    : [`events are queued: the engine is unreachable (${sent.error}); they are re-sent automatically.`];
+  return publishForAnswer(c, outbox);
 }
 
 const moving = (action: MovingAction) => async (c: Context<AppEnv>) => {

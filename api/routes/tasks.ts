@@ -5,7 +5,6 @@ import { ZodError } from "zod";
 import { allowedActions } from "../../lib/admin/actions.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
-import { publish } from "../../lib/outbox/publish.ts";
 import { addNote } from "../../lib/tasks/note.ts";
 import { getTask, listTasks } from "../../lib/tasks/read.ts";
 import { submitShared } from "../../lib/tasks/submit-batcher.ts";
@@ -14,6 +13,7 @@ import type { AppEnv } from "../env.ts";
 import { zodErrorResponse } from "../errors.ts";
 import { readIdempotencyKey, readJson } from "../json-body.ts";
 import { presentEvent, presentTask } from "../present.ts";
+import { publishForAnswer } from "../publish.ts";
 
 export const tasksRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
@@ -27,13 +27,7 @@ export const tasksRoutes = new Hono<AppEnv>()
     });
     // The task and its `task/submitted` row are committed together; sending now is the fast path. If
     // the engine is unreachable the row stays in the outbox and the drain delivers it later.
-    const warnings: string[] = [];
-    const sent = await publish(deps, outbox);
-    if (sent.error !== undefined) {
-      warnings.push(
-        `task/submitted is queued: the engine is unreachable (${sent.error}); it is re-sent automatically.`,
-      );
-    }
+    const warnings = await publishForAnswer(c, outbox);
     const headers: Record<string, string> = { location: `/api/tasks/${task.id}` };
     if (!created) headers["idempotent-replayed"] = "true";
     return c.json(

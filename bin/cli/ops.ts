@@ -160,19 +160,28 @@ async function failures(ctx: Context, _args: string[], v: Values) {
   });
 }
 
+type Flip = Pause & { changed: boolean; warnings?: string[] };
+
+/** The answer's line, then a line per warning (an event still queued for the engine). */
+const withWarnings = (r: Flip, line: string) =>
+  [line, ...(r.warnings ?? []).map((w) => `warning: ${w}`)].join("\n");
+
 async function pause(ctx: Context, _args: string[], v: Values) {
   const body = typeof v.reason === "string" ? { reason: v.reason } : {};
-  const r = (await call(ctx.connection(), "POST", "/api/admin/pause", body)) as Pause & { changed: boolean };
+  const r = (await call(ctx.connection(), "POST", "/api/admin/pause", body)) as Flip;
   show(ctx, r, () =>
-    r.changed
-      ? `scheduler paused${r.reason ? ` — ${r.reason}` : ""}: nothing new is leased until \`foreman resume\``
-      : `scheduler was already paused (${pauseLine(r, ctx.now)})`,
+    withWarnings(
+      r,
+      r.changed
+        ? `scheduler paused${r.reason ? ` — ${r.reason}` : ""}: nothing new is leased until \`foreman resume\``
+        : `scheduler was already paused (${pauseLine(r, ctx.now)})`,
+    ),
   );
 }
 
 async function resume(ctx: Context) {
-  const r = (await call(ctx.connection(), "POST", "/api/admin/resume", {})) as Pause & { changed: boolean };
-  show(ctx, r, () => (r.changed ? "scheduler resumed" : "scheduler was not paused"));
+  const r = (await call(ctx.connection(), "POST", "/api/admin/resume", {})) as Flip;
+  show(ctx, r, () => withWarnings(r, r.changed ? "scheduler resumed" : "scheduler was not paused"));
 }
 
 export const opsCommands: Command[] = [

@@ -265,11 +265,13 @@ describe("view_submission (the request-changes modal)", () => {
     expect(action(form(noChannel)).channelId).toBe("C0PICKED");
   });
 
-  it("needs a non-empty note of at most 3000 characters, trimmed", () => {
+  it("needs a non-empty note of at most 3000 characters, trimmed, without control characters", () => {
     expect(action(form(submission({}, "  fix the intro \n"))).note).toBe("fix the intro");
-    expect(outcome(form(submission({}, "   ")))).toBe("missing_note");
-    expect(outcome(form(submission({}, null)))).toBe("missing_note");
-    expect(outcome(form(submission({}, "x".repeat(3001))))).toBe("missing_note");
+    expect(outcome(form(submission({}, "   ")))).toBe("invalid_note");
+    expect(outcome(form(submission({}, null)))).toBe("invalid_note");
+    expect(outcome(form(submission({}, "x".repeat(3001))))).toBe("invalid_note");
+    expect(outcome(form(submission({}, "Rename\u0000 the stage")))).toBe("invalid_note");
+    expect(outcome(form(submission({}, "Rename\u001b[31m the stage")))).toBe("invalid_note");
     expect(action(form(submission({}, "x".repeat(3000)))).note).toHaveLength(3000);
   });
 

@@ -23,6 +23,7 @@
 //                 value JSON `{"taskId":"task_…"}`, fallback block_id `retry:<taskId>`.
 // Any other action_id, callback_id or payload type is `ignored` (acknowledge it, change nothing).
 import { z } from "zod";
+import { findTextIssue } from "../text.ts";
 
 export const STAMP_ACTIONS = {
   approve: "stamp:approve",
@@ -136,7 +137,7 @@ export interface RetryAction {
   messageTs?: string;
 }
 
-export type InteractionProblem = "malformed_body" | "malformed_payload" | "bad_reference" | "missing_note";
+export type InteractionProblem = "malformed_body" | "malformed_payload" | "bad_reference" | "invalid_note";
 
 export type ParsedInteraction =
   | { ok: true; action: StampAction }
@@ -286,8 +287,11 @@ function fromViewSubmission(p: z.infer<typeof viewSubmission>): ParsedInteractio
     const input = block[NOTE_ACTION_ID];
     if (input) note = (input.value ?? "").trim();
   }
-  if (!note) return fail("missing_note", "Request changes needs a note saying what to change.");
-  if (note.length > NOTE_MAX) return fail("missing_note", `The note is longer than ${NOTE_MAX} characters.`);
+  if (!note) return fail("invalid_note", "Request changes needs a note saying what to change.");
+  if (note.length > NOTE_MAX) return fail("invalid_note", `The note is longer than ${NOTE_MAX} characters.`);
+  // A NUL cannot be stored and other control characters are never meant: refuse in the modal, by name.
+  const issue = findTextIssue(note, { multiline: true });
+  if (issue) return fail("invalid_note", `The note ${issue.message}; remove it and submit again.`);
   const fromUrls = p.response_urls?.[0];
   const responseUrl = fromUrls?.response_url ?? meta.data.responseUrl;
   const channelId = meta.data.channelId ?? fromUrls?.channel_id;

@@ -259,6 +259,66 @@ describe("pause and resume", () => {
     await post("/api/admin/resume", {});
   });
 
+  it("refuses to resume while today's budget is spent (409 naming the cap), and resumes once it is raised", async () => {
+    const db = t.current.db;
+    const now = new Date();
+    api.deps.now = () => now;
+    const project = `proj_${newId("proj").slice(5)}`;
+    await db.insert(projects).values({ id: project, name: project });
+    await db.insert(tokenUsage).values({
+      provider: "anthropic",
+      model: "m",
+      tier: "primary",
+      projectId: project,
+      tokensIn: 9000,
+      tokensOut: 1500,
+      costUsd: "1",
+      at: now,
+    });
+    await pauseScheduler(db, {
+      reason: "daily budget spent",
+      actor: "fn:schedule",
+      now,
+      budgetDay: now.toISOString().slice(0, 10),
+    });
+    const sentBefore = api.events.sent.length;
+    const refused = await post("/api/admin/resume", {}, { "foreman-actor": "dana" });
+    expect(refused.status).toBe(409);
+    const error = ((await refused.json()) as Json).error;
+    expect(error).toMatchObject({
+      code: "CONFLICT",
+      details: { reason: "budget_spent", tokens_used: 10_500, tokens_limit: 10_000 },
+    });
+    expect(error.message).toContain("10,500 of 10,000 tokens (FOREMAN_DAILY_TOKEN_BUDGET)");
+    expect(await get("/api/admin/scheduler")).toMatchObject({ paused: true, actor: "fn:schedule" });
+    expect(api.events.sent).toHaveLength(sentBefore);
+
+    // With the cap raised the same resume goes through.
+    const raised = testApp(db, { FOREMAN_DAILY_TOKEN_BUDGET: "50000" });
+    raised.deps.now = () => now;
+    const ok = await raised.request("/api/admin/resume", { method: "POST" });
+    expect(ok.status).toBe(200);
+    expect((await ok.json()) as Json).toMatchObject({ changed: true, paused: false });
+    // Not paused, a resume is a no-op whatever the budget.
+    const idle = await post("/api/admin/resume", {});
+    expect(idle.status).toBe(200);
+    expect(((await idle.json()) as Json).changed).toBe(false);
+    await db.delete(tokenUsage).where(eq(tokenUsage.projectId, project));
+  });
+
+  it("answers a pause with a warning when scheduler/paused could not be sent yet", async () => {
+    api.events.failWith = new Error("fetch failed");
+    const res = await post("/api/admin/pause", { reason: "engine maintenance" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Json).warnings).toEqual([
+      "scheduler/paused is queued: the engine is unreachable (fetch failed); re-sent automatically.",
+    ]);
+    api.events.failWith = undefined;
+    const resumed = (await (await post("/api/admin/resume", {})).json()) as Json;
+    expect(resumed).toMatchObject({ changed: true, paused: false });
+    expect(resumed).not.toHaveProperty("warnings");
+  });
+
   it("refuses a bad body with 400 naming the field, pausing nothing", async () => {
     const res = await post("/api/admin/pause", { reason: "" });
     expect(res.status).toBe(400);

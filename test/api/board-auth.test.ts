@@ -116,6 +116,19 @@ describe("signing in", () => {
     expect(await empty.text()).toContain("Paste the API token into the field");
   });
 
+  it("answers 400 with the form, not 500, to a sign-in body that is not a readable form", async () => {
+    const api = testApp(t.current.db);
+    const res = await api.request("/board/login", {
+      method: "POST",
+      token: null,
+      headers: { origin: "http://localhost", "content-type": "multipart/form-data; boundary=elsewhere" },
+      body: `--nope\r\nContent-Disposition: form-data; name="token"\r\n\r\n${TEST_TOKEN}`,
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(await res.text()).toContain("The sign-in form could not be read.");
+  });
+
   it("refuses sign-in and sign-out forms from another origin, or with no Origin at all (CSRF)", async () => {
     const api = testApp(t.current.db);
     const foreign = await api.request(

@@ -83,6 +83,62 @@ describe("/stamp/:token", () => {
     expect(await statusOf(task.id)).toBe("ready");
   });
 
+  it("keeps a note's whole text, counting a browser's CRLF as one character, and refuses one over the limit", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    // 2,991 letters and 9 line breaks: 3,000 characters in the textarea, 3,009 as the browser submits it.
+    const typed = `${Array.from({ length: 10 }, () => "x".repeat(299)).join("\n")}z`;
+    expect(typed.length).toBe(3000);
+    const tooLong = await api.request(
+      link.path,
+      form({ decision: "request_changes", note: `${typed}!`.replaceAll("\n", "\r\n") }),
+    );
+    expect(tooLong.status).toBe(400);
+    const refusedPage = await tooLong.text();
+    expect(refusedPage).toContain("The note is too long.");
+    expect(refusedPage).toContain("3,001 characters; the limit is 3,000");
+    // What the client typed comes back in the box, not lost.
+    expect(refusedPage).toContain(`${"x".repeat(299)}\n${"x".repeat(299)}`);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+
+    const res = await api.request(
+      link.path,
+      form({ decision: "request_changes", note: typed.replaceAll("\n", "\r\n") }),
+    );
+    expect(res.status).toBe(201);
+    const [s] = await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id));
+    expect(s?.note).toBe(typed);
+  });
+
+  it("refuses a note with a NUL or another control character, showing the form again", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    for (const note of ["Rename\u0000 the stage", "Rename\u001b[31m the stage"]) {
+      const res = await api.request(link.path, form({ decision: "request_changes", note }));
+      expect(res.status).toBe(400);
+      const body = await res.text();
+      expect(body).toContain("The note holds a character that cannot be kept.");
+      expect(body).toContain('aria-invalid="true"');
+      expect(body).toMatch(/<textarea[^>]*>Rename(\[31m)? the stage<\/textarea>/);
+    }
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    expect(await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id))).toHaveLength(0);
+  });
+
+  it("answers 400, not 500, to a body that is not a readable form", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    const res = await api.request(link.path, {
+      method: "POST",
+      body: '--nope\r\nContent-Disposition: form-data; name="decision"\r\n\r\napprove',
+      headers: { "content-type": "multipart/form-data; boundary=elsewhere" },
+      token: null,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("The form could not be read");
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
   it("explains tampered, unknown and expired links, changing nothing", async () => {
     const api = testApp(t.current.db, env);
     const { task, link } = await awaitingClient();

@@ -2,9 +2,9 @@
 // wins and a later one is told who decided, a stamp for a superseded version is refused, a repeated
 // click (same key) is the same stamp; and a client approval finishes the task and promotes its
 // dependents — a rehearsal can run to done without Slack.
-import { eq } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { stamps, taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
+import { outbox, stamps, taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
 import { promoteDependents } from "../../lib/tasks/promote.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
@@ -104,6 +104,42 @@ describe("POST /api/tasks/:id/stamps", () => {
     expect(error).toMatchObject({ field: "Idempotency-Key", details: { reason: "key_reused" } });
     expect(error.message).toContain("The key 'ops-key' was already used for another decision");
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
+  it("names the person behind the token, and warns when task/stamped could not be sent yet", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_client_review");
+    api.events.failWith = new Error("fetch failed");
+    const res = await api.request(`/api/tasks/${task.id}/stamps`, {
+      method: "POST",
+      json: { stage: "client", decision: "approve", deliverable_hash: HASH },
+      headers: { "foreman-actor": "alice" },
+    });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as Json;
+    expect(body.warnings).toEqual([
+      "task/state.changed, task/stamped are queued: the engine is unreachable (fetch failed); re-sent automatically.",
+    ]);
+    const [row] = await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id));
+    expect(row?.actor).toBe("alice");
+    const log = await t.current.db
+      .select()
+      .from(taskEvents)
+      .where(eq(taskEvents.taskId, task.id))
+      .orderBy(taskEvents.id);
+    expect(log.find((e) => e.kind === "state_changed")?.actor).toBe("api:alice");
+    // The row waits in the outbox for the drain.
+    const pending = await t.current.db
+      .select()
+      .from(outbox)
+      .where(
+        and(
+          eq(outbox.name, "task/stamped"),
+          isNull(outbox.sentAt),
+          sql`${outbox.data}->>'taskId' = ${task.id}`,
+        ),
+      );
+    expect(pending).toHaveLength(1);
   });
 
   it("keeps one client's key apart on two tasks: each is its own stamp", async () => {

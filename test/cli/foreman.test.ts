@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { taskDependencies, tasks, workers } from "../../db/schema/index.ts";
+import { taskDependencies, tasks, tokenUsage, workers } from "../../db/schema/index.ts";
 import { newId } from "../../lib/ids.ts";
 import { pauseScheduler } from "../../lib/scheduler/pause.ts";
 import { useTestDb } from "../db.ts";
@@ -263,6 +263,41 @@ describe("queue commands", () => {
     expect((await foreman(["budget"])).stdout).toMatch(/scheduler\s+PAUSED/);
     expect((await foreman(["resume"])).stdout).toBe("scheduler resumed\n");
     expect((await foreman(["resume"])).stdout).toBe("scheduler was not paused\n");
+  });
+
+  it("prints the warning when the engine could not be told, and the API's reason when a resume is refused", async () => {
+    api.events.failWith = new Error("fetch failed");
+    try {
+      const p = await foreman(["pause", "--reason", "engine maintenance"]);
+      expect(p.stdout).toBe(
+        "scheduler paused — engine maintenance: nothing new is leased until `foreman resume`\n" +
+          "warning: scheduler/paused is queued: the engine is unreachable (fetch failed); re-sent automatically.\n",
+      );
+    } finally {
+      api.events.failWith = undefined;
+    }
+    // Today's budget spent (the test app's cap is 2,000,000 tokens): the resume is refused, exit 1.
+    const usage = await t.current.db
+      .insert(tokenUsage)
+      .values({
+        provider: "anthropic",
+        model: "m",
+        tier: "primary",
+        tokensIn: 2_000_000,
+        tokensOut: 1,
+        costUsd: "0",
+      })
+      .returning({ id: tokenUsage.id });
+    try {
+      const refused = await foreman(["resume"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^foreman: Today's budget \(\d{4}-\d{2}-\d{2} UTC\) is spent: 2,000,001 of 2,000,000 tokens \(FOREMAN_DAILY_TOKEN_BUDGET\)\..* \(409 CONFLICT\)\n$/,
+      );
+    } finally {
+      await t.current.db.delete(tokenUsage).where(eq(tokenUsage.id, usage[0]?.id as number));
+    }
+    expect((await foreman(["resume"])).stdout).toBe("scheduler resumed\n");
   });
 
   it("says when the budget holds the pause, and a person's pause takes it over", async () => {

@@ -1,0 +1,26 @@
+// Sending what a request's statement wrote to the outbox, and telling the caller when it could not
+// go out yet. The rows are committed with the change, so an unreachable engine never loses an event:
+// the answer still succeeds, carrying a warning that names the events and says the drain re-sends them.
+import type { Context } from "hono";
+import type { OutboxMessage } from "../lib/outbox/message.ts";
+import { type PublishResult, publish } from "../lib/outbox/publish.ts";
+import type { AppEnv } from "./env.ts";
+
+/** The warning for a send that failed (or is still in flight: `sent` undefined); none when it went out. */
+export function queuedWarnings(outbox: readonly OutboxMessage[], sent: PublishResult | undefined): string[] {
+  if (outbox.length === 0 || (sent !== undefined && sent.error === undefined)) return [];
+  const names = [...new Set(outbox.map((m) => m.name))];
+  const what = names.length === 1 && outbox.length === 1 ? `${names[0]} is` : `${names.join(", ")} are`;
+  return sent === undefined
+    ? [`${what} recorded and still being sent to the engine.`]
+    : [`${what} queued: the engine is unreachable (${sent.error}); re-sent automatically.`];
+}
+
+/** Publishes the rows and returns the warnings for the answer (an empty list when all went out). */
+export async function publishForAnswer(
+  c: Context<AppEnv>,
+  outbox: readonly OutboxMessage[],
+): Promise<string[]> {
+  const sent = await publish(c.get("deps"), [...outbox]);
+  return queuedWarnings(outbox, sent);
+}
