@@ -222,6 +222,69 @@ describe("work", () => {
     expect(hubspot.calls.filter((c) => c.path.includes("contacts"))).toHaveLength(0);
   });
 
+  it("executes at most 16 tool calls from one turn; the rest come back to the model as errors", async () => {
+    const { task, event } = await leased(Array.from({ length: 20 }, (_, i) => `Checklist item ${i + 1}`));
+    const items = Array.from({ length: 20 }, (_, i) => ({
+      name: "checklist_complete",
+      input: { item: String(i + 1), evidence: `item ${i + 1} checked` },
+    }));
+    anthropic.queue(
+      { toolUse: items },
+      toolTurn("submit", { markdown: "# Done\nSixteen items checked.", result: {} }),
+    );
+    const seen = anthropic.requests.length;
+    const { deps } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    expect(res.result).toMatchObject({ kind: "submitted" });
+    const log = await t.current.db
+      .select()
+      .from(taskEvents)
+      .where(eq(taskEvents.taskId, task.id))
+      .orderBy(taskEvents.id);
+    // 16 checklist calls and the submit executed; the turn's event says 4 were left out.
+    expect(log.filter((e) => e.kind === "tool_call")).toHaveLength(17);
+    expect(log.find((e) => e.kind === "worker_turn")?.payload).toMatchObject({ toolCallsSkipped: 4 });
+    // The second request answers all 20 calls: the last 4 as errors saying why.
+    const second = anthropic.requests[seen + 1]?.body as { messages: { role: string; content: unknown }[] };
+    const answers = second.messages.at(-1)?.content as {
+      type: string;
+      is_error?: boolean;
+      content: unknown;
+    }[];
+    expect(answers.filter((b) => b.type === "tool_result")).toHaveLength(20);
+    const refused = answers.filter((b) => b.is_error === true);
+    expect(refused).toHaveLength(4);
+    expect(answers.slice(-4)).toEqual(refused);
+    expect(JSON.stringify(refused[0]?.content)).toContain("at most 16 tool calls run from one turn");
+  });
+
+  it("stops short of the engine's step limit, to triage with class timeout, releasing the slot", async () => {
+    const { task, runId, event } = await leased();
+    // A model that never submits: every turn asks for three checklist items.
+    anthropic.script.fallback = {
+      toolUse: [1, 2, 3].map((i) => ({
+        name: "checklist_complete",
+        input: { item: String(i), evidence: "checked again" },
+      })),
+    };
+    const { deps } = testDeps(t.current.db, env({ FOREMAN_ENGINE_STEP_LIMIT: "12" }));
+    const res = await runFunction(work, { deps, event });
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ kind: "stopped", to: "failed_needs_triage" });
+    const [row] = await t.current.db.select().from(tasks).where(eq(tasks.id, task.id));
+    expect(row).toMatchObject({ status: "failed_needs_triage", failureClass: "timeout" });
+    expect(row?.statusReason).toContain("no submission within 12 engine steps");
+    // load + turns + tool calls + finish + release stay within the limit.
+    const kinds = await kindsOf(task.id);
+    const turns = kinds.filter((k) => k === "worker_turn").length;
+    const calls = kinds.filter((k) => k === "tool_call").length;
+    expect(turns).toBeGreaterThan(1);
+    expect(1 + turns + calls + 2).toBeLessThanOrEqual(12);
+    expect(await t.current.db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(
+      0,
+    );
+  });
+
   it("sends the task to triage with class auth on a 401, without retrying the call", async () => {
     const { task, runId, event } = await leased();
     anthropic.queue(errorTurn("auth"));

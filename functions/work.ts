@@ -3,7 +3,8 @@
 // (allow-listed, validated, dry-run aware, its events appended in one statement); the loop ends when
 // the worker submits (a stored deliverable and task/work.submitted — or, while subtasks it spawned are
 // open, the task waits for them: lib/work/subtasks.ts) or blocks, or at a limit (turns,
-// the task's token cap, a spent daily budget), or when the run no longer holds its task (cancelled, or
+// the engine's steps per run — lib/work/steps.ts, which also caps tool calls per turn — the
+// task's token cap, a spent daily budget), or when the run no longer holds its task (cancelled, or
 // handed to a newer run: read before every turn and tool call, which also renew the lease, so it
 // stops at its next step even before the engine's cancelOn does). The slot is released on every
 // path: `finally` here, onFailure for runs that fail, and release-on-cancel for cancelled ones.
@@ -35,6 +36,7 @@ import { toolDefinitions } from "../lib/tools/registry.ts";
 import { loadWorkContext, renewHold } from "../lib/work/context.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
+import { loopStepsLeft, skippedCallMessage, toolCallsAllowed, turnFits } from "../lib/work/steps.ts";
 import { waitForSubtasks } from "../lib/work/subtasks.ts";
 import { inngest } from "./client.ts";
 
@@ -109,12 +111,26 @@ export const work = inngest.createFunction(
     const tools = toolDefinitions(registry);
     const messages: NeutralMessage[] = [{ role: "user", text: context.dossier }];
     const maxTurns = deps.config.FOREMAN_MAX_TURNS;
+    const stepLimit = deps.config.FOREMAN_ENGINE_STEP_LIMIT;
+    // Counted the same on every replay (one per turn, one per executed tool call), so the loop stops
+    // at the same place however often the engine re-runs the handler.
+    let loopSteps = 0;
     let outcome: Outcome | undefined;
     let terminal: Terminal | undefined;
     let nudges = 0;
 
     try {
       for (let turn = 1; turn <= maxTurns && !terminal && !outcome; turn++) {
+        const stepsLeft = loopStepsLeft(stepLimit, loopSteps);
+        if (!turnFits(stepsLeft)) {
+          outcome = {
+            kind: "stopped",
+            to: "failed_needs_triage",
+            reason: `timeout: no submission within ${stepLimit} engine steps (${turn - 1} turns); the engine allows no more in one run`,
+          };
+          break;
+        }
+        loopSteps++;
         // step.ai.wrap records the turn's input (system, transcript, tools), so the dashboard shows
         // each call's prompt, output and tokens; it retries like any step.
         const turnInput: ModelTurnInput = { system: context.system, messages, tools, maxTokens: 4096 };
@@ -166,6 +182,12 @@ export const work = inngest.createFunction(
                     tokensIn: res.usage.input,
                     tokensOut: res.usage.output,
                     toolCalls: res.toolCalls.map((c) => c.name),
+                    ...(res.toolCalls.length > toolCallsAllowed(res.toolCalls.length, stepsLeft)
+                      ? {
+                          toolCallsSkipped:
+                            res.toolCalls.length - toolCallsAllowed(res.toolCalls.length, stepsLeft),
+                        }
+                      : {}),
                   },
                 },
                 ...(res.text
@@ -229,10 +251,21 @@ export const work = inngest.createFunction(
           continue;
         }
         const results: ToolResult[] = [];
-        for (const call of result.toolCalls) {
+        const allowed = toolCallsAllowed(result.toolCalls.length, stepsLeft);
+        for (const [index, call] of result.toolCalls.entries()) {
           // The first submit or block ends the run: calls after it in the same turn are never
           // executed (no CRM write after the deliverable is fixed, no second terminal replacing it).
           if (terminal) break;
+          if (index >= allowed) {
+            // Past the turn's cap or the run's steps: answered, never executed (the turn's event counts them).
+            results.push({
+              toolCallId: call.id,
+              content: skippedCallMessage(result.toolCalls.length, stepsLeft),
+              isError: true,
+            });
+            continue;
+          }
+          loopSteps++;
           const done = await step.run(`tool-${turn}-${call.id}`, async () => {
             if (!(await renewHold(deps.db, { taskId, runId }))) return { lost: true as const };
             const ctx = createToolContext(deps, {

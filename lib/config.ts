@@ -131,6 +131,7 @@ export const configSchema = z.object({
   FOREMAN_DAILY_COST_BUDGET_USD: z.coerce.number().min(0).optional(),
   FOREMAN_TASK_TOKEN_CAP: z.coerce.number().int().min(1000).default(250_000),
   FOREMAN_MAX_TURNS: z.coerce.number().int().min(1).max(200).default(30),
+  FOREMAN_ENGINE_STEP_LIMIT: z.coerce.number().int().min(10).max(1000).default(1000),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_SIGNING_SECRET_PREVIOUS: optionalString,
   SLACK_BOT_TOKEN: optionalString,
@@ -290,6 +291,10 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   },
   FOREMAN_TASK_TOKEN_CAP: { default: "250000", where: "per-task token cap: a task over it goes to triage" },
   FOREMAN_MAX_TURNS: { default: "30", where: "most model turns in one work run" },
+  FOREMAN_ENGINE_STEP_LIMIT: {
+    default: "1000",
+    where: "the engine's steps per run (Inngest: 1,000); a work run stops short of it and goes to triage",
+  },
   SLACK_SIGNING_SECRET: {
     default: "—",
     where: "verifies /slack/interactions (Slack signing secret v0)",
