@@ -5,8 +5,18 @@
 // the per-task cap and the daily budget stop the loop before any model call.
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { agentRuns, deliverables, taskEvents, tasks, tokenUsage, workerLeases } from "../db/schema/index.ts";
+import {
+  agentRuns,
+  deliverables,
+  outbox,
+  taskEvents,
+  tasks,
+  tokenUsage,
+  workerLeases,
+} from "../db/schema/index.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
+import { resumeScheduler } from "../lib/scheduler/pause.ts";
+import { readPauseState } from "../lib/scheduler/pause-state.ts";
 import { applyTaskCommand } from "../lib/tasks/command.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
@@ -300,6 +310,17 @@ describe("work", () => {
     expect(await t.current.db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(
       0,
     );
+    // The key refuses every task: the scheduler is paused once, with one alert, until a person resumes.
+    const state = await readPauseState(t.current.db);
+    expect(state).toMatchObject({ paused: true, actor: "fn:work", budgetDay: null });
+    expect(state.reason).toMatch(/^auth: a model provider refused its credentials \(.*401/);
+    const second = await leased();
+    anthropic.queue(errorTurn("auth"));
+    await runFunction(work, { deps, event: second.event });
+    expect(await statusOf(second.task.id)).toBe("failed_needs_triage");
+    const alerts = await t.current.db.select().from(outbox).where(eq(outbox.name, "scheduler/paused"));
+    expect(alerts).toHaveLength(1);
+    await resumeScheduler(t.current.db, { actor: "test", now: new Date() });
   });
 
   it("stops before any model call when the task is over its cap, or the day's budget is spent", async () => {

@@ -50,7 +50,7 @@ type Outcome =
   | { kind: "submitted"; deliverableId: string; version: number }
   | { kind: "waiting"; reason: string }
   | { kind: "blocked"; reason: string }
-  | { kind: "stopped"; to: TaskState; reason: string; budgetDay?: string }
+  | { kind: "stopped"; to: TaskState; reason: string; budgetDay?: string; pause?: string }
   | { kind: "lost"; reason: string };
 
 export const work = inngest.createFunction(
@@ -216,7 +216,14 @@ export const work = inngest.createFunction(
           break;
         }
         if (r.stop === "auth") {
-          outcome = { kind: "stopped", to: "failed_needs_triage", reason: `auth: ${r.message}` };
+          // A refused key refuses every task: the scheduler pauses (once, one alert) until a person
+          // fixes it and resumes, instead of draining the ready queue into triage one task at a time.
+          outcome = {
+            kind: "stopped",
+            to: "failed_needs_triage",
+            reason: `auth: ${r.message}`,
+            pause: `auth: a model provider refused its credentials (${r.message}). Fix the key, then resume and retry the tasks in triage.`,
+          };
           break;
         }
         if (r.stop === "task-cap") {
@@ -335,6 +342,7 @@ export const work = inngest.createFunction(
         const to: TaskState = outcome.kind === "blocked" ? "blocked_external" : outcome.to;
         const reason = outcome.reason;
         const budgetDay = outcome.kind === "stopped" ? outcome.budgetDay : undefined;
+        const pause = outcome.kind === "stopped" ? outcome.pause : undefined;
         await step.run("finish", async () => {
           const moved = await transition(deps.db, {
             taskId,
@@ -351,6 +359,15 @@ export const work = inngest.createFunction(
               actor: "fn:work",
               now: deps.now(),
               budgetDay,
+            });
+            owed.push(...paused.outbox);
+          }
+          if (pause) {
+            // No budget day: it holds until a person resumes. Already paused, it changes nothing.
+            const paused = await pauseScheduler(deps.db, {
+              reason: pause,
+              actor: "fn:work",
+              now: deps.now(),
             });
             owed.push(...paused.outbox);
           }

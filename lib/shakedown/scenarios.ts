@@ -122,7 +122,8 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
   },
   "auth-loss": {
     id: "auth-loss",
-    summary: "the primary model refuses the credentials (401): the task goes to triage with class auth",
+    summary:
+      "the primary model refuses the credentials (401): the task goes to triage with class auth, and the scheduler pauses (one alert) so the queue does not drain into triage",
     task: { title: "Shakedown auth-loss: report the ticket pipelines with a refused key", ...READ_PIPELINES },
     count: "one",
     path: ["intake", "ready", "working", "failed_needs_triage"],
@@ -132,7 +133,8 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
       arrange: [
         "Set ANTHROPIC_API_KEY on the deployment to an invalid or revoked key, leave OVERFLOW_BASE_URL unset, and restart or redeploy.",
       ],
-      restore: "Put the real ANTHROPIC_API_KEY back and restart; retry or skip the triaged task.",
+      restore:
+        "Put the real ANTHROPIC_API_KEY back and restart, resume the scheduler (foreman resume), then retry or skip the triaged task.",
     },
     timeoutSeconds: 600,
   },

@@ -20,6 +20,8 @@ import { functions } from "../../functions/index.ts";
 import { reviewRetry } from "../../functions/review-retry.ts";
 import { schedule } from "../../functions/schedule.ts";
 import { parkReview } from "../../lib/review/parked.ts";
+import { resumeScheduler } from "../../lib/scheduler/pause.ts";
+import { readPauseState } from "../../lib/scheduler/pause-state.ts";
 import {
   expectedPath,
   INJECTED_INSTRUCTIONS,
@@ -293,6 +295,10 @@ describe("shakedown scenarios through the lifecycle router", () => {
     expect(fakes.anthropic.requests).toHaveLength(1);
     expect(runs.filter((r) => r.fn === "review")).toEqual([]);
     await expectNoLostEvents(api, runs, [id], s);
+    // The refused key would refuse every task: the scheduler is paused until a person resumes.
+    expect(await readPauseState(t.current.db)).toMatchObject({ paused: true, actor: "fn:work" });
+    expect(api.events.sent.filter((e) => e.name === "scheduler/paused")).toHaveLength(1);
+    await resumeScheduler(t.current.db, { actor: "test", now: new Date() });
   });
 
   it("prompt-injection: the brief is fenced as data, the forbidden tool never runs, the normal path follows", async () => {

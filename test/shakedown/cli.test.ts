@@ -237,8 +237,15 @@ describe("npm run shakedown against a running deployment", () => {
         { scenario: "auth-loss", result: "OK", observed: "intake → ready → working → triage" },
       ]);
       expect(run.out).toContain("Now undo the arrangement:");
+      expect(run.out).toContain("resume the scheduler (foreman resume)");
     } finally {
       anthropic.clearFaults();
+      // The refused key paused the scheduler (one alert): the operator's resume, once the key is back.
+      const resumed = await fetch(`${base}/api/admin/resume`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(await resumed.json()).toMatchObject({ changed: true, paused: false });
     }
   }, 300_000);
 
