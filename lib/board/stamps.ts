@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { type StampStage, stageOf } from "../states.ts";
+import { currentEntrySql } from "../tasks/entry.ts";
 
 export type WaitingStage = StampStage;
 
@@ -58,7 +59,7 @@ export async function readWaitingStamps(
   const project = opts.projectId ?? null;
   const result = await db.execute(sql`
     select t.id, t.title, t.project_id, p.name as project_name, t.status, t.dry_run,
-           (extract(epoch from coalesce(e.at, t.updated_at)) * 1000)::float8 as since_ms,
+           (extract(epoch from coalesce(e.created_at, t.updated_at)) * 1000)::float8 as since_ms,
            coalesce((
              select json_agg(json_build_object('name', r.name, 'slackUserId', r.slack_user_id,
                                                'email', r.email, 'escalates', r.escalates)
@@ -74,11 +75,7 @@ export async function readWaitingStamps(
            (extract(epoch from l.used_at) * 1000)::float8 as link_used_ms
       from tasks t
       left join projects p on p.id = t.project_id
-      left join lateral (
-        select created_at as at from task_events
-         where task_id = t.id and kind = 'state_changed' and payload->>'to' = t.status::text
-         order by id desc limit 1
-      ) e on true
+      left join lateral (${currentEntrySql()}) e on true
       left join lateral (
         select channel, recorded from slack_messages
          where task_id = t.id and kind = 'card' and deliverable_hash = t.deliverable_hash

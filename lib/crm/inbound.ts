@@ -20,6 +20,7 @@ import type { OutboxMessage } from "../outbox/message.ts";
 import { publish } from "../outbox/publish.ts";
 import { applyStamp } from "../stamps/apply.ts";
 import type { TaskState } from "../states.ts";
+import { currentEntrySql } from "../tasks/entry.ts";
 import { GuardFailedError } from "../tasks/errors.ts";
 import { eventRecord } from "../tasks/event-kinds.ts";
 import { appendEvents } from "../tasks/event-log.ts";
@@ -55,9 +56,7 @@ export interface InboundState {
 export async function loadInboundState(db: AppDb, ticketId: string): Promise<InboundState> {
   const result = await db.execute(sql`
     select t.id, t.status, t.version, t.dry_run, l.pushes,
-           (select e.id from task_events e
-             where e.task_id = t.id and e.kind = 'state_changed' and e.payload->>'to' = t.status::text
-             order by e.id desc limit 1) as entered_event_id
+           (select en.id from (${currentEntrySql()}) en) as entered_event_id
       from tasks t left join crm_links l on l.task_id = t.id
      where t.id = coalesce((select task_id from crm_links where ticket_id = ${ticketId}),
                            (select id from tasks where source = 'hubspot' and source_ref = ${ticketId}))`);

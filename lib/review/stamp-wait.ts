@@ -4,12 +4,13 @@
 // chain of waits with a re-read of the table between them. The question, asked before every wait and
 // after every timeout: has the stage been decided (a `stamps` row for this exact version), or has the
 // task moved on some other way? A click that lands before a wait exists is found here, never lost.
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
 import type { StampDecision } from "../stamps/apply.ts";
 import { STAGE_STATE, type StampStage } from "../states.ts";
+import { entrySql } from "../tasks/entry.ts";
 
 export const MAX_WAIT_MS = 7 * 86_400_000;
 
@@ -100,10 +101,8 @@ export interface StageEntry {
 }
 
 /** The newest entry of the task into the stage, as a SQL row source (id, created_at). */
-export const latestEntrySql = (taskId: unknown, stage: StampStage) => sql`
-  select e.id, e.created_at from task_events e
-   where e.task_id = ${taskId} and e.kind = 'state_changed' and e.payload->>'to' = ${STAGE_STATE[stage]}
-   order by e.id desc limit 1`;
+export const latestEntrySql = (task: string | SQL, stage: StampStage) =>
+  entrySql(typeof task === "string" ? sql`${task}` : task, sql`${STAGE_STATE[stage]}`);
 
 export async function readStageEntry(
   db: AppDb,

@@ -5,8 +5,8 @@
 // (the event kind that records who does a task) naming the caller, both workers and the reason,
 // carrying the idempotency key; and, when the task is ready, `task/ready` in the outbox so the
 // scheduler looks at the new worker's slots now rather than at its next minute. (A lease decided from
-// a snapshot read before the reassign can still take the old worker's slot afterwards: leaseTask does
-// not check tasks.worker_id.)
+// a snapshot read before the reassign fails leaseTask's workerAssigned guard, and the next pass
+// leases the task on the new worker.)
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { fromJson, rowsOf } from "../../db/rows.ts";

@@ -13,6 +13,7 @@ import type { Deps } from "../deps.ts";
 import { taskStampResume } from "../events.ts";
 import { publish } from "../outbox/publish.ts";
 import type { StampStage } from "../states.ts";
+import { currentEntrySql } from "../tasks/entry.ts";
 import { lostWait, minutesBefore, type WaitMilestone } from "./decide.ts";
 import { recordAction } from "./record.ts";
 
@@ -69,11 +70,7 @@ export async function findLostWaits(
       cross join lateral (
         select case when t.status = 'awaiting_internal_review' then 'internal' else 'client' end as stage
       ) st
-      join lateral (
-        select e.id, e.created_at from task_events e
-         where e.task_id = t.id and e.kind = 'state_changed' and e.payload->>'to' = t.status::text
-         order by e.id desc limit 1
-      ) s on true
+      join lateral (${currentEntrySql()}) s on true
       cross join lateral (
         select max((e.payload->>'at')::timestamptz) as last_at, count(*)::int as attempts
           from task_events e
