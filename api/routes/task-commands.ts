@@ -8,7 +8,6 @@ import { type Context, Hono } from "hono";
 import { allowedActions, type MovingAction } from "../../lib/admin/actions.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { ID_PATTERN } from "../../lib/ids.ts";
-import type { OutboxMessage } from "../../lib/outbox/message.ts";
 import { applyTaskCommand, commandBody } from "../../lib/tasks/command.ts";
 import { readDependents } from "../../lib/tasks/dependents.ts";
 import { reassignBody, reassignTask } from "../../lib/tasks/reassign.ts";
@@ -21,11 +20,6 @@ function taskIdOf(c: Context<AppEnv>): string {
   const id = c.req.param("id") ?? "";
   if (!ID_PATTERN.test(id)) throw new DomainError("NOT_FOUND", `Task ${id} does not exist.`, { field: "id" });
   return id;
-}
-
-/** Sends what the command owes the engine; an unreachable engine is a warning, the drain delivers. */
-async function send(c: Context<AppEnv>, outbox: OutboxMessage[]): Promise<string[]> {
-  return publishForAnswer(c, outbox);
 }
 
 const moving = (action: MovingAction) => async (c: Context<AppEnv>) => {
@@ -45,7 +39,7 @@ const moving = (action: MovingAction) => async (c: Context<AppEnv>) => {
   if (r.kind === "retriage") {
     // Accepted, not done: the task stays where it is until intake has triaged it.
     const q = r.retriage;
-    const warnings = await send(c, q.outbox);
+    const warnings = await publishForAnswer(c, q.outbox);
     return c.json(
       {
         task: { id: taskId, state: q.state, version: q.version, reason: q.reason },
@@ -65,7 +59,7 @@ const moving = (action: MovingAction) => async (c: Context<AppEnv>) => {
     );
   }
   const tr = r.transition;
-  const warnings = await send(c, tr.outbox);
+  const warnings = await publishForAnswer(c, tr.outbox);
   const answer: Record<string, unknown> = {
     task: { id: taskId, state: tr.to, version: tr.version, reason: tr.reason },
     transition: {
@@ -112,7 +106,7 @@ export const taskCommandRoutes = new Hono<AppEnv>()
       actor,
       reason: body.reason,
     });
-    const warnings = await send(c, r.outbox);
+    const warnings = await publishForAnswer(c, r.outbox);
     return c.json(
       {
         task: { id: taskId, state: r.state, version: r.version, worker: r.to },
