@@ -2,9 +2,9 @@
 // ticket (company → project on first sight), triaged by the local router model or — when the model
 // is down, or answers invalid JSON or an unknown worker twice — by the recorded rules, and moved to
 // ready; with open dependencies it waits in intake; a ticket HubSpot does not know goes to triage.
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { projects, taskDependencies, taskEvents, tasks, tokenUsage } from "../db/schema/index.ts";
+import { outbox, projects, taskDependencies, taskEvents, tasks, tokenUsage } from "../db/schema/index.ts";
 import { enrichFromTicket } from "../lib/intake/enrich.ts";
 import { submitTask } from "../lib/tasks/submit.ts";
 import { useTestDb } from "../test/db.ts";
@@ -213,6 +213,30 @@ describe("intake", () => {
       .from(taskDependencies)
       .where(eq(taskDependencies.taskId, task.id));
     expect(edges).toHaveLength(1);
+  });
+
+  it("sends a task that depends on an already-cancelled task to triage with class dependency, not to wait forever", async () => {
+    const open = await insertTask(t.current.db, { status: "working" });
+    const dropped = await insertTask(t.current.db, { status: "cancelled" });
+    const task = (
+      await submitTask(
+        t.current.db,
+        { title: "after a cancelled one", depends_on: [open.id, dropped.id] },
+        { source: "api", actor: "api" },
+      )
+    ).task;
+    const res = await run(task.id, "api");
+    expect(res.result).toMatchObject({ state: "failed_needs_triage" });
+    const row = await rowOf(task.id);
+    expect(row).toMatchObject({ status: "failed_needs_triage", failureClass: "dependency" });
+    expect(row?.statusReason).toContain(`task ${dropped.id}, which it depends on, was cancelled`);
+    expect(row?.triagedAt).toBeInstanceOf(Date);
+    // The move owes its task/state.changed (notify tells a person), sent by the step.
+    const [changed] = await t.current.db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.name, "task/state.changed"), sql`${outbox.data}->>'taskId' = ${task.id}`));
+    expect(changed?.sentAt).toBeInstanceOf(Date);
   });
 
   it("sends a task whose ticket HubSpot does not know to failed_needs_triage", async () => {

@@ -179,7 +179,8 @@ export async function runIntake({ step, deps, runId }: Pick<Ctx, "step" | "deps"
 
   return step.run("apply-triage", async () => {
     const outcome = await applyTriage(deps.db, taskId, verdict, `${runId}:apply-triage`, retry);
-    if (outcome.state === "ready") await publish(deps, outcome.transition.outbox);
+    if (outcome.state === "ready" || outcome.state === "failed_needs_triage")
+      await publish(deps, outcome.transition.outbox);
     return {
       state: outcome.state,
       via: verdict.via,

@@ -366,7 +366,8 @@ describe("watchdog: stranded dependents", () => {
       statusReason:
         "subtasks: waiting for its open subtasks; the work resumes in a new run once they are all done",
     });
-    // Still waiting, rightly: one dependency is open, or a dependency was cancelled (intake needs done).
+    // Still waiting, rightly: one dependency is open. A dependency cancelled (intake needs done) can
+    // never end the wait: that one goes to triage with class dependency.
     const waiting = await insertTask(db, { status: "intake", workerId: worker, triagedAt: new Date() });
     const orphan = await insertTask(db, { status: "intake", workerId: worker, triagedAt: new Date() });
     await db.insert(taskDependencies).values([
@@ -381,14 +382,18 @@ describe("watchdog: stranded dependents", () => {
     clockAt(deps, 5);
     expect(await pass(deps)).toMatchObject({ promoted: 0 }); // not idle long enough yet
     clockAt(deps, 16);
-    expect(await pass(deps)).toMatchObject({ promoted: 2 });
+    expect(await pass(deps)).toMatchObject({ promoted: 2, orphaned: 1 });
     expect((await taskRow(db, dependent.id)).status).toBe("ready");
     expect(await taskRow(db, parent.id)).toMatchObject({
       status: "ready",
       statusReason: expect.stringContaining("watchdog"),
     });
     expect((await taskRow(db, waiting.id)).status).toBe("intake");
-    expect((await taskRow(db, orphan.id)).status).toBe("intake");
+    expect(await taskRow(db, orphan.id)).toMatchObject({
+      status: "failed_needs_triage",
+      failureClass: "dependency",
+      statusReason: expect.stringContaining(`task ${dropped.id}, which it depends on, was cancelled`),
+    });
     // (The ready task `open` has its task/ready re-sent as a lost event: the lost-events check's.)
     const readied = events.sent
       .filter((e) => e.name === "task/ready")
@@ -397,7 +402,7 @@ describe("watchdog: stranded dependents", () => {
     expect(readied).not.toContain(waiting.id);
     expect(readied).not.toContain(orphan.id);
     clockAt(deps, 40);
-    expect(await pass(deps)).toMatchObject({ promoted: 0 });
+    expect(await pass(deps)).toMatchObject({ promoted: 0, orphaned: 0 });
   });
 });
 

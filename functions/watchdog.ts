@@ -10,7 +10,8 @@
 //   5. lost waits: a human stage no run waits for any more → task/stamp.resume;
 //   6. outbox stopped draining → one alert until it drains again;
 //   7. stranded dependents: waiting only for dependencies that have all ended, nothing moved them on
-//      for FOREMAN_WATCHDOG_LOST_MINUTES → the move promote would have made, to `ready`.
+//      for FOREMAN_WATCHDOG_LOST_MINUTES → the move promote would have made, to `ready` (with a
+//      cancelled dependency, to triage with class `dependency`).
 // Parked reviews are retried by review-retry (same finder, ids per parking, every ten minutes); the
 // watchdog leaves them alone, since a task whose latest run submitted is not a stuck worker.
 // The pass's clock is its first step, so a retried step rebuilds the same keys and event ids. The
@@ -50,6 +51,7 @@ export const watchdog = inngest.createFunction(
       resynced: 0,
       waits: 0,
       promoted: 0,
+      orphaned: 0,
       outbox: "none" as string,
     };
 
@@ -110,6 +112,7 @@ export const watchdog = inngest.createFunction(
     for (const c of stranded) {
       const r = await step.run(`promote:${c.taskId}:v${c.version}`, () => promoteStranded(deps, c));
       if (r.promoted) summary.promoted++;
+      if (r.triaged) summary.orphaned++;
     }
 
     // Stuck runs last: the tasks it sends back to `ready` are fresh moves, not lost events of this pass.

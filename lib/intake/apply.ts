@@ -7,8 +7,9 @@ import { sql } from "drizzle-orm";
 import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { TaskState } from "../states.ts";
-import { GuardFailedError } from "../tasks/errors.ts";
+import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
 import { guards } from "../tasks/guards.ts";
+import { cancelledDependencyReason, cancelledDependencySql } from "../tasks/promote.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 import { LANES, type TriageContext, type TriageOutcome } from "./triage.ts";
 
@@ -62,6 +63,7 @@ export async function loadTriageContext(
 
 export type IntakeOutcome =
   | { state: "ready"; transition: TransitionResult }
+  | { state: "failed_needs_triage"; transition: TransitionResult; reason: string }
   | { state: "waiting"; reason: string }
   | { state: "skipped"; reason: string };
 
@@ -126,6 +128,25 @@ export async function applyTriage(
       err instanceof GuardFailedError &&
       (err.guard === "dependencies_done" || err.guard === "dependencies_settled")
     ) {
+      // A dependency already cancelled (before this task was even submitted, so promote's repair of
+      // its dependents never saw this one): waiting would be forever. Triage, as promote would.
+      const cancelled = retry ? undefined : await cancelledDependencyOf(db, taskId);
+      if (cancelled) {
+        const reason = cancelledDependencyReason(cancelled);
+        try {
+          const failed = await transition(db, {
+            taskId,
+            from: "intake",
+            to: "failed_needs_triage",
+            key: `${key}:dependency`,
+            reason,
+            actor: "fn:intake",
+          });
+          return { state: "failed_needs_triage", transition: failed, reason };
+        } catch (moved) {
+          if (!(moved instanceof TransitionConflictError)) throw moved;
+        }
+      }
       return { state: "waiting", reason: "triaged; waiting for its dependencies to be done" };
     }
     if (err instanceof Error && "current" in err) {
@@ -136,4 +157,12 @@ export async function applyTriage(
     }
     throw err;
   }
+}
+
+/** A cancelled task `taskId` depends on, or undefined. */
+async function cancelledDependencyOf(db: AppDb, taskId: string): Promise<string | undefined> {
+  const result = await db.execute(
+    sql`select ${cancelledDependencySql} as id from tasks t where t.id = ${taskId}`,
+  );
+  return rowsOf<{ id: string | null }>(result)[0]?.id ?? undefined;
 }

@@ -83,6 +83,18 @@ export async function promoteDependents(
   return promoted;
 }
 
+/** Why a task waiting in intake for a cancelled dependency goes to triage, and what a person can do. */
+export const cancelledDependencyReason = (cancelledTaskId: string): string =>
+  failureReason(
+    "dependency",
+    `task ${cancelledTaskId}, which it depends on, was cancelled: retry it to go ahead without it, or skip or cancel it`,
+  );
+
+/** SQL: a cancelled task the task `t` depends on (the first by id), or null. */
+export const cancelledDependencySql = sql`(select gd.depends_on_id from task_dependencies gd
+    join tasks gt on gt.id = gd.depends_on_id
+   where gd.task_id = t.id and gt.status = 'cancelled' order by gd.depends_on_id limit 1)`;
+
 /**
  * A declared dependency a person cancelled: its dependents waiting in intake can never become ready
  * on their own, so each goes to triage with class `dependency` — where notify tells a person, who
@@ -110,10 +122,7 @@ export async function failDependentsOfCancelled(
           from: "intake",
           to: "failed_needs_triage",
           key: `${opts.keyBase}:${id}`,
-          reason: failureReason(
-            "dependency",
-            `task ${cancelledTaskId}, which it depends on, was cancelled: retry it to go ahead without it, or skip or cancel it`,
-          ),
+          reason: cancelledDependencyReason(cancelledTaskId),
           actor: opts.actor,
         }),
       );
