@@ -3,13 +3,14 @@
 // (visible ASCII, 1–200 chars).
 import { DomainError } from "../lib/errors.ts";
 
-export async function readJson(req: Request): Promise<unknown> {
-  if (!/^application\/json\b/i.test(req.headers.get("content-type") ?? "")) {
-    throw new DomainError("VALIDATION", "Send the body as JSON with 'Content-Type: application/json'.", {
-      field: "Content-Type",
-    });
-  }
-  const text = await req.text();
+const isJson = (req: Request) => /^application\/json\b/i.test(req.headers.get("content-type") ?? "");
+
+const notJson = () =>
+  new DomainError("VALIDATION", "Send the body as JSON with 'Content-Type: application/json'.", {
+    field: "Content-Type",
+  });
+
+function parse(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -19,13 +20,20 @@ export async function readJson(req: Request): Promise<unknown> {
   }
 }
 
-/** For commands whose body is optional: no body at all is `{}`; a body that is sent must be JSON. */
+export async function readJson(req: Request): Promise<unknown> {
+  if (!isJson(req)) throw notJson();
+  return parse(await req.text());
+}
+
+/**
+ * For commands whose body is optional: no body (or only whitespace) is `{}`, whatever the content type
+ * says — `curl -H 'Content-Type: application/json' -X POST` sends none; a body that is sent must be JSON.
+ */
 export async function readOptionalJson(req: Request): Promise<unknown> {
-  if (req.headers.get("content-type") !== null) return readJson(req);
-  if ((await req.text()) === "") return {};
-  throw new DomainError("VALIDATION", "Send the body as JSON with 'Content-Type: application/json'.", {
-    field: "Content-Type",
-  });
+  const text = await req.text();
+  if (text.trim() === "") return {};
+  if (!isJson(req)) throw notJson();
+  return parse(text);
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;

@@ -118,6 +118,24 @@ describe("POST /api/tasks/:id/retry", () => {
     expect(((await cancel.json()) as Json).transition).toMatchObject({ from: "ready", to: "cancelled" });
   });
 
+  it("takes a command with no body even when the client says the body is JSON (curl -H 'Content-Type: application/json')", async () => {
+    const task = await failed(t.current.db);
+    const res = await api.request(`/api/tasks/${task.id}/retry`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+    });
+    expect(res.status).toBe(200);
+    expect((await row(task.id))?.status).toBe("ready");
+    const blank = await api.request("/api/admin/pause", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: " \n",
+    });
+    expect(blank.status).toBe(200);
+    expect(((await blank.json()) as Json).paused).toBe(true);
+    await api.request("/api/admin/resume", { method: "POST" });
+  });
+
   it("is 404 for an unknown or malformed task id, and 400 naming the field for a bad body", async () => {
     const unknown = await post(`/api/tasks/${newId("task")}/retry`, {});
     expect(unknown.status).toBe(404);
