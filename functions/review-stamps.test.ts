@@ -22,6 +22,7 @@ import type { SlackClient } from "../lib/slack/client.ts";
 import { SIGNATURE_HEADER, slackSignature, TIMESTAMP_HEADER } from "../lib/slack/verify.ts";
 import { applyStamp } from "../lib/stamps/apply.ts";
 import { transition } from "../lib/tasks/transition.ts";
+import { findLostWaits } from "../lib/watchdog/lost-waits.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
@@ -380,6 +381,38 @@ describe("review: the human stages", () => {
       `Could not post the escalation to Slack after retrying (${down}); the stage goes on.`,
       `Could not post the card's update to Slack after retrying (${down}); the stage goes on.`,
     ]);
+  });
+
+  it("records a reminder Slack would not take as passed, so the watchdog does not take the wait for lost", async () => {
+    const db = t.current.db;
+    answers(true);
+    const { taskId, event } = await submitted(db);
+    const api = testApp(db, env());
+    const down = "Slack answered 503 (service_unavailable)";
+    // The remind phase's waits time out, the reminder fails past its retries, the run waits on.
+    const res = await runFunction(review, {
+      deps: api.deps,
+      event,
+      runId: `rv_${taskId}`,
+      waits: [null, null],
+      failSteps: { "internal:remind": down },
+    });
+    expect(suspendedAt(res.error)).toBe("internal:wait:escalate:0");
+    const reminders = (await db.select().from(taskEvents).where(eq(taskEvents.taskId, taskId))).filter(
+      (e) => e.kind === "reminder",
+    );
+    expect(reminders.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ stage: "internal", posted: false, why: down }),
+    ]);
+    // A watchdog pass 16 minutes past the reminder's time finds the run's wait where it should be.
+    const hours = api.deps.config.FOREMAN_STAMP_REMIND_HOURS;
+    const lost = await findLostWaits(db, {
+      now: new Date(Date.now() + hours * 3_600_000 + 16 * 60_000),
+      graceMinutes: 15,
+      limit: 50,
+      clock: api.deps.config,
+    });
+    expect(lost.filter((w) => w.taskId === taskId)).toEqual([]);
   });
 
   it("chains a 14-day window into waits of at most 7 days", async () => {

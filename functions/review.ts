@@ -29,6 +29,7 @@ import {
   announceInternal,
   escalate,
   expire,
+  milestoneNotPosted,
   note,
   remind,
   type StageRef,
@@ -214,17 +215,25 @@ async function humanStage(
   // A notice no decision depends on (the card's closing update, a reminder, an escalation): Slack
   // failing past the step's retries leaves a line in the log and the stage goes on, instead of ending
   // the run (and with it the stage, until the watchdog's resume a day later).
-  const bestEffort = async (id: string, what: string, post: () => Promise<unknown>): Promise<void> => {
+  // A reminder or escalation that could not be posted is still recorded as passed (posted: false).
+  const bestEffort = async (
+    id: string,
+    what: string,
+    post: () => Promise<unknown>,
+    milestone?: "reminder" | "escalation",
+  ): Promise<void> => {
     try {
       await step.run(id, post);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       await step.run(`${id}:failed`, () =>
-        note(
-          deps.db,
-          ref.taskId,
-          `Could not post ${what} to Slack after retrying (${why.slice(0, 300)}); the stage goes on.`,
-        ),
+        milestone
+          ? milestoneNotPosted(deps.db, ref, milestone, why)
+          : note(
+              deps.db,
+              ref.taskId,
+              `Could not post ${what} to Slack after retrying (${why.slice(0, 300)}); the stage goes on.`,
+            ),
       );
     }
   };
@@ -271,10 +280,20 @@ async function humanStage(
     if (after.kind !== "waiting") return settle(after);
     if (phase === "remind") {
       if (!done?.reminded)
-        await bestEffort(`${s}:remind`, "the reminder", () => remind(deps, ref, window, deps.now()));
+        await bestEffort(
+          `${s}:remind`,
+          "the reminder",
+          () => remind(deps, ref, window, deps.now()),
+          "reminder",
+        );
     } else if (phase === "escalate") {
       if (!done?.escalated)
-        await bestEffort(`${s}:escalate`, "the escalation", () => escalate(deps, ref, window, deps.now()));
+        await bestEffort(
+          `${s}:escalate`,
+          "the escalation",
+          () => escalate(deps, ref, window, deps.now()),
+          "escalation",
+        );
     } else {
       await step.run(`${s}:expire`, async () => {
         const r = await expire(deps, ref, `${runId}:${s}:expire`);

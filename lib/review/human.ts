@@ -351,6 +351,37 @@ export async function escalate(deps: HumanDeps, ref: StageRef, w: StampWindow, n
 }
 
 /**
+ * A reminder or escalation Slack did not take past the step's retries. The milestone is still on
+ * record (posted: false), beside a note saying why: the stage went past it, and the watchdog must not
+ * take the wait for lost (it would start a second run, which would try again and again). ONE statement.
+ */
+export async function milestoneNotPosted(
+  db: AppDb,
+  ref: StageRef,
+  milestone: "reminder" | "escalation",
+  why: string,
+): Promise<void> {
+  const reason = why.slice(0, 300);
+  await appendEvents(db, [
+    {
+      taskId: ref.taskId,
+      actor: ACTOR,
+      kind: "note",
+      payload: {
+        text: `Could not post the ${milestone} to Slack after retrying (${reason}); the stage goes on.`,
+        author: ACTOR,
+      },
+    },
+    {
+      taskId: ref.taskId,
+      actor: ACTOR,
+      kind: milestone,
+      payload: { to: "nobody: Slack did not take it", stage: ref.stage, posted: false, why: reason },
+    },
+  ]);
+}
+
+/**
  * The final deadline: the task is set aside as blocked_external, reason "no stamp" — unless a decision
  * landed first, in which case nothing moves and the caller re-reads the outcome.
  */
