@@ -2,16 +2,18 @@
 // review whose model is down is parked to be retried — once per failed run — until it has been
 // parked FOREMAN_REVIEW_MAX_PARKINGS times; the next failure, or at once for a failure retrying cannot help (the
 // bridge refusing its token), the task goes to failed_needs_triage with the failure's class and
-// `task/state.changed` (notify's cue), instead of staying `working` and being retried for ever.
+// `task/state.changed` (notify's cue), instead of staying `working` and being retried for ever. A run
+// that failed in the human stage (the verdict applied) is not parked: the stage is resumed at once.
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
 import { findParkedReviews } from "../lib/review/parked.ts";
+import { transition } from "../lib/tasks/transition.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
 import { executorRequest } from "../test/executor.ts";
 import { useFakeInngestEngine } from "../test/fakes/inngest.ts";
-import { submittedDeliverable } from "../test/fixtures.ts";
+import { freshKey, submittedDeliverable } from "../test/fixtures.ts";
 
 const t = useTestDb();
 useFakeInngestEngine();
@@ -91,6 +93,30 @@ describe("review onFailure", () => {
     expect(row?.status).toBe("failed_needs_triage");
     expect(row?.failureClass).toBe("auth");
     expect(await parkingsOf(s.taskId)).toEqual([]);
+  });
+
+  it("takes up a human stage whose run failed (Slack down past the card's retries) instead of parking a done review", async () => {
+    const s = await submitted();
+    await transition(t.current.db, {
+      taskId: s.taskId,
+      from: "working",
+      to: "awaiting_internal_review",
+      key: freshKey(),
+      reason: "review passed",
+      actor: "fn:review",
+    });
+    const slackDown = { name: "Error", message: "Slack answered 503 (service_unavailable)" };
+    const events = await failReview(s, slackDown, "01RUNS");
+    await failReview(s, slackDown, "01RUNS"); // the engine re-delivering the same failure
+    expect(await parkingsOf(s.taskId)).toEqual([]);
+    expect((await rowOf(s.taskId))?.status).toBe("awaiting_internal_review");
+    const resumes = events.sent.filter((e) => e.name === "task/stamp.resume");
+    expect(resumes).toHaveLength(1);
+    expect(resumes[0]?.data).toMatchObject({ taskId: s.taskId, stage: "internal", deliverableHash: s.hash });
+    const recorded = (
+      await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, s.taskId))
+    ).filter((e) => e.kind === "watchdog");
+    expect(recorded).toHaveLength(1);
   });
 
   it("leaves a task alone whose deliverable was superseded meanwhile", async () => {

@@ -55,6 +55,7 @@ import {
   waitPieces,
 } from "../lib/review/stamp-wait.ts";
 import type { StampStage } from "../lib/states.ts";
+import { failedStageRun, resumeWait } from "../lib/watchdog/lost-waits.ts";
 import { inngest } from "./client.ts";
 
 /** The local tier's retry window: Inngest's backoff over these retries, then park (or fall back). */
@@ -78,6 +79,19 @@ export const review = inngest.createFunction(
       };
       // Parked to be retried while waiting can heal it; otherwise (or parked too often) to triage.
       return step.run("park", async () => {
+        // The verdict is applied and the task waits in a human stage for this version: the stage
+        // failed (Slack down past the card's retries), not the review. Take the stage up again now,
+        // as the watchdog would a day later, instead of parking a review that is done.
+        const stage = await failedStageRun(deps.db, data, deps.now());
+        if (stage) {
+          const resumed = await resumeWait(
+            deps,
+            stage,
+            deps.now().toISOString(),
+            `review-failed:${event.data.run_id}`,
+          );
+          return { settled: "resumed" as const, stage: stage.stage, eventId: resumed.eventId };
+        }
         const r = await settleFailedReview(
           deps.db,
           data,

@@ -26,7 +26,8 @@ export interface LostWaitCase {
   /** The state change into the stage: its id names the stage entry, its time starts the clock. */
   enteredEventId: number;
   enteredAt: string;
-  missing: WaitMilestone;
+  /** What the lost run would have done next; "run" when the stage's own run failed (review's onFailure). */
+  missing: WaitMilestone | "run";
   due: string;
   /** Earlier watchdog resumes of this stage entry. */
   attempts: number;
@@ -113,16 +114,56 @@ export async function findLostWaits(
 
 type ResumeDeps = Pick<Deps, "config" | "db" | "events" | "logger" | "now">;
 
+/**
+ * The human stage a failed review run was in, as a case to resume now: the task waits in a stamp
+ * stage for this very version, so the verdict was applied and it was the stage (say, Slack down past
+ * the card's retries) that failed — there is no review to park. Null when the task is elsewhere.
+ */
+export async function failedStageRun(
+  db: AppDb,
+  ref: { taskId: string; deliverableHash: string },
+  now: Date,
+): Promise<LostWaitCase | null> {
+  const result = await db.execute(sql`
+    select t.id, st.stage, t.deliverable_hash, s.id as entered_id, s.created_at as entered_at,
+           (select count(*)::int from task_events e
+             where e.task_id = t.id and e.id > s.id and e.kind = 'watchdog'
+               and e.payload->>'action' = ${RESUMED_ACTION}) as attempts
+      from tasks t
+      cross join lateral (
+        select case when t.status = 'awaiting_internal_review' then 'internal' else 'client' end as stage
+      ) st
+      join lateral (${currentEntrySql()}) s on true
+     where t.id = ${ref.taskId} and t.deliverable_hash = ${ref.deliverableHash}
+       and t.status in ('awaiting_internal_review', 'awaiting_client_review')`);
+  const r = rowsOf<Omit<Row, "reminded" | "escalated" | "last_resume">>(result)[0];
+  if (!r) return null;
+  return {
+    taskId: r.id,
+    stage: r.stage,
+    deliverableHash: r.deliverable_hash,
+    enteredEventId: Number(r.entered_id),
+    enteredAt: new Date(r.entered_at).toISOString(),
+    missing: "run",
+    due: now.toISOString(),
+    attempts: Number(r.attempts),
+  };
+}
+
 export async function resumeWait(
   deps: ResumeDeps,
   c: LostWaitCase,
   at: string,
+  /** Names the resume by its cause instead of its attempt (a failed run's: one resume per failure). */
+  cause?: string,
 ): Promise<{ eventId: string; attempt: number; recorded: boolean }> {
   const attempt = c.attempts + 1;
-  const id = `watchdog:stamp-resume:${c.taskId}:${c.enteredEventId}:${attempt}`;
+  const id = cause
+    ? `stamp-resume:${c.taskId}:${cause}`
+    : `watchdog:stamp-resume:${c.taskId}:${c.enteredEventId}:${attempt}`;
   const r = await recordAction(deps.db, {
     taskId: c.taskId,
-    key: `watchdog:wait:${c.taskId}:${c.enteredEventId}:${attempt}`,
+    key: cause ? `wait:${c.taskId}:${cause}` : `watchdog:wait:${c.taskId}:${c.enteredEventId}:${attempt}`,
     payload: {
       action: RESUMED_ACTION,
       stage: c.stage,
