@@ -98,6 +98,12 @@ describe("a parent whose subtasks are open", () => {
     // The subtask is worked and approved; promote resumes the parent.
     const [edge] = await db.select().from(taskDependencies).where(eq(taskDependencies.taskId, task.id));
     const subtaskId = edge?.dependsOnId as string;
+    // Its intake started at once: the spawn step sent task/submitted, not the drain a minute later.
+    expect(
+      first.events.sent.filter(
+        (e) => e.name === "task/submitted" && (e.data as { taskId?: string }).taskId === subtaskId,
+      ),
+    ).toHaveLength(1);
     const done = await finishWithDeliverable(
       subtaskId,
       "# Deal stages\nProspect, Demo, Proposal, Won, Lost.",

@@ -275,11 +275,14 @@ export const work = inngest.createFunction(
           loopSteps++;
           const done = await step.run(`tool-${turn}-${call.id}`, async () => {
             if (!(await renewHold(deps.db, { taskId, runId }))) return { lost: true as const };
-            const ctx = createToolContext(deps, {
-              task: { id: taskId, dryRun: context.task.dryRun, rubric: context.task.rubric },
-              runId,
-              actor: `worker:${workerId}`,
-            });
+            const ctx = createToolContext(
+              { ...deps, send: (rows) => publish(deps, rows) },
+              {
+                task: { id: taskId, dryRun: context.task.dryRun, rubric: context.task.rubric },
+                runId,
+                actor: `worker:${workerId}`,
+              },
+            );
             // The turn is part of the key: some OpenAI-compatible servers number tool calls per
             // response (call_0, call_1, …), so an id alone can come back in a later turn for another call.
             const key = `${runId}:${turn}:${call.id}`;

@@ -4,6 +4,7 @@
 import { beforeAll } from "vitest";
 import type { AppDb } from "../db/types.ts";
 import { createHubSpotClient } from "../lib/hubspot/client.ts";
+import type { OutboxMessage } from "../lib/outbox/message.ts";
 import { createToolContext } from "../lib/tools/context.ts";
 import type { ToolContext } from "../lib/tools/contract.ts";
 import { useTestDb } from "./db.ts";
@@ -29,6 +30,8 @@ export interface ToolContextOptions {
   rubric?: string[];
   maxResultChars?: number;
   token?: string;
+  /** Where the tools' outbox rows go (default: nowhere; they stay in the outbox). */
+  send?: (outbox: OutboxMessage[]) => Promise<unknown>;
 }
 
 export function toolContext(fake: FakeHubSpot, opts: ToolContextOptions = {}): ToolContext {
@@ -38,6 +41,7 @@ export function toolContext(fake: FakeHubSpot, opts: ToolContextOptions = {}): T
       db: opts.db ?? noDb,
       hubspot: createHubSpotClient({ accessToken: opts.token ?? FAKE_HUBSPOT_TOKEN, baseUrl: fake.url }),
       now: () => FIXED_NOW,
+      send: opts.send ?? (async () => undefined),
     },
     {
       task: { id: opts.taskId ?? "task_test", dryRun: opts.taskDryRun ?? false, rubric: opts.rubric ?? [] },

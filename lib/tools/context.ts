@@ -5,6 +5,7 @@ import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
 import { DomainError } from "../errors.ts";
 import type { HubSpotClient } from "../hubspot/client.ts";
+import type { OutboxMessage } from "../outbox/message.ts";
 import type { ToolContext } from "./contract.ts";
 import { liveCrmWriter } from "./crm/live-writer.ts";
 import { recordingCrmWriter } from "./crm/recording-writer.ts";
@@ -15,6 +16,8 @@ export interface ToolContextDeps {
   db: AppDb;
   hubspot: HubSpotClient | undefined;
   now: () => Date;
+  /** Publishes outbox rows (lib/outbox/publish.ts in the work function). */
+  send: (outbox: OutboxMessage[]) => Promise<unknown>;
 }
 
 export interface ToolRun {
@@ -43,6 +46,7 @@ export function createToolContext(deps: ToolContextDeps, run: ToolRun): ToolCont
     hubspot: deps.hubspot,
     crm: dryRun ? recordingCrmWriter() : liveCrmWriter(deps.hubspot),
     now: deps.now,
+    send: deps.send,
     maxResultChars: run.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS,
   };
 }

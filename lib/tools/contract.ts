@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import type { AppDb } from "../../db/types.ts";
 import type { HubSpotClient } from "../hubspot/client.ts";
+import type { OutboxMessage } from "../outbox/message.ts";
 import type { CrmWriter, WouldDo } from "./crm/writer.ts";
 
 /** What every tool call of one agent run shares. Build it with createToolContext (context.ts). */
@@ -25,6 +26,8 @@ export interface ToolContext {
   /** Writes: the live writer, or its recording twin in dry-run. */
   crm: CrmWriter;
   now: () => Date;
+  /** Sends outbox rows a tool's statement wrote (the fast path; unsent rows are the drain's). */
+  send: (outbox: OutboxMessage[]) => Promise<unknown>;
   /** The largest tool result handed back to the model, in characters. */
   maxResultChars: number;
 }

@@ -29,6 +29,8 @@ export const spawnSubtaskTool = defineTool({
       actor: ctx.actor,
       key: ctx.key,
     });
+    // Its task/submitted is committed with it: send it now, so intake starts without waiting for the drain.
+    await ctx.send(spawned.outbox);
     return data({ subtaskId: spawned.task.id, status: spawned.task.status, created: spawned.created });
   },
 });
