@@ -123,21 +123,19 @@ export async function applyCommand(
     if (command.kind === "client_stamp") {
       const hash = await deliverableHashOf(deps.db, taskId);
       if (!hash) return { applied: false, reason: "there is no deliverable to approve" };
-      // The approval is the client owner's to give; anyone else's move to Done is refused.
-      const owner =
-        command.decision === "approve"
-          ? await clientOwnerCheck(deps.db, taskId, input.mover ?? {})
-          : undefined;
-      if (owner && !owner.ok) return { applied: false, reason: owner.reason };
+      // The stamp is the client owner's to give, either way (DESIGN §4: only listed reviewers stamp);
+      // anyone else's move to Done, or back to Ready, is refused.
+      const owner = await clientOwnerCheck(deps.db, taskId, input.mover ?? {}, command.decision);
+      if (!owner.ok) return { applied: false, reason: owner.reason };
       const r = await applyStamp(deps.db, {
         taskId,
         stage: "client",
         decision: command.decision,
         deliverableHash: hash,
         channel: "crm",
-        actor: owner?.ok ? `${actorOf(input.portalId)}-user-${owner.userId}` : actorOf(input.portalId),
+        actor: `${actorOf(input.portalId)}-user-${owner.userId}`,
         sourceRef: input.eventId,
-        ...(owner?.ok ? { reviewerId: owner.reviewerId } : {}),
+        reviewerId: owner.reviewerId,
         note: command.decision === "request_changes" ? "the ticket was moved back to Ready in HubSpot" : "",
       });
       await publish(deps, r.transition.outbox);

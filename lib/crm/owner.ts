@@ -1,6 +1,7 @@
 // The client owner (issue 16: "client owner → done = client stamp"): a ticket moved to Done in HubSpot
-// is the client's approval only when the person who moved it is a listed client-stage human reviewer
-// of the task's project (or of every project) whose hubspot_user_id is HubSpot's user id for the move.
+// is the client's approval — and one moved back to Ready their change request — only when the person
+// who moved it is a listed client-stage human reviewer of the task's project (or of every project)
+// whose hubspot_user_id is HubSpot's user id for the move.
 // HubSpot names the mover in the webhook's `sourceId` ("userId:1234567"); a workflow, an import or an
 // integration names no user, and so can never approve.
 import { sql } from "drizzle-orm";
@@ -27,9 +28,17 @@ export const moverLabel = (m: Mover): string | undefined => {
 
 export type OwnerCheck = { ok: true; reviewerId: string; userId: string } | { ok: false; reason: string };
 
-export async function clientOwnerCheck(db: AppDb, taskId: string, mover: Mover): Promise<OwnerCheck> {
+export async function clientOwnerCheck(
+  db: AppDb,
+  taskId: string,
+  mover: Mover,
+  decision: "approve" | "request_changes" = "approve",
+): Promise<OwnerCheck> {
   const userId = hubspotUserOf(mover.sourceId);
-  const rule = "only the client owner's move to Done is the client's approval";
+  const rule =
+    decision === "approve"
+      ? "only the client owner's move to Done is the client's approval"
+      : "only the client owner's move back to Ready is the client's change request";
   if (!userId) {
     const how = mover.changeSource ? ` (change source ${mover.changeSource})` : "";
     return { ok: false, reason: `${rule}, and HubSpot names no user for this move${how}` };

@@ -196,6 +196,40 @@ describe("crm-inbound: the client owner's move to Done", () => {
     }
   });
 
+  it("takes a move back to Ready as the client's change request only from the owner", async () => {
+    const toReady = (b: CrmBed, ticketId: string, mover: { sourceId?: string; changeSource?: string }) => {
+      const ticket = b.fake.tickets.get(ticketId);
+      if (ticket) ticket.properties.hs_pipeline_stage = b.mapping.stageIds.ready;
+      b.inbound(ticketId, b.mapping.stageIds.ready, b.sim.now, undefined, mover);
+    };
+    const b = await bed();
+    slack.messages.clear();
+    const project = await projectOwnedBy(OWNER);
+    const refused = await awaitingClient(b, project);
+    toReady(b, refused.ticketId, byUser("7299999"));
+    await b.sim.runUntilIdle();
+    expect(b.sim.of("crm-inbound").at(-1)?.result).toMatchObject({ outcome: "refused" });
+    expect(await statusOf(refused.taskId)).toBe("awaiting_client_review");
+    expect(await t.current.db.select().from(stamps).where(eq(stamps.taskId, refused.taskId))).toEqual([]);
+    const refusal = (await eventsOf(refused.taskId)).find((e) => e.kind === "refusal");
+    expect(refusal?.payload).toMatchObject({
+      reason: expect.stringContaining(
+        "only the client owner's move back to Ready is the client's change request, and HubSpot user 7299999 is not listed",
+      ),
+    });
+    expect(b.fake.tickets.get(refused.ticketId)?.properties.hs_pipeline_stage).toBe(
+      b.mapping.stageIds.awaiting_client_review,
+    );
+
+    const taken = await awaitingClient(b, project);
+    toReady(b, taken.ticketId, byUser(OWNER));
+    await b.sim.runUntilIdle();
+    expect(await statusOf(taken.taskId)).toBe("ready");
+    const [stamp] = await t.current.db.select().from(stamps).where(eq(stamps.taskId, taken.taskId));
+    expect(stamp).toMatchObject({ stage: "client", decision: "request_changes", channel: "crm" });
+    expect(stamp?.reviewerId).toBeTruthy();
+  });
+
   it("a move the state machine forbids is told in the task's thread too — under its review card — once", async () => {
     const b = await bed();
     const taskId = await b.submit({ project: await projectOwnedBy(OWNER), title: `Forbidden ${++seq}` });
