@@ -110,3 +110,9 @@ export function eventGist(kind: string, payload: Payload): string {
       return JSON.stringify(p);
   }
 }
+
+/** An answer's lines followed by one `warning:` line per warning the API sent (an event still queued). */
+export const withWarnings = (lines: string | string[], warnings: readonly string[] | undefined): string =>
+  [...(typeof lines === "string" ? [lines] : lines), ...(warnings ?? []).map((w) => `warning: ${w}`)].join(
+    "\n",
+  );

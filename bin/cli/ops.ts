@@ -3,7 +3,7 @@
 // it, and the scheduler's pause switch.
 import { call } from "./client.ts";
 import { type Command, type Context, show, type Values } from "./command.ts";
-import { age, num, table, usd } from "./format.ts";
+import { age, num, table, usd, withWarnings } from "./format.ts";
 
 interface Worker {
   id: string;
@@ -162,26 +162,22 @@ async function failures(ctx: Context, _args: string[], v: Values) {
 
 type Flip = Pause & { changed: boolean; warnings?: string[] };
 
-/** The answer's line, then a line per warning (an event still queued for the engine). */
-const withWarnings = (r: Flip, line: string) =>
-  [line, ...(r.warnings ?? []).map((w) => `warning: ${w}`)].join("\n");
-
 async function pause(ctx: Context, _args: string[], v: Values) {
   const body = typeof v.reason === "string" ? { reason: v.reason } : {};
   const r = (await call(ctx.connection(), "POST", "/api/admin/pause", body)) as Flip;
   show(ctx, r, () =>
     withWarnings(
-      r,
       r.changed
         ? `scheduler paused${r.reason ? ` — ${r.reason}` : ""}: nothing new is leased until \`foreman resume\``
         : `scheduler was already paused (${pauseLine(r, ctx.now)})`,
+      r.warnings,
     ),
   );
 }
 
 async function resume(ctx: Context) {
   const r = (await call(ctx.connection(), "POST", "/api/admin/resume", {})) as Flip;
-  show(ctx, r, () => withWarnings(r, r.changed ? "scheduler resumed" : "scheduler was not paused"));
+  show(ctx, r, () => withWarnings(r.changed ? "scheduler resumed" : "scheduler was not paused", r.warnings));
 }
 
 export const opsCommands: Command[] = [

@@ -5,7 +5,7 @@ import { classOfReason, FAILURE_CLASSES, FAILURE_HINTS, type FailureClass } from
 import { TASK_STATES, type TaskState } from "../../lib/states.ts";
 import { CliError, call } from "./client.ts";
 import { type Command, type Context, show, type Values } from "./command.ts";
-import { age, eventGist, num, table, usd } from "./format.ts";
+import { age, eventGist, num, table, usd, withWarnings } from "./format.ts";
 
 interface Task {
   id: string;
@@ -183,7 +183,10 @@ const moving =
       const tr = r.transition;
       if (!tr) {
         const q = r.retriage;
-        return `${r.task.id}: stays ${r.task.state} (event ${q?.event_id})${q?.replayed ? " — already asked, nothing new" : ""}: ${q?.why}`;
+        return withWarnings(
+          `${r.task.id}: stays ${r.task.state} (event ${q?.event_id})${q?.replayed ? " — already asked, nothing new" : ""}: ${q?.why}`,
+          r.warnings,
+        );
       }
       const lines = [
         `${r.task.id}: ${tr.from} → ${tr.to} (event ${tr.event_id})${tr.replayed ? " — already done, nothing new" : ""}`,
@@ -200,8 +203,7 @@ const moving =
           lines.push(`still waiting: ${d.id} ${d.title} — on ${d.waiting_on.join(", ")}`);
         }
       }
-      for (const w of r.warnings ?? []) lines.push(`warning: ${w}`);
-      return lines.join("\n");
+      return withWarnings(lines, r.warnings);
     });
   };
 
@@ -210,11 +212,15 @@ async function reassign(ctx: Context, [id, worker]: string[], v: Values) {
   const r = (await call(ctx.connection(), "POST", `/api/tasks/${enc(id as string)}/reassign`, body)) as {
     task: { id: string; state: string };
     reassignment: { from: string | null; to: string; changed: boolean; event_id: number | null };
+    warnings?: string[];
   };
   show(ctx, r, () =>
-    r.reassignment.changed
-      ? `${r.task.id}: worker ${r.reassignment.from ?? "—"} → ${r.reassignment.to} (${r.task.state}, event ${r.reassignment.event_id})`
-      : `${r.task.id} already has worker ${r.reassignment.to}; nothing changed`,
+    withWarnings(
+      r.reassignment.changed
+        ? `${r.task.id}: worker ${r.reassignment.from ?? "—"} → ${r.reassignment.to} (${r.task.state}, event ${r.reassignment.event_id})`
+        : `${r.task.id} already has worker ${r.reassignment.to}; nothing changed`,
+      r.warnings,
+    ),
   );
 }
 

@@ -232,6 +232,27 @@ describe("state commands", () => {
     const unknown = await foreman(["tasks", "reassign", blocked.id, "nobody"]);
     expect(unknown.stderr).toBe("foreman: Worker nobody does not exist. (400 VALIDATION, field worker)\n");
   });
+
+  it("prints the API's warnings on a reassign and on a retry that triages again, while the engine is down", async () => {
+    const ready = await insertTask(t.current.db, { status: "ready" });
+    const worker = `w-${newId("wkr").slice(-8)}`;
+    await t.current.db.insert(workers).values({ id: worker, name: "Other", agentType: "crm" });
+    const untriaged = await insertTask(t.current.db, { status: "failed_needs_triage", triagedAt: null });
+    api.events.failWith = new Error("fetch failed");
+    try {
+      const moved = await foreman(["tasks", "reassign", ready.id, worker]);
+      expect(moved.stdout.split("\n")[1]).toBe(
+        "warning: task/ready is queued: the engine is unreachable (fetch failed); re-sent automatically.",
+      );
+      const retried = await foreman(["tasks", "retry", untriaged.id]);
+      expect(retried.stdout).toMatch(new RegExp(`^${untriaged.id}: stays failed_needs_triage `));
+      expect(retried.stdout).toContain(
+        "\nwarning: task/retriage.requested is queued: the engine is unreachable (fetch failed); re-sent automatically.\n",
+      );
+    } finally {
+      api.events.failWith = undefined;
+    }
+  });
 });
 
 describe("queue commands", () => {
