@@ -347,6 +347,7 @@ const expectedDigest = (): Digest => ({
   events: 13,
   done: {
     total: 3,
+    skipped: 0,
     byProject: [
       { key: "proj_acme", label: "Acme & Sons", n: 2 },
       { key: "proj_beta", label: "Beta", n: 1 },
@@ -647,6 +648,31 @@ describe("digest", () => {
     expect(out.digest.states.done).toBe(1);
     expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
     expect(model.requests).toHaveLength(0);
+  });
+
+  it("keeps skips apart from work done: counted as skipped, not in Done or its tables", async () => {
+    await t.db.insert(projects).values({ id: "proj_acme", name: "Acme" });
+    const { id: approved } = await insertTask(t.db, { projectId: "proj_acme", status: "done" });
+    await moved(t.db, approved, "2026-03-09T10:00:00Z", "awaiting_client_review", "done");
+    const { id: skipped } = await insertTask(t.db, { projectId: "proj_acme", status: "done" });
+    await moved(
+      t.db,
+      skipped,
+      "2026-03-09T11:00:00Z",
+      "failed_needs_triage",
+      "done",
+      "skipped by api:dana: not needed any more",
+    );
+    const res = await run(depsFor());
+    const out = res.result as Run;
+    expect(out.digest.done).toEqual({
+      total: 1,
+      skipped: 1,
+      byProject: [{ key: "proj_acme", label: "Acme", n: 1 }],
+      byWorker: [expect.objectContaining({ n: 1 })],
+    });
+    const [message] = posted();
+    expect(JSON.stringify(message?.blocks)).toContain("1 (+1 skipped)");
   });
 
   it("falls back to the template with the same numbers when the local model is down, and says so", async () => {

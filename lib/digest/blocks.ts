@@ -64,7 +64,10 @@ export function digestMessage(d: Digest, summary: DigestSummary): { text: string
     {
       type: "section",
       fields: [
-        ["Done", int(d.done.total)],
+        [
+          "Done",
+          d.done.skipped > 0 ? `${int(d.done.total)} (+${int(d.done.skipped)} skipped)` : int(d.done.total),
+        ],
         ["Events logged", int(d.events)],
         [
           "Stamps waiting",

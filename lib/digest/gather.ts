@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { SKIPPED_PREFIX } from "../admin/actions.ts";
 import { budgetedTokens } from "../budget/status.ts";
 import type { DigestPeriod } from "./period.ts";
 import {
@@ -31,8 +32,12 @@ const taskSince = z.object({
   since: instant,
 });
 
+// A move to done by a skip (its reason says so, as lib/admin/actions.ts isSkipped reads it) is not work done.
+const skippedMove = sql.raw(`coalesce(e.payload->>'reason', '') ~ '^${SKIPPED_PREFIX}\\M'`);
+
 const rawDigest = z.object({
   events: n,
+  skipped: n,
   done: json(
     z.array(
       z.object({
@@ -124,7 +129,11 @@ export async function gatherDigest(db: AppDb, period: DigestPeriod, limits: Dige
            join projects p on p.id = t.project_id
            left join workers w on w.id = t.worker_id
           where e.kind = 'state_changed' and e.payload->>'to' = 'done' and ${inPeriod("e.created_at")}
+            and not ${skippedMove}
           group by t.project_id, p.name, t.worker_id, w.name) d) as done,
+      (select count(*) from task_events e
+        where e.kind = 'state_changed' and e.payload->>'to' = 'done' and ${inPeriod("e.created_at")}
+          and ${skippedMove}) as skipped,
       (select coalesce(json_agg(s), '[]'::json) from (
          select status::text as status, count(*)::int as n from tasks group by status) s) as states,
       (select coalesce(json_agg(f), '[]'::json) from (

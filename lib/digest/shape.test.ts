@@ -45,6 +45,7 @@ describe("shapeDigest", () => {
     );
     expect(d.done).toEqual({
       total: 4,
+      skipped: 0,
       byProject: [
         { key: "proj_a", label: "Acme", n: 3 },
         { key: "proj_b", label: "Beta", n: 1 },

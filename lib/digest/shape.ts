@@ -57,7 +57,8 @@ export interface Digest {
   period: DigestPeriod;
   /** task_events rows written in the period (every kind). */
   events: number;
-  done: { total: number; byProject: Count[]; byWorker: Count[] };
+  /** Done by approval in the period; `skipped` counts the moves to done by a skip, kept apart. */
+  done: { total: number; skipped: number; byProject: Count[]; byWorker: Count[] };
   /** Tasks per state now (every state, zeros included). */
   states: Record<TaskState, number>;
   stuck: { total: number; silent: number; queued: number; items: StuckItem[] };
@@ -90,6 +91,8 @@ export interface Digest {
 // The rows as gather.ts reads them (validated there).
 export interface RawDigest {
   events: number;
+  /** Moves to done by a skip in the period (not in `done`). */
+  skipped?: number;
   done: {
     project_id: string;
     project_name: string;
@@ -191,6 +194,7 @@ export function shapeDigest(raw: RawDigest, period: DigestPeriod, limits: Digest
     events: raw.events,
     done: {
       total: raw.done.reduce((s, d) => s + d.n, 0),
+      skipped: raw.skipped ?? 0,
       byProject: sumBy(
         raw.done,
         (d) => ({ key: d.project_id, label: d.project_name }),

@@ -22,6 +22,7 @@ export function digestFacts(d: Digest) {
     days_covered: d.period.days,
     events_logged: d.events,
     tasks_done: d.done.total,
+    tasks_skipped_by_a_person: d.done.skipped,
     projects_with_tasks_done: d.done.byProject.length,
     tasks_by_state_now: d.states,
     stuck: {
@@ -106,7 +107,7 @@ export function templateSummary(d: Digest): string {
   const budget = s.tokenShare === null ? "" : ` (${pct(s.tokenShare)} of the token budget)`;
   const local = s.localShare === null ? "" : `; local tier ${pct(s.localShare)} of tokens`;
   return [
-    `${periodLabel(d.period)}: ${plural(d.done.total, "task")} done, ${plural(d.events, "event")} logged.`,
+    `${periodLabel(d.period)}: ${plural(d.done.total, "task")} done${d.done.skipped > 0 ? ` (${d.done.skipped} more skipped)` : ""}, ${plural(d.events, "event")} logged.`,
     `${capital(needs.join("; "))}.`,
     `Spent ${int(s.tokens)} tokens${budget} and ${usd(s.costUsd)}${local}.`,
   ].join(" ");
