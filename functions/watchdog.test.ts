@@ -6,6 +6,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentRuns, crmLinks, settings, taskDependencies, workerLeases } from "../db/schema/index.ts";
+import { recordRefusedMove } from "../lib/crm/inbound.ts";
 import { parkReview } from "../lib/review/parked.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
 import { appendEvents } from "../lib/tasks/event-log.ts";
@@ -345,6 +346,83 @@ describe("watchdog: a task stuck again after its retry", () => {
       "ready",
       "failed_needs_triage",
     ]);
+  });
+});
+
+describe("watchdog: CRM drift the push never confirmed", () => {
+  const t = useTestDb();
+  let hubspot: FakeHubSpot;
+  beforeAll(async () => {
+    hubspot = await startFakeHubSpot();
+  });
+  afterAll(async () => {
+    await hubspot?.close();
+  });
+
+  it("re-pushes a task whose ticket creation was tried and never confirmed, and one a refused move left behind", async () => {
+    const db = t.current.db;
+    const mapping = await ensureSetup(db, hubspot);
+    const worker = await addWorker(db, 5);
+    // crm-push marked the creation, then ran out of retries (HubSpot down): no ticket id on record.
+    const unborn = await insertTask(db, { status: "done", workerId: worker, version: 4 });
+    await db
+      .insert(crmLinks)
+      .values({ taskId: unborn.id, createAttemptedAt: new Date(Date.now() - 3_600_000) });
+    // A person's move was refused: the link now holds their stage, and the push back never landed.
+    const refused = await insertTask(db, { status: "awaiting_client_review", workerId: worker, version: 3 });
+    hubspot.addTicket({
+      id: "7301",
+      properties: {
+        hs_pipeline: mapping.pipelineId,
+        hs_pipeline_stage: mapping.stageIds.done,
+        task_id: refused.id,
+      },
+    });
+    await db.insert(crmLinks).values({
+      taskId: refused.id,
+      ticketId: "7301",
+      pipelineId: mapping.pipelineId,
+      pushedState: "awaiting_client_review",
+      pushedStageId: mapping.stageIds.awaiting_client_review,
+    });
+    const { deps, events } = testDeps(db, {
+      FOREMAN_DRY_RUN: "false",
+      HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+      HUBSPOT_BASE_URL: hubspot.url,
+    });
+    await recordRefusedMove(deps, {
+      taskId: refused.id,
+      ticketId: "7301",
+      stageId: mapping.stageIds.done,
+      from: "awaiting_client_review",
+      to: "done",
+      reason: "only the client owner's move to Done is the client's approval",
+      eventId: "7301-stage-1",
+    });
+    // Its push back was sent, and crm-push never got it through.
+    await drained(db);
+    const sentBefore = events.sent.length;
+    clockAt(deps, 31);
+    await pass(deps);
+    for (const task of [unborn, refused]) {
+      const push = sentFor(events.sent.slice(sentBefore), task.id).filter(
+        (e) => e.name === "crm/push.requested",
+      );
+      expect(push, task.id).toHaveLength(1);
+      const pushed = await runFunction(crmPush, {
+        deps,
+        event: { name: "crm/push.requested", data: { taskId: task.id }, id: push[0]?.id as string },
+      });
+      expect(pushed.error).toBeUndefined();
+    }
+    const [born] = await db.select().from(crmLinks).where(eq(crmLinks.taskId, unborn.id));
+    expect(born?.ticketId).toBeTruthy();
+    expect(hubspot.tickets.get(born?.ticketId as string)?.properties.hs_pipeline_stage).toBe(
+      mapping.stageIds.done,
+    );
+    expect(hubspot.tickets.get("7301")?.properties.hs_pipeline_stage).toBe(
+      mapping.stageIds.awaiting_client_review,
+    );
   });
 });
 

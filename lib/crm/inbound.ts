@@ -234,7 +234,10 @@ export async function recordRefusedMove(
     linked as (
       insert into crm_links as l (task_id, pushed_stage_id)
       select ${input.taskId}, ${input.stageId} from ev
-      on conflict (task_id) do update set pushed_stage_id = excluded.pushed_stage_id, updated_at = now()
+      -- The ticket is no longer in the task's stage: until the push back lands, it has drifted (so the
+      -- watchdog re-pushes it if that push never does).
+      on conflict (task_id) do update set pushed_stage_id = excluded.pushed_stage_id, pushed_state = null,
+                                          updated_at = now()
       returning l.task_id
     )
     insert into outbox (event_id, name, data, cause_event_id)

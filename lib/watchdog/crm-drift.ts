@@ -1,5 +1,6 @@
 // CRM drift: tickets whose stage is not the task's state. crm_links holds the state whose stage we
-// last pushed, so "we never pushed the latest" needs no HubSpot read: a linked ticket whose pushed
+// last pushed, so "we never pushed the latest" needs no HubSpot read: a linked ticket (or one whose
+// creation was tried and never confirmed — crm-push out of retries mid-create) whose pushed
 // state differs from the task's, quiet for FOREMAN_WATCHDOG_LOST_MINUTES (crm-sync's debounce and
 // crm-push's batches have had their time), with no push request pending in the outbox and no refusal
 // by HubSpot for this version (that one waits for a person: crm-push left a triage note). It is
@@ -23,7 +24,8 @@ export interface CrmDrift {
   version: number;
   status: TaskState;
   pushedState: TaskState | null;
-  ticketId: string;
+  /** Null when the ticket's creation was tried and never confirmed: the push adopts it or creates it. */
+  ticketId: string | null;
 }
 
 const resyncKey = (taskId: string, version: number) => `watchdog:crm:${taskId}:v${version}`;
@@ -37,7 +39,7 @@ export async function findCrmDrift(
     select t.id, t.version, t.status, l.pushed_state, l.ticket_id
       from crm_links l
       join tasks t on t.id = l.task_id
-     where l.ticket_id is not null
+     where (l.ticket_id is not null or l.create_attempted_at is not null)
        and l.pushed_state is distinct from t.status
        and l.refused_version is distinct from t.version
        and not t.dry_run
@@ -56,7 +58,7 @@ export async function findCrmDrift(
     version: number;
     status: TaskState;
     pushed_state: TaskState | null;
-    ticket_id: string;
+    ticket_id: string | null;
   }>(result).map((r) => ({
     taskId: r.id,
     version: Number(r.version),
