@@ -182,7 +182,10 @@ describe("review: the human stages", () => {
       const card = cardIn();
       const res = await signedClick(api, clickOn(card, "stamp:approve"));
       expect(res.status).toBe(200);
-      expect(((await res.json()) as { text: string }).text).toContain(`Approved by <@${FAKE_REVIEWER}>`);
+      // The clicker is told in the card's channel, only to them (Slack ignores the answer's body).
+      expect(slack.ephemerals.filter((e) => e.user === FAKE_REVIEWER).at(-1)?.text).toContain(
+        `Approved by <@${FAKE_REVIEWER}>`,
+      );
       // The endpoint updated the card itself: the buttons are gone, who and when are shown.
       const updated = cardIn();
       expect(JSON.stringify(updated.blocks)).toContain(`Approved by <@${FAKE_REVIEWER}>`);

@@ -8,7 +8,7 @@
 // internal reviewer's click is one failed → ready transition, published, and the notice updated to
 // show who retried and when. Engine and Slack calls are bounded so the answer is never late.
 // One plain Hono route serves both deployments (Node and Workers); Bolt's receivers are not used.
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { retryFromSlack, settleRetryNotice } from "../../lib/notify/retry.ts";
 import { settleCard } from "../../lib/review/human.ts";
 import { readStampOutcome } from "../../lib/review/stamp-wait.ts";
@@ -59,16 +59,17 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
         1000,
       );
     }
-    return c.json({ response_type: "ephemeral", replace_original: false, text: retried.text });
+    return tellClicker(c, click, retried.text);
   }
   const action = parsed.action;
   if (action.kind === "open_changes_modal") {
     if (!deps.slack) {
-      return c.json({
-        response_type: "ephemeral",
-        replace_original: false,
-        text: "Request changes needs the Slack Web API (SLACK_BOT_TOKEN), which is not configured on this server.",
+      // Without the Web API nobody can be told in Slack either: the log says it.
+      deps.logger.warn("slack: request changes clicked, but SLACK_BOT_TOKEN is not configured", {
+        taskId: action.taskId,
+        userId: action.userId,
       });
+      return c.body(null, 200);
     }
     const opened = await within(
       c,
@@ -93,11 +94,11 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
       2000,
     );
     if (opened === true) return c.body(null, 200);
-    return c.json({
-      response_type: "ephemeral",
-      replace_original: false,
-      text: `The request-changes form could not be opened${typeof opened === "string" ? ` (${opened})` : " in time"}. Try the button again.`,
-    });
+    return tellClicker(
+      c,
+      action,
+      `The request-changes form could not be opened${typeof opened === "string" ? ` (${opened})` : " in time"}. Try the button again.`,
+    );
   }
   const outcome = await stampFromSlack(deps.db, action);
   if (outcome.ok) {
@@ -120,5 +121,36 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
       ? c.json({ response_action: "clear" })
       : c.json({ response_action: "errors", errors: { [NOTE_ACTION_ID]: outcome.text } });
   }
-  return c.json({ response_type: "ephemeral", replace_original: false, text: outcome.text });
+  return tellClicker(c, action, outcome.text);
 });
+
+/**
+ * What a button click's answer says, told to the person who clicked. Slack ignores the body of a
+ * block_actions answer (its ack takes no payload), so the words go as an ephemeral message in the
+ * card's channel, within the 3 s; the answer itself is an empty 200.
+ */
+async function tellClicker(
+  c: Context<AppEnv>,
+  who: { userId: string; channelId?: string | undefined },
+  text: string,
+): Promise<Response> {
+  const deps = c.get("deps");
+  if (deps.slack && who.channelId) {
+    const slack = deps.slack;
+    const channel = who.channelId;
+    await within(
+      c,
+      slack.postEphemeral({ channel, user: who.userId, text }).catch((err: Error) =>
+        deps.logger.warn("slack: could not tell the clicker", {
+          error: err.message,
+          userId: who.userId,
+          text,
+        }),
+      ),
+      1000,
+    );
+  } else {
+    deps.logger.warn("slack: no channel to tell the clicker in", { userId: who.userId, text });
+  }
+  return c.body(null, 200);
+}

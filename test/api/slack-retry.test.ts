@@ -34,6 +34,9 @@ const OTHER_PROJECT_REVIEWER = "U0ELSEWHERE";
 const notifyOnly = functions.filter((f) => f.id() === "notify");
 
 function api() {
+  // Anyone who can click the notice is in its channel, and so can be told why a click was refused.
+  for (const user of [STRANGER, OTHER_PROJECT_REVIEWER])
+    slack.channels.get(FAKE_REVIEW_CHANNEL)?.members.add(user);
   return testApp(t.current.db, {
     SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
     SLACK_API_URL: slack.url,
@@ -125,7 +128,13 @@ async function signedPost(a: ReturnType<typeof api>, payload: unknown) {
     },
   });
   expect(res.status).toBe(200);
-  return (await res.json()) as { text: string; response_type: string };
+  // Slack ignores a block_actions answer's body: the clicker is told by an ephemeral message.
+  expect(await res.text()).toBe("");
+  const user = (payload as { user: { id: string } }).user.id;
+  const told = slack.ephemerals.filter((e) => e.user === user).at(-1);
+  if (!told) throw new Error(`no ephemeral message for ${user}`);
+  slack.ephemerals.length = 0;
+  return { text: told.text, response_type: "ephemeral", channel: told.channel };
 }
 
 const taskOf = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];

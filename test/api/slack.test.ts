@@ -9,9 +9,12 @@ import { newId } from "../../lib/ids.ts";
 import { SIGNATURE_HEADER, slackSignature, TIMESTAMP_HEADER } from "../../lib/slack/verify.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
+import { FAKE_SLACK_BOT, FAKE_SLACK_TOKEN, useSlackFake } from "../fakes/slack.ts";
 import { insertTask } from "../fixtures.ts";
 
 const t = useTestDb();
+const slack = useSlackFake();
+const STRANGER = "U0STRANGER";
 const SECRET = "slack-signing-secret-for-tests";
 const HASH = "d".repeat(64);
 type Json = Record<string, any>;
@@ -23,7 +26,17 @@ async function setup() {
     .insert(reviewers)
     .values({ id: newId("rvw"), kind: "human", stage: "internal", name: "Ana", slackUserId: reviewer });
   const task = await insertTask(db, { status: "awaiting_internal_review", deliverableHash: HASH });
-  return { reviewer, task, api: testApp(db, { SLACK_SIGNING_SECRET: SECRET }) };
+  // The card's channel: whoever clicks is in it, and is told there (an ephemeral message).
+  const channel =
+    slack.channels.get("C0REVIEW") ??
+    slack.addChannel({ id: "C0REVIEW", name: "review", members: [FAKE_SLACK_BOT.userId] });
+  channel.members.add(reviewer).add(STRANGER);
+  const api = testApp(db, {
+    SLACK_SIGNING_SECRET: SECRET,
+    SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
+    SLACK_API_URL: slack.url,
+  });
+  return { reviewer, task, api };
 }
 
 const click = (taskId: string, user: string, actionId = "stamp:approve", ts = `${Date.now() / 1000}`) => ({
@@ -44,6 +57,10 @@ const click = (taskId: string, user: string, actionId = "stamp:approve", ts = `$
     },
   ],
 });
+
+/** What the clicker was told: the latest ephemeral message to them in the card's channel. */
+const told = (user: string) =>
+  slack.ephemerals.filter((e) => e.user === user && e.channel === "C0REVIEW").at(-1)?.text;
 
 function send(
   api: ReturnType<typeof testApp>,
@@ -71,7 +88,8 @@ describe("POST /slack/interactions", () => {
     const payload = click(task.id, reviewer, "stamp:approve", "1760000001.000001");
     const res = await send(api, payload);
     expect(res.status).toBe(200);
-    expect(((await res.json()) as Json).text).toContain(`Approved by <@${reviewer}>`);
+    expect(await res.text()).toBe("");
+    expect(told(reviewer)).toContain(`Approved by <@${reviewer}>`);
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
     const again = await send(api, payload);
     expect(again.status).toBe(200);
@@ -82,9 +100,9 @@ describe("POST /slack/interactions", () => {
 
   it("refuses someone who is not a reviewer, politely, and audits it", async () => {
     const { task, api } = await setup();
-    const res = await send(api, click(task.id, "U0STRANGER"));
+    const res = await send(api, click(task.id, STRANGER));
     expect(res.status).toBe(200);
-    expect(((await res.json()) as Json).text).toContain("Only the project's internal reviewers");
+    expect(told(STRANGER)).toContain("Only the project's internal reviewers");
     expect(await statusOf(task.id)).toBe("awaiting_internal_review");
     const log = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
     expect(log.map((e) => [e.kind, e.actor])).toEqual([["refusal", "slack:U0STRANGER"]]);
