@@ -9,7 +9,7 @@ import { cron } from "inngest";
 import { loadEnv } from "../lib/config.ts";
 import { worthSending } from "../lib/digest/decide.ts";
 import { gatherDigest } from "../lib/digest/gather.ts";
-import { type DigestKind, digestPeriod } from "../lib/digest/period.ts";
+import { cronWeekdays, type DigestKind, digestPeriod } from "../lib/digest/period.ts";
 import { postDigest } from "../lib/digest/post.ts";
 import { digestCron, parseDigestSchedule } from "../lib/digest/schedule.ts";
 import { writeSummary } from "../lib/digest/write.ts";
@@ -32,7 +32,12 @@ export function digestFunction(kind: DigestKind) {
     async ({ step, deps, runId }) => {
       // The clock is its own step: a retried run covers the same period and the same "now".
       const period = await step.run("period", () =>
-        digestPeriod(kind, deps.now(), deps.config.FOREMAN_DIGEST_TZ),
+        digestPeriod(kind, deps.now(), deps.config.FOREMAN_DIGEST_TZ, {
+          // The daily covers the days since its previous firing (Monday's: Friday to Sunday).
+          ...(kind === "daily" && deps.config.FOREMAN_DIGEST_CRON !== "off"
+            ? { firesOn: cronWeekdays(deps.config.FOREMAN_DIGEST_CRON) }
+            : {}),
+        }),
       );
       const digest = await step.run("gather", () =>
         gatherDigest(deps.db, period, {

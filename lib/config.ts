@@ -352,7 +352,8 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
   },
   FOREMAN_DIGEST_CRON: {
     default: "0 8 * * 1-5",
-    where: "the daily digest's schedule in FOREMAN_DIGEST_TZ (covers the previous day); off = never",
+    where:
+      "the daily digest's schedule in FOREMAN_DIGEST_TZ (covers the days since its last firing); off = never",
   },
   FOREMAN_DIGEST_WEEKLY_CRON: {
     default: "0 8 * * 1",

@@ -1,7 +1,14 @@
 // The digest's period in its time zone: local midnights (also across DST changes), the daily day
 // before, the weekly seven days before; and the schedules read at module load.
 import { describe, expect, it } from "vitest";
-import { addDays, digestPeriod, localDate, startOfLocalDay } from "./period.ts";
+import {
+  addDays,
+  cronWeekdays,
+  daysSincePreviousFiring,
+  digestPeriod,
+  localDate,
+  startOfLocalDay,
+} from "./period.ts";
 import { digestCron, parseDigestSchedule } from "./schedule.ts";
 
 describe("digestPeriod", () => {
@@ -25,6 +32,40 @@ describe("digestPeriod", () => {
     expect(p).toMatchObject({ from: "2026-03-02", to: "2026-03-08", days: 7 });
     expect(p.start).toBe("2026-03-01T23:00:00.000Z");
     expect(p.end).toBe("2026-03-08T23:00:00.000Z");
+  });
+
+  it("covers every day since the previous firing: Monday's weekday daily is Friday to Sunday", () => {
+    const weekdays = cronWeekdays("0 8 * * 1-5");
+    const monday = digestPeriod("daily", new Date("2026-03-09T08:00:00Z"), "UTC", { firesOn: weekdays });
+    expect(monday).toMatchObject({ from: "2026-03-06", to: "2026-03-08", days: 3 });
+    expect(monday.start).toBe("2026-03-06T00:00:00.000Z");
+    expect(monday.end).toBe("2026-03-09T00:00:00.000Z");
+    const tuesday = digestPeriod("daily", new Date("2026-03-10T08:00:00Z"), "UTC", { firesOn: weekdays });
+    expect(tuesday).toMatchObject({ from: "2026-03-09", to: "2026-03-09", days: 1 });
+    // Every day, or no schedule known: the day before.
+    expect(
+      digestPeriod("daily", new Date("2026-03-09T08:00:00Z"), "UTC", { firesOn: cronWeekdays("0 8 * * *") })
+        .days,
+    ).toBe(1);
+    expect(digestPeriod("daily", new Date("2026-03-09T08:00:00Z"), "UTC").days).toBe(1);
+    // The weekly is seven days whatever the daily's schedule.
+    expect(digestPeriod("weekly", new Date("2026-03-09T08:00:00Z"), "UTC", { firesOn: weekdays }).days).toBe(
+      7,
+    );
+  });
+
+  it("reads a cron's weekdays as cron does: ranges, lists, names, steps, 7 as Sunday", () => {
+    const days = (expr: string) => [...cronWeekdays(expr)].sort();
+    expect(days("0 8 * * 1-5")).toEqual([1, 2, 3, 4, 5]);
+    expect(days("0 8 * * *")).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(days("0 8 * * MON,WED,fri")).toEqual([1, 3, 5]);
+    expect(days("0 8 * * 5-7")).toEqual([0, 5, 6]);
+    expect(days("0 8 * * 7")).toEqual([0]);
+    expect(days("0 8 * * */2")).toEqual([0, 2, 4, 6]);
+    expect(days("0 8 * * 1-5/2")).toEqual([1, 3, 5]);
+    expect(days("0 8 * * nonsense")).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(daysSincePreviousFiring(1, cronWeekdays("0 8 * * 1"))).toBe(7);
+    expect(daysSincePreviousFiring(3, cronWeekdays("0 8 * * 1,3"))).toBe(2);
   });
 
   it("reads 'yesterday' in the zone, not in UTC", () => {

@@ -1,7 +1,8 @@
 // The stretch of time a digest covers, in the digest's time zone (FOREMAN_DIGEST_TZ): the daily one
-// the local day before the run, the weekly one the seven local days before it — so Monday's weekly
-// covers Monday to Sunday of the past week, and the weekend, which the weekday daily skips. Days begin
-// at local midnight, found with Intl (no time-zone library; Workers have Intl too). Pure.
+// the local days since the day after its previous firing — the day before on a daily schedule, and on
+// the default weekday schedule Monday's covers Friday to Sunday, so no day goes unreported — and the
+// weekly one the seven local days before it (Monday to Sunday of the past week). Days begin at local
+// midnight, found with Intl (no time-zone library; Workers have Intl too). Pure.
 
 export type DigestKind = "daily" | "weekly";
 
@@ -87,9 +88,51 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
 }
 
 /** The period a digest of `kind` made at `now` covers. */
-export function digestPeriod(kind: DigestKind, now: Date, timeZone: string): DigestPeriod {
-  const days = PERIOD_DAYS[kind];
+const WEEKDAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/**
+ * The weekdays (0 = Sunday … 6 = Saturday) a five-field cron fires on, read as cron reads its fifth
+ * field: *, numbers (7 is Sunday too), names, ranges, lists and steps. A field it cannot read is every
+ * day (the daily digest then covers one day, as before).
+ */
+export function cronWeekdays(expr: string): Set<number> {
+  const all = new Set([0, 1, 2, 3, 4, 5, 6]);
+  const field = expr.trim().split(/\s+/)[4];
+  if (field === undefined) return all;
+  // 0–7 (7 and 0 are both Sunday: a range may end at 7); a name is its day.
+  const value = (t: string) => {
+    const i = WEEKDAY_NAMES.indexOf(t.toLowerCase());
+    return i >= 0 ? i : /^[0-7]$/.test(t) ? Number(t) : Number.NaN;
+  };
+  const days = new Set<number>();
+  for (const part of field.split(",")) {
+    const [range = "", stepText] = part.split("/");
+    const step = stepText === undefined ? 1 : Number(stepText);
+    const [a = "", b] = range.split("-");
+    const lo = range === "*" ? 0 : value(a);
+    const hi = range === "*" ? 6 : b !== undefined ? value(b) : stepText === undefined ? lo : 6;
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || !Number.isInteger(step) || step < 1) return all;
+    for (let d = lo; d <= hi; d += step) days.add(d % 7);
+  }
+  return days.size > 0 ? days : all;
+}
+
+/** Days since the previous day in `firesOn` (1 when it fires every day, 3 on Monday for Mon–Fri). */
+export function daysSincePreviousFiring(weekday: number, firesOn: ReadonlySet<number>): number {
+  for (let k = 1; k <= 7; k++) if (firesOn.has((weekday - k + 7) % 7)) return k;
+  return 1;
+}
+
+export function digestPeriod(
+  kind: DigestKind,
+  now: Date,
+  timeZone: string,
+  opts: { firesOn?: ReadonlySet<number> } = {},
+): DigestPeriod {
   const today = localDate(now, timeZone);
+  const weekday = new Date(`${today}T00:00:00Z`).getUTCDay();
+  const days =
+    kind === "daily" && opts.firesOn ? daysSincePreviousFiring(weekday, opts.firesOn) : PERIOD_DAYS[kind];
   const from = addDays(today, -days);
   return {
     kind,
