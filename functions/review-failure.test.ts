@@ -107,12 +107,16 @@ describe("review onFailure", () => {
     });
     const slackDown = { name: "Error", message: "Slack answered 503 (service_unavailable)" };
     const events = await failReview(s, slackDown, "01RUNS");
-    await failReview(s, slackDown, "01RUNS"); // the engine re-delivering the same failure
+    const again = await failReview(s, slackDown, "01RUNS"); // the engine re-delivering the same failure
     expect(await parkingsOf(s.taskId)).toEqual([]);
     expect((await rowOf(s.taskId))?.status).toBe("awaiting_internal_review");
     const resumes = events.sent.filter((e) => e.name === "task/stamp.resume");
     expect(resumes).toHaveLength(1);
     expect(resumes[0]?.data).toMatchObject({ taskId: s.taskId, stage: "internal", deliverableHash: s.hash });
+    // The re-delivery re-sends the same resume (same id: the engine drops it), never a second one.
+    expect(again.sent.filter((e) => e.name === "task/stamp.resume").map((e) => e.id)).toEqual(
+      resumes.map((e) => e.id),
+    );
     const recorded = (
       await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, s.taskId))
     ).filter((e) => e.kind === "watchdog");

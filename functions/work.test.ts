@@ -268,6 +268,26 @@ describe("work", () => {
     expect(JSON.stringify(refused[0]?.content)).toContain("at most 16 tool calls run from one turn");
   });
 
+  it("runs a submit that comes past the turn's cap: finished work is never refused", async () => {
+    const { task, event } = await leased(Array.from({ length: 20 }, (_, i) => `Checklist item ${i + 1}`));
+    anthropic.queue({
+      toolUse: [
+        ...Array.from({ length: 18 }, (_, i) => ({
+          name: "checklist_complete",
+          input: { item: String(i + 1), evidence: `item ${i + 1} checked` },
+        })),
+        { name: "submit", input: { markdown: "# Done\nChecked.", result: {} } },
+      ],
+    });
+    const { deps } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    expect(res.result).toMatchObject({ kind: "submitted" });
+    const kinds = await kindsOf(task.id);
+    expect(kinds.filter((k) => k === "tool_call")).toHaveLength(17);
+    const [stored] = await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
+    expect(stored?.markdown).toContain("Checked.");
+  });
+
   it("stops short of the engine's step limit, to triage with class timeout, releasing the slot", async () => {
     const { task, runId, event } = await leased();
     // A model that never submits: every turn asks for three checklist items.

@@ -33,10 +33,17 @@ import type { Terminal } from "../lib/tools/contract.ts";
 import { crmSetupTools } from "../lib/tools/crm-setup.ts";
 import { executeToolCall } from "../lib/tools/execute.ts";
 import { toolDefinitions } from "../lib/tools/registry.ts";
+import { TERMINAL_TOOL_NAMES } from "../lib/tools/task/terminal.ts";
 import { loadWorkContext, renewHold } from "../lib/work/context.ts";
 import { storeDeliverable } from "../lib/work/deliverable.ts";
 import { releaseRun } from "../lib/work/release.ts";
-import { loopStepsLeft, skippedCallMessage, toolCallsAllowed, turnFits } from "../lib/work/steps.ts";
+import {
+  callsSkipped,
+  loopStepsLeft,
+  skippedCallMessage,
+  toolCallsAllowed,
+  turnFits,
+} from "../lib/work/steps.ts";
 import { waitForSubtasks } from "../lib/work/subtasks.ts";
 import { inngest } from "./client.ts";
 
@@ -131,6 +138,12 @@ export const work = inngest.createFunction(
           break;
         }
         loopSteps++;
+        const skippedOf = (calls: readonly { name: string }[]) =>
+          callsSkipped(
+            calls.map((c) => c.name),
+            stepsLeft,
+            TERMINAL_TOOL_NAMES,
+          );
         // step.ai.wrap records the turn's input (system, transcript, tools), so the dashboard shows
         // each call's prompt, output and tokens; it retries like any step.
         const turnInput: ModelTurnInput = { system: context.system, messages, tools, maxTokens: 4096 };
@@ -182,12 +195,7 @@ export const work = inngest.createFunction(
                     tokensIn: res.usage.input,
                     tokensOut: res.usage.output,
                     toolCalls: res.toolCalls.map((c) => c.name),
-                    ...(res.toolCalls.length > toolCallsAllowed(res.toolCalls.length, stepsLeft)
-                      ? {
-                          toolCallsSkipped:
-                            res.toolCalls.length - toolCallsAllowed(res.toolCalls.length, stepsLeft),
-                        }
-                      : {}),
+                    ...(skippedOf(res.toolCalls) > 0 ? { toolCallsSkipped: skippedOf(res.toolCalls) } : {}),
                   },
                 },
                 ...(res.text
@@ -258,12 +266,17 @@ export const work = inngest.createFunction(
           continue;
         }
         const results: ToolResult[] = [];
-        const allowed = toolCallsAllowed(result.toolCalls.length, stepsLeft);
-        for (const [index, call] of result.toolCalls.entries()) {
+        const allowed = toolCallsAllowed(
+          result.toolCalls.filter((c) => !TERMINAL_TOOL_NAMES.has(c.name)).length,
+          stepsLeft,
+        );
+        let others = 0;
+        for (const call of result.toolCalls) {
           // The first submit or block ends the run: calls after it in the same turn are never
           // executed (no CRM write after the deliverable is fixed, no second terminal replacing it).
           if (terminal) break;
-          if (index >= allowed) {
+          // A submit or block always runs (the turn kept a step for it); other calls up to `allowed`.
+          if (!TERMINAL_TOOL_NAMES.has(call.name) && ++others > allowed) {
             // Past the turn's cap or the run's steps: answered, never executed (the turn's event counts them).
             results.push({
               toolCallId: call.id,

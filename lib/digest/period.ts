@@ -87,7 +87,6 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
   return new Date(wall - offsetMs(new Date(guess), timeZone));
 }
 
-/** The period a digest of `kind` made at `now` covers. */
 const WEEKDAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /**
@@ -123,6 +122,7 @@ export function daysSincePreviousFiring(weekday: number, firesOn: ReadonlySet<nu
   return 1;
 }
 
+/** The period a digest of `kind` made at `now` covers (a daily: the days since `firesOn`'s previous day). */
 export function digestPeriod(
   kind: DigestKind,
   now: Date,

@@ -5,6 +5,9 @@ import { z } from "zod";
 import { text } from "../../text.ts";
 import { defineTool } from "../contract.ts";
 
+/** The tools that end a run (the work loop always keeps a step for one of them). */
+export const TERMINAL_TOOL_NAMES: ReadonlySet<string> = new Set(["submit", "block"]);
+
 export const submit = defineTool({
   name: "submit",
   description:
