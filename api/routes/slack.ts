@@ -49,17 +49,14 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
   if ("retry" in parsed) {
     const click = parsed.retry;
     const retried = await retryFromSlack(deps, click);
-    if (retried.ok) {
-      await publishWithin(c, retried.outbox, 1000);
-      await within(
-        c,
-        settleRetryNotice(deps, click, retried).catch((err: Error) =>
+    if (retried.ok) await publishWithin(c, retried.outbox, 1000);
+    // The notice's update and the clicker's answer go out side by side, in one bounded wait.
+    const notice = retried.ok
+      ? settleRetryNotice(deps, click, retried).catch((err: Error) =>
           deps.logger.warn("slack: notice update failed", { error: err.message }),
-        ),
-        1000,
-      );
-    }
-    return tellClicker(c, click, retried.text);
+        )
+      : undefined;
+    return tellClicker(c, click, retried.text, notice);
   }
   const action = parsed.action;
   if (action.kind === "open_changes_modal") {
@@ -94,13 +91,17 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
       2000,
     );
     if (opened === true) return c.body(null, 200);
+    // The form's 2 s are spent: the answer gets the rest of Slack's 3 s, at most.
     return tellClicker(
       c,
       action,
       `The request-changes form could not be opened${typeof opened === "string" ? ` (${opened})` : " in time"}. Try the button again.`,
+      undefined,
+      500,
     );
   }
   const outcome = await stampFromSlack(deps.db, action);
+  let card: Promise<unknown> | undefined;
   if (outcome.ok) {
     await publishWithin(c, outcome.applied.transition.outbox, 1000);
     const ref = {
@@ -108,49 +109,47 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
       stage: "internal" as const,
       deliverableHash: action.deliverableHash,
     };
-    await within(
-      c,
-      readStampOutcome(deps.db, ref)
-        .then((o) => settleCard(deps, ref, o))
-        .catch((err: Error) => deps.logger.warn("slack: card update failed", { error: err.message })),
-      1000,
-    );
+    card = readStampOutcome(deps.db, ref)
+      .then((o) => settleCard(deps, ref, o))
+      .catch((err: Error) => deps.logger.warn("slack: card update failed", { error: err.message }));
   }
   if (action.surface === "modal_submission") {
+    if (card) await within(c, card, 1000);
     return outcome.ok
       ? c.json({ response_action: "clear" })
       : c.json({ response_action: "errors", errors: { [NOTE_ACTION_ID]: outcome.text } });
   }
-  return tellClicker(c, action, outcome.text);
+  return tellClicker(c, action, outcome.text, card);
 });
 
 /**
  * What a button click's answer says, told to the person who clicked. Slack ignores the body of a
  * block_actions answer (its ack takes no payload), so the words go as an ephemeral message in the
- * card's channel, within the 3 s; the answer itself is an empty 200.
+ * card's channel; the answer itself is an empty 200. `alongside` (the card's or notice's update)
+ * shares the same wait, at most `ms`, so the answer stays inside Slack's 3 s; what is not done by
+ * then carries on (waitUntil on Workers).
  */
 async function tellClicker(
   c: Context<AppEnv>,
   who: { userId: string; channelId?: string | undefined },
   text: string,
+  alongside?: Promise<unknown>,
+  ms = 1000,
 ): Promise<Response> {
   const deps = c.get("deps");
+  let told: Promise<unknown> | undefined;
   if (deps.slack && who.channelId) {
-    const slack = deps.slack;
-    const channel = who.channelId;
-    await within(
-      c,
-      slack.postEphemeral({ channel, user: who.userId, text }).catch((err: Error) =>
-        deps.logger.warn("slack: could not tell the clicker", {
-          error: err.message,
-          userId: who.userId,
-          text,
-        }),
-      ),
-      1000,
+    told = deps.slack.postEphemeral({ channel: who.channelId, user: who.userId, text }).catch((err: Error) =>
+      deps.logger.warn("slack: could not tell the clicker", {
+        error: err.message,
+        userId: who.userId,
+        text,
+      }),
     );
   } else {
     deps.logger.warn("slack: no channel to tell the clicker in", { userId: who.userId, text });
   }
+  const work = [alongside, told].filter((p) => p !== undefined);
+  if (work.length > 0) await within(c, Promise.all(work), ms);
   return c.body(null, 200);
 }
