@@ -423,6 +423,24 @@ describe("watchdog: CRM drift the push never confirmed", () => {
     expect(hubspot.tickets.get("7301")?.properties.hs_pipeline_stage).toBe(
       mapping.stageIds.awaiting_client_review,
     );
+
+    // Refused again at the same version, and again the push back is lost: a new resync is owed.
+    await recordRefusedMove(deps, {
+      taskId: refused.id,
+      ticketId: "7301",
+      stageId: mapping.stageIds.done,
+      from: "awaiting_client_review",
+      to: "done",
+      reason: "only the client owner's move to Done is the client's approval",
+      eventId: "7301-stage-2",
+    });
+    await drained(db);
+    const sentAgain = events.sent.length;
+    clockAt(deps, 62);
+    await pass(deps);
+    expect(
+      sentFor(events.sent.slice(sentAgain), refused.id).filter((e) => e.name === "crm/push.requested"),
+    ).toHaveLength(1);
   });
 });
 

@@ -26,9 +26,18 @@ export interface CrmDrift {
   pushedState: TaskState | null;
   /** Null when the ticket's creation was tried and never confirmed: the push adopts it or creates it. */
   ticketId: string | null;
+  /** The latest refused HubSpot move's event id (0: none): a resync is owed once per version and refusal. */
+  refusal: number;
 }
 
-const resyncKey = (taskId: string, version: number) => `watchdog:crm:${taskId}:v${version}`;
+/**
+ * Once per task version — and per refused HubSpot move since, which changes no version but moves the
+ * ticket away again (`r` is the latest refusal's event id, 0 for none).
+ */
+const resyncKey = (taskId: string, version: number, refusal: number) =>
+  `watchdog:crm:${taskId}:v${version}${refusal > 0 ? `:r${refusal}` : ""}`;
+const latestRefusalSql = sql`coalesce((select max(r.id) from task_events r
+                                         where r.task_id = t.id and r.kind = 'refusal'), 0)`;
 
 export async function findCrmDrift(
   db: AppDb,
@@ -36,7 +45,7 @@ export async function findCrmDrift(
 ): Promise<CrmDrift[]> {
   const cutoff = minutesBefore(opts.now, opts.minutes).toISOString();
   const result = await db.execute(sql`
-    select t.id, t.version, t.status, l.pushed_state, l.ticket_id
+    select t.id, t.version, t.status, l.pushed_state, l.ticket_id, ${latestRefusalSql} as refusal
       from crm_links l
       join tasks t on t.id = l.task_id
      where (l.ticket_id is not null or l.create_attempted_at is not null)
@@ -50,7 +59,9 @@ export async function findCrmDrift(
             and o.name = ${crmPushRequested.name} and o.data->>'taskId' = t.id)
        and not exists (
          select 1 from task_events e
-          where e.task_id = t.id and e.idempotency_key = 'watchdog:crm:' || t.id || ':v' || t.version)
+          where e.task_id = t.id
+            and e.idempotency_key = 'watchdog:crm:' || t.id || ':v' || t.version
+                                    || case when ${latestRefusalSql} > 0 then ':r' || ${latestRefusalSql} else '' end)
      order by t.updated_at
      limit ${opts.limit}`);
   return rowsOf<{
@@ -59,12 +70,14 @@ export async function findCrmDrift(
     status: TaskState;
     pushed_state: TaskState | null;
     ticket_id: string | null;
+    refusal: string | number;
   }>(result).map((r) => ({
     taskId: r.id,
     version: Number(r.version),
     status: r.status,
     pushedState: r.pushed_state,
     ticketId: r.ticket_id,
+    refusal: Number(r.refusal),
   }));
 }
 
@@ -83,10 +96,10 @@ export async function requestResync(
   d: CrmDrift,
   at: string,
 ): Promise<{ eventId: string; recorded: boolean }> {
-  const id = `watchdog:crm-push:${d.taskId}:v${d.version}`;
+  const id = `watchdog:crm-push:${d.taskId}:v${d.version}${d.refusal > 0 ? `:r${d.refusal}` : ""}`;
   const r = await recordAction(deps.db, {
     taskId: d.taskId,
-    key: resyncKey(d.taskId, d.version),
+    key: resyncKey(d.taskId, d.version, d.refusal),
     payload: {
       action: RESYNC_ACTION,
       ticketId: d.ticketId,
