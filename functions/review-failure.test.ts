@@ -3,7 +3,8 @@
 // parked FOREMAN_REVIEW_MAX_PARKINGS times; the next failure, or at once for a failure retrying cannot help (the
 // bridge refusing its token), the task goes to failed_needs_triage with the failure's class and
 // `task/state.changed` (notify's cue), instead of staying `working` and being retried for ever. A run
-// that failed in the human stage (the verdict applied) is not parked: the stage is resumed at once.
+// that failed in the human stage (the verdict applied) is not parked: the stage is resumed at once,
+// and a resumed run that fails again is resumed again, three times in all, then left to the watchdog.
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
@@ -121,6 +122,18 @@ describe("review onFailure", () => {
       await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, s.taskId))
     ).filter((e) => e.kind === "watchdog");
     expect(recorded).toHaveLength(1);
+
+    // The resumed run fails too (Slack still down): resumed again, three resumes in all for this
+    // entry, then left to the watchdog's lost-wait check.
+    const resume = {
+      event: { name: "task/stamp.resume", data: resumes[0]?.data as Record<string, unknown> },
+    };
+    const again1 = await failReview(resume, slackDown, "01RUNT1");
+    const again2 = await failReview(resume, slackDown, "01RUNT2");
+    const again3 = await failReview(resume, slackDown, "01RUNT3");
+    const resent = (sent: { name: string }[]) => sent.filter((e) => e.name === "task/stamp.resume").length;
+    expect([resent(again1.sent), resent(again2.sent), resent(again3.sent)]).toEqual([1, 1, 0]);
+    expect(await parkingsOf(s.taskId)).toEqual([]);
   });
 
   it("leaves a task alone whose deliverable was superseded meanwhile", async () => {

@@ -58,6 +58,9 @@ import type { StampStage } from "../lib/states.ts";
 import { failedStageRun, resumeWait } from "../lib/watchdog/lost-waits.ts";
 import { inngest } from "./client.ts";
 
+/** Resumes a failing human stage gets from onFailure (each after its run's own retries ran out). */
+const STAGE_RESUMES_ON_FAILURE = 3;
+
 /** The local tier's retry window: Inngest's backoff over these retries, then park (or fall back). */
 const REVIEW_RETRIES = 5;
 
@@ -70,8 +73,23 @@ export const review = inngest.createFunction(
     concurrency: [{ limit: 2, key: '"local-gpu"', scope: "env" }],
     triggers: [taskWorkSubmitted, taskStampResume],
     onFailure: async ({ event, error, step, deps }) => {
-      // A resumed stage has no review to park: the watchdog finds the stage again if it stays lost.
-      if (event.data.event.name === taskStampResume.name) return;
+      // A resumed stage that failed again (Slack still down) is resumed again, up to
+      // STAGE_RESUMES_ON_FAILURE times for this entry; past that the watchdog's lost-wait check finds it.
+      if (event.data.event.name === taskStampResume.name) {
+        const resumedRef = event.data.event.data as { taskId: string; deliverableHash: string };
+        return step.run("resume-again", async () => {
+          const stage = await failedStageRun(deps.db, resumedRef, deps.now());
+          if (!stage || stage.attempts >= STAGE_RESUMES_ON_FAILURE)
+            return { settled: "left_to_watchdog" as const };
+          const resumed = await resumeWait(
+            deps,
+            stage,
+            deps.now().toISOString(),
+            `review-failed:${event.data.run_id}`,
+          );
+          return { settled: "resumed" as const, stage: stage.stage, eventId: resumed.eventId };
+        });
+      }
       const data = event.data.event.data as {
         taskId: string;
         deliverableId: string;
