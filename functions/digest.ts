@@ -6,6 +6,7 @@
 // registrations so that Monday's two firings never share a singleton, and each knows its period by
 // construction rather than by reading the cron back from the event.
 import { cron } from "inngest";
+import { budgetLimits } from "../lib/budget/status.ts";
 import { loadEnv } from "../lib/config.ts";
 import { worthSending } from "../lib/digest/decide.ts";
 import { gatherDigest } from "../lib/digest/gather.ts";
@@ -39,12 +40,7 @@ export function digestFunction(kind: DigestKind) {
             : {}),
         }),
       );
-      const digest = await step.run("gather", () =>
-        gatherDigest(deps.db, period, {
-          dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
-          dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
-        }),
-      );
+      const digest = await step.run("gather", () => gatherDigest(deps.db, period, budgetLimits(deps.config)));
       const decision = worthSending(digest);
       if (!decision.send) return { state: "skipped" as const, reason: decision.reason, period, digest };
       const summary = await step.run("write", () => writeSummary(deps, digest, `${runId}:digest`));

@@ -3,7 +3,7 @@
 // owes task/dispatched. A spent daily budget pauses the scheduler (one alert) instead of leasing, until
 // a new UTC day has budget again or a person resumes it.
 import { cron } from "inngest";
-import { budgetFrom } from "../lib/budget/status.ts";
+import { budgetFrom, budgetLimits } from "../lib/budget/status.ts";
 import { raiseBudgetWarnings } from "../lib/budget/warn.ts";
 import { taskReady, workerReleased } from "../lib/events.ts";
 import { stableId } from "../lib/ids.ts";
@@ -26,10 +26,7 @@ export const schedule = inngest.createFunction(
   },
   async ({ step, deps, runId }) => {
     const read = await step.run("snapshot", () =>
-      readSnapshot(deps.db, deps.now(), {
-        dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
-        dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
-      }),
+      readSnapshot(deps.db, deps.now(), budgetLimits(deps.config)),
     );
     // A budget pause lasts the day it was spent on: a new UTC day with budget lifts it (a person's
     // pause has no day and stays).
@@ -44,10 +41,7 @@ export const schedule = inngest.createFunction(
         return r.changed;
       }));
     const snapshot = resumed ? { ...read, paused: false, budgetPauseDay: null } : read;
-    const limits = {
-      dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
-      dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
-    };
+    const limits = budgetLimits(deps.config);
     const budget = budgetFrom({ ...limits, taskTokens: Number.POSITIVE_INFINITY }, today, {
       tokensToday: snapshot.tokensToday,
       costToday: snapshot.costToday,

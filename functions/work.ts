@@ -9,7 +9,7 @@
 // stops at its next step even before the engine's cancelOn does). The slot is released on every
 // path: `finally` here, onFailure for runs that fail, and release-on-cancel for cancelled ones.
 import { NonRetriableError } from "inngest";
-import { readBudget } from "../lib/budget/status.ts";
+import { budgetLimits, readBudget } from "../lib/budget/status.ts";
 import { redactSecrets } from "../lib/dossier/redact.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { taskCancelRequested, taskDispatched, taskRunCancelRequested } from "../lib/events.ts";
@@ -151,16 +151,7 @@ export const work = inngest.createFunction(
           `turn-${turn}`,
           async (input: ModelTurnInput) => {
             if (!(await renewHold(deps.db, { taskId, runId }))) return { stop: "lost" as const };
-            const budget = await readBudget(
-              deps.db,
-              {
-                dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
-                dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
-                taskTokens: deps.config.FOREMAN_TASK_TOKEN_CAP,
-              },
-              deps.now(),
-              taskId,
-            );
+            const budget = await readBudget(deps.db, budgetLimits(deps.config), deps.now(), taskId);
             if (budget.taskSpent) return { stop: "task-cap" as const, tokens: budget.taskTokens };
             if (budget.dailySpent)
               return { stop: "daily-budget" as const, tokens: budget.tokensToday, day: budget.day };

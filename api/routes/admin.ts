@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { readFailures } from "../../lib/board/activity.ts";
 import { readSpendBreakdown } from "../../lib/budget/breakdown.ts";
-import { type BudgetStatus, readBudget } from "../../lib/budget/status.ts";
+import { type BudgetStatus, budgetLimits, readBudget } from "../../lib/budget/status.ts";
 import type { Config } from "../../lib/config.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { FAILURE_HINTS } from "../../lib/failures.ts";
@@ -95,15 +95,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const { config } = deps;
     const now = deps.now();
     const [status, spend, pause] = await Promise.all([
-      readBudget(
-        deps.db,
-        {
-          dailyTokens: config.FOREMAN_DAILY_TOKEN_BUDGET,
-          dailyCostUsd: config.FOREMAN_DAILY_COST_BUDGET_USD,
-          taskTokens: config.FOREMAN_TASK_TOKEN_CAP,
-        },
-        now,
-      ),
+      readBudget(deps.db, budgetLimits(config), now),
       readSpendBreakdown(deps.db, now),
       readPauseState(deps.db),
     ]);
@@ -174,15 +166,7 @@ export const adminRoutes = new Hono<AppEnv>()
     // Resumed with today's budget spent, the next schedule pass would pause again within the minute
     // (and alert again): refuse, naming the cap that holds and what lifts it.
     const [budget, before] = await Promise.all([
-      readBudget(
-        deps.db,
-        {
-          dailyTokens: deps.config.FOREMAN_DAILY_TOKEN_BUDGET,
-          dailyCostUsd: deps.config.FOREMAN_DAILY_COST_BUDGET_USD,
-          taskTokens: Number.POSITIVE_INFINITY,
-        },
-        now,
-      ),
+      readBudget(deps.db, { ...budgetLimits(deps.config), taskTokens: Number.POSITIVE_INFINITY }, now),
       readPauseState(deps.db),
     ]);
     if (before.paused && budget.dailySpent) throw budgetSpentError(deps.config, budget);

@@ -5,7 +5,7 @@ import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
-import { type BudgetStatus, readBudget } from "../budget/status.ts";
+import { type BudgetStatus, budgetLimits, readBudget } from "../budget/status.ts";
 import type { Config } from "../config.ts";
 import { text } from "../text.ts";
 import { type FailureGroup, type RecentEvent, readFailures, readRecentEvents } from "./activity.ts";
@@ -54,11 +54,7 @@ export async function readBoard(
 ): Promise<BoardData> {
   const { db, config } = deps;
   const projectId = query.project;
-  const limits = {
-    dailyTokens: config.FOREMAN_DAILY_TOKEN_BUDGET,
-    dailyCostUsd: config.FOREMAN_DAILY_COST_BUDGET_USD,
-    taskTokens: config.FOREMAN_TASK_TOKEN_CAP,
-  };
+  const limits = budgetLimits(config);
   const [projects, columns, waiting, failures, events, budget] = await Promise.all([
     db
       .execute(sql`select id, name from projects order by name, id`)

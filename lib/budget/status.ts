@@ -4,12 +4,25 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import type { Config } from "../config.ts";
 
 export interface BudgetLimits {
   dailyTokens: number;
   dailyCostUsd?: number | undefined;
   taskTokens: number;
 }
+
+/** The limits config sets, read in one place (a caller checking only the day ignores `taskTokens`). */
+export const budgetLimits = (
+  config: Pick<
+    Config,
+    "FOREMAN_DAILY_TOKEN_BUDGET" | "FOREMAN_DAILY_COST_BUDGET_USD" | "FOREMAN_TASK_TOKEN_CAP"
+  >,
+): BudgetLimits => ({
+  dailyTokens: config.FOREMAN_DAILY_TOKEN_BUDGET,
+  dailyCostUsd: config.FOREMAN_DAILY_COST_BUDGET_USD,
+  taskTokens: config.FOREMAN_TASK_TOKEN_CAP,
+});
 
 export interface BudgetStatus {
   day: string;
