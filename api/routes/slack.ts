@@ -13,7 +13,7 @@ import { retryFromSlack, settleRetryNotice } from "../../lib/notify/retry.ts";
 import { settleCard } from "../../lib/review/human.ts";
 import { readStampOutcome } from "../../lib/review/stamp-wait.ts";
 import { changesModal } from "../../lib/slack/card.ts";
-import { NOTE_ACTION_ID, parseInteraction } from "../../lib/slack/payload.ts";
+import { clickerOf, NOTE_ACTION_ID, parseInteraction } from "../../lib/slack/payload.ts";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySlackSignature } from "../../lib/slack/verify.ts";
 import { stampFromSlack } from "../../lib/stamps/slack.ts";
 import { publishWithin, within } from "../background.ts";
@@ -43,7 +43,9 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
       return c.json({ response_action: "errors", errors: { [NOTE_ACTION_ID]: parsed.reason } });
     }
     deps.logger.warn("slack: refused interaction", { problem: parsed.problem, reason: parsed.reason });
-    return c.json({ response_type: "ephemeral", replace_original: false, text: parsed.reason });
+    // A click on a card we cannot read (stale, altered): the clicker is still told why nothing happened.
+    const who = clickerOf(raw);
+    return who ? tellClicker(c, who, `Nothing was done: ${parsed.reason}`) : c.body(null, 200);
   }
   if ("ignored" in parsed) return c.body(null, 200);
   if ("retry" in parsed) {

@@ -327,6 +327,26 @@ export function payloadJson(rawBody: string): { ok: true; json: unknown } | { ok
 }
 
 /** Parses a verified interaction body into a stamp action, a retry, an ignorable interaction, or a refusal. */
+const clicker = z.object({
+  type: z.literal("block_actions"),
+  user: z.object({ id: z.string().min(1) }),
+  channel: z.object({ id: z.string().min(1) }).optional(),
+  container: z.object({ channel_id: z.string().min(1).optional() }).optional(),
+});
+
+/**
+ * Who clicked, and in which channel, read from a block_actions payload even when the rest of it
+ * cannot be used — so a refusal can still be told to the person (undefined for anything else).
+ */
+export function clickerOf(rawBody: string): { userId: string; channelId?: string } | undefined {
+  const body = payloadJson(rawBody);
+  if (!body.ok) return undefined;
+  const p = clicker.safeParse(body.json);
+  if (!p.success) return undefined;
+  const channelId = p.data.channel?.id ?? p.data.container?.channel_id;
+  return { userId: p.data.user.id, ...(channelId ? { channelId } : {}) };
+}
+
 export function parseInteraction(rawBody: string): ParsedInteraction {
   const body = payloadJson(rawBody);
   if (!body.ok) return fail("malformed_body", body.reason);

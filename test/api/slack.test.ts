@@ -98,6 +98,17 @@ describe("POST /slack/interactions", () => {
     expect(new Set(api.events.sent.filter((e) => e.name === "task/stamped").map((e) => e.id)).size).toBe(1);
   });
 
+  it("tells the clicker why a click on a card it cannot read did nothing", async () => {
+    const { reviewer, task, api } = await setup();
+    const payload = click(task.id, reviewer);
+    const broken = { ...payload, actions: [{ ...payload.actions[0], value: "not a reference" }] };
+    const res = await send(api, broken);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+    expect(told(reviewer)).toBe("Nothing was done: The button does not name a task and deliverable version.");
+    expect(await statusOf(task.id)).toBe("awaiting_internal_review");
+  });
+
   it("refuses someone who is not a reviewer, politely, and audits it", async () => {
     const { task, api } = await setup();
     const res = await send(api, click(task.id, STRANGER));
