@@ -55,7 +55,7 @@ import {
   waitPieces,
 } from "../lib/review/stamp-wait.ts";
 import type { StampStage } from "../lib/states.ts";
-import { failedStageRun, resumeWait } from "../lib/watchdog/lost-waits.ts";
+import { failedStageRun, type LostWaitCase, resumeWait } from "../lib/watchdog/lost-waits.ts";
 import { inngest } from "./client.ts";
 
 /** Resumes a failing human stage gets from onFailure (each after its run's own retries ran out). */
@@ -73,6 +73,16 @@ export const review = inngest.createFunction(
     concurrency: [{ limit: 2, key: '"local-gpu"', scope: "env" }],
     triggers: [taskWorkSubmitted, taskStampResume],
     onFailure: async ({ event, error, step, deps }) => {
+      // One resume per failed run (its run id names it), recorded as the watchdog's would be.
+      const resumeStage = async (stage: LostWaitCase) => {
+        const resumed = await resumeWait(
+          deps,
+          stage,
+          deps.now().toISOString(),
+          `review-failed:${event.data.run_id}`,
+        );
+        return { settled: "resumed" as const, stage: stage.stage, eventId: resumed.eventId };
+      };
       // A resumed stage that failed again (Slack still down) is resumed again, up to
       // STAGE_RESUMES_ON_FAILURE times for this entry; past that the watchdog's lost-wait check finds it.
       if (event.data.event.name === taskStampResume.name) {
@@ -81,13 +91,7 @@ export const review = inngest.createFunction(
           const stage = await failedStageRun(deps.db, resumedRef, deps.now());
           if (!stage || stage.attempts >= STAGE_RESUMES_ON_FAILURE)
             return { settled: "left_to_watchdog" as const };
-          const resumed = await resumeWait(
-            deps,
-            stage,
-            deps.now().toISOString(),
-            `review-failed:${event.data.run_id}`,
-          );
-          return { settled: "resumed" as const, stage: stage.stage, eventId: resumed.eventId };
+          return resumeStage(stage);
         });
       }
       const data = event.data.event.data as {
@@ -101,15 +105,7 @@ export const review = inngest.createFunction(
         // failed (Slack down past the card's retries), not the review. Take the stage up again now,
         // as the watchdog would a day later, instead of parking a review that is done.
         const stage = await failedStageRun(deps.db, data, deps.now());
-        if (stage) {
-          const resumed = await resumeWait(
-            deps,
-            stage,
-            deps.now().toISOString(),
-            `review-failed:${event.data.run_id}`,
-          );
-          return { settled: "resumed" as const, stage: stage.stage, eventId: resumed.eventId };
-        }
+        if (stage) return resumeStage(stage);
         const r = await settleFailedReview(
           deps.db,
           data,
