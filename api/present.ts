@@ -11,6 +11,8 @@ export const presentTask = (t: TaskRow) => ({
   description: t.description,
   state: t.status,
   state_reason: t.statusReason,
+  /** When it entered its state (a note or a CRM sync does not move this; updated_at they do). */
+  state_since: t.statusSince.toISOString(),
   /** The class of its last failure (lib/failures.ts), kept after a retry. */
   failure_class: t.failureClass,
   /** Done by a skip (its reason says so), not by the client's approval. */

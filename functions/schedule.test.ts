@@ -10,6 +10,7 @@ import { newId } from "../lib/ids.ts";
 import { leaseTask, releaseLease } from "../lib/scheduler/lease.ts";
 import { BUDGET_DAY_KEY, pauseScheduler } from "../lib/scheduler/pause.ts";
 import { GuardFailedError } from "../lib/tasks/errors.ts";
+import { addNote } from "../lib/tasks/note.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { insertTask } from "../test/fixtures.ts";
@@ -217,6 +218,29 @@ describe("a budget pause ends with its day", () => {
     await pauseScheduler(db, { reason: "hold everything", actor: "ops", now: new Date() });
     expect((await run(db, Date.now() + DAY)).result).toMatchObject({ leased: [], paused: true });
     await db.execute(sql`delete from token_usage`);
+  });
+});
+
+describe("aging counts from the move into ready", () => {
+  it("a P4 task ready for 3 hours keeps its age when a person adds a note, and goes ahead of a fresh P1", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 1);
+    const threeHoursAgo = new Date(Date.now() - 3 * 3600_000);
+    // 180 minutes at 30 minutes a lane: P4 has aged to P0.
+    const waiting = await insertTask(db, {
+      status: "ready",
+      workerId: worker,
+      priority: 4,
+      statusSince: threeHoursAgo,
+      updatedAt: threeHoursAgo,
+    });
+    const fresh = await insertTask(db, { status: "ready", workerId: worker, priority: 1 });
+    await addNote(db, waiting.id, { text: "The client asked again: still wanted." }, "ops@example.com");
+    const { deps } = testDeps(db);
+    const res = await runFunction(schedule, { deps, event: tick });
+    expect(res.error).toBeUndefined();
+    expect((res.result as { leased: string[] }).leased).toEqual([waiting.id]);
+    expect((await db.select().from(tasks).where(eq(tasks.id, fresh.id)))[0]?.status).toBe("ready");
   });
 });
 

@@ -57,7 +57,7 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
                                 where u.project_id = p.id and u.created_at > ${at}::timestamptz - interval '24 hours')))
          from projects p where exists (select 1 from tasks t where t.project_id = p.id and t.status = 'ready')) as projects,
       (select jsonb_agg(jsonb_build_object('taskId', t.id, 'projectId', t.project_id, 'workerId', t.worker_id,
-                 'lane', t.priority, 'readySince', t.updated_at, 'revision', t.revision_count > 0) order by t.priority, t.updated_at)
+                 'lane', t.priority, 'readySince', t.status_since, 'revision', t.revision_count > 0) order by t.priority, t.status_since)
          from tasks t where t.status = 'ready' and t.worker_id is not null) as ready`);
   const [row] = rowsOf<Row>(result);
   if (!row) throw new Error("readSnapshot: no row");

@@ -14,6 +14,7 @@ import { canTransition, TASK_STATES } from "../states.ts";
 import { GuardFailedError, InvalidTransitionError, TransitionConflictError } from "./errors.ts";
 import { EVENT_KINDS } from "./event-kinds.ts";
 import { guards } from "./guards.ts";
+import { addNote } from "./note.ts";
 import { TRANSITION_EVENT_ID, transition } from "./transition.ts";
 
 const t = useTestDb();
@@ -367,6 +368,25 @@ describe("transition()", () => {
       await run().catch(() => undefined);
       expect(counter.trips(), counter.log.join("\n")).toBe(1);
     }
+  });
+});
+
+describe("transition: the time a task entered its state", () => {
+  it("status_since moves with the state and only with it: a note touches updated_at, not status_since", async () => {
+    const db = t.current.db;
+    const long = new Date(Date.now() - 3 * 3600_000);
+    const task = await insertTask(db, { status: "intake", statusSince: long, updatedAt: long });
+    await addNote(db, task.id, { text: "checked with the client" }, "ops");
+    const noted = await rowOf(db, task.id);
+    expect(noted?.statusSince.getTime()).toBe(long.getTime());
+    expect(noted?.updatedAt.getTime()).toBeGreaterThan(long.getTime());
+
+    const before = Date.now() - 60_000; // the database clock may trail this process's a little
+    await transition(db, { taskId: task.id, to: "ready", key: freshKey(), actor: "test" });
+    const moved = await rowOf(db, task.id);
+    expect(moved?.status).toBe("ready");
+    expect(moved?.statusSince.getTime()).toBeGreaterThan(before);
+    expect(moved?.statusSince.getTime()).toBe(moved?.updatedAt.getTime());
   });
 });
 

@@ -242,6 +242,7 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
     moved as (
       update tasks t
          set status = ${to}::task_state, status_reason = ${reason}, version = t.version + 1,
+             status_since = case when t.status = ${to}::task_state then t.status_since else now() end,
              last_event_id = (select id from eid), updated_at = now()
              ${extraSet.length > 0 ? sql`, ${sql.join(extraSet, sql`, `)}` : sql``}
         from cur

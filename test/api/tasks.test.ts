@@ -350,6 +350,9 @@ describe("POST /api/tasks/:id/notes", () => {
     });
     expect(res.status).toBe(201);
     const body = (await (await api.request(`/api/tasks/${created.task.id}`)).json()) as Json;
+    // The note is activity (updated_at), not a move: the task is in intake since it was created.
+    expect(body.task.state_since).toBe(created.task.state_since);
+    expect(body.task.state_since).toBe(created.task.created_at);
     expect(body.timeline[0]).toMatchObject({
       kind: "note",
       actor: "api",
