@@ -101,30 +101,6 @@ function rowRefusal(taskId: string, err: unknown): RowOutcome | undefined {
   return undefined;
 }
 
-/** HubSpot's wait before the next call: its Retry-After if sent, else the rolling window's length. */
-export function rateLimitDelayMs(headers: Record<string, string> | undefined, body: unknown): number {
-  const h = new Headers(headers ?? {});
-  const retryAfter = Number(h.get("retry-after") ?? Number.NaN);
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return retryAfter * 1000;
-  if ((body as { policyName?: string } | undefined)?.policyName === "DAILY") return 60 * 60_000;
-  const interval = Number(h.get("x-hubspot-ratelimit-interval-milliseconds") ?? Number.NaN);
-  return Number.isFinite(interval) && interval > 0 ? interval : 10_000;
-}
-
-/** A failure of the whole call as a DomainError (a 429 carries HubSpot's delay). */
-export function callError(err: unknown, what: string): DomainError {
-  const e = err as { code?: unknown; headers?: Record<string, string>; body?: unknown };
-  if (e?.code === 429) {
-    const policy = (e.body as { policyName?: string } | undefined)?.policyName ?? "unknown policy";
-    return new DomainError("RATE_LIMITED", `HubSpot rate limit (${policy}) on ${what}`, {
-      cause: err,
-      retryAfterMs: rateLimitDelayMs(e.headers, e.body),
-      details: { status: 429, policyName: policy },
-    });
-  }
-  return fromHubSpotError(err, what);
-}
-
 // ---- live -----------------------------------------------------------------------------------------
 
 const liveApis = (client: HubSpotClient): Apis => ({
@@ -140,7 +116,7 @@ export async function writeOne(client: HubSpotClient, row: TicketRow): Promise<R
   } catch (err) {
     const refused = rowRefusal(row.taskId, err);
     if (refused) return refused;
-    throw callError(err, `the ticket of task ${row.taskId}`);
+    throw fromHubSpotError(err, `the ticket of task ${row.taskId}`);
   }
   const t = parsed(object, answer, "a ticket write");
   return { taskId: row.taskId, ok: true, ticketId: t.id, created: row.write.via === "create" };
@@ -201,7 +177,7 @@ export async function updateMany(client: HubSpotClient, rows: TicketRow[]): Prom
   try {
     answer = await client.crm.tickets.batchApi.update({ inputs });
   } catch (err) {
-    throw callError(err, `a batch update of ${rows.length} tickets`);
+    throw fromHubSpotError(err, `a batch update of ${rows.length} tickets`);
   }
   return batchOutcomes(rows, answer, false);
 }
@@ -213,7 +189,7 @@ export async function createMany(client: HubSpotClient, rows: TicketRow[]): Prom
   try {
     answer = await client.crm.tickets.batchApi.create({ inputs });
   } catch (err) {
-    throw callError(err, `a batch create of ${rows.length} tickets`);
+    throw fromHubSpotError(err, `a batch create of ${rows.length} tickets`);
   }
   return batchOutcomes(rows, answer, true);
 }

@@ -21,8 +21,8 @@ import { fromPglite, openPostgres } from "../../db/client.ts";
 import { migrateDb } from "../../db/migrate.ts";
 import { crmLinks, tasks } from "../../db/schema/index.ts";
 import type { DbHandle } from "../../db/types.ts";
-import { callError } from "../../lib/crm/tickets.ts";
 import { createHubSpotClient } from "../../lib/hubspot/client.ts";
+import { fromHubSpotError } from "../../lib/hubspot/errors.ts";
 import { publish } from "../../lib/outbox/publish.ts";
 import type { TaskState } from "../../lib/states.ts";
 import { transition } from "../../lib/tasks/transition.ts";
@@ -131,7 +131,7 @@ try {
             lastWrite.at = naiveSim.now;
             return {};
           } catch (err) {
-            return { error: callError(err, `task ${data.taskId}`) };
+            return { error: fromHubSpotError(err, `task ${data.taskId}`) };
           }
         },
       },
