@@ -58,6 +58,19 @@ describe("triageNotice", () => {
     expect(all).not.toContain("<https://evil.example");
     expect(all).toContain("&lt;!channel&gt;");
     expect(all).toContain("&amp; co");
+    // The fallback text is mrkdwn too (notifications show it, and mentions in it ping).
+    const fallbacks = [
+      n.text,
+      retriedNotice(hostile, failureOf("other: x"), { user: "U1", at: "2026-12-01T10:00:00Z" }).text,
+      blockedNotice(hostile, "waiting").text,
+      refusedMoveNotice(hostile, { ticketId: "1", from: "Ready", to: "Done", reason: "r", mover: "Ana" })
+        .text,
+    ];
+    for (const f of fallbacks) {
+      expect(f).not.toContain("<!channel>");
+      expect(f).not.toContain("<https://evil.example");
+      expect(f).toContain("&lt;!channel&gt;");
+    }
   });
 
   it("keeps every section within Slack's 3000 characters however long the reason", () => {

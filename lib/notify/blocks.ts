@@ -47,7 +47,7 @@ const CLASS_LABEL: Record<Failure["class"], string> = {
 /** A failed task: what failed and why, and a Retry button that carries the task. */
 export function triageNotice(t: TaskRef, f: Failure): SlackText {
   return {
-    text: `Needs triage (${CLASS_LABEL[f.class]}): ${clip(t.title, 200)}`,
+    text: `Needs triage (${CLASS_LABEL[f.class]}): ${escapeMrkdwn(clip(t.title, 200))}`,
     blocks: [
       section(`:rotating_light: *Failed, needs triage* — ${CLASS_LABEL[f.class]} (\`${f.class}\`)`),
       about(t),
@@ -80,7 +80,7 @@ export function triageNotice(t: TaskRef, f: Failure): SlackText {
 export function retriedNotice(t: TaskRef, f: Failure, by: { user: string; at: string }): SlackText {
   const line = `:repeat: Retried by <@${by.user}> at ${by.at}: back in the queue`;
   return {
-    text: `${line.replace(":repeat: ", "")} — ${clip(t.title, 200)}`,
+    text: `${line.replace(":repeat: ", "")} — ${escapeMrkdwn(clip(t.title, 200))}`,
     blocks: [
       section(`*Failed, needs triage* — ${CLASS_LABEL[f.class]} (\`${f.class}\`)`),
       about(t),
@@ -93,7 +93,7 @@ export function retriedNotice(t: TaskRef, f: Failure, by: { user: string; at: st
 /** A blocked task: the reason someone outside foreman has to act on. */
 export function blockedNotice(t: TaskRef, reason: string | null): SlackText {
   return {
-    text: `Blocked: ${clip(t.title, 200)}`,
+    text: `Blocked: ${escapeMrkdwn(clip(t.title, 200))}`,
     blocks: [
       section(":no_entry: *Blocked, waiting on someone outside foreman*"),
       about(t),
@@ -109,7 +109,7 @@ export function refusedMoveNotice(
 ): SlackText {
   const who = m.mover ? ` by ${escapeMrkdwn(clip(m.mover, 120))}` : "";
   return {
-    text: `HubSpot move refused (${m.from} → ${m.to}): ${clip(t.title, 200)}`,
+    text: `HubSpot move refused (${m.from} → ${m.to}): ${escapeMrkdwn(clip(t.title, 200))}`,
     blocks: [
       section(
         `:warning: *HubSpot move refused* — ticket ${escapeMrkdwn(m.ticketId)} was moved from ${m.from} to ${m.to}${who}`,

@@ -17,6 +17,7 @@ import {
   type Decision,
   decidedCard,
   escalationText,
+  escapeMrkdwn,
   reminderText,
   reviewCard,
 } from "../slack/card.ts";
@@ -240,7 +241,7 @@ export async function announceClient(
       poster.postMessage({
         channel: card?.channel ?? reviewChannel(deps),
         ...(card ? { threadTs: card.ts } : {}),
-        text: `Client review for *${facts.card.title}* (version ${facts.card.version}): send the client this link — single use, valid until ${until}: <${url}|open the review page>${base ? "" : ` (FOREMAN_PUBLIC_URL is not set: prefix ${link.path} with this server's address)`}`,
+        text: `Client review for *${escapeMrkdwn(facts.card.title)}* (version ${facts.card.version}): send the client this link — single use, valid until ${until}: <${url}|open the review page>${base ? "" : ` (FOREMAN_PUBLIC_URL is not set: prefix ${link.path} with this server's address)`}`,
       }),
     );
   }

@@ -65,7 +65,7 @@ export function reviewCard(c: CardInput): { text: string; blocks: Block[] } {
     ...(style ? { style } : {}),
   });
   return {
-    text: `Review needed: ${clip(c.title, 200)}`,
+    text: `Review needed: ${escapeMrkdwn(clip(c.title, 200))}`,
     blocks: [
       ...head(c),
       {
@@ -110,7 +110,7 @@ export function decidedCard(c: CardInput, d: Decision): { text: string; blocks: 
   const via = d.via === "slack" ? "" : ` (via ${d.via})`;
   const line = `${VERB[d.decision]} by ${d.by}${via} at ${d.at}`;
   return {
-    text: `${line}: ${clip(c.title, 200)}`,
+    text: `${line}: ${escapeMrkdwn(clip(c.title, 200))}`,
     blocks: [
       ...head(c),
       section(`*${line}*${d.note ? `\n>${escapeMrkdwn(clip(d.note, 2500)).replaceAll("\n", "\n>")}` : ""}`),
@@ -121,7 +121,7 @@ export function decidedCard(c: CardInput, d: Decision): { text: string; blocks: 
 /** The card when the version it shows was replaced or the wait ended without a stamp. */
 export function closedCard(c: CardInput, why: string): { text: string; blocks: Block[] } {
   return {
-    text: `${why}: ${clip(c.title, 200)}`,
+    text: `${why}: ${escapeMrkdwn(clip(c.title, 200))}`,
     blocks: [...head(c), section(`*${escapeMrkdwn(why)}*`)],
   };
 }
