@@ -3,7 +3,9 @@
 // naming the fields and no HTTP call; HubSpot's refusals → error results; outages and bad credentials
 // → thrown, for Inngest to retry or for triage.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { crmLinks } from "../../db/schema/index.ts";
 import { type FakeHubSpot, startFakeHubSpot } from "../../test/fakes/hubspot.ts";
+import { insertTask } from "../../test/fixtures.ts";
 import { call, FIXED_NOW, parsed, toolContext, useToolDb } from "../../test/tools.ts";
 import { crmSetupTools } from "./crm-setup.ts";
 import { executeToolCall } from "./execute.ts";
@@ -172,6 +174,56 @@ describe("write tools (live)", () => {
       properties: { subject: "x" },
     });
     expect(parsed(missing).error).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("hubspot_update_record refuses what the CRM sync owns: task_id and last_event_id anywhere, the stage of a mirrored ticket", async () => {
+    const task = await insertTask(db());
+    fake.addTicket({
+      id: "7001",
+      properties: { subject: "Mirrored", hs_pipeline_stage: "10", task_id: task.id },
+    });
+    await db().insert(crmLinks).values({ taskId: task.id, ticketId: "7001", pushedStageId: "10" });
+    fake.addTicket({ id: "7002", properties: { subject: "The client's own", hs_pipeline_stage: "1" } });
+
+    // An agent moving its own task's ticket to Cancelled would have cancelled its task.
+    const moved = await run("hubspot_update_record", {
+      objectType: "tickets",
+      id: "7001",
+      properties: { hs_pipeline_stage: "99", subject: "x" },
+    });
+    expect(moved.isError).toBe(true);
+    expect(parsed(moved).error).toMatchObject({
+      code: "VALIDATION",
+      fields: [{ path: "properties.hs_pipeline_stage" }],
+    });
+    expect(parsed(moved).error.message).toContain(task.id);
+    const retagged = await run("hubspot_update_record", {
+      objectType: "tickets",
+      id: "7002",
+      properties: { task_id: "task_someone_else" },
+    });
+    expect(parsed(retagged).error).toMatchObject({
+      code: "VALIDATION",
+      fields: [{ path: "properties.task_id" }],
+    });
+    expect(fake.callsTo("PATCH", "/crm/v3/objects/tickets/7001")).toHaveLength(0);
+    expect(fake.callsTo("PATCH", "/crm/v3/objects/tickets/7002")).toHaveLength(0);
+    expect(fake.tickets.get("7001")?.properties.hs_pipeline_stage).toBe("10");
+
+    // Other tickets' stages are the client's business, and a mirrored ticket's other fields stay writable.
+    const theirs = await run("hubspot_update_record", {
+      objectType: "tickets",
+      id: "7002",
+      properties: { hs_pipeline_stage: "2" },
+    });
+    expect(theirs.isError).toBe(false);
+    const subject = await run("hubspot_update_record", {
+      objectType: "tickets",
+      id: "7001",
+      properties: { subject: "Renamed" },
+    });
+    expect(subject.isError).toBe(false);
+    expect(fake.tickets.get("7001")?.properties.subject).toBe("Renamed");
   });
 
   it("hubspot_create_pipeline_stage adds the stage (201); the fake's 400 and 404 come back as errors", async () => {

@@ -1,7 +1,11 @@
 // The write tools: create a property, update a record, create a pipeline stage, add a note. Each goes
 // through ctx.crm — the live writer, or in dry-run its recording twin — never straight to the client.
 import { AssociationTypes } from "@hubspot/api-client";
+import { eq } from "drizzle-orm";
 import { z } from "zod";
+import { crmLinks } from "../../../db/schema/index.ts";
+import type { AppDb } from "../../../db/types.ts";
+import { DomainError } from "../../errors.ts";
 import { text } from "../../text.ts";
 import { defineTool } from "../contract.ts";
 import { FIELD_TYPES, PROPERTY_TYPES } from "../crm/writer.ts";
@@ -37,18 +41,62 @@ export const createProperty = defineTool({
     written(await ctx.crm.createProperty(type, property), (created) => ({ created })),
 });
 
+/** The ticket properties foreman's CRM sync owns: a ticket's task and the event it mirrors. */
+const SYNC_PROPERTIES = ["task_id", "last_event_id"] as const;
+/** What places a ticket in a pipeline stage: on a ticket that mirrors a task, the task's state. */
+const STAGE_PROPERTIES = ["hs_pipeline", "hs_pipeline_stage"] as const;
+
+/**
+ * Refuses an agent's write to what the CRM sync owns. task_id and last_event_id tie a ticket to its
+ * task (the sync writes and finds tickets by them); a mirrored ticket's stage is its task's state, and
+ * a move there is read back as a person's command — an agent moving its own ticket to Cancelled would
+ * cancel its own task. Other tickets' stages are the client's business and stay writable.
+ */
+async function refuseSyncOwned(
+  ctx: { db: AppDb },
+  input: { objectType: string; id: string; properties: Record<string, unknown> },
+): Promise<void> {
+  if (input.objectType !== "tickets") return;
+  const names = Object.keys(input.properties);
+  const owned = names.filter((n) => (SYNC_PROPERTIES as readonly string[]).includes(n));
+  if (owned.length > 0) {
+    throw new DomainError(
+      "VALIDATION",
+      `${owned.join(" and ")} ${owned.length > 1 ? "are" : "is"} foreman's own ticket propert${owned.length > 1 ? "ies" : "y"}: the CRM sync writes ${owned.length > 1 ? "them" : "it"}, never a tool.`,
+      { field: `properties.${owned[0]}` },
+    );
+  }
+  const staged = names.filter((n) => (STAGE_PROPERTIES as readonly string[]).includes(n));
+  if (staged.length === 0) return;
+  const [link] = await ctx.db
+    .select({ taskId: crmLinks.taskId })
+    .from(crmLinks)
+    .where(eq(crmLinks.ticketId, input.id));
+  if (link) {
+    throw new DomainError(
+      "VALIDATION",
+      `Ticket ${input.id} mirrors foreman task ${link.taskId}: its stage follows that task's state and is set by the CRM sync. Finish with submit or block instead of moving the ticket.`,
+      { field: `properties.${staged[0]}` },
+    );
+  }
+}
+
 export const updateRecord = defineTool({
   name: "hubspot_update_record",
-  description: "Set properties on one CRM record (a partial update: properties not named keep their values).",
+  description:
+    "Set properties on one CRM record (a partial update: properties not named keep their values). " +
+    "A ticket that mirrors a foreman task keeps its stage and its task_id/last_event_id: the sync sets them.",
   sideEffect: true,
   input: z.strictObject({ objectType, id: recordId, properties: propertyValues }),
-  run: async (ctx, input) =>
-    written(await ctx.crm.updateRecord(input.objectType, input.id, input.properties), (updated) => ({
+  run: async (ctx, input) => {
+    await refuseSyncOwned(ctx, input);
+    return written(await ctx.crm.updateRecord(input.objectType, input.id, input.properties), (updated) => ({
       updated: {
         id: updated.id,
         properties: Object.fromEntries(Object.keys(input.properties).map((k) => [k, updated.properties[k]])),
       },
-    })),
+    }));
+  },
 });
 
 export const createPipelineStage = defineTool({
