@@ -5,7 +5,16 @@
 // post again; unconfigured Slack says so without failing; the weekly digest covers the week.
 import { eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { projects, reviewers, settings, taskEvents, tokenUsage, workers } from "../db/schema/index.ts";
+import {
+  projects,
+  reviewers,
+  settings,
+  taskDependencies,
+  taskEvents,
+  tasks,
+  tokenUsage,
+  workers,
+} from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
 import type { Deps, Logger } from "../lib/deps.ts";
 import { table } from "../lib/digest/format.ts";
@@ -648,6 +657,40 @@ describe("digest", () => {
     expect(out.digest.states.done).toBe(1);
     expect(slack.callsTo("chat.postMessage")).toHaveLength(0);
     expect(model.requests).toHaveLength(0);
+  });
+
+  it("does not count a triaged task waiting on an open dependency as stuck in intake; an untriaged one it does", async () => {
+    await t.db.insert(projects).values({ id: "proj_acme", name: "Acme" });
+    const created = new Date("2026-03-09T00:00:00Z"); // 31 h before the digest
+    // A waits on the client's API key (blocked: a person's business, not stuck); B is triaged and
+    // waits for A, as a plan's second step does; C was never triaged.
+    const a = await insertTask(t.db, {
+      projectId: "proj_acme",
+      status: "blocked_external",
+      createdAt: created,
+    });
+    const b = await insertTask(t.db, {
+      projectId: "proj_acme",
+      status: "intake",
+      title: "Second step",
+      triagedAt: created,
+      createdAt: created,
+    });
+    await t.db.insert(taskDependencies).values({ taskId: b.id, dependsOnId: a.id });
+    const c = await insertTask(t.db, {
+      projectId: "proj_acme",
+      status: "intake",
+      title: "Untriaged",
+      createdAt: created,
+    });
+    const out = (await run(depsFor())).result as Run;
+    expect(out.digest.stuck).toMatchObject({ total: 1, queued: 1 });
+    expect(out.digest.stuck.items.map((i) => i.taskId)).toEqual([c.id]);
+
+    // Once A is done, B waiting in intake is stuck (promote should have moved it on).
+    await t.db.update(tasks).set({ status: "done" }).where(eq(tasks.id, a.id));
+    const later = (await run(depsFor(), digest, "run_digest_2")).result as Run;
+    expect(later.digest.stuck.items.map((i) => i.taskId).sort()).toEqual([b.id, c.id].sort());
   });
 
   it("keeps skips apart from work done: counted as skipped, not in Done or its tables", async () => {

@@ -89,7 +89,11 @@ export async function gatherDigest(db: AppDb, period: DigestPeriod, limits: Dige
     with open_tasks as (
       select t.id, t.title, t.status::text as status, t.project_id, p.name as project_name,
              coalesce(ev.last_at, t.created_at) as last_at,
-             coalesce(ev.entered_at, t.created_at) as entered_at
+             coalesce(ev.entered_at, t.created_at) as entered_at,
+             -- Triaged and waiting for a dependency: a normal wait (a plan's later step), not stuck.
+             (t.status = 'intake' and t.triaged_at is not null
+              and exists (select 1 from task_dependencies d join tasks x on x.id = d.depends_on_id
+                           where d.task_id = t.id and x.status <> 'done')) as waits_on_dependency
         from tasks t
         join projects p on p.id = t.project_id
         -- The last event of any kind (is the run alive?) and the last move (since when in this state?).
@@ -105,7 +109,7 @@ export async function gatherDigest(db: AppDb, period: DigestPeriod, limits: Dige
              case when status = 'working' then last_at else entered_at end as since
         from open_tasks
        where (status = 'working' and last_at < ${silentBefore}::timestamptz)
-          or (status in ('intake', 'ready') and entered_at < ${queuedBefore}::timestamptz)
+          or (status in ('intake', 'ready') and entered_at < ${queuedBefore}::timestamptz and not waits_on_dependency)
     ),
     waiting as (
       select o.id, o.title, o.status, o.project_name, o.entered_at as since,

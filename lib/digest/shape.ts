@@ -4,8 +4,9 @@
 // is plain JSON, so the digest is a step result as it is. What counts as stuck is defined here:
 //   - a `working` task with no event of any kind for more than STUCK_WORKING_HOURS (its run is silent);
 //   - an `intake` or `ready` task that entered that state more than STUCK_QUEUED_HOURS ago (nobody
-//     triaged or scheduled it). Blocked and failed tasks are not "stuck": they wait on a person, and
-//     are counted in the states and failures.
+//     triaged or scheduled it) — but not a triaged intake task whose dependency is still open: it
+//     waits for that one, which is reported on its own if it is stuck. Blocked and failed tasks are
+//     not "stuck": they wait on a person, and are counted in the states and failures.
 import { classOfReason, FAILURE_CLASSES, type FailureClass } from "../failures.ts";
 import { type StampStage, TASK_STATES, type TaskState } from "../states.ts";
 import type { DigestPeriod } from "./period.ts";
