@@ -83,6 +83,36 @@ describe("watchdog: the outbox stopped draining", () => {
   });
 });
 
+describe("watchdog: the outbox alert when Slack refuses it", () => {
+  const t = useTestDb();
+
+  it("releases its claim, goes on with the pass, and alerts on the next pass", async () => {
+    const db = t.current.db;
+    const worker = await addWorker(db);
+    await readyUnsent(db, worker);
+    const { deps } = testDeps(db, env());
+    const logged: string[] = [];
+    deps.logger = { ...quietLogger, error: (msg: string) => void logged.push(msg) };
+    const posted = () => slack.messages.get(FAKE_REVIEW_CHANNEL) ?? [];
+
+    // Not in the channel: Slack refuses for good (no retry helps), and the pass still completes.
+    slack.failNext("chat.postMessage", { error: "not_in_channel" });
+    clockAt(deps, 20);
+    expect(await pass(deps)).toMatchObject({ outbox: "failed", resent: 0 });
+    expect(posted()).toHaveLength(0);
+    expect(await markOf(db)).toBeUndefined();
+    expect(logged.some((m) => m.includes("the Slack alert failed"))).toBe(true);
+
+    // The bot is invited; the outbox is still stalled: the next pass alerts, once.
+    clockAt(deps, 25);
+    expect(await pass(deps)).toMatchObject({ outbox: "sent" });
+    expect(posted()).toHaveLength(1);
+    clockAt(deps, 30);
+    expect(await pass(deps)).toMatchObject({ outbox: "none" });
+    expect(posted()).toHaveLength(1);
+  });
+});
+
 describe("watchdog: the outbox alert in dry-run", () => {
   const t = useTestDb();
 

@@ -3,8 +3,9 @@
 // recorded in the mark and logged in dry-run — and nothing more while the stall lasts. The memory is
 // one settings row (`watchdog.outbox_alert`): claimed for the pass before the post, so a retried
 // step posts again only for its own claim, filled in with what was sent, and deleted once the outbox
-// has drained, so the next stall alerts again. A crash between Slack's answer and the mark may post
-// a second time (at least once, never silently none).
+// has drained, so the next stall alerts again. A post Slack refuses releases the claim, so the next
+// pass alerts again. A crash between Slack's answer and the mark may post a second time (at least
+// once, never silently none).
 import { sql } from "drizzle-orm";
 import { fromJson, rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -38,7 +39,10 @@ async function writeMark(db: AppDb, mark: OutboxAlertMark): Promise<void> {
 
 type AlertDeps = Pick<Deps, "config" | "db" | "logger" | "slack">;
 
-export type AlertOutcome = { alerted: OutboxAlertMark["state"] } | { alerted: "already" };
+export type AlertOutcome =
+  | { alerted: OutboxAlertMark["state"] }
+  | { alerted: "already" }
+  | { alerted: "failed"; error: string };
 
 export async function raiseOutboxAlert(
   deps: AlertDeps,
@@ -77,7 +81,26 @@ export async function raiseOutboxAlert(
     );
     return { alerted: "unconfigured" };
   }
-  const posted = await deps.slack.postMessage({ channel, text });
+  let posted: Awaited<ReturnType<NonNullable<AlertDeps["slack"]>["postMessage"]>>;
+  try {
+    posted = await deps.slack.postMessage({ channel, text });
+  } catch (err) {
+    // Nothing was posted: release the claim, or every later pass would take it for an alert already
+    // made and stay silent until the outbox drained. The next pass (minutes away) tries again; this
+    // one goes on with its other checks (a Slack outage must not stop the lease and event repairs).
+    await deps.db.execute(sql`
+      delete from settings where key = ${OUTBOX_ALERT_KEY}
+         and value->>'openedAt' = ${at} and value->>'state' = 'claimed'`);
+    const error = (err as Error).message || String(err);
+    deps.logger.error(
+      "watchdog: the outbox stopped draining; the Slack alert failed and is tried again next pass",
+      {
+        ...status,
+        error,
+      },
+    );
+    return { alerted: "failed", error };
+  }
   await writeMark(deps.db, { ...claim, state: "sent", channel: posted.channel, ts: posted.ts });
   deps.logger.error("watchdog: the outbox stopped draining; alert posted to Slack", { ...status });
   return { alerted: "sent" };
