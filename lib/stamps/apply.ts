@@ -5,6 +5,8 @@
 // the same click (same channel and source reference) is the same stamp, never a second decision.
 // A refused decision (superseded version, already decided, nothing to decide) changes nothing and
 // leaves one `refusal` event in the task's log saying who tried what and why.
+import { eq } from "drizzle-orm";
+import { stamps } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import { taskStamped } from "../events.ts";
@@ -94,6 +96,20 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
         ),
       ],
     });
+    if (moved.replayed) {
+      // The same reference and the same move — but a replay only if it decided the same version: an
+      // API key reused for the next round's decision is a different request, not this one again.
+      const [first] = await db
+        .select({ deliverableHash: stamps.deliverableHash })
+        .from(stamps)
+        .where(eq(stamps.id, stampId));
+      if (first && first.deliverableHash !== input.deliverableHash) {
+        throw new DomainError("CONFLICT", "key reused for another version", {
+          field: "key",
+          details: { from: moved.from, to: moved.to, deliverableHash: first.deliverableHash },
+        });
+      }
+    }
     return { stampId, transition: moved };
   } catch (err) {
     const refused = refusalOf(input, err);
@@ -130,10 +146,13 @@ function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
   // The channel's reference already made another move on this task (an API key reused for a later
   // round's decision): a different request, refused — never answered with the old decision.
   if (isDomainError(err) && err.code === "CONFLICT" && err.field === "key") {
-    const first = err.details as { from?: string; to?: string } | undefined;
+    const first = err.details as { from?: string; to?: string; deliverableHash?: string } | undefined;
+    const version = first?.deliverableHash
+      ? ` on an earlier version of the work (${first.deliverableHash})`
+      : "";
     return new DomainError(
       "CONFLICT",
-      `The key '${input.sourceRef}' was already used for another decision on this task (it moved ${first?.from ?? "?"} → ${first?.to ?? "?"}); send a new decision with a new key.`,
+      `The key '${input.sourceRef}' was already used for another decision on this task${version} (it moved ${first?.from ?? "?"} → ${first?.to ?? "?"}); send a new decision with a new key.`,
       { field: "Idempotency-Key", details: { taskId: input.taskId, reason: "key_reused", ...first } },
     );
   }

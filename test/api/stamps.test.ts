@@ -106,6 +106,31 @@ describe("POST /api/tasks/:id/stamps", () => {
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
   });
 
+  it("refuses a key reused for the same stage's decision in the next round (another version), changing nothing", async () => {
+    const api = testApp(t.current.db);
+    const task = await waiting("awaiting_internal_review");
+    const changes = { stage: "internal", decision: "request_changes", note: "tighten it" };
+    expect((await stamp(api, task.id, { ...changes, deliverable_hash: HASH }, "ops-key")).status).toBe(201);
+    // Revised: the worker hands in a new version, which comes back to the internal stage.
+    const NEW = "c".repeat(64);
+    await t.current.db
+      .update(tasks)
+      .set({ status: "awaiting_internal_review", deliverableHash: NEW })
+      .where(eq(tasks.id, task.id));
+    const reused = await stamp(api, task.id, { ...changes, deliverable_hash: NEW }, "ops-key");
+    expect(reused.status).toBe(409);
+    const error = ((await reused.json()) as Json).error;
+    expect(error).toMatchObject({ field: "Idempotency-Key", details: { reason: "key_reused" } });
+    expect(error.message).toContain("on an earlier version of the work");
+    expect(await statusOf(task.id)).toBe("awaiting_internal_review");
+    expect(await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id))).toHaveLength(1);
+    const log = await t.current.db.select().from(taskEvents).where(eq(taskEvents.taskId, task.id));
+    expect(log.filter((e) => e.kind === "refusal")).toHaveLength(1);
+    // The true repeat of the first request is still its replay.
+    const repeat = await stamp(api, task.id, { ...changes, deliverable_hash: HASH }, "ops-key");
+    expect(repeat.status).toBe(200);
+  });
+
   it("names the person behind the token, and warns when task/stamped could not be sent yet", async () => {
     const api = testApp(t.current.db);
     const task = await waiting("awaiting_client_review");
