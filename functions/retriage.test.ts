@@ -6,7 +6,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { taskEvents, tasks } from "../db/schema/index.ts";
-import { useTestDb } from "../test/db.ts";
+import { requestRetriage } from "../lib/tasks/retriage.ts";
+import { onPostgres, useTestDb } from "../test/db.ts";
 import { testApp, testDeps } from "../test/deps.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
@@ -171,5 +172,26 @@ describe("retry of a task intake never triaged", () => {
     expect(r.res.status).toBe(200);
     expect(r.body.transition).toMatchObject({ from: "failed_needs_triage", to: "ready" });
     expect(r.sent.map((e) => e.name)).toEqual(["task/state.changed", "task/ready"]);
+  });
+});
+
+describe.runIf(onPostgres)("retries racing with one key (real Postgres)", () => {
+  it("20 concurrent requests with one key (a double click, a client's retry), five times over: one request, the rest its replays, no 500", async () => {
+    for (let round = 0; round < 5; round++) {
+      const { taskId } = await failedBeforeTriage();
+      const input = {
+        taskId,
+        from: "failed_needs_triage" as const,
+        key: `race-${round}`,
+        actor: "api:ops",
+        reason: "retry: HubSpot restored the ticket",
+      };
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => requestRetriage(t.current.db, input)),
+      );
+      const requests = results.filter((r) => r !== "triaged" && !r.replayed);
+      expect(requests).toHaveLength(1);
+      expect((await eventsOf(taskId)).filter((e) => e.kind === "retriage")).toHaveLength(1);
+    }
   });
 });

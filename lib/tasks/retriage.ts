@@ -8,7 +8,7 @@
 // the reason the board shows, and owes `task/retriage.requested` through the outbox. The task stays
 // where it is until the retriage function has enriched and triaged it; its failure is said there.
 import { sql } from "drizzle-orm";
-import { fromJson, rowsOf } from "../../db/rows.ts";
+import { fromJson, pgErrorOf, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { taskRetriageRequested } from "../events.ts";
 import { classOfReason } from "../failures.ts";
@@ -108,7 +108,7 @@ const iso = (v: string | Date): string => (v instanceof Date ? v.toISOString() :
 export async function requestRetriage(db: AppDb, input: ToReadyInput): Promise<RetriageResult | "triaged"> {
   const { taskId, from, key, actor, reason } = input;
   const settled = guards.dependenciesSettled().predicate;
-  const result = await db.execute(sql`
+  const statement = sql`
     with cur as (
       select t.id, t.status, t.version, t.source, t.triaged_at is not null as triaged, ${settled} as settled
         from tasks t where t.id = ${taskId}
@@ -147,7 +147,18 @@ export async function requestRetriage(db: AppDb, input: ToReadyInput): Promise<R
       from (select 1) as one
       left join cur on true
       left join ev on true
-      left join prior on true`);
+      left join prior on true`;
+  let result: unknown;
+  try {
+    result = await db.execute(statement);
+  } catch (err) {
+    // A concurrent request under the same key committed after this statement's snapshot (a double
+    // click, a client's retry): the update does not bump the version, so nothing else stopped it, and
+    // the log's key refused the second row. Run again: the prior request is visible now, and answered.
+    const pg = pgErrorOf(err);
+    if (pg?.code !== "23505" || pg.constraint !== "task_events_idempotency_uq") throw err;
+    result = await db.execute(statement);
+  }
   const row = rowsOf<Row>(result)[0];
   if (!row || row.cur_status === null || row.cur_version === null || row.source === null)
     throw taskNotFound(taskId);
