@@ -121,6 +121,54 @@ describe("a client's move made before the ticket showed this version", () => {
   });
 });
 
+describe("an unblock, retry or skip made before the ticket showed the task's current state", () => {
+  it("is refused (a late re-delivery must not end a later block or failure); made after it, it is the command; a cancel stands", () => {
+    // Blocked again (entered at event 50) and pushed at T; an earlier block was pushed an hour before.
+    const blocked = { id: "t", status: "blocked_external" as const, enteredEventId: 50 };
+    const pushes = [
+      { stageId: stage("blocked_external"), eventId: 20, at: T - 3_600_000 },
+      { stageId: stage("ready"), eventId: 30, at: T - 1_800_000 },
+      { stageId: stage("blocked_external"), eventId: 50, at: T },
+    ];
+    const toReady = (occurredAt: number, ctx = { mapping, task: blocked, pushes }) =>
+      classifyStageChange({ ticketId: "9", stageId: stage("ready"), occurredAt }, ctx);
+    // The first block's unblock, re-delivered hours late.
+    expect(toReady(T - 3_000_000)).toMatchObject({
+      kind: "refused",
+      reason: expect.stringContaining("before it showed the task as blocked external"),
+    });
+    expect(toReady(T + 60_000)).toMatchObject({
+      kind: "command",
+      command: { kind: "transition", to: "ready", reason: "unblocked in HubSpot" },
+    });
+    // Blocked again before the ticket showed it: no move can be about this block yet.
+    const unshown = pushes.slice(0, 2);
+    expect(toReady(T + 60_000, { mapping, task: blocked, pushes: unshown })).toMatchObject({
+      kind: "refused",
+      reason: expect.stringContaining("has not been updated yet"),
+    });
+
+    // A skip to Done of an earlier failure does not mark a later, different failure done.
+    const failed = { id: "t", status: "failed_needs_triage" as const, enteredEventId: 70 };
+    const failures = [
+      { stageId: stage("failed_needs_triage"), eventId: 40, at: T - 3_600_000 },
+      { stageId: stage("failed_needs_triage"), eventId: 70, at: T },
+    ];
+    const done = classifyStageChange(
+      { ticketId: "9", stageId: stage("done"), occurredAt: T - 3_000_000 },
+      { mapping, task: failed, pushes: failures },
+    );
+    expect(done).toMatchObject({ kind: "refused", reason: expect.stringContaining("failed needs triage") });
+
+    expect(
+      classifyStageChange(
+        { ticketId: "9", stageId: stage("cancelled"), occurredAt: T - 3_000_000 },
+        { mapping, task: blocked, pushes },
+      ),
+    ).toMatchObject({ kind: "command", command: { kind: "cancel" } });
+  });
+});
+
 describe("commandFor", () => {
   it("maps exactly the human moves foreman accepts", () => {
     expect(commandFor("awaiting_client_review", "ready")).toEqual({

@@ -110,13 +110,19 @@ export function classifyStageChange(change: StageChange, ctx: InboundContext): I
   if (to === from) return { kind: "in_step" };
   const command = commandFor(from, to);
   if ("refuse" in command) return { kind: "refused", from, to, reason: command.refuse };
-  // A client's decision is for the version the client saw: a move made before the ticket showed this
-  // round of review (a late or re-delivered event from an earlier round) must not approve — or send
-  // back — work the ticket never showed. This round's pushes are those carrying an event id from its
-  // entry on (ids, not clocks); with pushes on record but none of this round's yet, the ticket has not
-  // shown it. Otherwise the move must come after our latest push of the stage, both times
-  // HubSpot-facing clocks, as for echoes.
-  if (command.kind === "client_stamp") {
+  // A decision is about what the ticket showed: a client's approval (or change request) is for the
+  // version the client saw, an unblock for this block, a retry or skip for this failure. A move made
+  // before the ticket showed the task's current state — a late or re-delivered event from an earlier
+  // round, or a move made while the ticket still showed the state before — must not decide this one.
+  // This round's pushes are those carrying an event id from its entry on (ids, not clocks); with
+  // pushes on record but none of this round's yet, the ticket has not shown it. Otherwise the move
+  // must come after our latest push of the stage, both times HubSpot-facing clocks, as for echoes. A
+  // cancel stands whenever it was made: it means the task, not one of its states.
+  if (command.kind === "client_stamp" || command.kind === "transition") {
+    const what =
+      command.kind === "client_stamp"
+        ? "this version for review"
+        : `the task as ${from.replaceAll("_", " ")}`;
     const entered = ctx.task.enteredEventId;
     const round = entered === undefined ? ctx.pushes : ctx.pushes.filter((p) => p.eventId >= entered);
     if (ctx.pushes.length > 0 && round.length === 0) {
@@ -124,8 +130,7 @@ export function classifyStageChange(change: StageChange, ctx: InboundContext): I
         kind: "refused",
         from,
         to,
-        reason:
-          "the ticket was moved before it showed this version for review (the task came back to review since, and the ticket has not been updated yet); move it again to decide on this version",
+        reason: `the ticket was moved before it showed ${what} (the task moved since, and the ticket has not been updated yet); move it again to decide on what it shows now`,
       };
     }
     const shown = latestPushOf(round, ctx.mapping.stageIds[from]);
@@ -134,7 +139,7 @@ export function classifyStageChange(change: StageChange, ctx: InboundContext): I
         kind: "refused",
         from,
         to,
-        reason: `the ticket was moved at ${new Date(change.occurredAt).toISOString()}, before it showed this version for review (${new Date(shown.at).toISOString()}); move it again to decide on this version`,
+        reason: `the ticket was moved at ${new Date(change.occurredAt).toISOString()}, before it showed ${what} (${new Date(shown.at).toISOString()}); move it again to decide on what it shows now`,
       };
     }
   }
