@@ -5,12 +5,28 @@
 // machine allows it — a move to Done counts as the client's approval only from the project's client
 // owner (the webhook names the mover) — otherwise it is refused: a `refusal` event, the task's stage
 // pushed back to the ticket, a message in the task's Slack thread and a note on the ticket saying
-// why. One run per ticket at a time.
+// why. One run per ticket at a time; a run out of retries refuses the move the same way (onFailure).
 import { applyCommand, classifyInbound, noteRefusalOnTicket, recordRefusedMove } from "../lib/crm/inbound.ts";
 import { moverLabel } from "../lib/crm/owner.ts";
 import { hubspotTicketStageChanged } from "../lib/events.ts";
 import { notifyRefusedMove } from "../lib/notify/crm.ts";
 import { inngest } from "./client.ts";
+
+type StageChangeData = {
+  ticketId: string;
+  stageId: string;
+  occurredAt: number;
+  sourceId?: string | undefined;
+  changeSource?: string | undefined;
+};
+const changeOf = (d: StageChangeData) => ({
+  ticketId: d.ticketId,
+  stageId: d.stageId,
+  occurredAt: d.occurredAt,
+});
+// The webhook gives each change a deterministic id (HubSpot's composite key); a repeat is the same command.
+const stageChangeId = (id: string | undefined, c: StageChangeData) =>
+  id ?? `hubspot:${c.ticketId}:${c.stageId}:${c.occurredAt}`;
 
 export const crmInbound = inngest.createFunction(
   {
@@ -19,15 +35,34 @@ export const crmInbound = inngest.createFunction(
     retries: 5,
     triggers: [hubspotTicketStageChanged],
     concurrency: [{ limit: 1, key: "event.data.ticketId" }],
+    // Out of retries (the database away for longer, a bug): the move must not be lost in silence — a
+    // client's Done would stay on the ticket while the task waits. It is refused like any move foreman
+    // cannot take: the refusal in the task's log, the ticket put back to the task's stage, the
+    // task's Slack thread told (one of each per stage change, also if the run got that far itself).
+    onFailure: async ({ event, error, step, deps }) => {
+      const failed = event.data.event as { id?: string; data: StageChangeData };
+      const change = changeOf(failed.data);
+      const eventId = stageChangeId(failed.id, change);
+      const verdict = await step.run("classify", () => classifyInbound(deps, change));
+      if (verdict.kind !== "command" && verdict.kind !== "refused") return { outcome: verdict.kind };
+      const refused = {
+        taskId: verdict.taskId as string,
+        ticketId: change.ticketId,
+        stageId: change.stageId,
+        from: verdict.from,
+        to: verdict.to,
+        reason: `foreman could not apply it (${error.message.slice(0, 300)}); the ticket is put back to the task's stage: move it again`,
+        eventId,
+        mover: moverLabel({ sourceId: failed.data.sourceId, changeSource: failed.data.changeSource }),
+      };
+      await step.run("refuse", () => recordRefusedMove(deps, refused));
+      await step.run("notify-slack", () => notifyRefusedMove(deps, refused));
+      return { outcome: "refused", reason: refused.reason };
+    },
   },
   async ({ event, step, deps, logger }) => {
-    const change = {
-      ticketId: event.data.ticketId,
-      stageId: event.data.stageId,
-      occurredAt: event.data.occurredAt,
-    };
-    // The webhook gives each change a deterministic id (HubSpot's composite key); a repeat is the same command.
-    const eventId = event.id ?? `hubspot:${change.ticketId}:${change.stageId}:${change.occurredAt}`;
+    const change = changeOf(event.data);
+    const eventId = stageChangeId(event.id, change);
     const verdict = await step.run("classify", () => classifyInbound(deps, change));
     if (verdict.kind === "ignored") {
       logger.info("crm-inbound: ignored", { ...change, reason: verdict.reason });

@@ -225,10 +225,13 @@ export async function recordRefusedMove(
     eventId: input.eventId,
     ...(input.mover ? { mover: input.mover } : {}),
   });
+  // Keyed by the stage change: a retried step, or the run's failure handler after it, records one.
+  const key = `crm-refusal:${input.eventId}`;
   await deps.db.execute(sql`
     with ev as (
-      insert into task_events (task_id, kind, payload, actor)
-      values (${input.taskId}, ${refusal.kind}, ${toJsonb(refusal.payload)}::jsonb, ${INBOUND_ACTOR})
+      insert into task_events (task_id, kind, payload, actor, idempotency_key)
+      select ${input.taskId}, ${refusal.kind}, ${toJsonb(refusal.payload)}::jsonb, ${INBOUND_ACTOR}, ${key}
+       where not exists (select 1 from task_events e where e.task_id = ${input.taskId} and e.idempotency_key = ${key})
       returning id
     ),
     linked as (
