@@ -94,6 +94,12 @@ describe("digestPeriod", () => {
       "2026-07-01T07:00:00.000Z",
     );
     expect(startOfLocalDay("2026-01-01", "Asia/Kolkata").toISOString()).toBe("2025-12-31T18:30:00.000Z");
+    // DST begins at midnight (00:00 → 01:00): the day begins at 01:00 local, not at 23:00 the day before.
+    expect(startOfLocalDay("2026-09-06", "America/Santiago").toISOString()).toBe("2026-09-06T04:00:00.000Z");
+    expect(startOfLocalDay("2026-09-05", "America/Santiago").toISOString()).toBe("2026-09-05T04:00:00.000Z");
+    expect(startOfLocalDay("2026-09-07", "America/Santiago").toISOString()).toBe("2026-09-07T03:00:00.000Z");
+    // …and where it ends at midnight (24:00 → 23:00 again), the day begins at the one 00:00 it has.
+    expect(startOfLocalDay("2026-04-05", "America/Santiago").toISOString()).toBe("2026-04-05T04:00:00.000Z");
     expect(localDate(new Date("2025-12-31T18:30:00Z"), "Asia/Kolkata")).toBe("2026-01-01");
     expect(addDays("2026-03-01", -1)).toBe("2026-02-28");
     expect(addDays("2024-02-28", 1)).toBe("2024-02-29");

@@ -84,7 +84,11 @@ export function startOfLocalDay(date: string, timeZone: string): Date {
   // The offset at the first guess can differ from the offset at midnight itself (a DST change in
   // between), so it is read again at the guess; two rounds settle it.
   const guess = wall - offsetMs(new Date(wall), timeZone);
-  return new Date(wall - offsetMs(new Date(guess), timeZone));
+  const start = wall - offsetMs(new Date(guess), timeZone);
+  // Where a DST change skips midnight itself (Santiago, Havana, Asunción: 00:00 becomes 01:00), the
+  // new offset lands an hour before midnight, on the previous day; the day then begins at the guess,
+  // its first instant (01:00 local).
+  return new Date(localDate(new Date(start), timeZone) === date ? start : guess);
 }
 
 const WEEKDAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
