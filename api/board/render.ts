@@ -73,9 +73,12 @@ function links(w: WaitingStamp, now: Date): Html {
   return html`<ul class="plain"><li><a id="stamp-${w.taskId}" href="${taskHref(w.taskId)}">task page</a></li>${card}${link}</ul>`;
 }
 
-function stamps(waiting: WaitingStamp[], now: Date): Html {
+/** `total`: every task at a human stage (the review columns' counts); `waiting` lists the oldest of them. */
+function stamps(waiting: WaitingStamp[], total: number, now: Date): Html {
+  const more = total - waiting.length;
   return html`<section aria-labelledby="stamps-h">
-    <h2 id="stamps-h">Stamps waiting <span class="count">${waiting.length}</span></h2>
+    <h2 id="stamps-h">Stamps waiting <span class="count">${total}</span></h2>
+    ${more > 0 ? html`<p class="muted">The ${count(waiting.length)} longest waits are listed; ${count(more)} more are not shown.</p>` : ""}
     ${
       waiting.length === 0
         ? html`<p class="muted">No task is waiting for a human stamp.</p>`
@@ -139,7 +142,13 @@ export function boardContent(data: BoardData): Html {
       <h2 id="states-h">Tasks by state</h2>
       <div class="columns">${data.columns.map((c) => column(c, now))}</div>
     </section>
-    ${stamps(data.waiting, now)}
+    ${stamps(
+      data.waiting,
+      data.columns
+        .filter((c) => c.state === "awaiting_internal_review" || c.state === "awaiting_client_review")
+        .reduce((n, c) => n + c.count, 0),
+      now,
+    )}
     ${failures(data.failures)}
     ${events(data.events, now)}`;
 }

@@ -2,6 +2,8 @@
 // waiting with whom and their links, spend against the budget, failures by class, recent events; the
 // project filter (select and query), the refresh fragment, the task page, escaping, and the headers.
 import { describe, expect, it } from "vitest";
+import { projects, tasks } from "../../db/schema/index.ts";
+import { newId } from "../../lib/ids.ts";
 import { seedBoard } from "../board-seed.ts";
 import { useTestDb } from "../db.ts";
 import { TEST_TOKEN, testApp } from "../deps.ts";
@@ -106,6 +108,30 @@ describe("GET /board", () => {
     expect(all).toContain(`data-task-id="${a.ids.ready}"`);
     expect(all).toContain(`data-task-id="${b.ids.ready}"`);
     expect(all).toContain('<option value="" selected>All projects</option>');
+  });
+
+  it("counts every stamp waiting, not only the 100 it lists, and says how many are not shown", async () => {
+    const api = testApp(t.current.db, env);
+    const projectId = `proj_many_${Date.now().toString(36)}`;
+    await t.current.db.insert(projects).values({ id: projectId, name: "Many stamps" });
+    await t.current.db.insert(tasks).values(
+      Array.from({ length: 103 }, (_, i) => ({
+        id: newId("task"),
+        projectId,
+        workerId: "crm-setup",
+        title: `waiting ${i}`,
+        status: i < 90 ? ("awaiting_internal_review" as const) : ("awaiting_client_review" as const),
+        triagedAt: new Date(),
+      })),
+    );
+    const cookie = await signIn(api);
+    const page = await (
+      await api.request(`/board?project=${projectId}`, { token: null, headers: { cookie } })
+    ).text();
+    const stamps = page.slice(page.indexOf('id="stamps-h"'), page.indexOf('id="failures-h"'));
+    expect(countIn(stamps)).toBe(103);
+    expect(stamps.match(/<tr data-task-id=/g)).toHaveLength(100);
+    expect(stamps).toContain("The 100 longest waits are listed; 3 more are not shown.");
   });
 
   it("says so when the filter names no project (404), and refuses a bad query as a page (400)", async () => {
