@@ -2,7 +2,8 @@
 // final chunk of an SSE stream (sent when the request asks with stream_options.include_usage). The
 // sniffer only reads a copy of the bytes the client receives. The stripper is for streams where the
 // bridge itself asked for usage: it reads the usage-only chunk and removes that one event (its data
-// line and the blank line ending it), relaying every other byte unchanged.
+// line and the blank line ending it), relaying every other byte unchanged; usage riding on a chunk
+// with choices (the finish chunk, on some servers) is read and the chunk relayed as it is.
 import { StringDecoder } from "node:string_decoder";
 
 export interface Usage {
@@ -61,13 +62,18 @@ export class SseUsageSniffer {
 const NEWLINE = 0x0a;
 const USAGE_KEY = Buffer.from('"usage"');
 
-/** The usage of a usage-only chunk (`"choices": []` or none, and a usage object), else undefined. */
-function usageOnlyChunk(line: string): Usage | undefined {
+/**
+ * The usage a chunk carries, and whether it is a usage-only chunk (`"choices": []` or none) the
+ * stripper may remove; some servers put usage on the finish chunk, with its choices, which is kept.
+ */
+function chunkUsage(line: string): { usage: Usage; only: boolean } | undefined {
   if (!line.startsWith("data:") || !HAS_USAGE.test(line)) return undefined;
   try {
     const obj = JSON.parse(line.slice(5)) as { choices?: unknown };
-    if (Array.isArray(obj.choices) ? obj.choices.length > 0 : obj.choices !== undefined) return undefined;
-    return fromObject(obj);
+    const usage = fromObject(obj);
+    if (!usage) return undefined;
+    const only = Array.isArray(obj.choices) ? obj.choices.length === 0 : obj.choices === undefined;
+    return { usage, only };
   } catch {
     return undefined;
   }
@@ -107,9 +113,9 @@ export class SseUsageStripper {
         this.#dropBlank = false;
         drop = line.length === 0 || (line.length === 1 && line[0] === 0x0d);
       } else if (line.indexOf(USAGE_KEY) !== -1) {
-        const usage = usageOnlyChunk(line.toString("utf8"));
-        if (usage) {
-          this.usage = usage;
+        const found = chunkUsage(line.toString("utf8"));
+        if (found) this.usage = found.usage;
+        if (found?.only) {
           this.#dropBlank = true;
           drop = true;
         }

@@ -74,7 +74,7 @@ describe("usage stripper", () => {
       'data: {"choices":[{"delta":{"content":"x"}}],"usage":{"prompt_tokens":2,"completion_tokens":1}}\n\n';
     const r = strip(before + merged + after, 7);
     expect(r.text).toBe(before + merged + after);
-    expect(r.usage).toBeUndefined();
+    expect(r.usage).toEqual({ input: 2, output: 1 });
   });
 
   it("hands over a last line without a newline when the stream ends", () => {
