@@ -18,7 +18,12 @@ export interface GaugeSnapshot {
   upstreams: ReadonlyArray<{ url: string; role: string; inService: boolean; inFlight: number }>;
 }
 
+/** Distinct model labels kept on the token series; later ones count as "other". */
+export const MAX_MODEL_LABELS = 32;
+const MAX_MODEL_LABEL_CHARS = 128;
+
 export class BridgeMetrics {
+  readonly #models = new Set<string>();
   readonly registry = new Registry();
   /** `text/plain; version=0.0.4; charset=utf-8` */
   readonly contentType: string = this.registry.contentType;
@@ -136,12 +141,23 @@ export class BridgeMetrics {
     if (r.tokensIn === 0 && r.tokensOut === 0) return;
     this.#tokensIn.inc(r.tokensIn);
     this.#tokensOut.inc(r.tokensOut);
-    // Tokens exist only for answers the upstream served, so the model label is one it really has.
-    const model = r.model ?? "unknown";
+    const model = this.#modelLabel(r.model ?? "unknown");
     this.#child(this.callerTokens, `t\0${r.caller}\0${model}\0in`, [r.caller, model, "in"]).inc(r.tokensIn);
     this.#child(this.callerTokens, `t\0${r.caller}\0${model}\0out`, [r.caller, model, "out"]).inc(
       r.tokensOut,
     );
+  }
+
+  /**
+   * The model label is the requested model string, and an upstream that ignores `model` (llama.cpp
+   * serves whatever it loaded) answers any string: past MAX_MODEL_LABELS distinct ones, and for one
+   * too long to be a model id, the label is "other", so a caller cannot grow the series without bound.
+   */
+  #modelLabel(model: string): string {
+    if (this.#models.has(model)) return model;
+    if (model.length > MAX_MODEL_LABEL_CHARS || this.#models.size >= MAX_MODEL_LABELS) return "other";
+    this.#models.add(model);
+    return model;
   }
 
   render(): Promise<string> {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { AccountingRecord } from "../../api/bridge/accounting.ts";
 import { callerId } from "../../api/bridge/accounting.ts";
-import { BridgeMetrics } from "../../api/bridge/metrics.ts";
+import { BridgeMetrics, MAX_MODEL_LABELS } from "../../api/bridge/metrics.ts";
 import { SseUsageSniffer, SseUsageStripper, usageFromJson } from "../../api/bridge/usage.ts";
 
 describe("usage", () => {
@@ -136,6 +136,26 @@ describe("prometheus text (prom-client)", () => {
     );
     expect(text).toContain("bridge_slots_busy 1\n");
     expect(text).toContain('bridge_upstream_up{upstream="http://u",role="active"} 1\n');
+  });
+
+  it("keeps the model label bounded: past MAX_MODEL_LABELS distinct names, and for absurd ones, 'other'", async () => {
+    const m = new BridgeMetrics();
+    // An upstream that ignores `model` serves any string a caller sends.
+    for (let i = 0; i < 1000; i++) m.account(record({ model: `random-${i}` }));
+    m.account(record({ model: "x".repeat(10_000) }));
+    m.account(record({ model: "random-0" })); // one already kept stays itself
+    const text = await m.render();
+    const models = new Set(
+      [...text.matchAll(/bridge_caller_tokens_total\{[^}]*model="([^"]*)"/g)].map((x) => x[1]),
+    );
+    expect(models.size).toBe(MAX_MODEL_LABELS + 1);
+    expect(models.has("other")).toBe(true);
+    expect(text).toContain(
+      `bridge_caller_tokens_total{caller="${callerId("some-token-123")}",model="random-0",direction="in"} 10\n`,
+    );
+    expect(text).toContain(
+      `bridge_caller_tokens_total{caller="${callerId("some-token-123")}",model="other",direction="in"} ${(1000 - MAX_MODEL_LABELS + 1) * 5}\n`,
+    );
   });
 
   it("keeps each bridge's registry to itself", async () => {
