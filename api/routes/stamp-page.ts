@@ -161,6 +161,7 @@ export const stampPageRoutes = new Hono<AppEnv>()
         400,
       );
     }
+    let repeated: boolean;
     try {
       const applied = await decideThroughLink(deps.db, view.payload, {
         decision,
@@ -168,9 +169,14 @@ export const stampPageRoutes = new Hono<AppEnv>()
         actor: "client",
       });
       await publish(deps, applied.transition.outbox);
+      repeated = applied.repeated;
     } catch (err) {
-      if (isDomainError(err) && err.code === "CONFLICT")
+      if (isDomainError(err) && err.code === "CONFLICT") {
+        // Spent by the other of two quick submissions: the link's page, not an error of ours.
+        if ((err.details as { reason?: string } | undefined)?.reason === "used")
+          return c.html(refusal("This link was already used", err.message), 410);
         return c.html(refusal("This decision was not recorded", err.message), 409);
+      }
       throw err;
     }
     return c.html(
@@ -180,6 +186,7 @@ export const stampPageRoutes = new Hono<AppEnv>()
           ? html`<h1>Thank you — approved</h1><p>Your approval was recorded. You can close this page.</p>`
           : html`<h1>Thank you — changes requested</h1><p>Your note was sent to the team. You will get a new link for the revised work.</p>`,
       ),
-      201,
+      // The same decision submitted twice (a double click) is recorded once, and thanked for twice.
+      repeated ? 200 : 201,
     );
   });

@@ -7,7 +7,7 @@
 import { sql } from "drizzle-orm";
 import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
-import { DomainError } from "../errors.ts";
+import { DomainError, isDomainError } from "../errors.ts";
 import { latestEntrySql } from "../review/stamp-wait.ts";
 import { type AppliedStamp, applyStamp, EARLIER_ROUND, type StampDecision } from "./apply.ts";
 import { createStampLink, type StampLinkPayload, verifyStampToken } from "./link.ts";
@@ -154,30 +154,58 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
   };
 }
 
-/** Decides through a link: the stamp (first decision wins), then the link marked used. */
+/** What the first decision through a link did, in the client's words. */
+const DECIDED: Record<string, string> = {
+  done: "approved",
+  ready: "changes requested",
+  cancelled: "rejected",
+};
+
+export interface LinkDecision extends AppliedStamp {
+  /** The same decision through the same link again (a double click, a resubmitted form): its replay. */
+  repeated: boolean;
+}
+
+/**
+ * Decides through a link: the stamp (first decision wins), then the link marked used. The same
+ * decision again is the first one's replay (`repeated`); another decision through a link already used
+ * is refused with reason `used`, in the client's words — a double click on the other button, say,
+ * arriving before the page learnt the link was spent.
+ */
 export async function decideThroughLink(
   db: AppDb,
   payload: StampLinkPayload,
   input: { decision: StampDecision; note?: string; actor: string },
-): Promise<AppliedStamp> {
-  const applied = await applyStamp(db, {
-    taskId: payload.task,
-    stage: "client",
-    decision: input.decision,
-    deliverableHash: payload.hash,
-    channel: "link",
-    actor: input.actor,
-    sourceRef: payload.tid,
-    linkId: payload.tid,
-    ...(input.note ? { note: input.note } : {}),
-  });
-  if (applied.transition.replayed) {
-    throw new DomainError("CONFLICT", "This link was already used: its decision stands.", {
-      details: { reason: "used" },
+): Promise<LinkDecision> {
+  let applied: AppliedStamp;
+  try {
+    applied = await applyStamp(db, {
+      taskId: payload.task,
+      stage: "client",
+      decision: input.decision,
+      deliverableHash: payload.hash,
+      channel: "link",
+      actor: input.actor,
+      sourceRef: payload.tid,
+      linkId: payload.tid,
+      ...(input.note ? { note: input.note } : {}),
     });
+  } catch (err) {
+    const details = (isDomainError(err) ? err.details : undefined) as
+      | { reason?: string; to?: string }
+      | undefined;
+    if (isDomainError(err) && err.code === "CONFLICT" && details?.reason === "key_reused") {
+      const first = DECIDED[details.to ?? ""] ?? details.to ?? "decided";
+      throw new DomainError(
+        "CONFLICT",
+        `A decision was already made through this link (${first}). It stands; this one was not recorded.`,
+        { details: { reason: "used" }, cause: err },
+      );
+    }
+    throw err;
   }
   await db.execute(
     sql`update stamp_links set used_at = now(), used_by = ${input.actor} where token_id = ${payload.tid} and used_at is null`,
   );
-  return applied;
+  return { ...applied, repeated: applied.transition.replayed };
 }

@@ -69,6 +69,49 @@ describe("/stamp/:token", () => {
     expect(api.events.sent.filter((e) => e.name === "task/stamped")).toHaveLength(1);
   });
 
+  it("a double submit: the same decision is thanked for again (recorded once), the other button is told the link is spent", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    const approved = await api.request(link.path, form({ decision: "approve" }));
+    expect(approved.status).toBe(201);
+    // Two requests in flight: the second read the link (unused, the task awaiting the client) before
+    // the first committed. Its page check is put back to what it read; the stamp then sees the first.
+    const unmark = async () => {
+      await t.current.db.update(stampLinks).set({ usedAt: null }).where(eq(stampLinks.tokenId, link.tokenId));
+      await t.current.db.update(tasks).set({ status: "awaiting_client_review" }).where(eq(tasks.id, task.id));
+    };
+    await unmark();
+    const again = await api.request(link.path, form({ decision: "approve" }));
+    expect(again.status).toBe(200);
+    expect(await again.text()).toContain("Thank you — approved");
+    await unmark();
+    const other = await api.request(link.path, form({ decision: "request_changes", note: "wait, no" }));
+    expect(other.status).toBe(410);
+    const body = await other.text();
+    expect(body).toContain("This link was already used");
+    expect(body).toContain("A decision was already made through this link (approved)");
+    expect(body).not.toContain("key");
+    expect(await t.current.db.select().from(stamps).where(eq(stamps.taskId, task.id))).toHaveLength(1);
+    const stamped = api.events.sent.filter((e) => e.name === "task/stamped");
+    expect(stamped.length).toBeGreaterThan(0);
+    expect(new Set(stamped.map((e) => e.id)).size).toBe(1);
+  });
+
+  it("decideThroughLink past the page's check: the same decision is the first one's replay, another is refused as used", async () => {
+    const { task, link } = await awaitingClient();
+    const check = verifyStampToken({ token: link.path.slice("/stamp/".length), key: KEY, now: Date.now() });
+    if (!check.ok) throw new Error(check.reason);
+    const db = t.current.db;
+    const first = await decideThroughLink(db, check.payload, { decision: "approve", actor: "client" });
+    expect(first.repeated).toBe(false);
+    const again = await decideThroughLink(db, check.payload, { decision: "approve", actor: "client" });
+    expect(again).toMatchObject({ repeated: true, stampId: first.stampId });
+    await expect(
+      decideThroughLink(db, check.payload, { decision: "request_changes", note: "no", actor: "client" }),
+    ).rejects.toMatchObject({ code: "CONFLICT", details: { reason: "used" } });
+    expect(await statusOf(task.id)).toBe("done");
+  });
+
   it("takes a change request with its note, and needs the note", async () => {
     const api = testApp(t.current.db, env);
     const { task, link } = await awaitingClient();
