@@ -157,9 +157,17 @@ export async function pushBatch(deps: SyncDeps, taskIds: string[]): Promise<Push
             error: err.message,
           });
           outcomes = [];
-          for (const p of chunk) {
-            summary.calls++;
-            outcomes.push(await writeOne(client, rowOf(p.state, p.write)));
+          try {
+            for (const p of chunk) {
+              summary.calls++;
+              outcomes.push(await writeOne(client, rowOf(p.state, p.write)));
+            }
+          } catch (rowErr) {
+            // A 429 (or an outage) part-way: keep what was written, so the retry — which re-reads
+            // every task — writes only the rest. Without this a chunk of 100 plus its refused batch
+            // call outruns HubSpot's 100 per 10 s on every attempt and never gets through.
+            await settle(chunk.slice(0, outcomes.length), outcomes, at, "single");
+            throw rowErr;
           }
         }
       }

@@ -261,6 +261,39 @@ describe("crm-push: HubSpot's refusals and outages", () => {
     expect(bed.fake.calls.filter((c) => c.query.idProperty === "task_id")).toEqual([]);
   });
 
+  it("keeps the progress of a row-by-row fallback that runs into the rate limit: the retry writes only the rest", async () => {
+    // Five calls per 10 s; every batch update is refused whole (a row HubSpot's batch endpoint will
+    // not take, as a 400 for the call), so each chunk falls back to one call per row.
+    const bed = await crmBed(t.current.db, crm, {
+      rateLimit: { max: 5, intervalMs: 10_000, dailyMax: 250_000 },
+    });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await bed.submit());
+    await bed.sim.runUntilIdle();
+    bed.fake.fail({
+      match: (c) => c.path === "/crm/v3/objects/tickets/batch/update",
+      status: 400,
+      body: { status: "error", message: "Property values were not valid", category: "VALIDATION_ERROR" },
+    });
+    for (const id of ids) await bed.move(id, "ready");
+    await bed.sim.runUntilIdle();
+    const pushes = bed.sim.of("crm-push");
+    expect(pushes.at(-1)).toMatchObject({ failed: false });
+    expect(pushes.at(-1)?.rateLimited).toBeGreaterThan(0);
+    for (const id of ids) {
+      const link = await linkOf(id);
+      expect(bed.fake.tickets.get(link?.ticketId as string)?.properties.hs_pipeline_stage).toBe(
+        bed.mapping.stageIds.ready,
+      );
+    }
+    // Each ticket was written once: what the first attempt wrote before the 429 was kept.
+    const singles = bed.fake.calls.filter(
+      (c) => c.method === "PATCH" && /^\/crm\/v3\/objects\/tickets\/\d+$/.test(c.path),
+    );
+    expect(new Set(singles.map((c) => c.path)).size).toBe(8);
+    expect(singles).toHaveLength(8 + bed.fake.rateLimited());
+  });
+
   it("turns a 429 into a RetryAfterError carrying HubSpot's delay", async () => {
     const bed = await crmBed(t.current.db, crm);
     const taskId = await bed.submit();
