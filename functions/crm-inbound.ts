@@ -23,6 +23,7 @@ const changeOf = (d: StageChangeData) => ({
   ticketId: d.ticketId,
   stageId: d.stageId,
   occurredAt: d.occurredAt,
+  changeSource: d.changeSource,
 });
 // The webhook gives each change a deterministic id (HubSpot's composite key); a repeat is the same command.
 const stageChangeId = (id: string | undefined, c: StageChangeData) =>

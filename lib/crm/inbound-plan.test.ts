@@ -44,6 +44,11 @@ describe("classifyStageChange", () => {
     const person = { ...late, occurredAt: T + ECHO_WINDOW.afterMs + 1 };
     expect(classifyStageChange(person, { mapping, task, pushes })).toMatchObject({ kind: "refused" });
     expect(isEcho(pushes, { ...late, occurredAt: T - ECHO_WINDOW.beforeMs - 1 })).toBe(false);
+    // Our writes come back as API or INTEGRATION changes; a person's move by hand, even a moment after
+    // our write of the same stage, is never our echo (the task failed meanwhile, the person retries it).
+    expect(isEcho(pushes, { ...late, changeSource: "INTEGRATION" })).toBe(true);
+    for (const changeSource of ["CRM_UI", "MOBILE_IOS"])
+      expect(isEcho(pushes, { ...late, changeSource })).toBe(false);
   });
 
   it("is in step when the ticket already shows the task's state", () => {

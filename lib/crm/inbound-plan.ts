@@ -21,7 +21,13 @@ export interface StageChange {
   ticketId: string;
   stageId: string;
   occurredAt: number;
+  /** How HubSpot says it was changed (CRM_UI: a person in HubSpot's app; our writes come as API or
+   *  INTEGRATION). */
+  changeSource?: string | undefined;
 }
+
+/** Change sources that are a person's hand in HubSpot's own apps: never the echo of a write of ours. */
+const BY_HAND = new Set(["CRM_UI", "MOBILE_IOS", "MOBILE_ANDROID"]);
 
 export type CrmCommand =
   | { kind: "client_stamp"; decision: "approve" | "request_changes" }
@@ -38,7 +44,10 @@ export type InboundVerdict =
 export const stateOfStage = (mapping: SetupMapping, stageId: string): TaskState | undefined =>
   TASK_STATES.find((s) => mapping.stageIds[s] === stageId);
 
+// By time alone, a person's move to the stage we wrote a moment before (within the window) would
+// pass for our echo: a change HubSpot says was made by hand is never one.
 export const isEcho = (pushes: readonly CrmPush[], change: StageChange): boolean =>
+  !BY_HAND.has(change.changeSource ?? "") &&
   pushes.some(
     (p) =>
       p.stageId === change.stageId &&
