@@ -16,7 +16,7 @@ interface FailureRow {
   failure_class: FailureClass | null;
   status_reason: string | null;
   n: string | number;
-  tasks: { id: string; title: string }[] | string;
+  tasks: { id: string; title: string; at: number }[] | string;
 }
 
 /**
@@ -32,23 +32,37 @@ export async function readFailures(
   const result = await db.execute(sql`
     select failure_class, case when failure_class is null then status_reason end as status_reason,
            count(*) as n,
-           to_json((array_agg(json_build_object('id', id, 'title', title) order by updated_at desc, id))
+           to_json((array_agg(json_build_object('id', id, 'title', title,
+                                                'at', extract(epoch from updated_at)) order by updated_at desc, id))
                    [1:${opts.examples}::int]) as tasks
       from tasks
      where status = 'failed_needs_triage'
        and (${project}::text is null or project_id = ${project}::text)
      group by 1, 2`);
-  const groups = new Map<FailureClass, FailureGroup>();
+  // Rows without a class are grouped by reason, so one class can come from several rows: their
+  // examples are merged and sorted again, latest first, before the first few are kept.
+  const groups = new Map<
+    FailureClass,
+    { count: number; tasks: { id: string; title: string; at: number }[] }
+  >();
   for (const r of rowsOf<FailureRow>(result)) {
     const cls = r.failure_class ?? classOfReason(r.status_reason);
-    const group = groups.get(cls) ?? { failureClass: cls, count: 0, tasks: [] };
+    const group = groups.get(cls) ?? { count: 0, tasks: [] };
     group.count += Number(r.n);
     group.tasks.push(...fromJson(r.tasks));
     groups.set(cls, group);
   }
   return FAILURE_CLASSES.flatMap((cls) => {
     const g = groups.get(cls);
-    return g ? [{ ...g, tasks: g.tasks.slice(0, opts.examples) }] : [];
+    if (!g) return [];
+    const latest = [...g.tasks].sort((a, b) => b.at - a.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [
+      {
+        failureClass: cls,
+        count: g.count,
+        tasks: latest.slice(0, opts.examples).map(({ id, title }) => ({ id, title })),
+      },
+    ];
   });
 }
 

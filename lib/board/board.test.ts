@@ -3,7 +3,7 @@
 // row classed from its reason), recent events newest first, today's spend against the budget, and the
 // project filter keeping other projects out.
 import { beforeAll, describe, expect, it } from "vitest";
-import { reviewers } from "../../db/schema/index.ts";
+import { projects, reviewers } from "../../db/schema/index.ts";
 import { seedBoard } from "../../test/board-seed.ts";
 import { useTestDb } from "../../test/db.ts";
 import { insertTask } from "../../test/fixtures.ts";
@@ -134,6 +134,27 @@ describe("readFailures", () => {
     const one = await readFailures(t.current.db, { projectId: seed.projectId, examples: 1 });
     expect(one.find((g) => g.failureClass === "auth")).toMatchObject({ count: 2 });
     expect(one.find((g) => g.failureClass === "auth")?.tasks).toHaveLength(1);
+  });
+});
+
+describe("readFailures: legacy rows of one class", () => {
+  it("lists the latest examples of the class, however many legacy reasons it was grouped from", async () => {
+    const projectId = newId("proj");
+    await t.current.db.insert(projects).values({ id: projectId, name: "Legacy Co" });
+    // Failed before tasks.failure_class existed: six reasons, all classed `other`, an hour apart.
+    const made: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const task = await insertTask(t.current.db, {
+        projectId,
+        status: "failed_needs_triage",
+        statusReason: `something odd happened (${i})`,
+        updatedAt: new Date(now.getTime() - (6 - i) * 3_600_000),
+      });
+      made.push(task.id);
+    }
+    const [group] = await readFailures(t.current.db, { projectId, examples: 5 });
+    expect(group).toMatchObject({ failureClass: "other", count: 6 });
+    expect(group?.tasks.map((x) => x.id)).toEqual(made.slice(1).reverse());
   });
 });
 
