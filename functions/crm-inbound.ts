@@ -84,7 +84,6 @@ export const crmInbound = inngest.createFunction(
           eventId,
           portalId: event.data.portalId,
           mover,
-          stageId: change.stageId,
         }),
       );
       if (applied.applied) return { outcome: "applied", command: verdict.command.kind, state: applied.to };

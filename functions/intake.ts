@@ -125,12 +125,13 @@ export async function runIntake({ step, deps, runId }: Pick<Ctx, "step" | "deps"
       const reason = `${failure.class}: ${failure.message}`;
       await step.run("to-triage", async () => {
         if (retry) {
-          await recordRetriageFailure(deps.db, {
+          const failed = await recordRetriageFailure(deps.db, {
             taskId,
             from: retry.from,
             key: `${runId}:to-triage`,
             reason,
           });
+          await publish(deps, failed.outbox);
           return;
         }
         const r = await transition(deps.db, {

@@ -5,6 +5,7 @@
 // note (onFailure too). One run per request: the event's id derives from the request's log row.
 import { taskRetriageRequested } from "../lib/events.ts";
 import { classifyFailure, failureReason } from "../lib/failures.ts";
+import { publish } from "../lib/outbox/publish.ts";
 import { recordRetriageFailure } from "../lib/tasks/retriage.ts";
 import { inngest } from "./client.ts";
 import { runIntake } from "./intake.ts";
@@ -19,7 +20,7 @@ export const retriage = inngest.createFunction(
       const { taskId, from } = event.data.event.data as { taskId: string; from: "failed_needs_triage" };
       return step.run("note-failure", async () => {
         const cls = classifyFailure(error);
-        const noted = await recordRetriageFailure(deps.db, {
+        const failed = await recordRetriageFailure(deps.db, {
           taskId,
           from,
           key: `retriage-failed:${event.data.run_id}`,
@@ -28,7 +29,8 @@ export const retriage = inngest.createFunction(
             `the retry's triage failed after its retries: ${error.message.slice(0, 300)}`,
           ),
         });
-        return { noted, class: cls };
+        await publish(deps, failed.outbox);
+        return { noted: failed.noted, class: cls };
       });
     },
   },

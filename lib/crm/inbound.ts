@@ -104,15 +104,6 @@ export interface CommandInput {
   portalId: number;
   /** Who moved the ticket, as the webhook said. */
   mover?: Mover;
-  /** The stage the person moved the ticket to (what it shows now). */
-  stageId?: string;
-}
-
-/** The ticket shows `stageId`, not the stage of a state we pushed: the sync and the watchdog see the drift. */
-async function markTicketStage(db: AppDb, taskId: string, stageId: string): Promise<void> {
-  await db.execute(sql`
-    update crm_links set pushed_stage_id = ${stageId}, pushed_state = null, updated_at = now()
-     where task_id = ${taskId}`);
 }
 
 export type CommandOutcome =
@@ -164,10 +155,9 @@ export async function applyCommand(
         actor: `crm:${actorOf(input.portalId)}`,
       });
       const moved = r.kind === "moved" ? r.transition : r.retriage;
-      // Triaged again first, the task stays where it is while the ticket shows the person's Ready: it
-      // has drifted until the task moves. A retriage that succeeds moves it (and the sync follows);
-      // one that fails leaves it, and the watchdog's drift check puts the ticket back to its stage.
-      if (r.kind === "retriage" && input.stageId) await markTicketStage(deps.db, taskId, input.stageId);
+      // Triaged again first, the task stays where it is while the ticket shows the person's Ready. A
+      // retriage that succeeds moves the task (and the sync follows); one that fails owes the push
+      // that puts the ticket back (recordRetriageFailure).
       await publish(deps, moved.outbox);
       return {
         applied: true,

@@ -10,7 +10,7 @@
 import { sql } from "drizzle-orm";
 import { fromJson, pgErrorOf, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
-import { taskRetriageRequested } from "../events.ts";
+import { crmPushRequested, taskRetriageRequested } from "../events.ts";
 import { classOfReason } from "../failures.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import type { TaskState } from "../states.ts";
@@ -49,6 +49,9 @@ export type ReadyOutcome =
   | { kind: "retriage"; retriage: RetriageResult };
 
 /** `task/retriage.requested`'s id: `task-retriage:<taskId>:<request event id>`. */
+/** The CRM push a failed retriage owes a mirrored task: `crm-push:<taskId>:<note event id>`. */
+const CRM_PUSH_PREFIX = "crm-push:";
+
 export const retriageEventId = (taskId: string, requestEventId: number): string =>
   `task-retriage:${taskId}:${requestEventId}`;
 
@@ -212,12 +215,15 @@ export async function requestRetriage(db: AppDb, input: ToReadyInput): Promise<R
 /**
  * A retriage that could not triage the task (the ticket is gone, HubSpot refuses the token, intake ran
  * out of retries): the task stays where the person left it, with the new failure as its reason and
- * class, and a note saying so — ONE statement, keyed so a retried step writes it once.
+ * class, and a note saying so — ONE statement, keyed so a retried step writes it once. A task mirrored
+ * on a HubSpot ticket also owes a push in that statement: a retry made there moved the ticket to
+ * Ready, and it must show the task's stage again (crm-push writes it, the note changed last_event_id).
+ * Returns whether the note was written, and the outbox rows to publish.
  */
 export async function recordRetriageFailure(
   db: AppDb,
   input: { taskId: string; from: ReadyFrom; key: string; reason: string },
-): Promise<boolean> {
+): Promise<{ noted: boolean; outbox: OutboxMessage[] }> {
   const { taskId, from, key, reason } = input;
   const text = `The retry could not triage the task; it stays ${from.replaceAll("_", " ")}. ${reason}`;
   const result = await db.execute(sql`
@@ -236,7 +242,19 @@ export async function recordRetriageFailure(
              'fn:intake', ${key}
         from marked
       returning id
+    ),
+    ob as (
+      insert into outbox (event_id, name, data, cause_event_id)
+      select ${CRM_PUSH_PREFIX}::text || marked.id || ':' || ev.id, ${crmPushRequested.name}::text,
+             jsonb_build_object('taskId', marked.id), ev.id
+        from marked cross join ev
+       where exists (select 1 from crm_links l where l.task_id = marked.id)
+      returning event_id
     )
-    select count(*)::int as n from ev`);
-  return Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0) > 0;
+    select (select count(*)::int from ev) as n, (select event_id from ob) as push_id`);
+  const row = rowsOf<{ n: number; push_id: string | null }>(result)[0];
+  return {
+    noted: Number(row?.n ?? 0) > 0,
+    outbox: row?.push_id ? [{ eventId: row.push_id, name: crmPushRequested.name, data: { taskId } }] : [],
+  };
 }

@@ -18,11 +18,10 @@ import {
   tasks,
 } from "../../db/schema/index.ts";
 import { noteRefusalOnTicket } from "../../lib/crm/inbound.ts";
-import { crmPushRequested } from "../../lib/events.ts";
 import { newId } from "../../lib/ids.ts";
+import { publish } from "../../lib/outbox/publish.ts";
 import type { TaskState } from "../../lib/states.ts";
 import { recordRetriageFailure } from "../../lib/tasks/retriage.ts";
-import { findCrmDrift } from "../../lib/watchdog/crm-drift.ts";
 import { useTestDb } from "../db.ts";
 import type { FakeHubSpot } from "../fakes/hubspot.ts";
 import { type CrmBed, crmBed, startCrmFake } from "./harness.ts";
@@ -217,31 +216,31 @@ describe("crm-inbound", () => {
       name: "task/retriage.requested",
       data: expect.objectContaining({ taskId }),
     });
-    // The ticket shows Ready while the task is still failed: a drift the watchdog can see.
-    expect(await linkOf(taskId)).toMatchObject({
-      pushedState: null,
-      pushedStageId: bed.mapping.stageIds.ready,
-    });
 
     // The retriage fails (the ticket still cannot be read): the task stays failed, and the ticket does
-    // not keep saying Ready — the drift check finds it and the push puts it back.
-    await recordRetriageFailure(t.current.db, {
-      taskId,
-      from: "failed_needs_triage",
-      key: "retriage-failed:test",
-      reason: "external_api: the ticket could not be read",
-    });
-    await t.current.db
-      .update(tasks)
-      .set({ updatedAt: new Date(bed.sim.now - 3_600_000) })
-      .where(eq(tasks.id, taskId));
-    const drift = await findCrmDrift(t.current.db, { now: new Date(bed.sim.now), minutes: 15, limit: 10 });
-    expect(drift.map((d) => d.taskId)).toContain(taskId);
-    await bed.deps.events.send(crmPushRequested.create({ taskId }));
-    await bed.sim.runUntilIdle();
-    expect(bed.fake.tickets.get(ticketId)?.properties.hs_pipeline_stage).toBe(
-      bed.mapping.stageIds.failed_needs_triage,
-    );
+    // not keep saying Ready — the failure owes the push that puts it back. Twice over: a second retry
+    // from HubSpot that fails again is put back again.
+    const stageOf = () => bed.fake.tickets.get(ticketId)?.properties.hs_pipeline_stage;
+    for (const round of [1, 2]) {
+      if (round === 2) {
+        bed.sim.now += 60_000;
+        personMoves(bed, ticketId, "ready");
+        await bed.sim.runUntilIdle();
+        expect(lastInbound(bed)?.result).toMatchObject({ outcome: "applied", state: "failed_needs_triage" });
+      }
+      expect(stageOf()).toBe(bed.mapping.stageIds.ready);
+      const failed = await recordRetriageFailure(t.current.db, {
+        taskId,
+        from: "failed_needs_triage",
+        key: `retriage-failed:test-${round}`,
+        reason: "external_api: the ticket could not be read",
+      });
+      expect(failed.noted).toBe(true);
+      expect(failed.outbox.map((o) => o.name)).toEqual(["crm/push.requested"]);
+      await publish(bed.deps, failed.outbox);
+      await bed.sim.runUntilIdle();
+      expect(stageOf()).toBe(bed.mapping.stageIds.failed_needs_triage);
+    }
   });
 
   it("cancels the task when a person moves the ticket to Cancelled", async () => {
