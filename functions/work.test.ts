@@ -14,6 +14,7 @@ import {
   tokenUsage,
   workerLeases,
 } from "../db/schema/index.ts";
+import { classifyFailure } from "../lib/failures.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
 import { resumeScheduler } from "../lib/scheduler/pause.ts";
 import { readPauseState } from "../lib/scheduler/pause-state.ts";
@@ -341,6 +342,53 @@ describe("work", () => {
     const alerts = await t.current.db.select().from(outbox).where(eq(outbox.name, "scheduler/paused"));
     expect(alerts).toHaveLength(1);
     await resumeScheduler(t.current.db, { actor: "test", now: new Date() });
+  });
+
+  it("does not hold its slot through HubSpot's daily cap: the run fails at once, as a rate limit saying when to retry", async () => {
+    const { event } = await leased();
+    const daily = {
+      match: (c: { path: string }) => c.path === "/crm/v3/objects/tickets/search",
+      status: 429,
+      body: {
+        status: "error",
+        message: "You have reached your daily limit.",
+        errorType: "RATE_LIMIT",
+        policyName: "DAILY",
+      },
+      times: 1,
+    };
+    hubspot.fail(daily);
+    anthropic.queue(toolTurn("hubspot_search_objects", { objectType: "tickets", properties: ["subject"] }));
+    const { deps } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    // Not an hour-long RetryAfterError the watchdog would cut short as stuck (and class a timeout).
+    expect(res.error).toMatchObject({ name: "NonRetriableError" });
+    const message = (res.error as Error).message;
+    expect(message).toMatch(
+      /HubSpot rate limit \(DAILY\).*too long to hold a worker slot: retry the task once the limit lifts/,
+    );
+    // onFailure classes the failure from its message: a rate limit, not a timeout.
+    expect(classifyFailure(new Error(message))).toBe("rate_limit");
+  });
+
+  it("waits out a short rate limit by retrying the step (HubSpot's ten-second window)", async () => {
+    const { event } = await leased();
+    hubspot.fail({
+      match: (c: { path: string }) => c.path === "/crm/v3/objects/tickets/search",
+      status: 429,
+      body: {
+        status: "error",
+        message: "ten_secondly_rolling",
+        errorType: "RATE_LIMIT",
+        policyName: "TEN_SECONDLY_ROLLING",
+      },
+      headers: { "X-HubSpot-RateLimit-Interval-Milliseconds": "10000" },
+      times: 1,
+    });
+    anthropic.queue(toolTurn("hubspot_search_objects", { objectType: "tickets", properties: ["subject"] }));
+    const { deps } = testDeps(t.current.db, env());
+    const res = await runFunction(work, { deps, event });
+    expect(res.error).toMatchObject({ name: "RetryAfterError" });
   });
 
   it("stops before any model call when the task is over its cap, or the day's budget is spent", async () => {

@@ -45,6 +45,7 @@ import {
   turnFits,
 } from "../lib/work/steps.ts";
 import { waitForSubtasks } from "../lib/work/subtasks.ts";
+import { boundedWait } from "../lib/work/wait-limit.ts";
 import { inngest } from "./client.ts";
 
 const REGISTRIES = { "crm-setup": crmSetupTools } as const;
@@ -290,7 +291,9 @@ export const work = inngest.createFunction(
             // The turn is part of the key: some OpenAI-compatible servers number tool calls per
             // response (call_0, call_1, …), so an id alone can come back in a later turn for another call.
             const key = `${runId}:${turn}:${call.id}`;
-            const res = await executeToolCall(ctx, registry, { ...call, key });
+            const res = await executeToolCall(ctx, registry, { ...call, key }).catch((err: unknown) => {
+              throw boundedWait(err, deps.config.FOREMAN_WATCHDOG_STUCK_MINUTES);
+            });
             await appendEvents(
               deps.db,
               res.events.map((e) => ({ ...e, taskId, runId, actor: `worker:${workerId}` })),
