@@ -206,6 +206,20 @@ describe("write tools (live)", () => {
       code: "VALIDATION",
       fields: [{ path: "properties.task_id" }],
     });
+    // Not by the ticket type's numeric id either, nor the link people follow to the task.
+    const byTypeId = await run("hubspot_update_record", {
+      objectType: "0-5",
+      id: "7001",
+      properties: { hs_pipeline_stage: "99" },
+    });
+    expect(parsed(byTypeId).error).toMatchObject({ code: "VALIDATION" });
+    const forgedLink = await run("hubspot_update_record", {
+      objectType: "tickets",
+      id: "7002",
+      properties: { task_url: "https://evil.example/stamp" },
+    });
+    expect(parsed(forgedLink).error).toMatchObject({ fields: [{ path: "properties.task_url" }] });
+    expect(fake.callsTo("PATCH", "/crm/v3/objects/0-5/7001")).toHaveLength(0);
     expect(fake.callsTo("PATCH", "/crm/v3/objects/tickets/7001")).toHaveLength(0);
     expect(fake.callsTo("PATCH", "/crm/v3/objects/tickets/7002")).toHaveLength(0);
     expect(fake.tickets.get("7001")?.properties.hs_pipeline_stage).toBe("10");

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { crmLinks } from "../../../db/schema/index.ts";
 import type { AppDb } from "../../../db/types.ts";
 import { DomainError } from "../../errors.ts";
+import { PROPERTIES } from "../../hubspot/setup.ts";
 import { text } from "../../text.ts";
 import { defineTool } from "../contract.ts";
 import { FIELD_TYPES, PROPERTY_TYPES } from "../crm/writer.ts";
@@ -41,14 +42,16 @@ export const createProperty = defineTool({
     written(await ctx.crm.createProperty(type, property), (created) => ({ created })),
 });
 
-/** The ticket properties foreman's CRM sync owns: a ticket's task and the event it mirrors. */
-const SYNC_PROPERTIES = ["task_id", "last_event_id"] as const;
+/** The ticket properties foreman's CRM sync owns (setup:hubspot made them): task_id, task_url, … */
+const SYNC_PROPERTIES: readonly string[] = PROPERTIES.map((p) => p.name);
+/** Tickets, by any name HubSpot's object API takes for them. */
+const TICKETS = new Set(["tickets", "ticket", "0-5"]);
 /** What places a ticket in a pipeline stage: on a ticket that mirrors a task, the task's state. */
 const STAGE_PROPERTIES = ["hs_pipeline", "hs_pipeline_stage"] as const;
 
 /**
- * Refuses an agent's write to what the CRM sync owns. task_id and last_event_id tie a ticket to its
- * task (the sync writes and finds tickets by them); a mirrored ticket's stage is its task's state, and
+ * Refuses an agent's write to what the CRM sync owns. Its properties tie a ticket to its task (the
+ * sync writes and finds tickets by task_id; task_url is the link people follow); a mirrored ticket's stage is its task's state, and
  * a move there is read back as a person's command — an agent moving its own ticket to Cancelled would
  * cancel its own task. Other tickets' stages are the client's business and stay writable.
  */
@@ -56,9 +59,9 @@ async function refuseSyncOwned(
   ctx: { db: AppDb },
   input: { objectType: string; id: string; properties: Record<string, unknown> },
 ): Promise<void> {
-  if (input.objectType !== "tickets") return;
+  if (!TICKETS.has(input.objectType)) return;
   const names = Object.keys(input.properties);
-  const owned = names.filter((n) => (SYNC_PROPERTIES as readonly string[]).includes(n));
+  const owned = names.filter((n) => SYNC_PROPERTIES.includes(n));
   if (owned.length > 0) {
     throw new DomainError(
       "VALIDATION",
