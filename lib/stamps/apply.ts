@@ -96,7 +96,10 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
         ),
       ],
     });
-    if (moved.replayed) {
+    // The CRM channel has no version of its own (crm-inbound reads the task's current hash on every
+    // attempt, so a retried step after a revision would look like another version): its reference,
+    // the stage change's id, is never reused anyway.
+    if (moved.replayed && input.channel !== "crm") {
       // The same reference and the same move — but a replay only if it decided the same version: an
       // API key reused for the next round's decision is a different request, not this one again.
       const [first] = await db

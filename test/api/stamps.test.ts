@@ -5,6 +5,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { outbox, stamps, taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
+import { applyStamp } from "../../lib/stamps/apply.ts";
 import { promoteDependents } from "../../lib/tasks/promote.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
@@ -129,6 +130,29 @@ describe("POST /api/tasks/:id/stamps", () => {
     // The true repeat of the first request is still its replay.
     const repeat = await stamp(api, task.id, { ...changes, deliverable_hash: HASH }, "ops-key");
     expect(repeat.status).toBe(200);
+  });
+
+  it("a CRM stamp retried after a revision is its own replay (the CRM channel reads the hash at each attempt)", async () => {
+    const task = await waiting("awaiting_client_review");
+    const input = {
+      taskId: task.id,
+      stage: "client" as const,
+      decision: "request_changes" as const,
+      channel: "crm" as const,
+      actor: "hubspot-portal-1-user-7",
+      sourceRef: "hubspot:62515:1:9:1:1:hs_pipeline_stage",
+      note: "the ticket was moved back to Ready in HubSpot",
+    };
+    const first = await applyStamp(t.current.db, { ...input, deliverableHash: HASH });
+    expect(first.transition.replayed).toBe(false);
+    // The step's answer was lost; before its retry the worker handed in a new version.
+    const NEW = "d".repeat(64);
+    await t.current.db
+      .update(tasks)
+      .set({ status: "awaiting_client_review", deliverableHash: NEW })
+      .where(eq(tasks.id, task.id));
+    const retried = await applyStamp(t.current.db, { ...input, deliverableHash: NEW });
+    expect(retried).toMatchObject({ stampId: first.stampId, transition: { replayed: true } });
   });
 
   it("names the person behind the token, and warns when task/stamped could not be sent yet", async () => {
