@@ -74,7 +74,9 @@ function links(w: WaitingStamp, now: Date): Html {
 }
 
 /** `total`: every task at a human stage (the review columns' counts); `waiting` lists the oldest of them. */
-function stamps(waiting: WaitingStamp[], total: number, now: Date): Html {
+function stamps(waiting: WaitingStamp[], counted: number, now: Date): Html {
+  // The columns and this list are read side by side (two snapshots): never show fewer than listed.
+  const total = Math.max(counted, waiting.length);
   const more = total - waiting.length;
   return html`<section aria-labelledby="stamps-h">
     <h2 id="stamps-h">Stamps waiting <span class="count">${total}</span></h2>

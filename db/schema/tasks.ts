@@ -35,7 +35,7 @@ export const tasks = pgTable(
     /** Why the task is in its current state (blocked reason, failure class, …). */
     statusReason: text("status_reason"),
     /** When the task entered its current state: set by the move, not by notes, syncs or reassignment
-     *  (those touch updated_at), so the scheduler's aging and the watchdog's waits count from the move. */
+     *  (those touch updated_at), so the scheduler's aging counts from the move into ready. */
     statusSince: timestamp("status_since", { withTimezone: true }).notNull().defaultNow(),
     /** The priority lane P0–P5: 0 urgent · 1 high · 2 normal · 3 low · 4 background · 5 bulk. */
     priority: smallint("priority").notNull().default(2),

@@ -1,5 +1,5 @@
 // What went wrong and what just happened: the tasks in triage grouped by failure class (exact counts
-// and the latest few of each, one query), and the newest task events across the queue (one query).
+// and the latest few of each — by when they failed, not by later notes — one query), and the newest task events across the queue (one query).
 import { sql } from "drizzle-orm";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -33,7 +33,7 @@ export async function readFailures(
     select failure_class, case when failure_class is null then status_reason end as status_reason,
            count(*) as n,
            to_json((array_agg(json_build_object('id', id, 'title', title,
-                                                'at', extract(epoch from updated_at)) order by updated_at desc, id))
+                                                'at', extract(epoch from status_since)) order by status_since desc, id))
                    [1:${opts.examples}::int]) as tasks
       from tasks
      where status = 'failed_needs_triage'

@@ -148,7 +148,9 @@ describe("readFailures: legacy rows of one class", () => {
         projectId,
         status: "failed_needs_triage",
         statusReason: `something odd happened (${i})`,
-        updatedAt: new Date(now.getTime() - (6 - i) * 3_600_000),
+        statusSince: new Date(now.getTime() - (6 - i) * 3_600_000),
+        // A note on the oldest since does not make it one of the latest failures.
+        updatedAt: i === 0 ? now : new Date(now.getTime() - (6 - i) * 3_600_000),
       });
       made.push(task.id);
     }
