@@ -49,8 +49,15 @@ type Row = {
   history: { at: string; kind: string; actor: string; payload: Record<string, unknown> }[] | null;
 };
 
+/** Characters of an earlier deliverable the dossier shows (its start: the structure a review names). */
+const DELIVERABLE_CHARS = 6_000;
+
 const textOf = (kind: string, p: Record<string, unknown>): string => {
   if (kind === "state_changed") return `Moved ${p.from} → ${p.to}${p.reason ? `: ${p.reason}` : ""}`;
+  if (kind === "deliverable" && typeof p.markdown === "string") {
+    const cut = p.markdown.length >= DELIVERABLE_CHARS ? "\n\n(… the rest is not shown)" : "";
+    return `Version ${p.version} handed in (${p.hash}):\n\n${p.markdown}${cut}`;
+  }
   const main = p.text ?? p.feedback ?? p.note ?? p.reason ?? p.summary;
   return typeof main === "string" ? main : JSON.stringify(p);
 };
@@ -89,7 +96,14 @@ const queryWords = (title: string) =>
 export async function loadWorkContext(db: AppDb, input: { taskId: string; runId: string; workerId: string }) {
   const result = await db.execute(sql`
     select t.id, t.title, t.description, t.project_id, t.dry_run, t.rubric, t.status, t.current_run_id,
-           (select jsonb_agg(jsonb_build_object('at', e.created_at, 'kind', e.kind, 'actor', e.actor, 'payload', e.payload)
+           (select jsonb_agg(jsonb_build_object('at', e.created_at, 'kind', e.kind, 'actor', e.actor, 'payload',
+                               -- A handed-in version's event names it; the review that follows is about
+                               -- its text, so the dossier carries the text (the latest part is enough).
+                               case when e.kind = 'deliverable'
+                                    then e.payload || jsonb_build_object('markdown',
+                                           (select left(d.markdown, ${DELIVERABLE_CHARS}) from deliverables d
+                                             where d.id = e.payload->>'deliverableId'))
+                                    else e.payload end)
                              order by e.id)
               from task_events e
              where e.task_id = t.id and e.kind in (${sql.join(

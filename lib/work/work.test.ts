@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { agentRuns, deliverables, outbox, taskEvents, tasks, workerLeases } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { useTestDb } from "../../test/db.ts";
-import { leasedTask } from "../../test/fixtures.ts";
+import { leasedTask, submittedDeliverable } from "../../test/fixtures.ts";
+import { loadWorkContext } from "./context.ts";
 import { storeDeliverable } from "./deliverable.ts";
 import { releaseRun } from "./release.ts";
 
@@ -84,5 +85,18 @@ describe("releaseRun", () => {
       leaseExpiresAt: null,
     });
     expect(await db.select().from(workerLeases).where(eq(workerLeases.runId, runId))).toHaveLength(0);
+  });
+});
+
+describe("loadWorkContext: a revision's dossier", () => {
+  it("shows the text of the version that was reviewed, not only its id and hash", async () => {
+    const db = t.current.db;
+    await db.delete(workerLeases);
+    const s = await submittedDeliverable(db, {
+      markdown: "# Renewal date\n\nSection 2: UNIQUE-TEXT-42 — created as a single-line text property.",
+    });
+    const ctx = await loadWorkContext(db, { taskId: s.taskId, runId: s.runId, workerId: "crm-setup" });
+    expect(ctx?.dossier).toContain("Version 1 handed in");
+    expect(ctx?.dossier).toContain("Section 2: UNIQUE-TEXT-42");
   });
 });
