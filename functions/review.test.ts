@@ -194,6 +194,48 @@ describe("review", () => {
     expect(await db.select().from(reviews).where(eq(reviews.taskId, twice.taskId))).toHaveLength(0);
   });
 
+  it("never passes a verdict that scored only part of the rubric: repaired once, then retried, never a pass", async () => {
+    const db = t.current.db;
+    const rubric = ["renewal_date exists", "its label is 'Renewal date'", "no other property changed"];
+    const overall = {
+      criteria: [{ criterion: "overall", score: 9, pass: true, note: "looks fine" }],
+      verdict: "pass",
+      score: 9,
+      feedback: "All good.",
+    };
+    const complete = {
+      criteria: rubric.map((criterion) => ({ criterion, score: 9, pass: true, note: "ok" })),
+      verdict: "pass",
+      score: 9,
+      feedback: "All good.",
+    };
+    const repaired = await submittedDeliverable(db, {
+      task: { rubric, projectId: await project(db, false) },
+    });
+    script(overall, complete);
+    const ok = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event: repaired.event,
+      runId: `rv_${repaired.taskId}`,
+    });
+    expect(suspendedAt(ok.error)).toBe("client:wait:remind:0");
+    const [stored] = await db.select().from(reviews).where(eq(reviews.taskId, repaired.taskId));
+    expect(stored?.criteria).toHaveLength(3);
+    // The repair told the model what it left out.
+    expect(JSON.stringify(model.requests.at(-1))).toContain("scored 1 of the rubric's 3 criteria");
+
+    const never = await submittedDeliverable(db, { task: { rubric, projectId: await project(db, false) } });
+    script(overall);
+    const bad = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event: never.event,
+      runId: `rv_${never.taskId}`,
+    });
+    expect(bad.error).toBeDefined();
+    expect((await row(never.taskId))?.status).toBe("working");
+    expect(await db.select().from(reviews).where(eq(reviews.taskId, never.taskId))).toHaveLength(0);
+  });
+
   it("never passes while the local model is down: the task stays working with its work kept", async () => {
     const db = t.current.db;
     const { taskId, event } = await submitted(db, { projectId: await project(db, false) });

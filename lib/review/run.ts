@@ -19,6 +19,7 @@ import {
   reviewPrompt,
   reviewVerdict,
   rubricFor,
+  unscored,
 } from "./rubric.ts";
 
 export interface ReviewSubject {
@@ -170,6 +171,13 @@ export async function reviewWithModel(
       });
       usage.input += res.usage.input;
       usage.output += res.usage.output;
+      // Part of the rubric left unscored is an incomplete answer, repaired like a malformed one: it
+      // must not pass the work (a single "overall" criterion would), nor fail it for the reviewer's lapse.
+      const gap = unscored(res.json, subject.rubric);
+      if (gap) {
+        problem = gap;
+        continue;
+      }
       return {
         verdict: normalise(res.json, subject.rubric),
         model: res.model,
