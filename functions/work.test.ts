@@ -19,6 +19,8 @@ import { leaseTask } from "../lib/scheduler/lease.ts";
 import { resumeScheduler } from "../lib/scheduler/pause.ts";
 import { readPauseState } from "../lib/scheduler/pause-state.ts";
 import { applyTaskCommand } from "../lib/tasks/command.ts";
+import { findStrandedDependents } from "../lib/watchdog/stranded.ts";
+import { isWaitingForSubtasks } from "../lib/work/subtasks.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { type AnthropicFake, startAnthropicFake } from "../test/fakes/anthropic.ts";
@@ -464,6 +466,23 @@ describe("work, past its lease's first 30 minutes", () => {
       status: "blocked_external",
       statusReason: "The client has to send the renewal dates.",
     });
+  });
+
+  it("a block reason that reads like the subtask wait stays the worker's: a person is asked, nothing resumes it", async () => {
+    const { task, event } = await leased();
+    anthropic.queue(
+      toolTurn("block", { reason: "subtasks: the client must create the two sub-accounts first" }),
+    );
+    const res = await runFunction(work, { deps: testDeps(t.current.db, env()).deps, event });
+    expect(res.result).toMatchObject({ kind: "blocked" });
+    const row = (await t.current.db.select().from(tasks).where(eq(tasks.id, task.id)))[0];
+    expect(row?.status).toBe("blocked_external");
+    expect(row?.statusReason).toBe("worker: subtasks: the client must create the two sub-accounts first");
+    expect(isWaitingForSubtasks(row?.statusReason)).toBe(false);
+    // The watchdog's stranded check (a subtask wait with nothing open) does not take it for one.
+    const later = new Date(Date.now() + 60 * 60_000);
+    const stranded = await findStrandedDependents(t.current.db, { now: later, minutes: 15, limit: 100 });
+    expect(stranded.map((s) => s.taskId)).not.toContain(task.id);
   });
 
   it("renews the lease at each step, on the task and its slot", async () => {

@@ -44,7 +44,7 @@ import {
   toolCallsAllowed,
   turnFits,
 } from "../lib/work/steps.ts";
-import { waitForSubtasks } from "../lib/work/subtasks.ts";
+import { blockReason, waitForSubtasks } from "../lib/work/subtasks.ts";
 import { boundedWait } from "../lib/work/wait-limit.ts";
 import { inngest } from "./client.ts";
 
@@ -339,7 +339,7 @@ export const work = inngest.createFunction(
           return { kind: "submitted" as const, deliverableId: stored.id, version: stored.version };
         });
       } else if (terminal?.kind === "block") {
-        outcome = { kind: "blocked", reason: terminal.reason };
+        outcome = { kind: "blocked", reason: blockReason(terminal.reason) };
       } else if (!outcome) {
         outcome = {
           kind: "stopped",

@@ -21,6 +21,14 @@ export const isWaitingForSubtasks = (reason: string | null | undefined): boolean
   (reason ?? "").startsWith(SUBTASKS_PREFIX);
 
 /**
+ * A worker's `block` reason as the task's reason. The model writes it (and ticket text can steer it):
+ * one that reads as the subtask wait would silence the notice that asks a person, and have the
+ * watchdog and promote resume the task as if its subtasks were done — so it is marked as the worker's.
+ */
+export const blockReason = (reason: string): string =>
+  isWaitingForSubtasks(reason.trimStart()) ? `worker: ${reason}` : reason;
+
+/**
  * Parks the task while a dependency is open; undefined when every dependency is done (the submission
  * goes ahead). A retried step gets its first result back (the key).
  */
