@@ -140,6 +140,14 @@ describe("retry of a task intake never triaged", () => {
     // A new retry of a task now in ready is refused as any retry there is.
     const other = await retry(taskId, "retry-untriaged-2");
     expect(other.res.status).toBe(409);
+
+    // It works and fails again (triaged now): the first key repeated is still that first request,
+    // never a 500 from the log's key index under the move the retry would now make.
+    await t.current.db.update(tasks).set({ status: "failed_needs_triage" }).where(eq(tasks.id, taskId));
+    const late = await retry(taskId, "retry-untriaged-1");
+    expect(late.res.status).toBe(202);
+    expect(late.body.retriage).toMatchObject({ event_id: first.body.retriage.event_id, replayed: true });
+    expect((await rowOf(taskId))?.status).toBe("failed_needs_triage");
   });
 
   it("a ticket still missing leaves the task failed, with the new reason and a note, once per step", async () => {

@@ -69,6 +69,15 @@ export async function toReady(db: AppDb, input: ToReadyInput): Promise<ReadyOutc
   try {
     return { kind: "moved", transition: await move() };
   } catch (err) {
+    // The key made a retriage request earlier (the task was untriaged then; triaged and failed again
+    // since): the log's key index refuses the move's row. The same key is that request's repeat.
+    const pg = pgErrorOf(err);
+    if (pg?.code === "23505" && pg.constraint === "task_events_idempotency_uq") {
+      const prior = await requestRetriage(db, input).catch(() => undefined);
+      if (prior !== undefined && prior !== "triaged" && prior.replayed)
+        return { kind: "retriage", retriage: prior };
+      throw err;
+    }
     if (err instanceof GuardFailedError && err.guard === "triaged") {
       const requested = await requestRetriage(db, input);
       // Triaged in between (a concurrent retriage finished): the plain move applies now.
