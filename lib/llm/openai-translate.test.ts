@@ -22,6 +22,17 @@ describe("neutral → openai → neutral", () => {
     });
   });
 
+  it("leaves out an empty assistant turn (no text, no tool call): servers refuse content null without tool_calls", () => {
+    const wire = toOpenAIMessages(SYSTEM, [
+      { role: "user", text: "Set up the pipeline." },
+      { role: "assistant", text: "", toolCalls: [] },
+      { role: "user", text: "Please continue: call a tool, or submit." },
+    ]);
+    expect(wire.map((m) => m.role)).toEqual(["system", "user", "user"]);
+    for (const m of wire)
+      if (m.role === "assistant") expect(m.content !== null || (m.tool_calls?.length ?? 0) > 0).toBe(true);
+  });
+
   it("round-trips tool specs", () => {
     expect(fromOpenAITools(toOpenAITools(conversationTools))).toEqual(conversationTools);
   });

@@ -44,6 +44,9 @@ export function toOpenAIMessages(
   const out: ChatCompletionMessageParam[] = system ? [{ role: "system", content: system }] : [];
   for (const m of messages) {
     if (m.role === "user") out.push({ role: "user", content: m.text });
+    // An empty turn (no text, no tool call) is left out: OpenAI-compatible servers refuse an
+    // assistant message whose content is null without tool_calls (a 400 that would end the run).
+    else if (m.role === "assistant" && !m.text && m.toolCalls.length === 0) continue;
     else if (m.role === "assistant")
       out.push({
         role: "assistant",
