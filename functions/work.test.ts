@@ -468,6 +468,25 @@ describe("work, past its lease's first 30 minutes", () => {
     });
   });
 
+  it("never runs the calls of a turn cut off at the output limit: a cut submit is not a deliverable; the model is told", async () => {
+    const { task, event } = await leased();
+    anthropic.queue(
+      toolTurn(
+        "submit",
+        { markdown: "# Renewal date\n\nStep 1: create the prop", result: {} },
+        { stop: "max_tokens" },
+      ),
+      toolTurn("submit", { markdown: "# Renewal date\n\nCreated as a date property.", result: {} }),
+    );
+    const res = await runFunction(work, { deps: testDeps(t.current.db, env()).deps, event });
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ kind: "submitted", version: 1 });
+    const [stored] = await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id));
+    expect(stored?.markdown).toBe("# Renewal date\n\nCreated as a date property.");
+    // The second request carried the refusal of the cut call, saying why.
+    expect(JSON.stringify(anthropic.requests.at(-1))).toContain("cut off at the output limit");
+  });
+
   it("a block reason that reads like the subtask wait stays the worker's: a person is asked, nothing resumes it", async () => {
     const { task, event } = await leased();
     anthropic.queue(

@@ -52,6 +52,11 @@ const REGISTRIES = { "crm-setup": crmSetupTools } as const;
 const NUDGE =
   "Continue with the tools. When the work is done call `submit`; if you need something from a person call `block`.";
 const MAX_NUDGES = 2;
+/** The output limit of a turn: a deliverable is written in one `submit` call, so it must fit. */
+const TURN_MAX_TOKENS = 4096;
+const CUT_OFF =
+  `Your last answer was cut off at the output limit (${TURN_MAX_TOKENS} tokens), so none of its tool calls ran. ` +
+  "Send smaller calls: keep the `submit` markdown to what matters (about 8,000 characters at most) and put details in `result`.";
 const LOST = "the task was cancelled or handed to another run while this run worked it";
 
 type Outcome =
@@ -147,7 +152,12 @@ export const work = inngest.createFunction(
           );
         // step.ai.wrap records the turn's input (system, transcript, tools), so the dashboard shows
         // each call's prompt, output and tokens; it retries like any step.
-        const turnInput: ModelTurnInput = { system: context.system, messages, tools, maxTokens: 4096 };
+        const turnInput: ModelTurnInput = {
+          system: context.system,
+          messages,
+          tools,
+          maxTokens: TURN_MAX_TOKENS,
+        };
         const r = await step.ai.wrap(
           `turn-${turn}`,
           async (input: ModelTurnInput) => {
@@ -245,6 +255,25 @@ export const work = inngest.createFunction(
         }
         const result = r.result;
         messages.push(assistantMessage(result));
+        if (result.stop === "max_tokens") {
+          // Cut off mid-answer: its last call may be cut too (a deliverable's markdown ending
+          // mid-sentence would pass for finished work), so none runs; the model is told why.
+          if (++nudges > MAX_NUDGES) {
+            outcome = {
+              kind: "stopped",
+              to: "failed_needs_triage",
+              reason: `malformed_output: the worker's answers kept running past the output limit (${TURN_MAX_TOKENS} tokens)`,
+            };
+            break;
+          }
+          if (result.toolCalls.length === 0) messages.push({ role: "user", text: CUT_OFF });
+          else
+            messages.push({
+              role: "tool",
+              results: result.toolCalls.map((c) => ({ toolCallId: c.id, content: CUT_OFF, isError: true })),
+            });
+          continue;
+        }
         if (result.toolCalls.length === 0) {
           if (++nudges > MAX_NUDGES) {
             outcome = {
