@@ -304,4 +304,25 @@ describe("enrichFromTicket", () => {
     expect((await kindsOf(task.id)).filter((k) => k === "enriched")).toHaveLength(1);
     expect((await rowOf(task.id))?.title).toBe("Subject with a NUL");
   });
+
+  it("shortens a long emoji subject without leaving half a character (no U+FFFD in the title)", async () => {
+    const task = await hubspotTask(nextTicket());
+    const ticket = {
+      id: task.sourceRef as string,
+      // Cut at 199 and 20,000 units, both limits fall inside a character pair here.
+      subject: "🎉".repeat(150),
+      content: `a${"🎉".repeat(15_000)}`,
+      priority: null,
+      pipeline: null,
+      stage: null,
+      taskId: null,
+      company: null,
+    };
+    await enrichFromTicket(t.current.db, task.id, ticket);
+    const row = await rowOf(task.id);
+    expect(row?.title.endsWith("🎉…")).toBe(true);
+    expect(row?.title).not.toContain("\uFFFD");
+    expect(row?.description).not.toContain("\uFFFD");
+    expect(row?.description.endsWith("🎉")).toBe(true);
+  });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { prng } from "../test/random.ts";
-import { cleanText, findTextIssue, text } from "./text.ts";
+import { cleanText, clipText, findTextIssue, text } from "./text.ts";
 
 const single = text({ max: 1000 });
 const multi = text({ max: 1000, multiline: true });
@@ -209,5 +209,17 @@ describe("cleanText()", () => {
         expect(cleaned.length === 0, JSON.stringify(s)).toBe(out === s);
       }
     }
+  });
+});
+
+describe("clipText", () => {
+  it("cuts to the limit without splitting a character pair", () => {
+    const subject = `a${"😀".repeat(150)}`; // 301 UTF-16 units
+    const cut = clipText(subject, 200);
+    expect(cut.length).toBeLessThanOrEqual(200);
+    expect(findTextIssue(cut)).toBeUndefined();
+    expect(cut).toBe(`a${"😀".repeat(99)}`);
+    expect(clipText("plain text", 5)).toBe("plain");
+    expect(clipText("short", 50)).toBe("short");
   });
 });

@@ -168,3 +168,13 @@ export function cleanText(s: string, opts: { multiline?: boolean } = {}): Cleane
   if (counts.line_break) cleaned.push(`replaced ${plural(counts.line_break, "line break")} with a space`);
   return { text: out, cleaned };
 }
+
+/**
+ * The first `max` UTF-16 units of `s` (the length limits count them), never ending on half of a
+ * character pair: an emoji cut in two would be stored as a lone surrogate, then U+FFFD.
+ */
+export function clipText(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const code = s.charCodeAt(max - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}

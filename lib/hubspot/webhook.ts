@@ -20,7 +20,7 @@ import { z } from "zod";
 import { hubspotTicketStageChanged } from "../events.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import type { SubmitItem } from "../tasks/submit.ts";
-import { cleanText } from "../text.ts";
+import { cleanText, clipText } from "../text.ts";
 
 export const MAX_EVENTS = 100;
 export const TICKET_OBJECT_TYPE_ID = "0-5";
@@ -167,7 +167,7 @@ function titleOf(e: TicketEvent): string {
   // from the ticket). One unreadable subject must never refuse the whole batch.
   const raw = e.propertyName === "subject" ? e.propertyValue : undefined;
   const subject = raw === undefined ? "" : cleanText(raw, { multiline: false }).text.trim();
-  return subject ? subject.slice(0, TITLE_MAX) : `HubSpot ticket ${e.objectId}`;
+  return subject ? clipText(subject, TITLE_MAX) : `HubSpot ticket ${e.objectId}`;
 }
 
 /** Sorts a parsed batch by occurredAt and splits it into tasks to submit, stage changes and the rest. */

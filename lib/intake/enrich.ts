@@ -9,7 +9,7 @@ import type { AppDb } from "../../db/types.ts";
 import type { TicketForIntake } from "../hubspot/tickets.ts";
 import { newId } from "../ids.ts";
 import type { TaskState } from "../states.ts";
-import { cleanText } from "../text.ts";
+import { cleanText, clipText } from "../text.ts";
 
 export interface EnrichResult {
   changed: string[];
@@ -35,12 +35,12 @@ export async function enrichFromTicket(
   ];
   let title = subject.text.trim() || `HubSpot ticket ${ticket.id}`;
   if (title.length > TITLE_MAX) {
-    title = `${title.slice(0, TITLE_MAX - 1)}…`;
+    title = `${clipText(title, TITLE_MAX - 1)}…`;
     cleaned.push(`title: shortened to ${TITLE_MAX} characters`);
   }
   let description = content.text;
   if (description.length > DESCRIPTION_MAX) {
-    description = description.slice(0, DESCRIPTION_MAX);
+    description = clipText(description, DESCRIPTION_MAX);
     cleaned.push(`description: shortened to ${DESCRIPTION_MAX} characters`);
   }
   const company = ticket.company;
