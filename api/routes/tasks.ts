@@ -19,11 +19,12 @@ export const tasksRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const deps = c.get("deps");
     const key = readIdempotencyKey(c.req.raw);
+    const actor = actorOf(c.req.raw);
     const body = await readJson(c.req.raw);
     const { task, created, outbox } = await submitShared(deps.db, body, {
       source: "api",
       sourceRef: key,
-      actor: "api",
+      actor,
     });
     // The task and its `task/submitted` row are committed together; sending now is the fast path. If
     // the engine is unreachable the row stays in the outbox and the drain delivers it later.

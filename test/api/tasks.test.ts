@@ -339,6 +339,27 @@ describe("GET /api/tasks/:id", () => {
   });
 });
 
+describe("POST /api/tasks: who submitted", () => {
+  it("records the Foreman-Actor person as the submitter, and refuses a malformed one (400)", async () => {
+    const res = await api.request("/api/tasks", {
+      method: "POST",
+      json: { title: "submitted by a person" },
+      headers: { "foreman-actor": "alice@example.com" },
+    });
+    expect(res.status).toBe(201);
+    const { task } = (await res.json()) as Json;
+    const body = (await (await api.request(`/api/tasks/${task.id}`)).json()) as Json;
+    expect(body.timeline.find((e: Json) => e.kind === "submitted")?.actor).toBe("api:alice@example.com");
+    const bad = await api.request("/api/tasks", {
+      method: "POST",
+      json: { title: "bad actor header" },
+      headers: { "foreman-actor": "alice smith" },
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Json).error).toMatchObject({ field: "Foreman-Actor" });
+  });
+});
+
 describe("POST /api/tasks/:id/notes", () => {
   it("adds a note to the timeline, refuses bad text and unknown tasks", async () => {
     const created = (await (
