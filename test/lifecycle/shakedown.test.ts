@@ -75,6 +75,21 @@ const FAIL = {
 };
 
 /** The local model: triage (requires the internal stamp, as the default project does), then reviews. */
+/**
+ * A verdict as the reviewer gives it: one entry per rubric criterion it was asked about (the review
+ * prompt numbers them), each passing or failing as the verdict does.
+ */
+function perCriterion(v: typeof PASS): typeof PASS {
+  const last = fakes.local.requests.at(-1) as { messages?: { content?: unknown }[] } | undefined;
+  const prompt = (last?.messages ?? [])
+    .map((m) => (typeof m.content === "string" ? m.content : ""))
+    .join("\n");
+  const asked = /Rubric:\n((?:\d+\. .*(?:\n|$))+)/.exec(prompt)?.[1]?.split("\n").filter(Boolean) ?? [];
+  const [first] = v.criteria;
+  if (!first || asked.length === 0) return v;
+  return { ...v, criteria: asked.map((line) => ({ ...first, criterion: line.replace(/^\d+\. /, "") })) };
+}
+
 function localAnswers(s: Scenario, review: () => unknown = () => PASS) {
   const triage = {
     worker: "crm-setup",
@@ -87,7 +102,9 @@ function localAnswers(s: Scenario, review: () => unknown = () => PASS) {
     configurable: true,
     get: () => {
       const last = fakes.local.requests.at(-1) as { response_format?: { json_schema?: { name?: string } } };
-      return last?.response_format?.json_schema?.name === "review" ? review() : triage;
+      return last?.response_format?.json_schema?.name === "review"
+        ? perCriterion(review() as typeof PASS)
+        : triage;
     },
   });
 }
