@@ -29,7 +29,7 @@ export function taskPage(nonce: string, found: Found): Html {
       <dt>Id</dt><dd><code>${t.id}</code> · JSON: <code>GET /api/tasks/${t.id}</code> with the bearer token</dd>
     </dl>
     ${t.description ? html`<h2>Description</h2><p>${t.description}</p>` : ""}
-    ${found.dependsOn.length > 0 ? html`<h2>Depends on</h2><ul>${found.dependsOn.map((d) => html`<li><a href="/board/tasks/${d.id}">${d.id}</a> — ${STATE_LABELS[d.status]}</li>`)}</ul>` : ""}
+    ${found.dependsOn.length > 0 ? html`<h2>Depends on</h2><ul>${found.dependsOn.map((d) => html`<li><a href="/board/tasks/${d.id}">${d.id}</a> — ${STATE_LABELS[d.state]}</li>`)}</ul>` : ""}
     <h2>Reviews and stamps</h2>
     ${
       h.reviews.length + h.stamps.length === 0

@@ -34,7 +34,7 @@ interface Event {
 interface Shown {
   task: Task;
   allowed_actions: string[];
-  depends_on: { id: string; status: string }[];
+  depends_on: { id: string; state: string }[];
   timeline: Event[];
   timeline_next_cursor: number | null;
   review_history: { human_revisions: number; auto_revisions: number };
@@ -141,7 +141,7 @@ async function showTask(ctx: Context, [id]: string[], v: Values) {
         "revisions",
         `${b.review_history.auto_revisions} by the reviewer, ${b.review_history.human_revisions} by people`,
       ],
-      ["depends on", b.depends_on.map((d) => `${d.id} (${d.status})`).join(", ") || "—"],
+      ["depends on", b.depends_on.map((d) => `${d.id} (${d.state})`).join(", ") || "—"],
       [
         "usage",
         `${num(b.usage.calls)} calls, ${num(b.usage.tokens_in + b.usage.tokens_out + (b.usage.cache_write_tokens ?? 0))} tokens, ${usd(b.usage.cost_usd)}`,

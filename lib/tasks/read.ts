@@ -60,7 +60,7 @@ export async function getTask(db: AppDb, id: string, raw: TimelineInput = {}) {
   if (page.events_before !== undefined) where.push(lt(taskEvents.id, page.events_before));
   const [deps, events, usage, verdicts, decisions] = await Promise.all([
     db
-      .select({ id: taskDependencies.dependsOnId, status: tasks.status })
+      .select({ id: taskDependencies.dependsOnId, state: tasks.status })
       .from(taskDependencies)
       .innerJoin(tasks, eq(tasks.id, taskDependencies.dependsOnId))
       .where(eq(taskDependencies.taskId, id))

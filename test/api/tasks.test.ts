@@ -288,7 +288,7 @@ describe("GET /api/tasks/:id", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as Json;
     expect(body.task).toMatchObject({ id: second.task.id, state: "ready", version: 2 });
-    expect(body.depends_on).toEqual([{ id: first.task.id, status: "intake" }]);
+    expect(body.depends_on).toEqual([{ id: first.task.id, state: "intake" }]);
     expect(body.timeline.map((e: Json) => [e.kind, e.payload.to ?? null])).toEqual([
       ["state_changed", "ready"],
       ["state_changed", "blocked_external"],
