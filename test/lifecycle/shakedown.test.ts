@@ -34,6 +34,7 @@ import { testApp } from "../deps.ts";
 import { errorTurn, toolTurn } from "../fakes/model-script.ts";
 import { runFunction, type WaitHandler } from "../inngest.ts";
 import { consumersOf, type LifecycleRun, routeEvents } from "../lifecycle.ts";
+import { perCriterion } from "../review-verdict.ts";
 import { modelEnv, useModelFakes } from "./script.ts";
 
 const t = useTestDb();
@@ -75,21 +76,6 @@ const FAIL = {
 };
 
 /** The local model: triage (requires the internal stamp, as the default project does), then reviews. */
-/**
- * A verdict as the reviewer gives it: one entry per rubric criterion it was asked about (the review
- * prompt numbers them), each passing or failing as the verdict does.
- */
-function perCriterion(v: typeof PASS): typeof PASS {
-  const last = fakes.local.requests.at(-1) as { messages?: { content?: unknown }[] } | undefined;
-  const prompt = (last?.messages ?? [])
-    .map((m) => (typeof m.content === "string" ? m.content : ""))
-    .join("\n");
-  const asked = /Rubric:\n((?:\d+\. .*(?:\n|$))+)/.exec(prompt)?.[1]?.split("\n").filter(Boolean) ?? [];
-  const [first] = v.criteria;
-  if (!first || asked.length === 0) return v;
-  return { ...v, criteria: asked.map((line) => ({ ...first, criterion: line.replace(/^\d+\. /, "") })) };
-}
-
 function localAnswers(s: Scenario, review: () => unknown = () => PASS) {
   const triage = {
     worker: "crm-setup",
@@ -103,7 +89,7 @@ function localAnswers(s: Scenario, review: () => unknown = () => PASS) {
     get: () => {
       const last = fakes.local.requests.at(-1) as { response_format?: { json_schema?: { name?: string } } };
       return last?.response_format?.json_schema?.name === "review"
-        ? perCriterion(review() as typeof PASS)
+        ? perCriterion(last, review() as typeof PASS)
         : triage;
     },
   });

@@ -21,6 +21,7 @@ import { type ScriptedTurn, toolTurn } from "../fakes/model-script.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../fakes/openai-upstream.ts";
 import { freePort } from "../net.ts";
 import { killAll, type NodeProcess, startNode } from "../process.ts";
+import { perCriterion } from "../review-verdict.ts";
 
 const TOKEN = "shakedown-token-0123456789abcdef";
 const FEEDBACK = "Quote the earlier review's feedback word for word, as the first criterion asks.";
@@ -72,19 +73,22 @@ function localModel(): unknown {
   }
   const asked = JSON.stringify(last);
   const fails = asked.includes("word for word") && !asked.includes(FEEDBACK);
-  return fails
-    ? {
-        criteria: [{ criterion: "quotes feedback", score: 2, pass: false, note: "nothing quoted" }],
-        verdict: "fail",
-        score: 2,
-        feedback: FEEDBACK,
-      }
-    : {
-        criteria: [{ criterion: "complete", score: 9, pass: true, note: "ok" }],
-        verdict: "pass",
-        score: 9,
-        feedback: "Meets the rubric.",
-      };
+  return perCriterion(
+    last,
+    fails
+      ? {
+          criteria: [{ criterion: "quotes feedback", score: 2, pass: false, note: "nothing quoted" }],
+          verdict: "fail",
+          score: 2,
+          feedback: FEEDBACK,
+        }
+      : {
+          criteria: [{ criterion: "complete", score: 9, pass: true, note: "ok" }],
+          verdict: "pass",
+          score: 9,
+          feedback: "Meets the rubric.",
+        },
+  );
 }
 
 beforeAll(async () => {
