@@ -416,6 +416,40 @@ describe("work", () => {
     );
   });
 
+  it("gives a task a fresh cap when a person retries it out of triage: the next run works instead of stopping again", async () => {
+    const capped = await leased();
+    await t.current.db
+      .insert(tokenUsage)
+      .values({ taskId: capped.task.id, provider: "anthropic", model: "m", tokensIn: 5000, tokensOut: 0 });
+    const { deps } = testDeps(t.current.db, env({ FOREMAN_TASK_TOKEN_CAP: "4000" }));
+    await runFunction(work, { deps, event: capped.event });
+    expect(await statusOf(capped.task.id)).toBe("failed_needs_triage");
+    await applyTaskCommand(t.current.db, {
+      taskId: capped.task.id,
+      action: "retry",
+      key: freshKey(),
+      actor: "api:ops",
+      reason: "worth another try",
+    });
+    await t.current.db.delete(workerLeases);
+    const runId = `run_${capped.task.id.slice(5)}_2`;
+    await leaseTask(t.current.db, {
+      taskId: capped.task.id,
+      workerId: "crm-setup",
+      runId,
+      key: `lease:${runId}`,
+      now: new Date(),
+    });
+    anthropic.queue(toolTurn("submit", { markdown: "Created renewal_date.", result: {} }));
+    const before = anthropic.requests.length;
+    const res = await runFunction(work, {
+      deps,
+      event: { name: "task/dispatched", data: { taskId: capped.task.id, runId, workerId: "crm-setup" } },
+    });
+    expect(res.result).toMatchObject({ kind: "submitted" });
+    expect(anthropic.requests.length).toBe(before + 1);
+  });
+
   it("does nothing but free the slot when the run no longer holds the task", async () => {
     const { task, runId, event } = await leased();
     await t.current.db.update(tasks).set({ currentRunId: "run_someone_else" }).where(eq(tasks.id, task.id));

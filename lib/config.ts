@@ -289,7 +289,11 @@ export const CONFIG_DOCS: Record<keyof Config, { default: string; where: string 
     default: "— (no cost cap)",
     where: "daily cost cap in USD, beside the token cap",
   },
-  FOREMAN_TASK_TOKEN_CAP: { default: "250000", where: "per-task token cap: a task over it goes to triage" },
+  FOREMAN_TASK_TOKEN_CAP: {
+    default: "250000",
+    where:
+      "per-task token cap: a task over it goes to triage; a person's retry out of triage starts its count afresh",
+  },
   FOREMAN_MAX_TURNS: { default: "30", where: "most model turns in one work run" },
   FOREMAN_ENGINE_STEP_LIMIT: {
     default: "1000",

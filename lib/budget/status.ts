@@ -92,7 +92,14 @@ export async function readBudget(
   const result = await db.execute(sql`
     select coalesce(sum(${budgetedTokens()}) filter (where created_at >= ${`${day}T00:00:00Z`}::timestamptz), 0) as tokens_today,
            coalesce(sum(cost_usd) filter (where created_at >= ${`${day}T00:00:00Z`}::timestamptz), 0) as cost_today,
-           coalesce(sum(${budgetedTokens()}) filter (where task_id = ${taskId ?? null}::text), 0) as task_tokens
+           -- The task's cap counts from a person's latest retry out of triage: a retry of a task that
+           -- hit its cap is the decision to give it more, not a run that stops again at its first turn.
+           coalesce(sum(${budgetedTokens()}) filter (
+             where task_id = ${taskId ?? null}::text
+               and created_at > coalesce((select max(e.created_at) from task_events e
+                                           where e.task_id = ${taskId ?? null}::text and e.kind = 'state_changed'
+                                             and e.payload->>'from' = 'failed_needs_triage'
+                                             and e.payload->>'to' = 'ready'), '-infinity'::timestamptz)), 0) as task_tokens
       from token_usage
      where created_at >= ${`${day}T00:00:00Z`}::timestamptz or task_id = ${taskId ?? null}::text`);
   const [row] = rowsOf<Record<string, string | number>>(result);
