@@ -48,10 +48,10 @@ export type ReadyOutcome =
   | { kind: "moved"; transition: TransitionResult }
   | { kind: "retriage"; retriage: RetriageResult };
 
-/** `task/retriage.requested`'s id: `task-retriage:<taskId>:<request event id>`. */
 /** The CRM push a failed retriage owes a mirrored task: `crm-push:<taskId>:<note event id>`. */
 const CRM_PUSH_PREFIX = "crm-push:";
 
+/** `task/retriage.requested`'s id: `task-retriage:<taskId>:<request event id>`. */
 export const retriageEventId = (taskId: string, requestEventId: number): string =>
   `task-retriage:${taskId}:${requestEventId}`;
 
