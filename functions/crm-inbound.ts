@@ -5,7 +5,8 @@
 // machine allows it — a move to Done counts as the client's approval only from the project's client
 // owner (the webhook names the mover) — otherwise it is refused: a `refusal` event, the task's stage
 // pushed back to the ticket, a message in the task's Slack thread and a note on the ticket saying
-// why. One run per ticket at a time; a run out of retries refuses the move the same way (onFailure).
+// why. One run per ticket at a time; a run out of retries records its move as refused (onFailure:
+// the refusal, the stage put back, the Slack thread told — no ticket note).
 import { applyCommand, classifyInbound, noteRefusalOnTicket, recordRefusedMove } from "../lib/crm/inbound.ts";
 import { moverLabel } from "../lib/crm/owner.ts";
 import { hubspotTicketStageChanged } from "../lib/events.ts";
