@@ -11,6 +11,7 @@ import { applyCommand, classifyInbound, noteRefusalOnTicket, recordRefusedMove }
 import { moverLabel } from "../lib/crm/owner.ts";
 import { hubspotTicketStageChanged } from "../lib/events.ts";
 import { notifyRefusedMove } from "../lib/notify/crm.ts";
+import type { TaskState } from "../lib/states.ts";
 import { inngest } from "./client.ts";
 
 type StageChangeData = {
@@ -30,6 +31,23 @@ const changeOf = (d: StageChangeData) => ({
 const stageChangeId = (id: string | undefined, c: StageChangeData) =>
   id ?? `hubspot:${c.ticketId}:${c.stageId}:${c.occurredAt}`;
 
+/** The refusal of a stage change: what recordRefusedMove, the Slack notice and the ticket note take. */
+const refusedMove = (
+  d: StageChangeData,
+  verdict: { taskId?: string | undefined; from: TaskState; to: TaskState },
+  eventId: string,
+  reason: string,
+) => ({
+  taskId: verdict.taskId as string,
+  ticketId: d.ticketId,
+  stageId: d.stageId,
+  from: verdict.from,
+  to: verdict.to,
+  reason,
+  eventId,
+  mover: moverLabel({ sourceId: d.sourceId, changeSource: d.changeSource }),
+});
+
 export const crmInbound = inngest.createFunction(
   {
     id: "crm-inbound",
@@ -47,16 +65,12 @@ export const crmInbound = inngest.createFunction(
       const eventId = stageChangeId(failed.id, change);
       const verdict = await step.run("classify", () => classifyInbound(deps, change));
       if (verdict.kind !== "command" && verdict.kind !== "refused") return { outcome: verdict.kind };
-      const refused = {
-        taskId: verdict.taskId as string,
-        ticketId: change.ticketId,
-        stageId: change.stageId,
-        from: verdict.from,
-        to: verdict.to,
-        reason: `foreman could not apply it (${error.message.slice(0, 300)}); the ticket is put back to the task's stage: move it again`,
+      const refused = refusedMove(
+        failed.data,
+        verdict,
         eventId,
-        mover: moverLabel({ sourceId: failed.data.sourceId, changeSource: failed.data.changeSource }),
-      };
+        `foreman could not apply it (${error.message.slice(0, 300)}); the ticket is put back to the task's stage: move it again`,
+      );
       await step.run("refuse", () => recordRefusedMove(deps, refused));
       await step.run("notify-slack", () => notifyRefusedMove(deps, refused));
       return { outcome: "refused", reason: refused.reason };
@@ -90,16 +104,7 @@ export const crmInbound = inngest.createFunction(
       if (applied.applied) return { outcome: "applied", command: verdict.command.kind, state: applied.to };
       refusal = applied.reason;
     }
-    const refused = {
-      taskId,
-      ticketId: change.ticketId,
-      stageId: change.stageId,
-      from: verdict.from,
-      to: verdict.to,
-      reason: refusal ?? "the move is not allowed",
-      eventId,
-      mover: moverLabel(mover),
-    };
+    const refused = refusedMove(event.data, verdict, eventId, refusal ?? "the move is not allowed");
     await step.run("refuse", () => recordRefusedMove(deps, refused));
     await step.run("notify-slack", () => notifyRefusedMove(deps, refused));
     const noted = await step.run("note-ticket", () =>

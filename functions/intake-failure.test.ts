@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { tasks } from "../db/schema/index.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
-import { executorRequest } from "../test/executor.ts";
+import { failureRequest } from "../test/executor.ts";
 import { useFakeInngestEngine } from "../test/fakes/inngest.ts";
 import { insertTask } from "../test/fixtures.ts";
 
@@ -19,13 +19,7 @@ const DOWN = { name: "Error", message: "HubSpot answered 502 Bad Gateway for GET
 async function failIntake(taskId: string, runId: string) {
   const { app, events } = testApp(t.current.db);
   const submitted = { name: "task/submitted", data: { taskId, source: "hubspot" } };
-  const req = executorRequest({
-    fnId: "foreman-intake-failure",
-    event: {
-      name: "inngest/function.failed",
-      data: { function_id: "foreman-intake", run_id: runId, error: DOWN, event: submitted },
-    },
-  });
+  const req = failureRequest("intake", { runId: runId, error: DOWN, event: submitted });
   const res = await app.request(req.path, req.init);
   expect(res.status, await res.clone().text()).toBe(206);
   return events;

@@ -12,7 +12,7 @@ import { findParkedReviews } from "../lib/review/parked.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
-import { executorRequest } from "../test/executor.ts";
+import { failureRequest } from "../test/executor.ts";
 import { useFakeInngestEngine } from "../test/fakes/inngest.ts";
 import { freshKey, submittedDeliverable } from "../test/fixtures.ts";
 
@@ -32,13 +32,7 @@ async function failReview(
   env: Record<string, string> = {},
 ) {
   const { app, events } = testApp(t.current.db, env);
-  const req = executorRequest({
-    fnId: "foreman-review-failure",
-    event: {
-      name: "inngest/function.failed",
-      data: { function_id: "foreman-review", run_id: runId, error, event: submitted.event },
-    },
-  });
+  const req = failureRequest("review", { runId: runId, error: error, event: submitted.event });
   const res = await app.request(req.path, req.init);
   expect(res.status, await res.clone().text()).toBe(206);
   return events;

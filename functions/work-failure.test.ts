@@ -10,7 +10,7 @@ import { transition } from "../lib/tasks/transition.ts";
 import { releaseRun } from "../lib/work/release.ts";
 import { useTestDb } from "../test/db.ts";
 import { testApp } from "../test/deps.ts";
-import { executorRequest } from "../test/executor.ts";
+import { failureRequest } from "../test/executor.ts";
 import { useFakeInngestEngine } from "../test/fakes/inngest.ts";
 import { freshKey, insertTask } from "../test/fixtures.ts";
 
@@ -33,13 +33,7 @@ async function leased(runId: string) {
 async function failRun(taskId: string, runId: string) {
   const { app } = testApp(t.current.db);
   const dispatched = { name: "task/dispatched", data: { taskId, runId, workerId: "crm-setup" } };
-  const req = executorRequest({
-    fnId: "foreman-work-failure",
-    event: {
-      name: "inngest/function.failed",
-      data: { function_id: "foreman-work", run_id: "01RUN", error: CONFIG_ERROR, event: dispatched },
-    },
-  });
+  const req = failureRequest("work", { runId: "01RUN", error: CONFIG_ERROR, event: dispatched });
   const res = await app.request(req.path, req.init);
   expect(res.status, await res.clone().text()).toBe(206);
 }

@@ -88,3 +88,13 @@ export function executorRequest(call: ExecutorCall, servePath = "/api/inngest"):
     requestId,
   };
 }
+
+/** The executor's call of `fn`'s onFailure: `inngest/function.failed` for one of its runs, out of retries. */
+export const failureRequest = (fn: string, failed: { runId: string; error: unknown; event: unknown }) =>
+  executorRequest({
+    fnId: `foreman-${fn}-failure`,
+    event: {
+      name: "inngest/function.failed",
+      data: { function_id: `foreman-${fn}`, run_id: failed.runId, error: failed.error, event: failed.event },
+    },
+  });

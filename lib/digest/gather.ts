@@ -9,6 +9,7 @@ import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { SKIPPED_PREFIX } from "../admin/actions.ts";
 import { budgetedTokens } from "../budget/status.ts";
+import { guards } from "../tasks/guards.ts";
 import type { DigestPeriod } from "./period.ts";
 import {
   type Digest,
@@ -92,8 +93,7 @@ export async function gatherDigest(db: AppDb, period: DigestPeriod, limits: Dige
              coalesce(ev.entered_at, t.created_at) as entered_at,
              -- Triaged and waiting for a dependency: a normal wait (a plan's later step), not stuck.
              (t.status = 'intake' and t.triaged_at is not null
-              and exists (select 1 from task_dependencies d join tasks x on x.id = d.depends_on_id
-                           where d.task_id = t.id and x.status <> 'done')) as waits_on_dependency
+              and not ${guards.dependenciesDone().predicate}) as waits_on_dependency
         from tasks t
         join projects p on p.id = t.project_id
         -- The last event of any kind (is the run alive?) and the last move (since when in this state?).

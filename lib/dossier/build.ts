@@ -60,7 +60,12 @@ export function neutralise(text: string, boundary: string): string {
   );
 }
 
-function fence(label: string, text: string, boundary: string): string {
+/** Outside text shown outside a fence (a heading, a rubric line): one line, secrets redacted, defused. */
+export const dataLine = (text: string, boundary: string): string =>
+  neutralise(redactSecrets(text), boundary).replace(/\s*\n\s*/g, " ");
+
+/** Outside text between the dossier's markers, labelled as data (the review prompt fences the same way). */
+export function fence(label: string, text: string, boundary: string): string {
   return `<<<DATA ${boundary} ${label}>>>\n${neutralise(redactSecrets(text), boundary)}\n<<<END ${boundary}>>>`;
 }
 
@@ -92,13 +97,13 @@ export function buildDossier(input: DossierInput): Dossier {
     input.task.rubric.length
       ? // The checklist stays plain (it is what the work is judged by), but a line triage took from a
         // customer's ticket cannot carry our markers or tool-call markup.
-        `## Rubric\n${input.task.rubric.map((r) => `- ${neutralise(redactSecrets(r), boundary).replace(/\s*\n\s*/g, " ")}`).join("\n")}`
+        `## Rubric\n${input.task.rubric.map((r) => `- ${dataLine(r, boundary)}`).join("\n")}`
       : "",
   ]
     .filter(Boolean)
     .join("\n\n");
   // Headings carry a title or an author that came from people or the CRM: one line, defused.
-  const line = (text: string) => neutralise(redactSecrets(text), boundary).replace(/\s*\n\s*/g, " ");
+  const line = (text: string) => dataLine(text, boundary);
   const history = [...input.history]
     .sort((a, b) => a.at.localeCompare(b.at))
     .map(

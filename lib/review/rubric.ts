@@ -2,8 +2,7 @@
 // feedback), the prompt (the deliverable fenced as data), and the pure decision that follows — pass,
 // or fail with a revision while fewer than two automatic revisions were made, or fail to a human.
 import { z } from "zod";
-import { neutralise } from "../dossier/build.ts";
-import { redactSecrets } from "../dossier/redact.ts";
+import { dataLine, fence } from "../dossier/build.ts";
 
 export const MAX_AUTO_REVISIONS = 2;
 
@@ -53,8 +52,7 @@ export function reviewPrompt(input: {
   result: unknown;
   boundary: string;
 }) {
-  const fence = (label: string, text: string) =>
-    `<<<DATA ${input.boundary} ${label}>>>\n${neutralise(redactSecrets(text), input.boundary)}\n<<<END ${input.boundary}>>>`;
+  const fenced = (label: string, text: string) => fence(label, text, input.boundary);
   return [
     {
       role: "system" as const,
@@ -68,15 +66,13 @@ export function reviewPrompt(input: {
     {
       role: "user" as const,
       content: [
-        `Task: ${fence("task title", input.title)}`,
+        `Task: ${fenced("task title", input.title)}`,
         // A rubric line can come from a customer's ticket (triage copies them): one line, defused.
         `Rubric:\n${input.rubric.criteria
-          .map(
-            (c, i) => `${i + 1}. ${neutralise(redactSecrets(c), input.boundary).replace(/\s*\n\s*/g, " ")}`,
-          )
+          .map((c, i) => `${i + 1}. ${dataLine(c, input.boundary)}`)
           .join("\n")}`,
-        `Deliverable:\n${fence("deliverable markdown", input.markdown)}`,
-        `Structured result:\n${fence("deliverable result", JSON.stringify(input.result))}`,
+        `Deliverable:\n${fenced("deliverable markdown", input.markdown)}`,
+        `Structured result:\n${fenced("deliverable result", JSON.stringify(input.result))}`,
       ].join("\n\n"),
     },
   ];

@@ -48,6 +48,12 @@ export type ReadyOutcome =
   | { kind: "moved"; transition: TransitionResult }
   | { kind: "retriage"; retriage: RetriageResult };
 
+/** The event log refused a row because another already holds its idempotency key. */
+const isKeyClash = (err: unknown): boolean => {
+  const pg = pgErrorOf(err);
+  return pg?.code === "23505" && pg.constraint === "task_events_idempotency_uq";
+};
+
 /** The CRM push a failed retriage owes a mirrored task: `crm-push:<taskId>:<note event id>`. */
 const CRM_PUSH_PREFIX = "crm-push:";
 
@@ -71,8 +77,7 @@ export async function toReady(db: AppDb, input: ToReadyInput): Promise<ReadyOutc
   } catch (err) {
     // The key made a retriage request earlier (the task was untriaged then; triaged and failed again
     // since): the log's key index refuses the move's row. The same key is that request's repeat.
-    const pg = pgErrorOf(err);
-    if (pg?.code === "23505" && pg.constraint === "task_events_idempotency_uq") {
+    if (isKeyClash(err)) {
       const prior = await requestRetriage(db, input).catch(() => undefined);
       if (prior !== undefined && prior !== "triaged" && prior.replayed)
         return { kind: "retriage", retriage: prior };
@@ -167,8 +172,7 @@ export async function requestRetriage(db: AppDb, input: ToReadyInput): Promise<R
     // A concurrent request under the same key committed after this statement's snapshot (a double
     // click, a client's retry): the update does not bump the version, so nothing else stopped it, and
     // the log's key refused the second row. Run again: the prior request is visible now, and answered.
-    const pg = pgErrorOf(err);
-    if (pg?.code !== "23505" || pg.constraint !== "task_events_idempotency_uq") throw err;
+    if (!isKeyClash(err)) throw err;
     result = await db.execute(statement);
   }
   const row = rowsOf<Row>(result)[0];

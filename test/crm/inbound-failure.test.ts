@@ -9,7 +9,7 @@ import { crmLinks, outbox, taskEvents, tasks } from "../../db/schema/index.ts";
 import type { TaskState } from "../../lib/states.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { executorRequest } from "../executor.ts";
+import { failureRequest } from "../executor.ts";
 import type { FakeHubSpot } from "../fakes/hubspot.ts";
 import { useFakeInngestEngine } from "../fakes/inngest.ts";
 import { type CrmBed, crmBed, startCrmFake } from "./harness.ts";
@@ -53,13 +53,7 @@ async function failInbound(bed: CrmBed, ticketId: string, to: TaskState, occurre
       changeSource: "CRM_UI",
     },
   };
-  const req = executorRequest({
-    fnId: "foreman-crm-inbound-failure",
-    event: {
-      name: "inngest/function.failed",
-      data: { function_id: "foreman-crm-inbound", run_id: "01INBOUND1", error: DOWN, event: change },
-    },
-  });
+  const req = failureRequest("crm-inbound", { runId: "01INBOUND1", error: DOWN, event: change });
   const res = await app.request(req.path, req.init);
   expect(res.status, await res.clone().text()).toBe(206);
   return events;
