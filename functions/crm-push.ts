@@ -5,10 +5,15 @@
 // two writes of one task never race. The step re-reads every task and writes only what still differs.
 // A 429 is retried after HubSpot's own delay (RetryAfterError through the error middleware), a 5xx
 // with backoff; a row HubSpot refuses (4xx) becomes a triage note on its task, never a retry loop.
+// A run out of retries (HubSpot down for hours, or refusing foreman's token) is counted and announced
+// once per outage (onFailure, lib/crm/outage.ts); the watchdog then re-pushes the drifted tickets, so
+// they catch up once HubSpot takes writes again.
 import { loadEnv } from "../lib/config.ts";
 import { crmFlowControl, parseCrmFlow } from "../lib/crm/flow.ts";
+import { recordPushFailure } from "../lib/crm/outage.ts";
 import { pushBatch } from "../lib/crm/push.ts";
 import { crmPushRequested } from "../lib/events.ts";
+import { publish } from "../lib/outbox/publish.ts";
 import { inngest } from "./client.ts";
 
 const flow = crmFlowControl(parseCrmFlow(loadEnv()));
@@ -23,6 +28,17 @@ export const crmPush = inngest.createFunction(
     batchEvents: { maxSize: flow.batch.maxSize, timeout: flow.batch.timeout },
     throttle: { limit: flow.throttle.limit, period: flow.throttle.period },
     concurrency: [{ limit: 1 }],
+    onFailure: async ({ event, error, step, deps }) =>
+      step.run("record-failure", async () => {
+        const r = await recordPushFailure(deps.db, { runId: event.data.run_id, error, at: deps.now() });
+        await publish(deps, r.outbox);
+        deps.logger.error("crm-push: out of retries; the watchdog re-pushes drifted tickets", {
+          error: error.message,
+          failures: r.failures,
+          announced: r.opened,
+        });
+        return { failures: r.failures, announced: r.opened };
+      }),
   },
   async ({ events, step, deps }) =>
     step.run("push", () =>

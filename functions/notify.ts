@@ -1,12 +1,13 @@
 // notify: Slack only when a person is needed (seed 002: most work is silent). A task that failed and
 // needs triage (its failure class and reason, with a Retry button) or is blocked on someone outside
 // (the reason) gets a notice in its one thread — under its review card when it has one; the
-// scheduler pausing and budget warnings go to the channel. Routine transitions do not start a run
-// (the triggers filter on the target state) and, should one arrive anyway, say nothing. The review
+// scheduler pausing, budget warnings and HubSpot refusing ticket writes (crm/push.failed) go to the
+// channel. Routine transitions do not start a run (the triggers filter on the target state) and,
+// should one arrive anyway, say nothing. The review
 // card of awaiting_internal_review is the review run's. Each notice is one step that looks for its
 // own slack_messages / settings row first, so a retry does not post twice; dry-run records WOULD_DO.
-import { budgetWarning, schedulerPaused, taskStateChanged } from "../lib/events.ts";
-import { budgetNotice, pausedNotice } from "../lib/notify/blocks.ts";
+import { budgetWarning, crmPushFailed, schedulerPaused, taskStateChanged } from "../lib/events.ts";
+import { budgetNotice, crmOutageNotice, pausedNotice } from "../lib/notify/blocks.ts";
 import { postOpsNotice } from "../lib/notify/ops.ts";
 import { notifyStateChange } from "../lib/notify/state.ts";
 import { inngest } from "./client.ts";
@@ -21,6 +22,7 @@ export const notify = inngest.createFunction(
       { event: taskStateChanged, if: "event.data.to == 'blocked_external'" },
       schedulerPaused,
       budgetWarning,
+      crmPushFailed,
     ],
     // Slack allows about one chat.postMessage per second per channel, with short bursts; every
     // notice goes to the review channel, so the whole function shares one bucket.
@@ -43,6 +45,17 @@ export const notify = inngest.createFunction(
       const eventId = event.id ?? `budget-warning:${data.day}:${data.level}`;
       return step.run("post", () =>
         postOpsNotice(deps, { eventId, what: `budget warning ${data.level} %`, message: budgetNotice(data) }),
+      );
+    }
+    if (event.name === crmPushFailed.name) {
+      const data = event.data;
+      const eventId = event.id ?? `crm-push-outage:${data.failures}`;
+      return step.run("post", () =>
+        postOpsNotice(deps, {
+          eventId,
+          what: "HubSpot ticket writes failing",
+          message: crmOutageNotice(data),
+        }),
       );
     }
     return { posted: "silent" as const };

@@ -3,6 +3,7 @@
 // which validates before sending. No event name is written as a free string anywhere else.
 import { eventType } from "inngest";
 import { z } from "zod";
+import { FAILURE_CLASSES } from "./failures.ts";
 import { STAMP_STAGES, TASK_STATES } from "./states.ts";
 
 const taskId = z.string().min(1);
@@ -133,6 +134,20 @@ export const schedulerResumed = eventType("scheduler/resumed", {
 /** A task's ticket differs from the task: crm-sync asks crm-push to write it (batched with others). */
 export const crmPushRequested = eventType("crm/push.requested", { schema: z.object({ taskId }) });
 
+/**
+ * crm-push ran out of retries and no outage was open: HubSpot writes are failing (lib/crm/outage.ts).
+ * Once per outage; notify posts it to the review channel.
+ */
+export const crmPushFailed = eventType("crm/push.failed", {
+  schema: z.object({
+    error: z.string(),
+    class: z.enum(FAILURE_CLASSES),
+    /** The failure count when the outage opened (its number). */
+    failures: z.number().int().min(1),
+    since: z.iso.datetime({ offset: true }),
+  }),
+});
+
 /** The day's spend crossed 80 % or 95 % of the daily budget (once per level per day). */
 export const budgetWarning = eventType("budget/warning", {
   schema: z.object({
@@ -165,6 +180,7 @@ export const EVENTS = [
   schedulerResumed,
   budgetWarning,
   crmPushRequested,
+  crmPushFailed,
 ] as const;
 
 /** What an event sender accepts: the output of an EventType's `.create()`. */

@@ -13,6 +13,8 @@ export type WaitHandler = (id: string, opts: { timeout: unknown; if?: string }) 
 
 export interface RunOptions {
   event: { name: string; data: Record<string, unknown>; id?: string };
+  /** A batch (batchEvents functions): the run's events, `event` being the first. */
+  events?: RunOptions["event"][];
   deps: Deps;
   /** Mocked step results by step id (sendEvent, sleeps and invokes must be mocked). */
   steps?: StepMock[];
@@ -95,7 +97,7 @@ export function runFunction(fn: Fn, opts: RunOptions) {
   const answered = new Map<string, Promise<unknown>>();
   const engine = new InngestTestEngine({
     function: fn,
-    events: [opts.event] as never,
+    events: (opts.events ?? [opts.event]) as never,
     transformCtx: (raw) => {
       const ctx = mockCtx(raw) as typeof raw & { deps: Deps };
       ctx.deps = opts.deps;

@@ -10,6 +10,7 @@ import { MAX_BATCH } from "./flow.ts";
 import {
   loadSyncStates,
   markCreateAttempted,
+  markCreatesOwed,
   type Refused,
   recordRefused,
   recordSynced,
@@ -17,6 +18,7 @@ import {
   type Synced,
   type SyncState,
 } from "./links.ts";
+import { closePushOutage } from "./outage.ts";
 import { asCreate, type TicketWrite } from "./plan.ts";
 import { NO_SETUP, planOf, rowOf, type SyncDeps } from "./sync.ts";
 import { createMany, type RowOutcome, updateMany, writeOne } from "./tickets.ts";
@@ -175,11 +177,18 @@ export async function pushBatch(deps: SyncDeps, taskIds: string[]): Promise<Push
     }
     return next;
   };
+  // A ticket this batch will create gets its link row before the first call (one statement, only
+  // when there are creates): a run out of retries before the creates went out — a 401 or an outage
+  // on the updates — must leave the task where the watchdog's drift check finds it.
+  await markCreatesOwed(
+    deps.db,
+    creates.map((p) => p.state.task.id),
+  );
   const createAll = async (batch: Pending[]): Promise<Pending[]> => {
     if (batch.length === 0) return [];
     const ids = batch.map((p) => p.state.task.id);
     // Marked before the call, so a retry after a lost answer addresses the ticket by task_id; a 429
-    // means HubSpot created nothing, so the mark is taken back.
+    // means HubSpot created nothing, so the mark is taken back (the link row stays).
     await markCreateAttempted(deps.db, ids, deps.now());
     try {
       return await send(batch, createMany);
@@ -210,6 +219,15 @@ export async function pushBatch(deps: SyncDeps, taskIds: string[]): Promise<Push
     })),
   );
   summary.refused += lost.length;
+  if (summary.synced + summary.created > 0) {
+    const closed = await closePushOutage(deps.db);
+    if (closed) {
+      deps.logger.info("crm-push: HubSpot takes writes again; the outage is over", {
+        since: closed.since,
+        failures: closed.failures,
+      });
+    }
+  }
   if (retryLater.length > 0) {
     throw new DomainError(
       "UPSTREAM",

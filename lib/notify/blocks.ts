@@ -3,6 +3,7 @@
 // the scheduler paused, a budget warning — and the triage notice once retried (who, when; the button
 // gone, which also stops double clicks). Text people or models wrote is escaped with escapeMrkdwn.
 import { costShare, tokenShare } from "../budget/status.ts";
+import type { FailureClass } from "../failures.ts";
 import { escapeMrkdwn } from "../slack/card.ts";
 import type { Block } from "../slack/client.ts";
 import { RETRY_ACTION_ID } from "../slack/payload.ts";
@@ -133,6 +134,27 @@ export function pausedNotice(p: { reason: string; actor: string; over?: "budget"
     blocks: [
       section(`:double_vertical_bar: *Scheduler paused* by ${escapeMrkdwn(clip(p.actor, 100))}`),
       section(`${quote(p.reason, 2000)}\n${after}`),
+    ],
+  };
+}
+
+/** crm-push ran out of retries: HubSpot is not taking foreman's ticket writes (once per outage). */
+export function crmOutageNotice(o: { error: string; class: FailureClass }): SlackText {
+  const fix =
+    o.class === "auth"
+      ? "HubSpot refused foreman's access token: check HUBSPOT_ACCESS_TOKEN and the private app's scopes (tickets read and write)."
+      : o.class === "rate_limit"
+        ? "HubSpot kept answering 429: the portal's API limits are spent, perhaps by another integration."
+        : "HubSpot was unreachable or failing for longer than the push's retries.";
+  return {
+    text: `HubSpot ticket writes are failing: ${clip(o.error, 200)}`,
+    blocks: [
+      section(":warning: *HubSpot ticket writes are failing*: tickets no longer follow their tasks."),
+      section(
+        `${quote(o.error, 1000)}\n${fix} Tasks go on working meanwhile. The watchdog pushes the tickets that are ` +
+          "behind again after each failed push, so they catch up by themselves once HubSpot takes writes. " +
+          "This notice is not repeated until a push has got through.",
+      ),
     ],
   };
 }

@@ -1,14 +1,18 @@
 // CRM drift: tickets whose stage is not the task's state. crm_links holds the state whose stage we
-// last pushed, so "we never pushed the latest" needs no HubSpot read: a linked ticket (or one whose
-// creation was tried and never confirmed — crm-push out of retries mid-create) whose pushed
-// state differs from the task's, quiet for FOREMAN_WATCHDOG_LOST_MINUTES (crm-sync's debounce and
-// crm-push's batches have had their time), with no push request pending in the outbox and no refusal
-// by HubSpot for this version (that one waits for a person: crm-push left a triage note). It is
-// re-synced the way crm-sync asks: a `crm/push.requested` through the outbox, with a watchdog event,
-// once per task version. In dry-run nothing is pushed, so nothing drifts: the check does not run.
+// last pushed, so "we never pushed the latest" needs no HubSpot read: a linked ticket, or one whose
+// creation was owed or tried and never confirmed (crm-push out of retries; only a dry-run's link row
+// is no push's), whose pushed state differs from the task's, quiet for FOREMAN_WATCHDOG_LOST_MINUTES
+// (crm-sync's debounce and crm-push's batches have had their time), with no push request pending in
+// the outbox and no refusal by HubSpot for this version (that one waits for a person: crm-push left
+// a triage note). It is re-synced the way crm-sync asks: a `crm/push.requested` through the outbox,
+// with a watchdog event, once per task version, per refused move since and per crm-push run that
+// failed out of retries since (lib/crm/outage.ts): a resync lost in an outage is owed again, so the
+// tickets catch up once HubSpot takes writes again. In dry-run nothing is pushed, so nothing drifts:
+// the check does not run.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { pushFailuresSql } from "../crm/outage.ts";
 import type { Deps } from "../deps.ts";
 import { crmPushRequested } from "../events.ts";
 import { loadSetupMapping } from "../hubspot/setup-mapping.ts";
@@ -28,14 +32,18 @@ export interface CrmDrift {
   ticketId: string | null;
   /** The latest refused HubSpot move's event id (0: none): a resync is owed once per version and refusal. */
   refusal: number;
+  /** crm-push runs failed out of retries so far (0: none): a resync is owed again after each. */
+  failures: number;
 }
 
 /**
- * Once per task version — and per refused HubSpot move since, which changes no version but moves the
- * ticket away again (`r` is the latest refusal's event id, 0 for none).
+ * Once per task version — per refused HubSpot move since, which changes no version but moves the
+ * ticket away again (`r` is the latest refusal's event id, 0 for none), and per failed crm-push run
+ * (`f`, the failure count, 0 for none), which may have carried the resync itself.
  */
-const resyncKey = (taskId: string, version: number, refusal: number) =>
-  `watchdog:crm:${taskId}:v${version}${refusal > 0 ? `:r${refusal}` : ""}`;
+const resyncSuffix = (d: Pick<CrmDrift, "version" | "refusal" | "failures">) =>
+  `v${d.version}${d.refusal > 0 ? `:r${d.refusal}` : ""}${d.failures > 0 ? `:f${d.failures}` : ""}`;
+const resyncKey = (d: CrmDrift) => `watchdog:crm:${d.taskId}:${resyncSuffix(d)}`;
 const latestRefusalSql = sql`coalesce((select max(r.id) from task_events r
                                          where r.task_id = t.id and r.kind = 'refusal'), 0)`;
 
@@ -45,10 +53,12 @@ export async function findCrmDrift(
 ): Promise<CrmDrift[]> {
   const cutoff = minutesBefore(opts.now, opts.minutes).toISOString();
   const result = await db.execute(sql`
-    select t.id, t.version, t.status, l.pushed_state, l.ticket_id, ${latestRefusalSql} as refusal
+    select t.id, t.version, t.status, l.pushed_state, l.ticket_id, ${latestRefusalSql} as refusal,
+           f.n as failures
       from crm_links l
+      cross join (select ${pushFailuresSql} as n) f
       join tasks t on t.id = l.task_id
-     where (l.ticket_id is not null or l.create_attempted_at is not null)
+     where (l.ticket_id is not null or l.create_attempted_at is not null or l.would_do_event_id is null)
        and l.pushed_state is distinct from t.status
        and l.refused_version is distinct from t.version
        and not t.dry_run
@@ -61,7 +71,8 @@ export async function findCrmDrift(
          select 1 from task_events e
           where e.task_id = t.id
             and e.idempotency_key = 'watchdog:crm:' || t.id || ':v' || t.version
-                                    || case when ${latestRefusalSql} > 0 then ':r' || ${latestRefusalSql} else '' end)
+                                    || case when ${latestRefusalSql} > 0 then ':r' || ${latestRefusalSql} else '' end
+                                    || case when f.n > 0 then ':f' || f.n else '' end)
      order by t.updated_at
      limit ${opts.limit}`);
   return rowsOf<{
@@ -71,6 +82,7 @@ export async function findCrmDrift(
     pushed_state: TaskState | null;
     ticket_id: string | null;
     refusal: string | number;
+    failures: string | number;
   }>(result).map((r) => ({
     taskId: r.id,
     version: Number(r.version),
@@ -78,6 +90,7 @@ export async function findCrmDrift(
     pushedState: r.pushed_state,
     ticketId: r.ticket_id,
     refusal: Number(r.refusal),
+    failures: Number(r.failures),
   }));
 }
 
@@ -96,10 +109,10 @@ export async function requestResync(
   d: CrmDrift,
   at: string,
 ): Promise<{ eventId: string; recorded: boolean }> {
-  const id = `watchdog:crm-push:${d.taskId}:v${d.version}${d.refusal > 0 ? `:r${d.refusal}` : ""}`;
+  const id = `watchdog:crm-push:${d.taskId}:${resyncSuffix(d)}`;
   const r = await recordAction(deps.db, {
     taskId: d.taskId,
-    key: resyncKey(d.taskId, d.version, d.refusal),
+    key: resyncKey(d),
     payload: {
       action: RESYNC_ACTION,
       ticketId: d.ticketId,

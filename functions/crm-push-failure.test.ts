@@ -1,0 +1,161 @@
+// crm-push out of retries, as the engine reports it (POST /api/inngest?fnId=foreman-crm-push-failure):
+// HubSpot refusing foreman's token must not leave tickets behind in silence. The first failure of an
+// outage is announced once in the review channel (crm/push.failed through the outbox, posted by
+// notify), later failures in it are only counted; a ticket whose creation never went out (the 401 came
+// on the batch's updates) keeps a link row the watchdog finds; the watchdog re-pushes drifted tickets
+// after each failed push, so once the token works again they all catch up, and the outage closes.
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crmLinks, outbox, settings } from "../db/schema/index.ts";
+import { PUSH_FAILURES_KEY, PUSH_OUTAGE_KEY } from "../lib/crm/outage.ts";
+import type { Deps } from "../lib/deps.ts";
+import { ensureSetup } from "../test/crm/harness.ts";
+import { useTestDb } from "../test/db.ts";
+import { testApp, testDeps } from "../test/deps.ts";
+import { failureRequest } from "../test/executor.ts";
+import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
+import { hubspotError } from "../test/fakes/hubspot-errors.ts";
+import { useFakeInngestEngine } from "../test/fakes/inngest.ts";
+import { FAKE_REVIEW_CHANNEL, FAKE_SLACK_TOKEN, useSlackFake } from "../test/fakes/slack.ts";
+import { insertTask } from "../test/fixtures.ts";
+import { runFunction } from "../test/inngest.ts";
+import { routeEvents } from "../test/lifecycle.ts";
+import { addWorker, clockAt, drained, pass } from "../test/watchdog.ts";
+import { crmPush } from "./crm-push.ts";
+import { notify } from "./notify.ts";
+
+const t = useTestDb();
+const slack = useSlackFake();
+useFakeInngestEngine();
+let hubspot: FakeHubSpot;
+beforeAll(async () => {
+  hubspot = await startFakeHubSpot();
+});
+afterAll(async () => {
+  await hubspot?.close();
+});
+
+const REFUSED = "HubSpot refused the credentials (401): Authentication credentials not found.";
+
+describe("crm-push out of retries", () => {
+  it("announces an outage once, keeps every ticket findable, and the watchdog catches them all up once HubSpot takes writes", async () => {
+    const db = t.current.db;
+    const mapping = await ensureSetup(db, hubspot);
+    hubspot.reset();
+    const env = {
+      FOREMAN_DRY_RUN: "false",
+      HUBSPOT_ACCESS_TOKEN: FAKE_HUBSPOT_TOKEN,
+      HUBSPOT_BASE_URL: hubspot.url,
+      SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
+      SLACK_API_URL: slack.url,
+      SLACK_REVIEW_CHANNEL: FAKE_REVIEW_CHANNEL,
+    };
+    const { deps, events } = testDeps(db, env);
+    const worker = await addWorker(db, 5);
+    // A done task whose ticket still shows `ready` (its last push), one whose ticket is yet to be created.
+    const linked = await insertTask(db, { status: "done", workerId: worker, version: 5 });
+    hubspot.addTicket({
+      id: "8101",
+      properties: {
+        hs_pipeline: mapping.pipelineId,
+        hs_pipeline_stage: mapping.stageIds.ready,
+        task_id: linked.id,
+      },
+    });
+    await db.insert(crmLinks).values({
+      taskId: linked.id,
+      ticketId: "8101",
+      pipelineId: mapping.pipelineId,
+      pushedState: "ready",
+      pushedStageId: mapping.stageIds.ready,
+    });
+    const unborn = await insertTask(db, { status: "ready", workerId: worker, version: 2 });
+
+    // The token is revoked: every call is a 401, so the batch fails on its update, before any create.
+    hubspot.fail({
+      status: 401,
+      body: hubspotError("INVALID_AUTHENTICATION", "Authentication credentials not found."),
+    });
+    const push = async (d: Deps, ids: string[]) =>
+      runFunction(crmPush, {
+        deps: d,
+        event: { name: "crm/push.requested", data: { taskId: ids[0] as string } },
+        events: ids.map((taskId) => ({ name: "crm/push.requested", data: { taskId } })),
+      });
+    const first = await push(deps, [linked.id, unborn.id]);
+    expect(String((first.error as Error | undefined)?.message)).toContain("refused the credentials (401)");
+    expect(hubspot.callsTo("POST", "/crm/v3/objects/tickets/batch/create")).toEqual([]);
+    const [owed] = await db.select().from(crmLinks).where(eq(crmLinks.taskId, unborn.id));
+    expect(owed, "the ticket still to be created keeps a link row").toBeDefined();
+
+    // The engine reports the run failed; a second run fails too; the first report is delivered twice.
+    const { app, events: failureEvents } = testApp(db, env);
+    const fail = async (runId: string) => {
+      const req = failureRequest("crm-push", {
+        runId,
+        error: { name: "NonRetriableError", message: REFUSED },
+        event: { name: "crm/push.requested", data: { taskId: linked.id } },
+      });
+      const res = await app.request(req.path, req.init);
+      expect(res.status, await res.clone().text()).toBe(206);
+    };
+    await fail("01PUSHFAIL1");
+    await fail("01PUSHFAIL2");
+    await fail("01PUSHFAIL1");
+    const setting = async (key: string) =>
+      (await db.select().from(settings).where(eq(settings.key, key)))[0]?.value as unknown;
+    expect(await setting(PUSH_FAILURES_KEY)).toBe(3);
+    expect(await setting(PUSH_OUTAGE_KEY)).toMatchObject({
+      runId: "01PUSHFAIL1",
+      failures: 1,
+      error: REFUSED,
+    });
+    const notices = await db.select().from(outbox).where(eq(outbox.name, "crm/push.failed"));
+    expect(notices.map((n) => [n.eventId, n.data])).toEqual([
+      ["crm-push-outage:1", { error: REFUSED, class: "auth", failures: 1, since: expect.any(String) }],
+    ]);
+    // The redelivered report re-published its own notice under the same id; notify posts it once.
+    expect(failureEvents.sent.map((e) => e.id)).toEqual(["crm-push-outage:1", "crm-push-outage:1"]);
+    const posted = await routeEvents([notify], deps, failureEvents);
+    expect(posted.map((r) => r.event)).toEqual(["crm/push.failed"]);
+    const messages = slack.messages.get(FAKE_REVIEW_CHANNEL) ?? [];
+    expect(messages.map((m) => m.text)).toEqual([`HubSpot ticket writes are failing: ${REFUSED}`]);
+    expect(JSON.stringify(messages[0])).toContain("HUBSPOT_ACCESS_TOKEN");
+
+    // The watchdog re-pushes both tickets; that push fails too, and the next pass owes them again.
+    await drained(db);
+    const resyncs = async (minutes: number) => {
+      const before = events.sent.length;
+      clockAt(deps, minutes);
+      await pass(deps);
+      return events.sent
+        .slice(before)
+        .filter((e) => e.name === "crm/push.requested")
+        .map((e) => (e.data as { taskId: string }).taskId)
+        .sort();
+    };
+    const both = [linked.id, unborn.id].sort();
+    expect(await resyncs(31)).toEqual(both);
+    expect((await push(deps, both)).error).toBeDefined();
+    await fail("01PUSHFAIL3");
+    expect(await setting(PUSH_FAILURES_KEY)).toBe(4);
+    expect(await resyncs(62)).toEqual(both);
+    expect(await resyncs(93), "nothing failed since: nothing more is owed").toEqual([]);
+
+    // The token works again: the resync's push gets through, both tickets follow, the outage is over.
+    hubspot.clearFaults();
+    expect((await push(deps, both)).error).toBeUndefined();
+    expect(hubspot.tickets.get("8101")?.properties.hs_pipeline_stage).toBe(mapping.stageIds.done);
+    const [born] = await db.select().from(crmLinks).where(eq(crmLinks.taskId, unborn.id));
+    expect(hubspot.tickets.get(born?.ticketId as string)?.properties.hs_pipeline_stage).toBe(
+      mapping.stageIds.ready,
+    );
+    expect(await setting(PUSH_OUTAGE_KEY)).toBeUndefined();
+
+    // The next outage is announced again.
+    await fail("01PUSHFAIL4");
+    expect(
+      (await db.select().from(outbox).where(eq(outbox.name, "crm/push.failed"))).map((n) => n.eventId),
+    ).toEqual(["crm-push-outage:1", "crm-push-outage:5"]);
+  });
+});

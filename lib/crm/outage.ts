@@ -1,0 +1,98 @@
+// crm-push out of retries — HubSpot down for longer than the run's backoff, or refusing foreman's
+// token (a 401 fails the run at once) — leaves every ticket of its batch behind, and the failure
+// event names only the batch's first request. Two settings rows keep what follows, both written by
+// ONE statement per failure:
+// - `crm.push_failures`, a count that only grows. The watchdog's CRM drift check owes each drifted
+//   ticket one resync per task version and per failure since (crm-drift.ts), so once HubSpot takes
+//   writes again the tickets catch up by themselves, whichever batch they were in.
+// - `crm.push_outage`, open from the first failure until a push writes a ticket again. Opening it
+//   writes one `crm/push.failed` to the outbox in the same statement (notify posts it to the review
+//   channel), so an outage is announced once however many runs fail in it, and the next one again.
+//   The row names the run that opened it, so a retried step of that run re-publishes its own event.
+import { sql } from "drizzle-orm";
+import { fromJson, rowsOf } from "../../db/rows.ts";
+import type { AppDb } from "../../db/types.ts";
+import { crmPushFailed } from "../events.ts";
+import { classifyFailure } from "../failures.ts";
+import type { OutboxMessage } from "../outbox/message.ts";
+
+export const PUSH_FAILURES_KEY = "crm.push_failures";
+export const PUSH_OUTAGE_KEY = "crm.push_outage";
+
+/** SQL: how many crm-push runs have failed out of retries, ever (0 before the first). */
+export const pushFailuresSql = sql`coalesce((select (s.value #>> '{}')::int from settings s
+                                                where s.key = ${PUSH_FAILURES_KEY}), 0)`;
+
+export interface PushOutage {
+  /** The run whose failure opened the outage. */
+  runId: string;
+  /** The failure count when it opened: the outage's number, and its notice's event id. */
+  failures: number;
+  since: string;
+  error: string;
+}
+
+export interface PushFailureOutcome {
+  failures: number;
+  /** This run opened the outage: its notice is owed (and in the outbox). */
+  opened: boolean;
+  outbox: OutboxMessage[];
+}
+
+const NOTICE_PREFIX = "crm-push-outage:";
+const noticeId = (failures: number) => `${NOTICE_PREFIX}${failures}`;
+
+/** One crm-push run out of retries: counted, and the outage opened (announced) if none is. */
+export async function recordPushFailure(
+  db: AppDb,
+  input: { runId: string; error: Error; at: Date },
+): Promise<PushFailureOutcome> {
+  const error = input.error.message.slice(0, 500) || input.error.name || "unknown error";
+  const cls = classifyFailure(input.error);
+  const result = await db.execute(sql`
+    with bumped as (
+      insert into settings (key, value) values (${PUSH_FAILURES_KEY}, '1'::jsonb)
+      on conflict (key) do update
+        set value = to_jsonb((settings.value #>> '{}')::int + 1), updated_at = now()
+      returning (value #>> '{}')::int as n
+    ),
+    opened as (
+      insert into settings (key, value)
+      select ${PUSH_OUTAGE_KEY},
+             jsonb_build_object('runId', ${input.runId}::text, 'failures', n,
+                                'since', ${input.at.toISOString()}::text, 'error', ${error}::text)
+        from bumped
+      on conflict (key) do nothing
+      returning value
+    ),
+    announced as (
+      insert into outbox (event_id, name, data)
+      select ${NOTICE_PREFIX} || (value->>'failures'), ${crmPushFailed.name},
+             jsonb_build_object('error', value->>'error', 'class', ${cls}::text,
+                                'failures', (value->>'failures')::int, 'since', value->>'since')
+        from opened
+      on conflict (event_id) do nothing
+    )
+    select (select n from bumped) as failures,
+           coalesce((select value from opened),
+                    (select value from settings where key = ${PUSH_OUTAGE_KEY})) as outage`);
+  const row = rowsOf<{ failures: number | string; outage: PushOutage | string | null }>(result)[0];
+  const failures = Number(row?.failures ?? 0);
+  const outage = row?.outage ? fromJson(row.outage) : null;
+  if (!outage || outage.runId !== input.runId) return { failures, opened: false, outbox: [] };
+  const message: OutboxMessage = {
+    eventId: noticeId(outage.failures),
+    name: crmPushFailed.name,
+    data: { error: outage.error, class: cls, failures: outage.failures, since: outage.since },
+  };
+  return { failures, opened: true, outbox: [message] };
+}
+
+/** A push wrote a ticket: HubSpot takes writes again, so the open outage (if any) is over. */
+export async function closePushOutage(db: AppDb): Promise<PushOutage | null> {
+  const gone = rowsOf<{ value: PushOutage | string }>(
+    await db.execute(sql`delete from settings where key = ${PUSH_OUTAGE_KEY} returning value`),
+  )[0];
+  if (!gone) return null;
+  return fromJson(gone.value);
+}
