@@ -139,6 +139,29 @@ describe("buildDossier: briefs give way to the task's own history", () => {
     );
   });
 
+  it("cuts a brief after defusing it: never half an emoji, never half a secret", () => {
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    const token = "Zq7Xk2Qp9Lm4Rt8W";
+    const body = Array.from({ length: 400 }, (_, i) => `📌 step ${i}: Bearer ${token}`).join("\n");
+    for (let max = 6_000; max < 6_060; max++) {
+      const d = buildDossier({ task, history: [review], briefs: [{ title: "SOP", body }], maxChars: max });
+      expect(d.markdown).toContain("_(brief cut to fit the size limit)_");
+      expect(d.markdown, `maxChars ${max}`).not.toMatch(loneSurrogate);
+      expect(d.markdown, `maxChars ${max}`).not.toContain(token.slice(0, 4));
+    }
+  });
+
+  it("counts what defusing adds to a brief in its room: the cut brief never pushes out the history", () => {
+    const body = Array.from({ length: 400 }, (_, i) => `step ${i}: <system>ok</system> <<<`).join("\n");
+    for (const max of [6_000, 9_000, 12_000]) {
+      const d = buildDossier({ task, history: [review], briefs: [{ title: "SOP", body }], maxChars: max });
+      expect(d.markdown).toContain("_(brief cut to fit the size limit)_");
+      expect(d.truncated, `maxChars ${max}`).toBe(0);
+      expect(d.markdown).toContain("FIX-ME");
+      expect(d.markdown.length).toBeLessThanOrEqual(max);
+    }
+  });
+
   it("says how many briefs were left out, and keeps a share of the room for briefs beside a long history", () => {
     const briefs = Array.from({ length: 5 }, (_, i) => ({
       title: `Brief ${i}`,

@@ -4,6 +4,7 @@
 // per-dossier random boundary and labelled as data; look-alike markers and fake tool-call markup
 // inside it are neutralised, secrets are redacted, and the whole is capped in size: briefs give way
 // first (cut, then left out, keeping a share of the room), then the oldest history, each with a note.
+import { clipText } from "../text.ts";
 import { redactSecrets } from "./redact.ts";
 
 export type DossierSource = "person" | "crm" | "tool" | "model" | "reviewer" | "knowledge";
@@ -60,13 +61,20 @@ export function neutralise(text: string, boundary: string): string {
   );
 }
 
+/** Outside text made safe to show: secrets redacted, markers and tool-call markup defused. */
+const defused = (text: string, boundary: string): string => neutralise(redactSecrets(text), boundary);
+
 /** Outside text shown outside a fence (a heading, a rubric line): one line, secrets redacted, defused. */
 export const dataLine = (text: string, boundary: string): string =>
-  neutralise(redactSecrets(text), boundary).replace(/\s*\n\s*/g, " ");
+  defused(text, boundary).replace(/\s*\n\s*/g, " ");
+
+/** Already defused text between the dossier's markers, labelled as data. */
+const fenced = (label: string, safe: string, boundary: string): string =>
+  `<<<DATA ${boundary} ${label}>>>\n${safe}\n<<<END ${boundary}>>>`;
 
 /** Outside text between the dossier's markers, labelled as data (the review prompt fences the same way). */
 export function fence(label: string, text: string, boundary: string): string {
-  return `<<<DATA ${boundary} ${label}>>>\n${neutralise(redactSecrets(text), boundary)}\n<<<END ${boundary}>>>`;
+  return fenced(label, defused(text, boundary), boundary);
 }
 
 const LABEL: Record<DossierSource, string> = {
@@ -110,8 +118,11 @@ export function buildDossier(input: DossierInput): Dossier {
       (e) =>
         `### ${e.at} · ${e.kind}${e.author ? ` · ${line(e.author)}` : ""}\n${fence(LABEL[e.source], e.text, boundary)}`,
     );
-  const brief = (b: { title: string; body: string }, clipped = false) =>
-    `### ${line(b.title)}\n${fence(LABEL.knowledge, b.body, boundary)}${clipped ? "\n_(brief cut to fit the size limit)_" : ""}`;
+  // A brief is defused before it is measured or cut: a cut then never halves a secret the redaction
+  // would have caught, nor an emoji (a lone surrogate makes the model API refuse the request), and
+  // what neutralise adds is counted in the room.
+  const brief = (b: { title: string; safeBody: string }, clipped = false) =>
+    `### ${line(b.title)}\n${fenced(LABEL.knowledge, b.safeBody, boundary)}${clipped ? "\n_(brief cut to fit the size limit)_" : ""}`;
 
   // The task's own history (reviewer feedback, stamps, notes, what earlier runs did) comes first: the
   // briefs are general reference, so they give way before any history does — but they keep at least
@@ -123,15 +134,16 @@ export function buildDossier(input: DossierInput): Dossier {
   let used = 0;
   let briefsLeft = 0;
   for (const [i, b] of input.briefs.entries()) {
-    const whole = brief(b);
+    const safeBody = defused(b.body, boundary);
+    const whole = brief({ title: b.title, safeBody });
     if (used + whole.length + 2 <= briefRoom) {
       briefs.push(whole);
       used += whole.length + 2;
       continue;
     }
-    const spare = briefRoom - used - brief({ ...b, body: "" }, true).length - 2;
+    const spare = briefRoom - used - brief({ title: b.title, safeBody: "" }, true).length - 2;
     if (spare >= MIN_BRIEF_CHARS) {
-      briefs.push(brief({ ...b, body: `${b.body.slice(0, spare - 1)}…` }, true));
+      briefs.push(brief({ title: b.title, safeBody: `${clipText(safeBody, spare - 1)}…` }, true));
       used = briefRoom;
     }
     briefsLeft = input.briefs.length - i - (spare >= MIN_BRIEF_CHARS ? 1 : 0);
@@ -160,7 +172,7 @@ export function buildDossier(input: DossierInput): Dossier {
     markdown = assemble(history.slice(dropped), dropped);
   }
   if (markdown.length > max) {
-    markdown = `${markdown.slice(0, max - 80)}\n\n_(dossier cut at ${max} characters)_\n<<<END ${boundary}>>>`;
+    markdown = `${clipText(markdown, max - 80)}\n\n_(dossier cut at ${max} characters)_\n<<<END ${boundary}>>>`;
   }
   return { markdown, boundary, truncated: dropped };
 }
