@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { prng } from "../test/random.ts";
-import { cleanText, clipText, findTextIssue, text } from "./text.ts";
+import { reviewCard } from "./slack/card.ts";
+import { cleanText, clipText, clipWithEllipsis, findTextIssue, text } from "./text.ts";
 
 const single = text({ max: 1000 });
 const multi = text({ max: 1000, multiline: true });
@@ -221,5 +222,27 @@ describe("clipText", () => {
     expect(cut).toBe(`a${"😀".repeat(99)}`);
     expect(clipText("plain text", 5)).toBe("plain");
     expect(clipText("short", 50)).toBe("short");
+  });
+});
+
+describe("clipWithEllipsis (Slack cards, notices, the digest, the board)", () => {
+  it("cuts with an ellipsis within the limit and never leaves half an emoji", () => {
+    expect(clipWithEllipsis("short", 50)).toBe("short");
+    expect(clipWithEllipsis("abcdef", 4)).toBe("abc…");
+    // "Review: " is 8 units, so the 150-unit header limit lands in the middle of an emoji.
+    const title = "😀".repeat(100);
+    const card = reviewCard({
+      taskId: "task_x",
+      title,
+      deliverableHash: "h",
+      version: 1,
+      summary: null,
+      review: null,
+      links: {},
+    });
+    const header = (card.blocks[0] as { text: { text: string } }).text.text;
+    expect(header.length).toBeLessThanOrEqual(150);
+    expect(findTextIssue(header)).toBeUndefined();
+    expect(header.endsWith("…")).toBe(true);
   });
 });

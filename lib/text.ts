@@ -178,3 +178,7 @@ export function clipText(s: string, max: number): string {
   const code = s.charCodeAt(max - 1);
   return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
+
+/** `s` cut to `max` UTF-16 units with an ellipsis when it is longer, never halving a character pair. */
+export const clipWithEllipsis = (s: string, max: number): string =>
+  s.length <= max ? s : `${clipText(s, max - 1)}…`;

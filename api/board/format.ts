@@ -3,6 +3,7 @@
 import { html } from "hono/html";
 import type { FailureClass } from "../../lib/failures.ts";
 import type { TaskState } from "../../lib/states.ts";
+import { clipWithEllipsis } from "../../lib/text.ts";
 
 export const STATE_LABELS: Record<TaskState, string> = {
   intake: "Intake",
@@ -53,7 +54,7 @@ const int = new Intl.NumberFormat("en-US");
 export const count = (n: number) => int.format(n);
 export const usd = (n: number) => `$${n.toFixed(2)}`;
 
-const clip = (s: string, max = 160) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const clip = (s: string, max = 160) => clipWithEllipsis(s, max);
 
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
 

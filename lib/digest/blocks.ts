@@ -4,6 +4,7 @@
 // escaped and clipped; tables are capped at TABLE_ROWS rows with a count of the rest. Pure.
 import { escapeMrkdwn } from "../slack/card.ts";
 import type { Block } from "../slack/client.ts";
+import { clipWithEllipsis } from "../text.ts";
 import { failureCounts, hours, int, pct, periodLabel, table, usd } from "./format.ts";
 import type { Count, Digest, Spend } from "./shape.ts";
 import type { DigestSummary } from "./write.ts";
@@ -11,7 +12,7 @@ import type { DigestSummary } from "./write.ts";
 export const TABLE_ROWS = 10;
 
 // Slack: header ≤ 150, section text ≤ 3000, field text ≤ 2000.
-const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+const clip = clipWithEllipsis;
 /** A name on one line, clipped, with no backticks to end a code span or block early. */
 const plain = (s: string, n = 32) => clip(s.replace(/\s+/g, " "), n).replaceAll("`", "'");
 const label = (s: string, n = 32) => escapeMrkdwn(plain(s, n));

@@ -7,6 +7,7 @@ import type { FailureClass } from "../failures.ts";
 import { escapeMrkdwn } from "../slack/card.ts";
 import type { Block } from "../slack/client.ts";
 import { RETRY_ACTION_ID } from "../slack/payload.ts";
+import { clipWithEllipsis } from "../text.ts";
 import type { Failure } from "./plan.ts";
 
 export interface SlackText {
@@ -15,7 +16,7 @@ export interface SlackText {
 }
 
 // Slack: section text ≤ 3000, header ≤ 150, notification text kept short.
-const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+const clip = clipWithEllipsis;
 const section = (text: string): Block => ({
   type: "section",
   text: { type: "mrkdwn", text: clip(text, 3000) },

@@ -3,6 +3,7 @@
 // decided (who, what, when — no buttons, which also stops double clicks), the request-changes modal,
 // and the reminder and escalation nudges. Pure; the conventions the buttons follow are payload.ts's.
 import type { StampStage } from "../states.ts";
+import { clipWithEllipsis } from "../text.ts";
 import type { Block } from "./client.ts";
 import { CHANGES_CALLBACK_ID, NOTE_ACTION_ID, NOTE_MAX, STAMP_ACTIONS } from "./payload.ts";
 
@@ -18,7 +19,7 @@ export interface CardInput {
 }
 
 // Slack: section text ≤ 3000, header ≤ 150, button text ≤ 75, value ≤ 2000.
-const clip = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+const clip = clipWithEllipsis;
 /** Text people wrote, shown as text: Slack's control characters for mentions and links are escaped. */
 export const escapeMrkdwn = (s: string): string =>
   s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
