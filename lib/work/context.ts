@@ -55,7 +55,7 @@ const DELIVERABLE_CHARS = 6_000;
 const textOf = (kind: string, p: Record<string, unknown>): string => {
   if (kind === "state_changed") return `Moved ${p.from} → ${p.to}${p.reason ? `: ${p.reason}` : ""}`;
   if (kind === "deliverable" && typeof p.markdown === "string") {
-    const cut = p.markdown.length >= DELIVERABLE_CHARS ? "\n\n(… the rest is not shown)" : "";
+    const cut = p.markdownCut === true ? "\n\n(… the rest is not shown)" : "";
     return `Version ${p.version} handed in (${p.hash}):\n\n${p.markdown}${cut}`;
   }
   const main = p.text ?? p.feedback ?? p.note ?? p.reason ?? p.summary;
@@ -98,11 +98,14 @@ export async function loadWorkContext(db: AppDb, input: { taskId: string; runId:
     select t.id, t.title, t.description, t.project_id, t.dry_run, t.rubric, t.status, t.current_run_id,
            (select jsonb_agg(jsonb_build_object('at', e.created_at, 'kind', e.kind, 'actor', e.actor, 'payload',
                                -- A handed-in version's event names it; the review that follows is about
-                               -- its text, so the dossier carries the text (the latest part is enough).
+                               -- its text, so the dossier carries the text (its start: the structure
+                               -- a review names), and whether it was cut, counted where it is cut.
                                case when e.kind = 'deliverable'
-                                    then e.payload || jsonb_build_object('markdown',
-                                           (select left(d.markdown, ${DELIVERABLE_CHARS}) from deliverables d
-                                             where d.id = e.payload->>'deliverableId'))
+                                    then e.payload || coalesce(
+                                           (select jsonb_build_object('markdown', left(d.markdown, ${DELIVERABLE_CHARS}),
+                                                                      'markdownCut', length(d.markdown) > ${DELIVERABLE_CHARS})
+                                              from deliverables d where d.id = e.payload->>'deliverableId'),
+                                           '{}'::jsonb)
                                     else e.payload end)
                              order by e.id)
               from task_events e

@@ -98,5 +98,20 @@ describe("loadWorkContext: a revision's dossier", () => {
     const ctx = await loadWorkContext(db, { taskId: s.taskId, runId: s.runId, workerId: "crm-setup" });
     expect(ctx?.dossier).toContain("Version 1 handed in");
     expect(ctx?.dossier).toContain("Section 2: UNIQUE-TEXT-42");
+    expect(ctx?.dossier).not.toContain("the rest is not shown");
+  });
+
+  it("says the rest is not shown only when the text was cut (its characters, not UTF-16 units, counted)", async () => {
+    const db = t.current.db;
+    for (const [markdown, cut] of [
+      ["x".repeat(6_000), false], // exactly the limit: shown whole
+      ["😀".repeat(3_500), false], // 7,000 UTF-16 units, 3,500 characters: shown whole
+      [`${"y".repeat(6_000)}END-OF-TEXT`, true],
+    ] as const) {
+      await db.delete(workerLeases);
+      const s = await submittedDeliverable(db, { markdown });
+      const ctx = await loadWorkContext(db, { taskId: s.taskId, runId: s.runId, workerId: "crm-setup" });
+      expect(ctx?.dossier.includes("the rest is not shown"), markdown.slice(0, 10)).toBe(cut);
+    }
   });
 });
