@@ -223,6 +223,25 @@ describe("review", () => {
     expect(stored?.criteria).toHaveLength(3);
     // The repair told the model what it left out.
     expect(JSON.stringify(model.requests.at(-1))).toContain("scored 1 of the rubric's 3 criteria");
+    // Room for three entries beside the feedback.
+    expect((model.requests.at(-1) as { max_tokens?: number }).max_tokens).toBe(1600);
+
+    // The first criterion scored three times and the others never is no complete answer either.
+    const repeated = {
+      ...complete,
+      criteria: rubric.map(() => ({ criterion: `1. ${rubric[0]}`, score: 9, pass: true, note: "ok" })),
+    };
+    const again = await submittedDeliverable(db, { task: { rubric, projectId: await project(db, false) } });
+    script(repeated, complete);
+    const fixed = await runFunction(review, {
+      deps: testDeps(db, env()).deps,
+      event: again.event,
+      runId: `rv_${again.taskId}`,
+    });
+    expect(suspendedAt(fixed.error)).toBe("client:wait:remind:0");
+    expect(JSON.stringify(model.requests.at(-1))).toContain(
+      "scored 1 of the rubric's 3 criteria (2 entries repeat a criterion)",
+    );
 
     const never = await submittedDeliverable(db, { task: { rubric, projectId: await project(db, false) } });
     script(overall);

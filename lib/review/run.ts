@@ -16,6 +16,7 @@ import {
   normalise,
   type ReviewVerdict,
   type Rubric,
+  reviewMaxTokens,
   reviewPrompt,
   reviewVerdict,
   rubricFor,
@@ -167,7 +168,7 @@ export async function reviewWithModel(
         messages: withRepair(messages, problem),
         jsonSchema: { name: "review", schema: reviewVerdict },
         temperature: 0,
-        maxTokens: 1500,
+        maxTokens: reviewMaxTokens(subject.rubric),
       });
       usage.input += res.usage.input;
       usage.output += res.usage.output;
