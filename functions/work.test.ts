@@ -519,6 +519,40 @@ describe("work, past its lease's first 30 minutes", () => {
     expect(stored?.markdown).toBe("# Renewal date\n\nCreated as a date property.");
     // The second request carried the refusal of the cut call, saying why.
     expect(JSON.stringify(anthropic.requests.at(-1))).toContain("cut off at the output limit");
+    // The log does not show the cut submit as a call that ran.
+    const turns = (
+      await t.current.db
+        .select()
+        .from(taskEvents)
+        .where(eq(taskEvents.taskId, task.id))
+        .orderBy(taskEvents.id)
+    ).filter((e) => e.kind === "worker_turn");
+    expect(turns.map((e) => (e.payload as { toolCallsSkipped?: number }).toolCallsSkipped)).toEqual([
+      1,
+      undefined,
+    ]);
+  });
+
+  it("stops at once when the conversation fills the model's context window: no cut call runs, triage says why", async () => {
+    const { task, event } = await leased();
+    const seen = anthropic.requests.length;
+    anthropic.queue(
+      toolTurn(
+        "submit",
+        { markdown: "# Renewal date\n\nStep 1: create the prop", result: {} },
+        { stop: "model_context_window_exceeded" },
+      ),
+      toolTurn("submit", { markdown: "never asked for", result: {} }),
+    );
+    const res = await runFunction(work, { deps: testDeps(t.current.db, env()).deps, event });
+    expect(res.error).toBeUndefined();
+    expect(anthropic.requests.length - seen, "no turn after the full one").toBe(1);
+    const row = (await t.current.db.select().from(tasks).where(eq(tasks.id, task.id)))[0];
+    expect(row?.status).toBe("failed_needs_triage");
+    expect(row?.statusReason).toMatch(/^timeout: the run's conversation filled the model's context window/);
+    expect(await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id))).toEqual(
+      [],
+    );
   });
 
   it("a block reason that reads like the subtask wait stays the worker's: a person is asked, nothing resumes it", async () => {

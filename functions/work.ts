@@ -144,12 +144,15 @@ export const work = inngest.createFunction(
           break;
         }
         loopSteps++;
-        const skippedOf = (calls: readonly { name: string }[]) =>
-          callsSkipped(
-            calls.map((c) => c.name),
-            stepsLeft,
-            TERMINAL_TOOL_NAMES,
-          );
+        // A cut answer runs none of its calls; otherwise those past the turn's cap or the run's steps.
+        const skippedOf = (res: { stop: string; toolCalls: readonly { name: string }[] }) =>
+          res.stop === "max_tokens" || res.stop === "context_window"
+            ? res.toolCalls.length
+            : callsSkipped(
+                res.toolCalls.map((c) => c.name),
+                stepsLeft,
+                TERMINAL_TOOL_NAMES,
+              );
         // step.ai.wrap records the turn's input (system, transcript, tools), so the dashboard shows
         // each call's prompt, output and tokens; it retries like any step.
         const turnInput: ModelTurnInput = {
@@ -197,7 +200,7 @@ export const work = inngest.createFunction(
                     tokensIn: res.usage.input,
                     tokensOut: res.usage.output,
                     toolCalls: res.toolCalls.map((c) => c.name),
-                    ...(skippedOf(res.toolCalls) > 0 ? { toolCallsSkipped: skippedOf(res.toolCalls) } : {}),
+                    ...(skippedOf(res) > 0 ? { toolCallsSkipped: skippedOf(res) } : {}),
                   },
                 },
                 ...(res.text
@@ -254,6 +257,16 @@ export const work = inngest.createFunction(
           break;
         }
         const result = r.result;
+        if (result.stop === "context_window") {
+          // The transcript filled the model's context: every later turn would be cut the same way,
+          // so nothing more is paid for and no cut call runs. Splitting the task is what helps.
+          outcome = {
+            kind: "stopped",
+            to: "failed_needs_triage",
+            reason: `timeout: the run's conversation filled the model's context window at turn ${turn}: split the task, or retry it`,
+          };
+          break;
+        }
         messages.push(assistantMessage(result));
         if (result.stop === "max_tokens") {
           // Cut off mid-answer: its last call may be cut too (a deliverable's markdown ending

@@ -206,7 +206,7 @@ describe("fromAnthropicResponse", () => {
     ["end_turn", "end"],
     ["stop_sequence", "end"],
     ["max_tokens", "max_tokens"],
-    ["model_context_window_exceeded", "max_tokens"],
+    ["model_context_window_exceeded", "context_window"],
     ["refusal", "end"],
   ] as const)("maps stop_reason %s to %s", (stop_reason, stop) => {
     expect(fromAnthropicResponse(message({ stop_reason }), TARGET).stop).toBe(stop);

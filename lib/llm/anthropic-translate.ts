@@ -173,7 +173,7 @@ export const fromAnthropicTools = (tools: readonly Tool[]): ToolSpec[] =>
 const STOPS: Partial<Record<StopReason, TurnStop>> = {
   tool_use: "tool_use",
   max_tokens: "max_tokens",
-  model_context_window_exceeded: "max_tokens",
+  model_context_window_exceeded: "context_window",
 };
 
 const NATIVE_ONLY = new Set(["thinking", "redacted_thinking"]);

@@ -64,7 +64,11 @@ export interface TurnUsage {
   cacheWrite: number;
 }
 
-export type TurnStop = "end" | "tool_use" | "max_tokens";
+/**
+ * Why an answer ended. `max_tokens`: cut at the turn's output limit (a shorter answer fits);
+ * `context_window`: the conversation filled the model's context (no answer of this run will fit).
+ */
+export type TurnStop = "end" | "tool_use" | "max_tokens" | "context_window";
 
 export interface ModelTurnResult {
   text: string;

@@ -42,7 +42,7 @@ export interface ScriptedTurn {
   text?: string;
   toolUse?: ScriptedToolUse[];
   /** Default: tool_use when there are tool calls, else end. */
-  stop?: "end" | "tool_use" | "max_tokens";
+  stop?: "end" | "tool_use" | "max_tokens" | "model_context_window_exceeded";
   /** Default: counted from the request and the answer (one token per four characters). */
   usage?: ScriptedUsage;
   /** Answer after this long (slow responses, timeouts). */
