@@ -28,6 +28,26 @@ function apiToken(config: Config): { token: string; generated: boolean; path?: s
   return { token, generated: true, path };
 }
 
+/**
+ * The banner's token lines. A generated token (embedded npm start, kept in the data dir) is shown so a
+ * new user can try the API; a configured one is the deployment's credential and never reaches the logs.
+ */
+export function tokenLines(
+  token: { token: string; generated: boolean; path?: string },
+  base: string,
+): string[] {
+  if (!token.generated) {
+    return [
+      "  api token:   FOREMAN_API_TOKEN (configured; not printed)",
+      `  try:         curl -H "Authorization: Bearer $FOREMAN_API_TOKEN" ${base}/api/tasks`,
+    ];
+  }
+  return [
+    `  api token:   ${token.token}${token.path ? `  (generated, stored in ${token.path})` : ""}`,
+    `  try:         curl -H "Authorization: Bearer ${token.token}" ${base}/api/tasks`,
+  ];
+}
+
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   // `npm start` is the embedded, safe default: Inngest dev mode unless the environment says otherwise.
   if (env.INNGEST_DEV === undefined && !env.INNGEST_SIGNING_KEY) env.INNGEST_DEV = "1";
@@ -94,8 +114,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
       `  app:         ${base}`,
       `  health:      ${base}/health`,
       `  inngest:     ${base}/api/inngest (${isDevMode(config) ? "dev mode" : "cloud mode"})`,
-      `  api token:   ${token.token}${token.path ? `  (generated, stored in ${token.path})` : ""}`,
-      `  try:         curl -H "Authorization: Bearer ${token.token}" ${base}/api/tasks`,
+      ...tokenLines(token, base),
       `  dev server:  npx inngest-cli dev -u ${base}/api/inngest`,
     ].join("\n"),
   );

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { tokenLines } from "../../api/server.ts";
 import { freePort } from "../net.ts";
 import { killAll, startNode } from "../process.ts";
 
@@ -79,4 +80,18 @@ describe("npm start (embedded default)", () => {
     second.child.kill("SIGTERM");
     expect(await second.exited).toBe(0);
   }, 60_000);
+});
+
+describe("the start banner's token lines", () => {
+  it("show a generated token, never a configured one", () => {
+    const base = "http://localhost:8787";
+    const generated = tokenLines({ token: "fm_abc", generated: true, path: "/data/api-token" }, base).join(
+      "\n",
+    );
+    expect(generated).toContain("fm_abc  (generated, stored in /data/api-token)");
+    const configured = tokenLines({ token: "prod-secret-token-123", generated: false }, base).join("\n");
+    expect(configured).not.toContain("prod-secret-token-123");
+    expect(configured).toContain("api token:   FOREMAN_API_TOKEN (configured; not printed)");
+    expect(configured).toContain('curl -H "Authorization: Bearer $FOREMAN_API_TOKEN"');
+  });
 });
