@@ -47,9 +47,16 @@ async function viewerOf(c: C): Promise<Seen> {
   return accessReason ? { ok: false, accessReason } : { ok: false };
 }
 
-/** Only a /board path: `next` must never send a signed-in browser to another site. */
+/**
+ * Only a /board path: `next` must never send a signed-in browser to another site. Printable ASCII
+ * only (a browser sends the rest percent-encoded): a control character cannot go in a Location header.
+ */
 const safeNext = (raw: unknown): string =>
-  typeof raw === "string" && raw.length <= 2048 && /^\/board(?:[/?#]|$)/.test(raw) && !raw.includes("\\")
+  typeof raw === "string" &&
+  raw.length <= 2048 &&
+  /^\/board(?:[/?#]|$)/.test(raw) &&
+  /^[\x21-\x7e]+$/.test(raw) &&
+  !raw.includes("\\")
     ? raw
     : "/board";
 

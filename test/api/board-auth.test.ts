@@ -81,6 +81,19 @@ describe("signing in", () => {
     expect(again.status).toBe(303);
   });
 
+  it("sends a sign-in whose next holds a control character to /board, never a 500", async () => {
+    const api = testApp(t.current.db);
+    const res = await signIn(api, TEST_TOKEN, { next: "/board?\r\nx" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/board");
+    const again = await api.request("/board/login?next=%2Fboard%0a", {
+      token: null,
+      headers: { cookie: cookieOf(res) },
+    });
+    expect(again.status).toBe(303);
+    expect(again.headers.get("location")).toBe("/board");
+  });
+
   it("marks the cookie Secure over https, and behind a proxy whose public URL is https", async () => {
     const api = testApp(t.current.db);
     const direct = await api.request(
