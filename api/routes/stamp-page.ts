@@ -106,6 +106,15 @@ const review = (view: Extract<LinkView, { ok: true }>, opts: { problem?: NotePro
 export const stampPageRoutes = new Hono<AppEnv>()
   // Without a link key no link can be checked: say so as a page, like every other refusal here.
   .use("/:token", async (c, next) => {
+    // The URL is the credential: never cached, never sent on as a Referer by a link in the work,
+    // never framed (a decision clicked through someone else's page).
+    c.header("cache-control", "no-store");
+    c.header("referrer-policy", "no-referrer");
+    c.header(
+      "content-security-policy",
+      "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    c.header("x-content-type-options", "nosniff");
     if (!c.get("deps").config.STAMP_LINK_KEY) {
       return c.html(
         refusal("Review links are not available", "This server is not set up for client review links yet."),

@@ -77,7 +77,7 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
   }
   const p = check.payload;
   const result = await db.execute(sql`
-    select t.id, t.title, t.status, t.deliverable_hash, l.used_at, l.used_by,
+    select t.id, t.title, t.status, t.deliverable_hash, l.used_at, l.used_by, l.expires_at,
            l.created_at < (select en.created_at from (${latestEntrySql(p.task, "client")}) en) as earlier_round,
            d.markdown, d.result, d.version
       from stamp_links l join tasks t on t.id = l.task_id
@@ -93,6 +93,7 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
         deliverable_hash: string | null;
         used_at: string | Date | null;
         used_by: string | null;
+        expires_at: string | Date;
         earlier_round: boolean | null;
         markdown: string | null;
         result: unknown;
@@ -107,6 +108,16 @@ export async function openLink(db: AppDb, config: LinkConfig, token: string, now
       title: "This link is not known",
       reason: "No stamp link with this id was issued.",
     };
+  // The row's expiry, not only the token's: setting it withdraws a link sent to the wrong person.
+  if (new Date(row.expires_at).getTime() <= now.getTime()) {
+    return {
+      ok: false,
+      status: 410,
+      title: "This link has expired",
+      taskId: row.id,
+      reason: "It was withdrawn or is past its date. Ask for a new link if the work still waits for you.",
+    };
+  }
   if (row.used_at) {
     return {
       ok: false,

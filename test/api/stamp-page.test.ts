@@ -200,6 +200,25 @@ describe("/stamp/:token", () => {
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
   });
 
+  it("withdraws a link whose row is expired, and sends every page uncached, unframed and without a Referer", async () => {
+    const api = testApp(t.current.db, env);
+    const { task, link } = await awaitingClient();
+    const page = await api.request(link.path, { token: null });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    await t.current.db
+      .update(stampLinks)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(stampLinks.tokenId, link.tokenId));
+    const withdrawn = await api.request(link.path, form({ decision: "approve" }));
+    expect(withdrawn.status).toBe(410);
+    expect(await withdrawn.text()).toContain("withdrawn");
+    expect(withdrawn.headers.get("cache-control")).toBe("no-store");
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
   it("answers 503 with a page when the server has no link key", async () => {
     const { link } = await awaitingClient();
     const res = await testApp(t.current.db).request(link.path, { token: null });
