@@ -42,11 +42,16 @@ export function createApp(opts: AppOptions) {
   app.use("*", async (c, next) => {
     const { deps, dispose } = await opts.resolveDeps(c);
     c.set("deps", deps);
+    c.set("background", []);
     try {
       await next();
     } finally {
       if (dispose) {
-        const done = dispose().catch((err) => deps.logger.warn("dispose failed", { error: String(err) }));
+        // After the work the route left running past its answer (a slow Slack update, a send the
+        // drain would otherwise redo): closing the request's pool first would fail all of it.
+        const done = Promise.allSettled(c.get("background"))
+          .then(() => dispose())
+          .catch((err) => deps.logger.warn("dispose failed", { error: String(err) }));
         if (opts.afterResponse) opts.afterResponse(c, done);
         else await done;
       }

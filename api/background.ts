@@ -17,6 +17,8 @@ export async function within<T>(c: Context<AppEnv>, work: Promise<T>, ms: number
   ]);
   clearTimeout(timer);
   if (result === undefined) {
+    // The request's resources (its database pool on Workers) are released only after this settles.
+    c.get("background")?.push(work);
     try {
       c.executionCtx.waitUntil(work.catch(() => undefined));
     } catch {

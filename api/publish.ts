@@ -4,7 +4,11 @@
 import type { Context } from "hono";
 import type { OutboxMessage } from "../lib/outbox/message.ts";
 import { type PublishResult, publish } from "../lib/outbox/publish.ts";
+import { within } from "./background.ts";
 import type { AppEnv } from "./env.ts";
+
+/** How long an answer waits for its events to go out; past it they carry on in the background. */
+const ANSWER_PUBLISH_MS = 2_000;
 
 /** The warning for a send that failed (or is still in flight: `sent` undefined); none when it went out. */
 export function queuedWarnings(outbox: readonly OutboxMessage[], sent: PublishResult | undefined): string[] {
@@ -16,11 +20,15 @@ export function queuedWarnings(outbox: readonly OutboxMessage[], sent: PublishRe
     : [`${what} queued: the engine is unreachable (${sent.error}); re-sent automatically.`];
 }
 
-/** Publishes the rows and returns the warnings for the answer (an empty list when all went out). */
+/**
+ * Publishes the rows and returns the warnings for the answer (an empty list when all went out). A slow
+ * engine costs the answer at most ANSWER_PUBLISH_MS: the send goes on, and the drain covers it.
+ */
 export async function publishForAnswer(
   c: Context<AppEnv>,
   outbox: readonly OutboxMessage[],
 ): Promise<string[]> {
-  const sent = await publish(c.get("deps"), [...outbox]);
+  if (outbox.length === 0) return [];
+  const sent = await within(c, publish(c.get("deps"), [...outbox]), ANSWER_PUBLISH_MS);
   return queuedWarnings(outbox, sent);
 }

@@ -5,10 +5,10 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
 import { isDomainError } from "../../lib/errors.ts";
-import { publish } from "../../lib/outbox/publish.ts";
 import { decideThroughLink, type LinkView, openLink } from "../../lib/stamps/links.ts";
 import { appendEvents } from "../../lib/tasks/event-log.ts";
 import { cleanText, findTextIssue } from "../../lib/text.ts";
+import { publishWithin } from "../background.ts";
 import type { AppEnv } from "../env.ts";
 
 const page = (title: string, body: ReturnType<typeof html>) => html`<!doctype html>
@@ -177,7 +177,8 @@ export const stampPageRoutes = new Hono<AppEnv>()
         ...(note ? { note } : {}),
         actor: "client",
       });
-      await publish(deps, applied.transition.outbox);
+      // The decision is committed with its events: a slow engine must not keep the client waiting.
+      await publishWithin(c, applied.transition.outbox, 2_000);
       repeated = applied.repeated;
     } catch (err) {
       if (isDomainError(err) && err.code === "CONFLICT") {

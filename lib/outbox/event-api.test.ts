@@ -6,7 +6,7 @@ import { inngest, inngestSender } from "../../functions/client.ts";
 import { type FakeInngest, startFakeInngest } from "../../test/fakes/inngest.ts";
 import { loadConfig } from "../config.ts";
 import { taskSubmitted } from "../events.ts";
-import { eventApiTarget, fetchPost, sendToEventApi } from "./event-api.ts";
+import { eventApiTarget, fetchPost, fetchPostWithin, sendToEventApi } from "./event-api.ts";
 import { nodePost } from "./node-post.ts";
 
 let engine: FakeInngest;
@@ -57,6 +57,23 @@ describe("the outbox's event API call", () => {
       }
     });
   }
+
+  it("gives up on an engine that takes the connection and never answers (fetch, as on Workers)", async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    engine.fail({ match: (c) => c.path.startsWith("/e/"), hold: () => held });
+    try {
+      const sender = inngestSender(config(), { post: fetchPostWithin(50) });
+      const started = Date.now();
+      await expect(sender.send(events("h"))).rejects.toThrow(/timeout|aborted/i);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      release();
+      engine.clearFaults();
+    }
+  });
 
   it("throws the engine's refusal, in the SDK's words when it gives none", async () => {
     const sender = inngestSender(config(), { post: nodePost });

@@ -23,10 +23,21 @@ export type EventPost = (
   body: string,
 ) => Promise<{ status: number; body: string }>;
 
-export const fetchPost: EventPost = async (url, headers, body) => {
-  const res = await fetch(url, { method: "POST", headers, body });
-  return { status: res.status, body: await res.text() };
-};
+/** How long a send may take before it counts as failed (the Node transport's bound, node-post.ts). */
+const SEND_TIMEOUT_MS = 10_000;
+
+/**
+ * fetch, bounded: an engine that takes the connection and never answers must not hold a request, a
+ * step or the drain's cron invocation (whose claim runs out, so the next tick would hang on it too).
+ */
+export const fetchPostWithin =
+  (ms: number): EventPost =>
+  async (url, headers, body) => {
+    const res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(ms) });
+    return { status: res.status, body: await res.text() };
+  };
+
+export const fetchPost: EventPost = fetchPostWithin(SEND_TIMEOUT_MS);
 
 /** What the Inngest client exposes about its event API (public getters of `Inngest`). */
 export interface EventApiClient {
