@@ -3,7 +3,7 @@
 // pass at the same time changes nothing — with task events saying what was done; a healthy queue is
 // not touched at all; a task stuck again after its retry goes to triage (timeout); a lost event gets
 // a new id per attempt, each attempt later than the one before.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentRuns, crmLinks, settings, taskDependencies, workerLeases } from "../db/schema/index.ts";
 import { recordRefusedMove } from "../lib/crm/inbound.ts";
@@ -441,6 +441,60 @@ describe("watchdog: CRM drift the push never confirmed", () => {
     expect(
       sentFor(events.sent.slice(sentAgain), refused.id).filter((e) => e.name === "crm/push.requested"),
     ).toHaveLength(1);
+  });
+});
+
+describe("watchdog: work whose review never started", () => {
+  const t = useTestDb();
+
+  it("parks a handed-in version whose task/work.submitted was lost, once; review-retry sends it; a review under way is left alone", async () => {
+    const db = t.current.db;
+    const worker = await addWorker(db, 5);
+    // Handed in, and its event set aside by the drain (the engine was away past its dedup window).
+    const lost = await leased(db, worker);
+    const lostWork = await storeDeliverable(db, { ...lost, markdown: "# v1", result: {}, key: freshKey() });
+    await releaseRun(db, { runId: lost.runId, status: "succeeded" });
+    await db.execute(
+      sql`update outbox set abandoned_at = now() where event_id = ${`work-submitted:${lostWork.id}`}`,
+    );
+    // Handed in and sent: its review run may be queued behind the GPU.
+    const queued = await leased(db, worker);
+    await storeDeliverable(db, { ...queued, markdown: "# v1", result: {}, key: freshKey() });
+    await releaseRun(db, { runId: queued.runId, status: "succeeded" });
+    await db.execute(sql`update outbox set sent_at = now() + interval '50 minutes'
+                          where event_id like 'work-submitted:%' and sent_at is null and abandoned_at is null`);
+
+    const { deps } = testDeps(db, { FOREMAN_DRY_RUN: "false" });
+    clockAt(deps, 45); // stuck (30) + review retry (30) minutes have not passed yet
+    expect(await pass(deps)).toMatchObject({ unreviewed: 0, stuck: 0 });
+    clockAt(deps, 61);
+    expect(await pass(deps)).toMatchObject({ unreviewed: 1, stuck: 0 });
+    const parking = (await logOf(db, lost.taskId)).filter((e) => e.kind === "review_pending");
+    expect(parking).toMatchObject([
+      {
+        actor: "watchdog",
+        payload: {
+          deliverableId: lostWork.id,
+          reason: expect.stringContaining("task/work.submitted was lost"),
+        },
+      },
+    ]);
+    expect((await logOf(db, queued.taskId)).filter((e) => e.kind === "review_pending")).toEqual([]);
+    clockAt(deps, 70);
+    expect(await pass(deps)).toMatchObject({ unreviewed: 0 });
+
+    const retried = testDeps(db, { FOREMAN_DRY_RUN: "false" });
+    clockAt(retried.deps, 75);
+    await runFunction(reviewRetry, {
+      deps: retried.deps,
+      event: { name: "inngest/scheduled.timer", data: {} },
+    });
+    expect(retried.events.sent).toEqual([
+      expect.objectContaining({
+        name: "task/work.submitted",
+        data: expect.objectContaining({ taskId: lost.taskId, deliverableId: lostWork.id }),
+      }),
+    ]);
   });
 });
 

@@ -11,7 +11,9 @@
 //   6. outbox stopped draining → one alert until it drains again;
 //   7. stranded dependents: waiting only for dependencies that have all ended, nothing moved them on
 //      for FOREMAN_WATCHDOG_LOST_MINUTES → the move promote would have made, to `ready` (with a
-//      cancelled dependency, to triage with class `dependency`).
+//      cancelled dependency, to triage with class `dependency`);
+//   8. unreviewed work: a handed-in version no review ever started on (its task/work.submitted lost),
+//      idle past FOREMAN_WATCHDOG_STUCK_MINUTES + FOREMAN_REVIEW_RETRY_MINUTES → the review parked.
 // Parked reviews are retried by review-retry (same finder, ids per parking, every ten minutes); the
 // watchdog leaves them alone, since a task whose latest run submitted is not a stuck worker.
 // The pass's clock is its first step, so a retried step rebuilds the same keys and event ids. The
@@ -27,6 +29,7 @@ import { findLostWaits, resumeWait } from "../lib/watchdog/lost-waits.ts";
 import { clearOutboxAlert, raiseOutboxAlert, readOutboxAlert } from "../lib/watchdog/outbox-alert.ts";
 import { findStrandedDependents, promoteStranded } from "../lib/watchdog/stranded.ts";
 import { findStuckRuns, repairStuck } from "../lib/watchdog/stuck.ts";
+import { findUnreviewedWork, parkUnreviewed } from "../lib/watchdog/unreviewed.ts";
 import { inngest } from "./client.ts";
 
 /** Cases per check per pass: a backlog is worked off over passes, well inside 1,000 steps a run. */
@@ -52,6 +55,7 @@ export const watchdog = inngest.createFunction(
       waits: 0,
       promoted: 0,
       orphaned: 0,
+      unreviewed: 0,
       outbox: "none" as string,
     };
 
@@ -104,6 +108,18 @@ export const watchdog = inngest.createFunction(
         resumeWait(deps, w, at),
       );
       summary.waits++;
+    }
+
+    const unreviewed = await step.run("find-unreviewed-work", () =>
+      findUnreviewedWork(deps.db, {
+        now,
+        minutes: t.stuckMinutes + deps.config.FOREMAN_REVIEW_RETRY_MINUTES,
+        limit: LIMIT,
+      }),
+    );
+    for (const u of unreviewed) {
+      const r = await step.run(`park-review:${u.deliverableId}`, () => parkUnreviewed(deps.db, u));
+      if (r.parked) summary.unreviewed++;
     }
 
     const stranded = await step.run("find-stranded-dependents", () =>

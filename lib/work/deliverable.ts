@@ -35,13 +35,16 @@ function redactedResult(result: SubmitWorkInput["result"]): SubmitWorkInput["res
   return JSON.parse(redactSecrets(JSON.stringify(result))) as SubmitWorkInput["result"];
 }
 
+/** The outbox event id of a deliverable's `task/work.submitted` is this and the deliverable's id. */
+export const WORK_SUBMITTED_PREFIX = "work-submitted:";
+
 export async function storeDeliverable(db: AppDb, raw: SubmitWorkInput): Promise<StoredDeliverable> {
   // What the reviewer, the team and the client read carries no key or token the worker came across.
   const input = { ...raw, markdown: redactSecrets(raw.markdown), result: redactedResult(raw.result) };
   const id = stableId("dlv", input.key);
   const hash = deliverableHash(input.markdown, input.result);
   const message: OutboxMessage = {
-    eventId: `work-submitted:${id}`,
+    eventId: `${WORK_SUBMITTED_PREFIX}${id}`,
     name: taskWorkSubmitted.name,
     data: { taskId: input.taskId, runId: input.runId, deliverableId: id, deliverableHash: hash },
   };
