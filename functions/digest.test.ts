@@ -757,6 +757,19 @@ describe("digest", () => {
     expect(posted()[0]?.blocks?.slice(3)).toEqual(numberBlocks());
   });
 
+  it("meters a malformed answer too: the GPU computed it even though it could not be used", async () => {
+    await seedDay(t.db);
+    answer("not a summary");
+    const res = await run(depsFor());
+    expect((res.result as Run).summary).toMatchObject({ source: "template" });
+    expect(model.requests).toHaveLength(2);
+    const usage = await t.db.select().from(tokenUsage).where(eq(tokenUsage.purpose, "digest"));
+    expect(usage.map((u) => u.idempotencyKey).sort()).toEqual([
+      "run_digest_1:digest:unused1",
+      "run_digest_1:digest:unused2",
+    ]);
+  });
+
   it("posts nothing in dry-run: the exact request is logged, kept in settings and returned", async () => {
     await seedDay(t.db);
     const { logger, lines } = recordingLogger();

@@ -14,6 +14,7 @@ import { cronWeekdays, type DigestKind, digestPeriod } from "../lib/digest/perio
 import { postDigest } from "../lib/digest/post.ts";
 import { digestCron, parseDigestSchedule } from "../lib/digest/schedule.ts";
 import { writeSummary } from "../lib/digest/write.ts";
+import { meterKey } from "../lib/llm/meter.ts";
 import { inngest } from "./client.ts";
 
 const schedule = parseDigestSchedule(loadEnv());
@@ -30,7 +31,7 @@ export function digestFunction(kind: DigestKind) {
       // "off" leaves the function registered without a trigger (it can still be invoked).
       triggers: expr ? [cron(expr)] : [],
     },
-    async ({ step, deps, runId }) => {
+    async ({ step, deps, runId, attempt }) => {
       // The clock is its own step: a retried run covers the same period and the same "now".
       const period = await step.run("period", () =>
         digestPeriod(kind, deps.now(), deps.config.FOREMAN_DIGEST_TZ, {
@@ -43,7 +44,9 @@ export function digestFunction(kind: DigestKind) {
       const digest = await step.run("gather", () => gatherDigest(deps.db, period, budgetLimits(deps.config)));
       const decision = worthSending(digest);
       if (!decision.send) return { state: "skipped" as const, reason: decision.reason, period, digest };
-      const summary = await step.run("write", () => writeSummary(deps, digest, `${runId}:digest`));
+      const summary = await step.run("write", () =>
+        writeSummary(deps, digest, meterKey(`${runId}:digest`, attempt)),
+      );
       const post = await step.run("post", () => postDigest(deps, digest, summary));
       return { state: post.posted, because: decision.because, period, digest, summary, post };
     },

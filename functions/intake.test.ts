@@ -10,7 +10,7 @@ import { submitTask } from "../lib/tasks/submit.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
 import { FAKE_HUBSPOT_TOKEN, type FakeHubSpot, startFakeHubSpot } from "../test/fakes/hubspot.ts";
-import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
+import { type OpenAIUpstream, promptTokens, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
 import { hubspotTask as createHubspotTask, insertTask } from "../test/fixtures.ts";
 import { runFunction } from "../test/inngest.ts";
 import { intake } from "./intake.ts";
@@ -182,6 +182,13 @@ describe("intake", () => {
     expect(recorded).toMatchObject({ via: "rules", attempts: 2 });
     expect(recorded?.fallback).toContain("invalid twice");
     expect(await rowOf(twice.id)).toMatchObject({ status: "ready" });
+    // Two answers the GPU computed and the rules replaced: metered all the same.
+    const asked = model.requests.slice(-2).map((b) => promptTokens(b as Parameters<typeof promptTokens>[0]));
+    expect(
+      (await t.current.db.select().from(tokenUsage).where(eq(tokenUsage.taskId, twice.id))).map(
+        (u) => u.tokensIn,
+      ),
+    ).toEqual([(asked[0] ?? 0) + (asked[1] ?? 0)]);
   });
 
   it("never takes a worker the model invents", async () => {

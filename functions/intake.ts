@@ -14,7 +14,7 @@ import { applyTriage, loadTriageContext } from "../lib/intake/apply.ts";
 import { enrichFromTicket } from "../lib/intake/enrich.ts";
 import { triage } from "../lib/intake/triage.ts";
 import { costUsd, priceFor } from "../lib/llm/cost.ts";
-import { recordUsage } from "../lib/llm/meter.ts";
+import { meterKey, recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
 import { taskMovedOn } from "../lib/tasks/errors.ts";
 import { readTaskSource } from "../lib/tasks/read.ts";
@@ -53,8 +53,8 @@ export const intake = inngest.createFunction(
       });
     },
   },
-  async ({ event, step, deps, runId }) =>
-    runIntake({ step, deps, runId }, { taskId: event.data.taskId, source: event.data.source }),
+  async ({ event, step, deps, runId, attempt }) =>
+    runIntake({ step, deps, runId, attempt }, { taskId: event.data.taskId, source: event.data.source }),
 );
 
 type Ctx = Parameters<Parameters<typeof inngest.createFunction>[1]>[0];
@@ -71,7 +71,10 @@ export interface IntakeJob {
  * retriage the task waits where the person retried it from, and a failure to triage it again is a note
  * with the new reason (it is already failed or blocked), not a move.
  */
-export async function runIntake({ step, deps, runId }: Pick<Ctx, "step" | "deps" | "runId">, job: IntakeJob) {
+export async function runIntake(
+  { step, deps, runId, attempt }: Pick<Ctx, "step" | "deps" | "runId"> & { attempt?: number },
+  job: IntakeJob,
+) {
   const { taskId, retry } = job;
   const from = retry?.from ?? "intake";
 
@@ -172,7 +175,12 @@ export async function runIntake({ step, deps, runId }: Pick<Ctx, "step" | "deps"
           usage,
           costUsd: costUsd(usage, priceFor(model, "local", deps.config.MODEL_PRICES)),
         },
-        { key: `${runId}:triage`, purpose: "triage", taskId, projectId: context.project.id },
+        {
+          key: meterKey(`${runId}:triage`, attempt),
+          purpose: "triage",
+          taskId,
+          projectId: context.project.id,
+        },
       );
     }
     return outcome;

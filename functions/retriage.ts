@@ -34,8 +34,8 @@ export const retriage = inngest.createFunction(
       });
     },
   },
-  async ({ event, step, deps, runId }) => {
+  async ({ event, step, deps, runId, attempt }) => {
     const { taskId, source, from, reason } = event.data;
-    return runIntake({ step, deps, runId }, { taskId, source, retry: { from, reason } });
+    return runIntake({ step, deps, runId, attempt }, { taskId, source, retry: { from, reason } });
   },
 );

@@ -8,7 +8,7 @@ import type { AppDb } from "../db/types.ts";
 import { newId } from "../lib/ids.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
-import { type OpenAIUpstream, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
+import { type OpenAIUpstream, promptTokens, startOpenAIUpstream } from "../test/fakes/openai-upstream.ts";
 import { stampWhileWaiting, submittedDeliverable } from "../test/fixtures.ts";
 import { runFunction, suspendedAt } from "../test/inngest.ts";
 import { review } from "./review.ts";
@@ -181,6 +181,10 @@ describe("review", () => {
     });
     expect(suspendedAt(ok.error)).toBe("client:wait:remind:0");
     expect((await row(once.taskId))?.status).toBe("awaiting_client_review");
+    // Both answers were computed: the malformed one's tokens are metered with the repaired one's.
+    const asked = model.requests.slice(-2).map((b) => promptTokens(b as Parameters<typeof promptTokens>[0]));
+    const meteredOnce = await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, once.taskId));
+    expect(meteredOnce.map((m) => m.tokensIn)).toEqual([(asked[0] ?? 0) + (asked[1] ?? 0)]);
 
     const twice = await submitted(db, { projectId: await project(db, false) });
     script("not a verdict");
@@ -192,6 +196,12 @@ describe("review", () => {
     expect(bad.error).toBeDefined();
     expect((await row(twice.taskId))?.status).toBe("working");
     expect(await db.select().from(reviews).where(eq(reviews.taskId, twice.taskId))).toHaveLength(0);
+    // No verdict, but two answers the GPU computed: metered all the same.
+    const spent = model.requests.slice(-2).map((b) => promptTokens(b as Parameters<typeof promptTokens>[0]));
+    const meteredTwice = await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, twice.taskId));
+    expect(meteredTwice).toMatchObject([
+      { purpose: "review", tier: "local", tokensIn: (spent[0] ?? 0) + (spent[1] ?? 0) },
+    ]);
   });
 
   it("never passes a verdict that scored only part of the rubric: repaired once, then retried, never a pass", async () => {

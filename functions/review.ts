@@ -22,7 +22,8 @@
 import type { Deps } from "../lib/deps.ts";
 import { taskStamped, taskStampResume, taskWorkSubmitted } from "../lib/events.ts";
 import { costUsd, priceFor } from "../lib/llm/cost.ts";
-import { recordUsage } from "../lib/llm/meter.ts";
+import { spentOf } from "../lib/llm/local.ts";
+import { meterKey, recordUsage } from "../lib/llm/meter.ts";
 import { publish } from "../lib/outbox/publish.ts";
 import {
   announceClient,
@@ -130,9 +131,33 @@ export const review = inngest.createFunction(
 
     const verdict = await step.run("review", async () => {
       let v: Awaited<ReturnType<typeof reviewWithModel>>;
+      const key = meterKey(`${runId}:review`, attempt);
+      const meter = (
+        model: string,
+        tier: "local" | "overflow",
+        u: { input: number; output: number },
+        suffix = "",
+      ) => {
+        const usage = { input: u.input, output: u.output, cacheRead: 0, cacheWrite: 0 };
+        return recordUsage(
+          deps.db,
+          {
+            provider: tier === "local" ? "bridge" : "overflow",
+            model,
+            tier,
+            usage,
+            // The local tier at its GPU price, as the digest and triage meter it.
+            costUsd: costUsd(usage, priceFor(model, tier, deps.config.MODEL_PRICES)),
+          },
+          { key: `${key}${suffix}`, purpose: "review", taskId, projectId: subject.projectId },
+        );
+      };
       try {
         v = await reviewWithModel(deps.local, subject, runId.slice(-12));
       } catch (err) {
+        // Answers that could not be used were still computed: metered before the step fails.
+        const spent = spentOf(err);
+        if (spent) await meter(spent.model, "local", spent.usage, ":unused");
         // Retried over the configured window; on the last try the fallback tier, if configured.
         const after = afterReviewerFailure(err, {
           attempt,
@@ -144,19 +169,7 @@ export const review = inngest.createFunction(
         deps.logger.warn("review: local model unavailable, asking the overflow tier", { taskId });
         v = await reviewWithModel(deps.reviewFallback, subject, runId.slice(-12), "overflow");
       }
-      const usage = { input: v.usage.input, output: v.usage.output, cacheRead: 0, cacheWrite: 0 };
-      await recordUsage(
-        deps.db,
-        {
-          provider: v.tier === "local" ? "bridge" : "overflow",
-          model: v.model,
-          tier: v.tier,
-          usage,
-          // The local tier at its GPU price, as the digest and triage meter it.
-          costUsd: costUsd(usage, priceFor(v.model, v.tier, deps.config.MODEL_PRICES)),
-        },
-        { key: `${runId}:review`, purpose: "review", taskId, projectId: subject.projectId },
-      );
+      await meter(v.model, v.tier, v.usage);
       return v;
     });
 

@@ -393,6 +393,32 @@ describe("work", () => {
     expect(res.error).toMatchObject({ name: "RetryAfterError" });
   });
 
+  it("meters a turn the engine retried: the second call is billed too, so it is counted beside the first", async () => {
+    const { task, runId, event } = await leased();
+    // The first attempt of turn 1 got its answer and metered it, then the step failed before the
+    // engine kept its result; the retry (attempt 1) asks the model again.
+    await t.current.db.insert(tokenUsage).values({
+      idempotencyKey: `${runId}:turn-1`,
+      taskId: task.id,
+      runId,
+      purpose: "work",
+      provider: "anthropic",
+      model: "m",
+      tokensIn: 1000,
+      tokensOut: 50,
+    });
+    anthropic.queue(
+      toolTurn("submit", { markdown: "# Done", result: {} }, { usage: { input: 1200, output: 80 } }),
+    );
+    const res = await runFunction(work, { deps: testDeps(t.current.db, env()).deps, event, attempt: 1 });
+    expect(res.error).toBeUndefined();
+    const rows = await t.current.db.select().from(tokenUsage).where(eq(tokenUsage.taskId, task.id));
+    expect(rows.map((r) => [r.idempotencyKey, r.tokensIn]).sort()).toEqual([
+      [`${runId}:turn-1`, 1000],
+      [`${runId}:turn-1:a1`, 1200],
+    ]);
+  });
+
   it("stops before any model call when the task is over its cap, or the day's budget is spent", async () => {
     const capped = await leased();
     await t.current.db

@@ -14,6 +14,7 @@ import { redactSecrets } from "../lib/dossier/redact.ts";
 import { isDomainError } from "../lib/errors.ts";
 import { taskCancelRequested, taskDispatched, taskRunCancelRequested } from "../lib/events.ts";
 import { classifyFailure, failureReason } from "../lib/failures.ts";
+import { meterKey } from "../lib/llm/meter.ts";
 import { runModelTurn } from "../lib/llm/run-turn.ts";
 import {
   assistantMessage,
@@ -106,7 +107,7 @@ export const work = inngest.createFunction(
       });
     },
   },
-  async ({ event, step, deps }) => {
+  async ({ event, step, deps, attempt }) => {
     const { taskId, runId, workerId } = event.data;
     const registry = REGISTRIES[workerId as keyof typeof REGISTRIES];
     if (!registry) throw new NonRetriableError(`Worker '${workerId}' has no tool registry.`);
@@ -172,7 +173,8 @@ export const work = inngest.createFunction(
             let res: Awaited<ReturnType<typeof runModelTurn>>;
             try {
               res = await runModelTurn(deps, input, {
-                key: `${runId}:turn-${turn}`,
+                // Per attempt: a turn the engine retries is another call the provider bills.
+                key: meterKey(`${runId}:turn-${turn}`, attempt),
                 purpose: "work",
                 taskId,
                 runId,

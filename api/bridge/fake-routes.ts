@@ -120,7 +120,7 @@ const wantsJson = (b: ChatBody) =>
   b.response_format?.type === "json_object";
 
 // One "token" per character of prompt text keeps the numbers predictable for the tests.
-const promptTokens = (b: ChatBody) =>
+export const promptTokens = (b: ChatBody) =>
   (b.messages ?? []).reduce((n, m) => n + (typeof m.content === "string" ? m.content.length : 0), 0);
 
 /** Registers the fake inference server's routes on a startFake (or plain Hono) app. */

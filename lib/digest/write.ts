@@ -6,7 +6,7 @@
 import type { Deps } from "../deps.ts";
 import { isDomainError } from "../errors.ts";
 import { costUsd, priceFor } from "../llm/cost.ts";
-import { type ChatResult, withRepair } from "../llm/local.ts";
+import { type ChatResult, spentOf, withRepair } from "../llm/local.ts";
 import { recordUsage } from "../llm/meter.ts";
 import type { Digest } from "./shape.ts";
 import { inventedNumbers, summaryAnswer, summaryPrompt, templateSummary } from "./summary.ts";
@@ -29,6 +29,20 @@ export async function writeSummary(
 ): Promise<DigestSummary> {
   if (!deps.local) return template(digest, "no local model is configured (BRIDGE_URL)");
   const messages = summaryPrompt(digest, key.replace(/[^\w-]/g, "").slice(-16) || "digest");
+  const meter = (model: string, u: { input: number; output: number }, meterAs: string) => {
+    const usage = { input: u.input, output: u.output, cacheRead: 0, cacheWrite: 0 };
+    return recordUsage(
+      deps.db,
+      {
+        provider: "bridge",
+        model,
+        tier: "local",
+        usage,
+        costUsd: costUsd(usage, priceFor(model, "local", deps.config.MODEL_PRICES)),
+      },
+      { key: meterAs, purpose: "digest" },
+    );
+  };
   let problem = "";
   for (let attempt = 1; attempt <= 2; attempt++) {
     let answer: ChatResult<{ summary: string }>;
@@ -41,6 +55,9 @@ export async function writeSummary(
       });
     } catch (err) {
       if (isDomainError(err) && err.code === "VALIDATION") {
+        // A malformed answer was still computed: its tokens count like the answer's.
+        const spent = spentOf(err);
+        if (spent) await meter(spent.model, spent.usage, `${key}:unused${attempt}`);
         problem = err.message.slice(0, 300);
         continue;
       }
@@ -49,18 +66,7 @@ export async function writeSummary(
       });
       return template(digest, `the local model is unavailable: ${(err as Error).message}`);
     }
-    const usage = { input: answer.usage.input, output: answer.usage.output, cacheRead: 0, cacheWrite: 0 };
-    await recordUsage(
-      deps.db,
-      {
-        provider: "bridge",
-        model: answer.model,
-        tier: "local",
-        usage,
-        costUsd: costUsd(usage, priceFor(answer.model, "local", deps.config.MODEL_PRICES)),
-      },
-      { key: attempt === 1 ? key : `${key}:repair`, purpose: "digest" },
-    );
+    await meter(answer.model, answer.usage, attempt === 1 ? key : `${key}:repair`);
     const invented = inventedNumbers(answer.json.summary, digest);
     if (invented.length === 0) return { source: "model", text: answer.json.summary, model: answer.model };
     problem = `it quotes ${invented.join(", ")}, which the data does not hold; use only the numbers given`;

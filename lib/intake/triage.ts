@@ -4,7 +4,7 @@
 // unreachable, full or confused model falls back to the rules, and the reason is recorded.
 import { z } from "zod";
 import { DomainError, isDomainError } from "../errors.ts";
-import { type LocalModel, withRepair } from "../llm/local.ts";
+import { addSpent, type LocalModel, spentOf, withRepair } from "../llm/local.ts";
 
 export const LANES = ["P0", "P1", "P2", "P3", "P4", "P5"] as const;
 
@@ -124,8 +124,7 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
         maxTokens: 400,
       });
       model = res.model;
-      usage.input += res.usage.input;
-      usage.output += res.usage.output;
+      addSpent(usage, res.usage);
       if (!ctx.workers.some((w) => w.id === res.json.worker)) {
         problem = `unknown worker '${res.json.worker}'`;
         continue;
@@ -135,6 +134,12 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
       if (unavailable(err)) {
         const why = `local model unavailable: ${(err as Error).message}`;
         return { verdict: ruleTriage(ctx, why), via: "rules", fallback: why, attempts: attempt, ...spent() };
+      }
+      // A malformed answer was still computed: its tokens are metered with the rest.
+      const s = spentOf(err);
+      if (s) {
+        model = s.model;
+        addSpent(usage, s.usage);
       }
       problem = (err as Error).message.slice(0, 200);
     }

@@ -5,7 +5,7 @@
 // answer is validated with that same schema; every failure is a DomainError (see errors.ts).
 import OpenAI from "openai";
 import { z } from "zod";
-import { DomainError } from "../errors.ts";
+import { DomainError, isDomainError } from "../errors.ts";
 import { fromOpenAIError } from "./errors.ts";
 
 export interface LocalModelOptions {
@@ -65,23 +65,48 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
-function malformed(message: string, text: string, cause?: unknown): DomainError {
+/** What an answered call cost: metered whether or not its output could be used. */
+export interface Spent {
+  model: string;
+  usage: { input: number; output: number };
+}
+
+function malformed(message: string, text: string, spent?: Spent, cause?: unknown): DomainError {
   return new DomainError("VALIDATION", `${WHAT} returned malformed output: ${message}`, {
-    details: { output: text.slice(0, 500) },
+    details: { output: text.slice(0, 500), ...(spent ? { spent } : {}) },
     cause,
   });
 }
 
-function parseOutput<T>(text: string, output: JsonOutput<T>): T {
+/**
+ * The tokens a failed call was billed for, when it got an answer: a malformed answer (the model ran,
+ * the GPU's time is spent) carries them, so its caller meters them like any other.
+ */
+export function spentOf(err: unknown): Spent | undefined {
+  if (!isDomainError(err)) return undefined;
+  const spent = err.details?.spent as Spent | undefined;
+  return spent && typeof spent.model === "string" ? spent : undefined;
+}
+
+/** Adds `more` to a running total (kept in place: callers hold the object). */
+export function addSpent(
+  total: { input: number; output: number },
+  more: { input: number; output: number },
+): void {
+  total.input += more.input;
+  total.output += more.output;
+}
+
+function parseOutput<T>(text: string, output: JsonOutput<T>, spent: Spent): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw malformed("not JSON", text, err);
+    throw malformed("not JSON", text, spent, err);
   }
   const parsed = output.schema.safeParse(value);
   if (!parsed.success)
-    throw malformed(`does not match "${output.name}": ${z.prettifyError(parsed.error)}`, text);
+    throw malformed(`does not match "${output.name}": ${z.prettifyError(parsed.error)}`, text, spent);
   return parsed.data;
 }
 
@@ -127,8 +152,9 @@ export function createLocalModel(opts: LocalModelOptions): LocalModel {
     const result = { text, usage, model: completion.model };
     if (!output) return { ...result, json: undefined };
     // Cut off by max_tokens: the JSON is incomplete, and saying so beats a confusing parse error.
-    if (choice.finish_reason === "length") throw malformed("cut off by the token limit", text);
-    return { ...result, json: parseOutput(text, output) };
+    const spent = { model: completion.model, usage };
+    if (choice.finish_reason === "length") throw malformed("cut off by the token limit", text, spent);
+    return { ...result, json: parseOutput(text, output, spent) };
   }
 
   return { model: opts.model, chat: chat as LocalModel["chat"] };

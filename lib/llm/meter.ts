@@ -1,5 +1,6 @@
-// Metering: one token_usage row per model call, keyed by the calling step's key. A retried step runs
-// its call again, and the insert finds the key taken and does nothing: tokens are counted once.
+// Metering: one token_usage row per model call, keyed by the calling step's key and attempt. A step
+// the engine retries calls the model again, and the provider bills both calls, so each attempt meters
+// its own (meterKey); the same attempt's key meters once, whatever re-runs its insert.
 import { z } from "zod";
 import { tokenUsage } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -24,7 +25,14 @@ export interface MeteredCall {
   costUsd: number;
 }
 
-/** Returns false when the key was already metered (a retried step). */
+/**
+ * The metering key of a step's attempt (the handler's zero-based `attempt`): the first keeps the
+ * step's key, a retry adds `:a<n>`, so a call re-made by a retried step is counted too.
+ */
+export const meterKey = (stepKey: string, attempt: number | undefined): string =>
+  attempt ? `${stepKey}:a${attempt}` : stepKey;
+
+/** Returns false when the key was already metered (the same attempt's insert run again). */
 export async function recordUsage(db: AppDb, call: MeteredCall, rawMeta: UsageMeta): Promise<boolean> {
   const meta = usageMeta.parse(rawMeta);
   const rows = await db

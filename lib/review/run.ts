@@ -8,7 +8,7 @@ import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import { taskRevisionRequested } from "../events.ts";
 import { stableId } from "../ids.ts";
-import { type LocalModel, withRepair } from "../llm/local.ts";
+import { addSpent, type LocalModel, spentOf, withRepair } from "../llm/local.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 import {
@@ -136,6 +136,22 @@ export function afterReviewerFailure(
   };
 }
 
+/** An error thrown after answered calls carries what they cost (spentOf reads it), so it is metered. */
+function withSpent(
+  err: unknown,
+  model: string | undefined,
+  usage: { input: number; output: number },
+): unknown {
+  if (!model || usage.input + usage.output === 0 || !isDomainError(err)) return err;
+  return new DomainError(err.code, err.message, {
+    retryable: err.retryable,
+    ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+    ...(err.field === undefined ? {} : { field: err.field }),
+    details: { ...err.details, spent: { model, usage } },
+    cause: err,
+  });
+}
+
 /** Asks the local model; one repair for malformed output. Throws (retryably) when it cannot answer. */
 export async function reviewWithModel(
   local: LocalModel | undefined,
@@ -162,6 +178,7 @@ export async function reviewWithModel(
   const started = Date.now();
   let problem = "";
   const usage = { input: 0, output: 0 };
+  let model: string | undefined;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       const res = await local.chat({
@@ -170,8 +187,8 @@ export async function reviewWithModel(
         temperature: 0,
         maxTokens: reviewMaxTokens(subject.rubric),
       });
-      usage.input += res.usage.input;
-      usage.output += res.usage.output;
+      addSpent(usage, res.usage);
+      model = res.model;
       // Part of the rubric left unscored is an incomplete answer, repaired like a malformed one: it
       // must not pass the work (a single "overall" criterion would), nor fail it for the reviewer's lapse.
       const gap = unscored(res.json, subject.rubric);
@@ -189,16 +206,22 @@ export async function reviewWithModel(
       };
     } catch (err) {
       if (isDomainError(err) && err.code === "VALIDATION") {
+        // A malformed answer was still computed: its tokens count.
+        const spent = spentOf(err);
+        if (spent) {
+          addSpent(usage, spent.usage);
+          model = spent.model;
+        }
         problem = err.message.slice(0, 300);
         continue;
       }
-      throw err;
+      throw withSpent(err, model, usage);
     }
   }
-  // Malformed twice: retry the step later rather than guess a verdict.
+  // Malformed twice: retry the step later rather than guess a verdict — its tokens still count.
   throw new DomainError("UPSTREAM", `The reviewer's output was malformed twice: ${problem}`, {
     retryable: true,
-    details: { reason: "malformed" },
+    details: { reason: "malformed", ...(model ? { spent: { model, usage } } : {}) },
   });
 }
 
