@@ -6,9 +6,11 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { agentRuns, settings, tasks, tokenUsage, workerLeases, workers } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
+import { budgetLimits } from "../lib/budget/status.ts";
 import { newId } from "../lib/ids.ts";
 import { leaseTask, releaseLease } from "../lib/scheduler/lease.ts";
 import { BUDGET_DAY_KEY, pauseScheduler } from "../lib/scheduler/pause.ts";
+import { readSnapshot } from "../lib/scheduler/snapshot.ts";
 import { GuardFailedError } from "../lib/tasks/errors.ts";
 import { addNote } from "../lib/tasks/note.ts";
 import { onPostgres, useTestDb } from "../test/db.ts";
@@ -93,6 +95,27 @@ describe("schedule", () => {
     const res = await runFunction(schedule, { deps, event: tick });
     expect(res.result).toMatchObject({ leased: [], paused: true });
     expect((await db.select().from(tasks).where(eq(tasks.id, task.id)))[0]?.status).toBe("ready");
+  });
+
+  it("leases nothing more once a pause lands after the pass's snapshot", async () => {
+    const db = t.current.db;
+    const worker = await freshWorker(db, 2);
+    const a = await insertTask(db, { status: "ready", workerId: worker });
+    const b = await insertTask(db, { status: "ready", workerId: worker });
+    const { deps } = testDeps(db);
+    // The pass read the queue unpaused; a person paused before its leases ran.
+    const snapshot = await readSnapshot(db, deps.now(), budgetLimits(deps.config));
+    await pauseScheduler(db, { reason: "incident: stop leasing", actor: "api:ops", now: new Date() });
+    const res = await runFunction(schedule, {
+      deps,
+      event: tick,
+      steps: [{ id: "snapshot", handler: () => snapshot }],
+    });
+    expect(res.result).toMatchObject({ leased: [], paused: true });
+    for (const id of [a.id, b.id]) {
+      expect((await db.select().from(tasks).where(eq(tasks.id, id)))[0]?.status).toBe("ready");
+    }
+    expect(await db.select().from(workerLeases).where(eq(workerLeases.workerId, worker))).toEqual([]);
   });
 
   it("pauses once with one alert when the daily budget is spent, and leases nothing", async () => {

@@ -85,11 +85,14 @@ export const schedule = inngest.createFunction(
           await publish(deps, r.outbox);
           return true;
         } catch (err) {
+          // Paused since the snapshot: no lease more in this pass.
+          if (err instanceof GuardFailedError && err.guard === "scheduler_running") return "paused" as const;
           // Someone else moved the task, or another pass took the slot: the next pass decides anew.
           if (err instanceof GuardFailedError || err instanceof TransitionConflictError) return false;
           throw err;
         }
       });
+      if (ok === "paused") return { leased, paused: true };
       if (ok) leased.push(a.taskId);
     }
     return { leased, paused: snapshot.paused };

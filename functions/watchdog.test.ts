@@ -240,9 +240,9 @@ describe("watchdog: nothing touched when all is well", () => {
     await db.insert(taskDependencies).values({ taskId: waiting.id, dependsOnId: blocker.id });
     // The scheduler is paused: a ready task is waiting on purpose, not on a lost event.
     const queued = await insertTask(db, { status: "ready", workerId: worker });
-    await db.update(settings).set({ value: true }).where(eq(settings.key, "scheduler.paused"));
-    // A stage just entered: its first reminder is a day away.
+    // A stage just entered (leased before the pause): its first reminder is a day away.
     const stage = await leased(db, worker);
+    await db.update(settings).set({ value: true }).where(eq(settings.key, "scheduler.paused"));
     await storeDeliverable(db, { ...stage, markdown: "# v1", result: {}, key: freshKey() });
     await releaseRun(db, { runId: stage.runId, status: "succeeded" });
     await transition(db, {

@@ -44,6 +44,8 @@ beforeEach(async () => {
   anthropic.script.clear();
   await t.current.db.delete(workerLeases);
   await t.current.db.execute(sql`delete from token_usage`);
+  // A test whose refused key paused the scheduler leaves no pause behind: leases need it running.
+  await t.current.db.execute(sql`update settings set value = 'false'::jsonb where key = 'scheduler.paused'`);
 });
 
 const env = (over: Record<string, string> = {}) => ({
@@ -337,7 +339,15 @@ describe("work", () => {
     const state = await readPauseState(t.current.db);
     expect(state).toMatchObject({ paused: true, actor: "fn:work", budgetDay: null });
     expect(state.reason).toMatch(/^auth: a model provider refused its credentials \(.*401/);
+    // A second run, leased just before the pause landed (a lease now waits for the resume), meets
+    // the same key: no second pause, no second alert.
+    const flag = (on: boolean) =>
+      t.current.db.execute(
+        sql`update settings set value = ${on ? "true" : "false"}::jsonb where key = 'scheduler.paused'`,
+      );
+    await flag(false);
     const second = await leased();
+    await flag(true);
     anthropic.queue(errorTurn("auth"));
     await runFunction(work, { deps, event: second.event });
     expect(await statusOf(second.task.id)).toBe("failed_needs_triage");

@@ -1,4 +1,5 @@
-// Leasing a worker slot: ONE transition ready → working whose guard is a free slot, whose companion
+// Leasing a worker slot: ONE transition ready → working whose guards are a running scheduler and a
+// free slot, whose companion
 // rows are the agent run and the slot lease (the lease's (worker, slot) primary key makes two leases
 // of one slot impossible, even under races), which sets the task's current run and lease expiry, and
 // which owes `task/dispatched` through the outbox.
@@ -32,7 +33,7 @@ export async function leaseTask(db: AppDb, input: LeaseInput): Promise<Transitio
       from: "ready",
       to: "working",
       key: input.key,
-      guards: [guards.workerAssigned(w), guards.slotFree(w)],
+      guards: [guards.schedulerRunning(), guards.workerAssigned(w), guards.slotFree(w)],
       set: { currentRunId: input.runId, leaseExpiresAt: expires },
       reason: `leased by ${w}`,
       actor: "fn:schedule",

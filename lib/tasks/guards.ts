@@ -2,6 +2,7 @@
 // the check and the move are one atomic statement. A failed guard names itself (GuardFailedError).
 import { type SQL, sql } from "drizzle-orm";
 import { latestEntrySql } from "../review/stamp-wait.ts";
+import { pausedSql } from "../scheduler/pause.ts";
 
 export type GuardName =
   | "dependencies_done"
@@ -15,6 +16,7 @@ export type GuardName =
   | "link_current_round"
   | "slot_free"
   | "worker_assigned"
+  | "scheduler_running"
   | "triaged";
 
 export interface Guard {
@@ -92,6 +94,15 @@ export const guards = {
    * The task is this worker's (or nobody's yet): a lease planned from a snapshot taken before a
    * reassign cannot hand the task to the worker it was taken from.
    */
+  /**
+   * The scheduler is not paused now: a pass plans from a snapshot, and a person's pause (or the
+   * budget's) that lands after it must stop the leases the pass has not made yet.
+   */
+  schedulerRunning: (): Guard => ({
+    name: "scheduler_running",
+    predicate: sql`not ${pausedSql}`,
+    expected: {},
+  }),
   workerAssigned: (workerId: string): Guard => ({
     name: "worker_assigned",
     predicate: sql`coalesce(t.worker_id = ${workerId}, true)`,
