@@ -6,6 +6,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { outbox, projects, taskDependencies, taskEvents, tasks, tokenUsage } from "../db/schema/index.ts";
 import { enrichFromTicket } from "../lib/intake/enrich.ts";
+import { publishSettled } from "../lib/outbox/publish.ts";
 import { submitTask } from "../lib/tasks/submit.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
@@ -53,14 +54,15 @@ let ticketSeq = 4_294_967_296 + Math.floor(Math.random() * 1e6); // above 2^32
 const nextTicket = () => String(++ticketSeq);
 
 const hubspotTask = (ticketId: string) => createHubspotTask(t.current.db, ticketId);
-const run = (taskId: string, source: "hubspot" | "api", e = env()) => {
+const run = async (taskId: string, source: "hubspot" | "api", e = env()) => {
   const { deps, events } = testDeps(t.current.db, e);
-  return runFunction(intake, { deps, event: { name: "task/submitted", data: { taskId, source } } }).then(
-    (res) => ({
-      ...res,
-      events,
-    }),
-  );
+  const res = await runFunction(intake, {
+    deps,
+    event: { name: "task/submitted", data: { taskId, source } },
+  });
+  // The "sent" marks are written in the background (publish does not wait for them): let them land.
+  await publishSettled(deps);
+  return { ...res, events };
 };
 const rowOf = async (id: string) => (await t.current.db.select().from(tasks).where(eq(tasks.id, id)))[0];
 const kindsOf = async (id: string) =>
