@@ -74,12 +74,12 @@ export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Pro
     );
     if (claimed.length === 0) break;
     const res = await sendBatch(deps, claimed);
+    out.sent += res.sent;
     if (res.error !== undefined) {
-      out.failed += claimed.length;
+      out.failed += claimed.length - res.sent;
       out.error = res.error;
       break; // the engine is down: keep the rest for the next tick
     }
-    out.sent += res.sent;
     if (claimed.length < batchSize) break;
   }
 

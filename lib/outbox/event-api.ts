@@ -108,7 +108,8 @@ export async function sendToEventApi(
   const error = typeof parsed?.error === "string" && parsed.error ? parsed.error : undefined;
   if (res.status !== 200 || !parsed || parsed.status !== 200 || error) {
     const why = error ?? STATUS_MESSAGES[res.status] ?? (res.body.slice(0, 200) || `HTTP ${res.status}`);
-    throw new Error(`Failed to send event: ${why}`);
+    // The status tells a refused request (400, 413: split it to find the row) from an engine away.
+    throw Object.assign(new Error(`Failed to send event: ${why}`), { status: res.status });
   }
   const ids = Array.isArray(parsed.ids) ? parsed.ids.filter((x): x is string => typeof x === "string") : [];
   return { ids };

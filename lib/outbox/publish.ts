@@ -14,6 +14,7 @@
 // makes the drain re-send rows the engine already has, under the same ids, which it ignores.
 import { sql } from "drizzle-orm";
 import type { Deps } from "../deps.ts";
+import type { OutgoingEvent } from "../events.ts";
 import { type OutboxMessage, toEvent } from "./message.ts";
 
 export interface PublishResult {
@@ -30,20 +31,77 @@ const MAX_BATCH = 200;
 /** Sends one batch and records the outcome on its rows. */
 export async function sendBatch(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
   const res = await sendOnly(deps, messages);
-  if (res.error === undefined) await markSent(deps, messages);
-  return res;
+  if (res.sent.length > 0) await markSent(deps, res.sent);
+  return { sent: res.sent.length, ...(res.error === undefined ? {} : { error: res.error }) };
 }
 
-/** Sends one batch; a failure is recorded on the rows (attempts, error, backoff) before returning. */
-async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<PublishResult> {
-  if (messages.length === 0) return { sent: 0 };
-  const ids = messages.map((m) => m.eventId);
-  const now = deps.now().toISOString();
+interface SendOutcome {
+  /** The rows the engine took. */
+  sent: OutboxMessage[];
+  /** Rows set aside for good: invalid, or refused by the engine on their own. */
+  refused: number;
+  /** Why the rest could not go out (the engine down); those rows keep a backoff for the drain. */
+  error?: string;
+}
+
+const messageOf = (err: unknown) => (err as Error).message || String(err);
+
+/**
+ * Sends one batch; a failure is recorded on the rows (attempts, error, backoff) before returning. Each
+ * row is checked against its event's schema first, and a batch the engine refuses as a request (400,
+ * 413) is split until the row it refuses is found: a row that can never be sent is set aside at once
+ * (setAside), and never holds back the rows beside it — other callers' rows, in a shared batch.
+ */
+async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<SendOutcome> {
+  if (messages.length === 0) return { sent: [], refused: 0 };
+  const ready: { message: OutboxMessage; event: OutgoingEvent }[] = [];
+  const invalid: Refusal[] = [];
+  for (const message of messages) {
+    try {
+      const { validate, ...event } = toEvent(message);
+      await validate?.();
+      ready.push({ message, event });
+    } catch (err) {
+      invalid.push({ eventId: message.eventId, error: `invalid event: ${messageOf(err)}` });
+    }
+  }
+  if (invalid.length > 0) await setAside(deps, invalid);
+  const out = await sendValid(deps, ready);
+  return { ...out, refused: out.refused + invalid.length };
+}
+
+async function sendValid(
+  deps: PublishDeps,
+  ready: { message: OutboxMessage; event: OutgoingEvent }[],
+): Promise<SendOutcome> {
+  if (ready.length === 0) return { sent: [], refused: 0 };
   try {
-    await deps.events.send(messages.map(toEvent));
+    await deps.events.send(ready.map((r) => r.event));
+    return { sent: ready.map((r) => r.message), refused: 0 };
   } catch (err) {
-    const error = (err as Error).message || String(err);
-    deps.logger.warn("outbox: send failed; the drain will retry", { events: messages.length, error });
+    const error = messageOf(err);
+    const status = (err as { status?: unknown }).status;
+    if (status === 400 || status === 413) {
+      const [only] = ready;
+      if (ready.length === 1 && only) {
+        await setAside(deps, [
+          { eventId: only.message.eventId, error: `the engine refused it (${status}): ${error}` },
+        ]);
+        return { sent: [], refused: 1 };
+      }
+      const mid = Math.ceil(ready.length / 2);
+      const a = await sendValid(deps, ready.slice(0, mid));
+      const b = await sendValid(deps, ready.slice(mid));
+      const either = a.error ?? b.error;
+      return {
+        sent: [...a.sent, ...b.sent],
+        refused: a.refused + b.refused,
+        ...(either ? { error: either } : {}),
+      };
+    }
+    const ids = ready.map((r) => r.message.eventId);
+    const now = deps.now().toISOString();
+    deps.logger.warn("outbox: send failed; the drain will retry", { events: ready.length, error });
     await deps.db
       .execute(
         sql`
@@ -56,9 +114,36 @@ async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<P
       .catch((e: unknown) =>
         deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
       );
-    return { sent: 0, error };
+    return { sent: [], refused: 0, error };
   }
-  return { sent: messages.length };
+}
+
+interface Refusal {
+  eventId: string;
+  error: string;
+}
+
+/**
+ * Rows no retry can send, set aside like rows past the dedup window (abandoned, with the reason in
+ * last_error): GET /health counts them, and a person replays or discards them. One statement.
+ */
+async function setAside(deps: PublishDeps, refused: Refusal[]): Promise<void> {
+  const rows = JSON.stringify(refused.map((r) => ({ event_id: r.eventId, error: r.error.slice(0, 1000) })));
+  deps.logger.error("outbox: events the engine can never take; set aside, not re-sent", {
+    count: refused.length,
+    events: refused.slice(0, 20),
+  });
+  await deps.db
+    .execute(
+      sql`
+      update outbox o
+         set abandoned_at = ${deps.now().toISOString()}::timestamptz, attempts = o.attempts + 1, last_error = x.error
+        from jsonb_to_recordset(${rows}::jsonb) as x(event_id text, error text)
+       where o.event_id = x.event_id and o.sent_at is null`,
+    )
+    .catch((e: unknown) =>
+      deps.logger.error("outbox: could not set refused events aside", { error: String(e) }),
+    );
 }
 
 // Both bookkeeping UPDATEs take the ids as one text[] and are planned afresh on every run (not
@@ -160,13 +245,18 @@ class Batcher {
           size += next.messages.length;
         }
         const messages = batch.flatMap((w) => w.messages);
-        const res = await sendOnly(this.deps, messages).catch((err: unknown) => ({
-          sent: 0,
-          error: String(err),
-        }));
-        if (res.error === undefined) this.mark(messages);
+        const res = await sendOnly(this.deps, messages).catch(
+          (err: unknown): SendOutcome => ({ sent: [], refused: 0, error: String(err) }),
+        );
+        if (res.sent.length > 0) this.mark(res.sent);
+        const sent = new Set(res.sent.map((m) => m.eventId));
         for (const w of batch) {
-          w.resolve(res.error === undefined ? { sent: w.messages.length } : { sent: 0, error: res.error });
+          const mine = w.messages.filter((m) => sent.has(m.eventId)).length;
+          w.resolve(
+            mine === w.messages.length
+              ? { sent: mine }
+              : { sent: mine, error: res.error ?? "the engine refused an event for good; it is set aside" },
+          );
         }
       }
     } finally {

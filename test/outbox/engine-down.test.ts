@@ -118,4 +118,50 @@ describe("outbox while the engine is down", () => {
     const health = (await (await api.app.request("/health")).json()) as Json;
     expect(health.outbox.abandoned).toBe(1);
   });
+
+  it("sets aside a row that can never be sent — invalid, or refused by the engine alone — and sends the rest", async () => {
+    const db = t.current.db;
+    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
+    engine.eventsUp();
+    engine.delivered.clear();
+    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+    await db.insert(outbox).values([
+      { eventId: "poison-ok-1", name: "task/ready", data: { taskId: "task_ok1" } },
+      { eventId: "poison-bad", name: "task/ready", data: { taskId: "" } },
+      { eventId: "poison-ok-2", name: "task/ready", data: { taskId: "task_ok2" } },
+      { eventId: "poison-refused", name: "task/ready", data: { taskId: "task_refused" } },
+      { eventId: "poison-ok-3", name: "task/ready", data: { taskId: "task_ok3" } },
+    ]);
+    // The engine refuses any request carrying this one event (as it does an event it cannot take).
+    engine.fail({
+      match: (c) => c.path.startsWith("/e/") && c.body.includes("poison-refused"),
+      status: 400,
+      body: { error: "event data is not valid", status: 400 },
+    });
+    try {
+      const res = await drainOutbox(api.deps);
+      expect(res).toMatchObject({ sent: 3, failed: 0 });
+    } finally {
+      engine.clearFaults();
+    }
+    expect([...engine.delivered.keys()].filter((id) => id.startsWith("poison")).sort()).toEqual([
+      "poison-ok-1",
+      "poison-ok-2",
+      "poison-ok-3",
+    ]);
+    const rows = await db.select().from(outbox).where(sql`${outbox.eventId} like 'poison-%'`);
+    const byId = new Map(rows.map((r) => [r.eventId, r]));
+    expect(byId.get("poison-bad")).toMatchObject({
+      sentAt: null,
+      lastError: expect.stringContaining("invalid event"),
+    });
+    expect(byId.get("poison-bad")?.abandonedAt).toBeInstanceOf(Date);
+    expect(byId.get("poison-refused")).toMatchObject({
+      sentAt: null,
+      lastError: expect.stringContaining("the engine refused it (400)"),
+    });
+    expect(byId.get("poison-refused")?.abandonedAt).toBeInstanceOf(Date);
+    // Set aside, not pending: the next drain has nothing more to try.
+    expect(await drainOutbox(api.deps)).toMatchObject({ sent: 0, failed: 0 });
+  });
 });
