@@ -439,12 +439,17 @@ describe("work", () => {
     const res = await runFunction(work, { deps, event: capped.event });
     expect(res.result).toMatchObject({ kind: "stopped", to: "failed_needs_triage" });
     expect(await statusOf(capped.task.id)).toBe("failed_needs_triage");
+    // Stopped into triage, the run failed; sent back to the queue by the day's budget, it was called off.
+    const runOf = async (runId: string) =>
+      (await t.current.db.select().from(agentRuns).where(eq(agentRuns.id, runId)))[0]?.status;
+    expect(await runOf(capped.runId)).toBe("failed");
 
     const daily = await leased();
     const { deps: d2, events } = testDeps(t.current.db, env({ FOREMAN_DAILY_TOKEN_BUDGET: "1000" }));
     const res2 = await runFunction(work, { deps: d2, event: daily.event });
     expect(res2.result).toMatchObject({ kind: "stopped", to: "ready" });
     expect(await statusOf(daily.task.id)).toBe("ready");
+    expect(await runOf(daily.runId)).toBe("cancelled");
     expect(events.sent.filter((e) => e.name === "scheduler/paused")).toHaveLength(1);
     expect(anthropic.requests.length).toBe(before);
     await t.current.db.execute(
@@ -589,6 +594,18 @@ describe("work, past its lease's first 30 minutes", () => {
     expect(await t.current.db.select().from(deliverables).where(eq(deliverables.taskId, task.id))).toEqual(
       [],
     );
+  });
+
+  it("lets go of the task in the move that blocks it: no live lease shows, even if the release step never gets through", async () => {
+    const { task, event } = await leased();
+    anthropic.queue(toolTurn("block", { reason: "The client has to send the renewal dates." }));
+    await runFunction(work, {
+      deps: testDeps(t.current.db, env()).deps,
+      event,
+      failSteps: { release: "the database went away" },
+    });
+    const row = (await t.current.db.select().from(tasks).where(eq(tasks.id, task.id)))[0];
+    expect(row).toMatchObject({ status: "blocked_external", currentRunId: null, leaseExpiresAt: null });
   });
 
   it("a block reason that reads like the subtask wait stays the worker's: a person is asked, nothing resumes it", async () => {

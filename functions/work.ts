@@ -403,6 +403,9 @@ export const work = inngest.createFunction(
             to,
             key: `${runId}:finish`,
             guards: [guards.leaseHeld(runId)],
+            // The run lets go of the task in the move itself: a blocked or triaged task never shows
+            // a live lease, whether or not the release step after it gets through.
+            set: { currentRunId: null, leaseExpiresAt: null },
             reason,
             actor: "fn:work",
           });
@@ -431,16 +434,16 @@ export const work = inngest.createFunction(
       return outcome;
     } finally {
       await step.run("release", async () => {
+        // The run's own record: it did its job (handed in, waits for subtasks, asked a person), it
+        // failed (thrown, or stopped into triage: a cap, a refused key, a timeout, bad output), or it
+        // was called off (lost its lease, sent back to the queue by the day's budget).
         const status =
-          outcome?.kind === "submitted" || outcome?.kind === "waiting"
+          outcome?.kind === "submitted" || outcome?.kind === "waiting" || outcome?.kind === "blocked"
             ? "succeeded"
-            : outcome
-              ? "cancelled"
-              : "failed";
-        const r = await releaseRun(deps.db, {
-          runId,
-          status: outcome?.kind === "blocked" ? "succeeded" : status,
-        });
+            : !outcome || (outcome.kind === "stopped" && outcome.to === "failed_needs_triage")
+              ? "failed"
+              : "cancelled";
+        const r = await releaseRun(deps.db, { runId, status });
         await publish(deps, r.outbox);
       });
     }
