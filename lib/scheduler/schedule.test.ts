@@ -147,4 +147,18 @@ describe("schedule()", () => {
     expect(schedule(base(ready, { budgetRemaining: -5 }))).toEqual([]);
     expect(schedule(base(ready))).toHaveLength(1);
   });
+
+  it("near the day's cap leases only what the remaining tokens cover at the estimate, runs in flight first", () => {
+    const ready = Array.from({ length: 6 }, (_, i) => task({ taskId: `t${i}` }));
+    const workers = (busy: number) => [{ workerId: "w1", slots: 8, busy }];
+    const at = (remaining: number, busy: number) =>
+      schedule(
+        base(ready, { budgetRemaining: remaining, workers: workers(busy), estimatedTokensPerLease: 10_000 }),
+      );
+    expect(at(25_000, 0)).toHaveLength(3);
+    expect(at(25_000, 2)).toHaveLength(1);
+    expect(at(15_000, 2)).toEqual([]);
+    expect(at(1, 0), "a last few tokens still start one run").toHaveLength(1);
+    expect(at(1_000_000, 2)).toHaveLength(6);
+  });
 });

@@ -67,6 +67,12 @@ export function schedule(s: Snapshot, opts: SchedulerOptions = {}): Assignment[]
   const share = new Map(s.projects.map((p) => [p.projectId, p]));
   const aging = opts.agingMinutesPerLane ?? 30;
   const unit = s.estimatedTokensPerLease ?? 10_000;
+  // Near the day's cap a lease is a claim on what is left: no more leases than the remaining tokens
+  // cover at the estimate, the runs already in flight counted first — a run checks the budget only
+  // before its turns, so S free slots must not all start on the day's last few tokens.
+  const inFlight = s.workers.reduce((n, w) => n + Math.max(0, w.busy), 0);
+  const budgetLeases = Math.ceil((s.budgetRemaining - inFlight * unit) / unit);
+  if (budgetLeases <= 0) return [];
 
   // `key` packs the static order — lane, then revisions first, then age — into one number (lane ≤ 5,
   // readySince < 2^43 ms), so the sort compares numbers; equal keys fall back to the task id.
@@ -99,7 +105,7 @@ export function schedule(s: Snapshot, opts: SchedulerOptions = {}): Assignment[]
     h.q.sort((a, b) => a.key - b.key || (a.t.taskId < b.t.taskId ? -1 : a.t.taskId > b.t.taskId ? 1 : 0));
 
   const out: Assignment[] = [];
-  for (;;) {
+  while (out.length < budgetLeases) {
     let best: Queue | undefined;
     for (const h of heads) {
       // A worker out of slots stays out for this pass: its tasks can be skipped for good.
