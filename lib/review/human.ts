@@ -29,7 +29,6 @@ import { TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { guards } from "../tasks/guards.ts";
 import { transition } from "../tasks/transition.ts";
-import { isDryRun } from "../tools/context.ts";
 import { latestEntrySql, type StageEntry, type StampOutcome, type StampWindow } from "./stamp-wait.ts";
 
 export interface HumanDeps {
@@ -233,11 +232,7 @@ export async function announceClient(
     seed: opts.seed,
   });
   const base = deps.config.FOREMAN_PUBLIC_URL?.replace(/\/$/, "") ?? "";
-  // A rehearsal records its Slack message in the task's log, which the API shows: the token is a
-  // working credential for the client's decision, so the record names the link, not the token.
-  const rehearsal = isDryRun(deps.config, { dryRun: facts.dryRun });
-  const shownPath = rehearsal ? `/stamp/(token withheld: link ${link.tokenId})` : link.path;
-  const url = `${base}${shownPath}`;
+  const url = `${base}${link.path}`;
   const until = link.expiresAt.toISOString().slice(0, 10);
   const poster = await posterFor(deps, ref, facts, "the client link");
   if (poster) {
@@ -246,7 +241,7 @@ export async function announceClient(
       poster.postMessage({
         channel: card?.channel ?? reviewChannel(deps),
         ...(card ? { threadTs: card.ts } : {}),
-        text: `Client review for *${escapeMrkdwn(facts.card.title)}* (version ${facts.card.version}): send the client this link — single use, valid until ${until}: <${url}|open the review page>${base ? "" : ` (FOREMAN_PUBLIC_URL is not set: prefix ${shownPath} with this server's address)`}`,
+        text: `Client review for *${escapeMrkdwn(facts.card.title)}* (version ${facts.card.version}): send the client this link — single use, valid until ${until}: <${url}|open the review page>${base ? "" : ` (FOREMAN_PUBLIC_URL is not set: prefix ${link.path} with this server's address)`}`,
       }),
     );
   }
