@@ -19,6 +19,7 @@ import {
 import { functions } from "../../functions/index.ts";
 import { reviewRetry } from "../../functions/review-retry.ts";
 import { schedule } from "../../functions/schedule.ts";
+import { publishSettled } from "../../lib/outbox/publish.ts";
 import { parkReview } from "../../lib/review/parked.ts";
 import { resumeScheduler } from "../../lib/scheduler/pause.ts";
 import { readPauseState } from "../../lib/scheduler/pause-state.ts";
@@ -173,6 +174,8 @@ async function expectNoLostEvents(
   deliveredElsewhere: { fn: string; eventId: string }[] = [],
 ) {
   const db = t.current.db;
+  // The "sent" marks are written in the background (publish does not wait for them): let them land.
+  await publishSettled(api.deps);
   const rows = await db.select().from(outbox).where(gt(outbox.id, outboxBefore));
   expect(rows.length).toBeGreaterThan(0);
   expect(rows.filter((r) => r.sentAt === null || r.abandonedAt !== null).map((r) => r.eventId)).toEqual([]);
