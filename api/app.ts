@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import type { Deps } from "../lib/deps.ts";
+import { publishSettled } from "../lib/outbox/publish.ts";
 import { bearerAuth } from "./auth.ts";
 import type { AppEnv } from "./env.ts";
 import { errorResponse, onError } from "./errors.ts";
@@ -50,6 +51,9 @@ export function createApp(opts: AppOptions) {
         // After the work the route left running past its answer (a slow Slack update, a send the
         // drain would otherwise redo): closing the request's pool first would fail all of it.
         const done = Promise.allSettled(c.get("background"))
+          // …and after the background "sent" marks, which the pool's end would fail (a harmless
+          // re-send by the drain, but one for every event of the request).
+          .then(() => publishSettled(deps))
           .then(() => dispose())
           .catch((err) => deps.logger.warn("dispose failed", { error: String(err) }));
         if (opts.afterResponse) opts.afterResponse(c, done);
