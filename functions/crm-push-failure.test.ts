@@ -1,13 +1,13 @@
 // crm-push out of retries, as the engine reports it (POST /api/inngest?fnId=foreman-crm-push-failure):
 // HubSpot refusing foreman's token must not leave tickets behind in silence. The first failure of an
 // outage is announced once in the review channel (crm/push.failed through the outbox, posted by
-// notify), later failures in it are only counted; a ticket whose creation never went out (the 401 came
-// on the batch's updates) keeps a link row the watchdog finds; the watchdog re-pushes drifted tickets
-// after each failed push, so once the token works again they all catch up, and the outage closes.
+// notify), later failures in it are only counted; a ticket whose first write never went out (the 401
+// came on an earlier call) keeps a link row the watchdog finds; during the outage the watchdog probes
+// it with one ticket an hour, and once a push gets through every ticket left behind catches up.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crmLinks, outbox, settings } from "../db/schema/index.ts";
-import { PUSH_FAILURES_KEY, PUSH_OUTAGE_KEY } from "../lib/crm/outage.ts";
+import { PUSH_FAILURES_KEY, PUSH_OUTAGE_KEY, PUSH_RECOVERIES_KEY } from "../lib/crm/outage.ts";
 import type { Deps } from "../lib/deps.ts";
 import { ensureSetup } from "../test/crm/harness.ts";
 import { useTestDb } from "../test/db.ts";
@@ -70,6 +70,18 @@ describe("crm-push out of retries", () => {
       pushedStageId: mapping.stageIds.ready,
     });
     const unborn = await insertTask(db, { status: "ready", workerId: worker, version: 2 });
+    // A task from a HubSpot ticket, never synced yet: its first write takes the ticket by its id.
+    hubspot.addTicket({
+      id: "8102",
+      properties: { hs_pipeline: "0", hs_pipeline_stage: "1", subject: "From the CRM" },
+    });
+    const fromCrm = await insertTask(db, {
+      status: "ready",
+      workerId: worker,
+      version: 2,
+      source: "hubspot",
+      sourceRef: "8102",
+    });
 
     // The token is revoked: every call is a 401, so the batch fails on its update, before any create.
     hubspot.fail({
@@ -82,11 +94,13 @@ describe("crm-push out of retries", () => {
         event: { name: "crm/push.requested", data: { taskId: ids[0] as string } },
         events: ids.map((taskId) => ({ name: "crm/push.requested", data: { taskId } })),
       });
-    const first = await push(deps, [linked.id, unborn.id]);
+    const first = await push(deps, [linked.id, fromCrm.id, unborn.id]);
     expect(String((first.error as Error | undefined)?.message)).toContain("refused the credentials (401)");
     expect(hubspot.callsTo("POST", "/crm/v3/objects/tickets/batch/create")).toEqual([]);
     const [owed] = await db.select().from(crmLinks).where(eq(crmLinks.taskId, unborn.id));
     expect(owed, "the ticket still to be created keeps a link row").toBeDefined();
+    const [taken] = await db.select().from(crmLinks).where(eq(crmLinks.taskId, fromCrm.id));
+    expect(taken, "the HubSpot ticket still to be taken in keeps a link row").toBeDefined();
 
     // The engine reports the run failed; a second run fails too; the first report is delivered twice.
     const { app, events: failureEvents } = testApp(db, env);
@@ -122,35 +136,46 @@ describe("crm-push out of retries", () => {
     expect(messages.map((m) => m.text)).toEqual([`HubSpot ticket writes are failing: ${REFUSED}`]);
     expect(JSON.stringify(messages[0])).toContain("HUBSPOT_ACCESS_TOKEN");
 
-    // The watchdog re-pushes both tickets; that push fails too, and the next pass owes them again.
+    // While the outage lasts the watchdog probes it with one ticket an hour — not every drifted
+    // ticket every pass; a probe that fails changes nothing until the next hour.
     await drained(db);
     const resyncs = async (minutes: number) => {
       const before = events.sent.length;
       clockAt(deps, minutes);
       await pass(deps);
+      await drained(db);
       return events.sent
         .slice(before)
         .filter((e) => e.name === "crm/push.requested")
         .map((e) => (e.data as { taskId: string }).taskId)
         .sort();
     };
-    const both = [linked.id, unborn.id].sort();
-    expect(await resyncs(31)).toEqual(both);
-    expect((await push(deps, both)).error).toBeDefined();
+    const all = [linked.id, fromCrm.id, unborn.id];
+    const probe = await resyncs(31);
+    expect(probe).toHaveLength(1);
+    expect(all).toContain(probe[0]);
+    expect((await push(deps, probe)).error).toBeDefined();
     await fail("01PUSHFAIL3");
     expect(await setting(PUSH_FAILURES_KEY)).toBe(4);
-    expect(await resyncs(62)).toEqual(both);
-    expect(await resyncs(93), "nothing failed since: nothing more is owed").toEqual([]);
+    expect(await resyncs(45), "the same hour: no second probe").toEqual([]);
+    expect(await resyncs(95)).toHaveLength(1);
 
-    // The token works again: the resync's push gets through, both tickets follow, the outage is over.
+    // The token works again: the probe gets through and ends the outage; the next pass owes every
+    // ticket left behind one push, and they all follow.
     hubspot.clearFaults();
-    expect((await push(deps, both)).error).toBeUndefined();
+    expect((await push(deps, probe)).error).toBeUndefined();
+    expect(await setting(PUSH_OUTAGE_KEY)).toBeUndefined();
+    expect(await setting(PUSH_RECOVERIES_KEY)).toBe(1);
+    const rest = await resyncs(100);
+    expect(rest).toEqual(all.filter((id) => id !== probe[0]).sort());
+    expect((await push(deps, rest)).error).toBeUndefined();
     expect(hubspot.tickets.get("8101")?.properties.hs_pipeline_stage).toBe(mapping.stageIds.done);
+    expect(hubspot.tickets.get("8102")?.properties.hs_pipeline_stage).toBe(mapping.stageIds.ready);
     const [born] = await db.select().from(crmLinks).where(eq(crmLinks.taskId, unborn.id));
     expect(hubspot.tickets.get(born?.ticketId as string)?.properties.hs_pipeline_stage).toBe(
       mapping.stageIds.ready,
     );
-    expect(await setting(PUSH_OUTAGE_KEY)).toBeUndefined();
+    expect(await resyncs(130), "caught up: nothing more is owed").toEqual([]);
 
     // The next outage is announced again.
     await fail("01PUSHFAIL4");

@@ -20,8 +20,15 @@
 // outbox is looked at first (before this pass adds rows to it) and stuck runs last (so the tasks it
 // sends back to `ready` are not taken for lost events by the same pass).
 import { cron } from "inngest";
+import { claimProbe, readPushHealth } from "../lib/crm/outage.ts";
 import { outboxStatus } from "../lib/outbox/drain.ts";
-import { type CrmDrift, crmDriftSkipped, findCrmDrift, requestResync } from "../lib/watchdog/crm-drift.ts";
+import {
+  type CrmDrift,
+  crmDriftSkipped,
+  findCrmDrift,
+  pushRound,
+  requestResync,
+} from "../lib/watchdog/crm-drift.ts";
 import { outboxAlertDecision, thresholdsOf } from "../lib/watchdog/decide.ts";
 import { findLeakedLeases, releaseLeaked } from "../lib/watchdog/leases.ts";
 import { findLostEvents, resendLost } from "../lib/watchdog/lost-events.ts";
@@ -90,9 +97,16 @@ export const watchdog = inngest.createFunction(
 
     const drift = await step.run("find-crm-drift", async () => {
       const skipped = await crmDriftSkipped(deps);
-      const cases: CrmDrift[] = skipped
-        ? []
-        : await findCrmDrift(deps.db, { now, minutes: t.lostMinutes, limit: LIMIT });
+      if (skipped) return { skipped, cases: [] as CrmDrift[] };
+      // During a HubSpot outage one ticket an hour probes it; after one, every ticket is owed again.
+      const { round, probe } = pushRound(await readPushHealth(deps.db), now);
+      if (probe && !(await claimProbe(deps.db, round))) return { skipped, cases: [] as CrmDrift[] };
+      const cases = await findCrmDrift(deps.db, {
+        now,
+        minutes: t.lostMinutes,
+        limit: probe ? 1 : LIMIT,
+        round,
+      });
       return { skipped, cases };
     });
     for (const d of drift.cases) {

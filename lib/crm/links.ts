@@ -219,8 +219,8 @@ export async function markCreateAttempted(db: AppDb, taskIds: string[], at: Date
     on conflict (task_id) do update set create_attempted_at = excluded.create_attempted_at, updated_at = now()`);
 }
 
-/** Tickets a push will create: their link rows exist from before its first call (the drift check's hold). */
-export async function markCreatesOwed(db: AppDb, taskIds: string[]): Promise<void> {
+/** Tasks a push writes for the first time: their link rows exist from before its first call (the drift check's hold). */
+export async function markLinksOwed(db: AppDb, taskIds: string[]): Promise<void> {
   if (taskIds.length === 0) return;
   await db.execute(sql`
     insert into crm_links (task_id)

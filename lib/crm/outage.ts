@@ -1,14 +1,15 @@
 // crm-push out of retries — HubSpot down for longer than the run's backoff, or refusing foreman's
 // token (a 401 fails the run at once) — leaves every ticket of its batch behind, and the failure
-// event names only the batch's first request. Two settings rows keep what follows, both written by
-// ONE statement per failure:
-// - `crm.push_failures`, a count that only grows. The watchdog's CRM drift check owes each drifted
-//   ticket one resync per task version and per failure since (crm-drift.ts), so once HubSpot takes
-//   writes again the tickets catch up by themselves, whichever batch they were in.
+// event names only the batch's first request. Settings rows keep what follows:
 // - `crm.push_outage`, open from the first failure until a push writes a ticket again. Opening it
 //   writes one `crm/push.failed` to the outbox in the same statement (notify posts it to the review
 //   channel), so an outage is announced once however many runs fail in it, and the next one again.
 //   The row names the run that opened it, so a retried step of that run re-publishes its own event.
+// - `crm.push_recoveries`, how many outages have ended, bumped by the statement that closes one. The
+//   watchdog's drift check owes each drifted ticket one resync per task version and per recovery
+//   (crm-drift.ts), so once HubSpot takes writes again every ticket catches up, whichever batch it
+//   was in; while the outage lasts it sends one ticket an hour, a probe whose success ends it.
+// - `crm.push_failures`, a count that only grows: the outage's number (and its notice's id).
 import { sql } from "drizzle-orm";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -18,10 +19,8 @@ import type { OutboxMessage } from "../outbox/message.ts";
 
 export const PUSH_FAILURES_KEY = "crm.push_failures";
 export const PUSH_OUTAGE_KEY = "crm.push_outage";
-
-/** SQL: how many crm-push runs have failed out of retries, ever (0 before the first). */
-export const pushFailuresSql = sql`coalesce((select (s.value #>> '{}')::int from settings s
-                                                where s.key = ${PUSH_FAILURES_KEY}), 0)`;
+export const PUSH_RECOVERIES_KEY = "crm.push_recoveries";
+export const PUSH_PROBE_KEY = "crm.push_probe";
 
 export interface PushOutage {
   /** The run whose failure opened the outage. */
@@ -88,11 +87,40 @@ export async function recordPushFailure(
   return { failures, opened: true, outbox: [message] };
 }
 
-/** A push wrote a ticket: HubSpot takes writes again, so the open outage (if any) is over. */
+/** A push wrote a ticket: HubSpot takes writes again, so the open outage (if any) is over — counted. */
 export async function closePushOutage(db: AppDb): Promise<PushOutage | null> {
-  const gone = rowsOf<{ value: PushOutage | string }>(
-    await db.execute(sql`delete from settings where key = ${PUSH_OUTAGE_KEY} returning value`),
+  const gone = rowsOf<{ value: PushOutage | string | null }>(
+    await db.execute(sql`
+      with gone as (delete from settings where key = ${PUSH_OUTAGE_KEY} returning value),
+      bumped as (
+        insert into settings (key, value) select ${PUSH_RECOVERIES_KEY}, '1'::jsonb from gone
+        on conflict (key) do update
+          set value = to_jsonb((settings.value #>> '{}')::int + 1), updated_at = now()
+        returning 1
+      )
+      select (select value from gone) as value, (select count(*) from bumped) as bumped`),
   )[0];
-  if (!gone) return null;
-  return fromJson(gone.value);
+  return gone?.value ? fromJson(gone.value) : null;
+}
+
+/** Where CRM pushes stand: the open outage (if any) and how many have ended. */
+export async function readPushHealth(db: AppDb): Promise<{ outage: PushOutage | null; recoveries: number }> {
+  const row = rowsOf<{ outage: PushOutage | string | null; recoveries: string | number | null }>(
+    await db.execute(sql`
+      select (select value from settings where key = ${PUSH_OUTAGE_KEY}) as outage,
+             (select (value #>> '{}')::int from settings where key = ${PUSH_RECOVERIES_KEY}) as recoveries`),
+  )[0];
+  return { outage: row?.outage ? fromJson(row.outage) : null, recoveries: Number(row?.recoveries ?? 0) };
+}
+
+/** Takes the outage's probe for this round (an hour of it): false when a pass already took it. */
+export async function claimProbe(db: AppDb, round: string): Promise<boolean> {
+  const claimed = rowsOf(
+    await db.execute(sql`
+      insert into settings (key, value) values (${PUSH_PROBE_KEY}, to_jsonb(${round}::text))
+      on conflict (key) do update set value = excluded.value, updated_at = now()
+        where settings.value is distinct from excluded.value
+      returning key`),
+  );
+  return claimed.length > 0;
 }

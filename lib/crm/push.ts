@@ -10,7 +10,7 @@ import { MAX_BATCH } from "./flow.ts";
 import {
   loadSyncStates,
   markCreateAttempted,
-  markCreatesOwed,
+  markLinksOwed,
   type Refused,
   recordRefused,
   recordSynced,
@@ -177,12 +177,13 @@ export async function pushBatch(deps: SyncDeps, taskIds: string[]): Promise<Push
     }
     return next;
   };
-  // A ticket this batch will create gets its link row before the first call (one statement, only
-  // when there are creates): a run out of retries before the creates went out — a 401 or an outage
-  // on the updates — must leave the task where the watchdog's drift check finds it.
-  await markCreatesOwed(
+  // A task this batch writes for the first time (a ticket to create, or a HubSpot ticket to take into
+  // the pipeline by its id) gets its link row before the first call — one statement, only when there
+  // are such tasks: a run out of retries before its write went out (a 401, an outage on an earlier
+  // call) must leave the task where the watchdog's drift check finds it.
+  await markLinksOwed(
     deps.db,
-    creates.map((p) => p.state.task.id),
+    [...updates, ...adopts, ...creates].filter((p) => !p.state.link).map((p) => p.state.task.id),
   );
   const createAll = async (batch: Pending[]): Promise<Pending[]> => {
     if (batch.length === 0) return [];

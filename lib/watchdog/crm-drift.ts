@@ -5,14 +5,13 @@
 // (crm-sync's debounce and crm-push's batches have had their time), with no push request pending in
 // the outbox and no refusal by HubSpot for this version (that one waits for a person: crm-push left
 // a triage note). It is re-synced the way crm-sync asks: a `crm/push.requested` through the outbox,
-// with a watchdog event, once per task version, per refused move since and per crm-push run that
-// failed out of retries since (lib/crm/outage.ts): a resync lost in an outage is owed again, so the
-// tickets catch up once HubSpot takes writes again. In dry-run nothing is pushed, so nothing drifts:
-// the check does not run.
+// with a watchdog event, once per task version, per refused move since and per round (pushRound): a
+// resync lost in a HubSpot outage is owed again once the outage ends (lib/crm/outage.ts), and while it
+// lasts one ticket an hour probes it. In dry-run nothing is pushed, so nothing drifts: the check does
+// not run.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
-import { pushFailuresSql } from "../crm/outage.ts";
 import type { Deps } from "../deps.ts";
 import { crmPushRequested } from "../events.ts";
 import { loadSetupMapping } from "../hubspot/setup-mapping.ts";
@@ -32,31 +31,46 @@ export interface CrmDrift {
   ticketId: string | null;
   /** The latest refused HubSpot move's event id (0: none): a resync is owed once per version and refusal. */
   refusal: number;
-  /** crm-push runs failed out of retries so far (0: none): a resync is owed again after each. */
-  failures: number;
+  /** The round this resync belongs to (pushRound): a resync is owed once per round. */
+  round: string;
+}
+
+/**
+ * The round of resyncs the drift check is in. Each ended HubSpot outage starts a new one (`:c<n>`,
+ * the recoveries so far), so every ticket left behind in it is owed again once writes work. While an
+ * outage is open, each hour of it is a round for ONE ticket (`:o<outage>h<hour>`): a probe, whose
+ * successful push ends the outage — not every drifted ticket every pass.
+ */
+export function pushRound(
+  health: { outage: { failures: number; since: string } | null; recoveries: number },
+  now: Date,
+) {
+  if (health.outage) {
+    const hour = Math.max(0, Math.floor((now.getTime() - Date.parse(health.outage.since)) / 3_600_000));
+    return { round: `:o${health.outage.failures}h${hour}`, probe: true };
+  }
+  return { round: health.recoveries > 0 ? `:c${health.recoveries}` : "", probe: false };
 }
 
 /**
  * Once per task version — per refused HubSpot move since, which changes no version but moves the
- * ticket away again (`r` is the latest refusal's event id, 0 for none), and per failed crm-push run
- * (`f`, the failure count, 0 for none), which may have carried the resync itself.
+ * ticket away again (`r` is the latest refusal's event id, 0 for none), and per round (pushRound).
  */
-const resyncSuffix = (d: Pick<CrmDrift, "version" | "refusal" | "failures">) =>
-  `v${d.version}${d.refusal > 0 ? `:r${d.refusal}` : ""}${d.failures > 0 ? `:f${d.failures}` : ""}`;
+const resyncSuffix = (d: Pick<CrmDrift, "version" | "refusal" | "round">) =>
+  `v${d.version}${d.refusal > 0 ? `:r${d.refusal}` : ""}${d.round}`;
 const resyncKey = (d: CrmDrift) => `watchdog:crm:${d.taskId}:${resyncSuffix(d)}`;
 const latestRefusalSql = sql`coalesce((select max(r.id) from task_events r
                                          where r.task_id = t.id and r.kind = 'refusal'), 0)`;
 
 export async function findCrmDrift(
   db: AppDb,
-  opts: { now: Date; minutes: number; limit: number },
+  opts: { now: Date; minutes: number; limit: number; round?: string },
 ): Promise<CrmDrift[]> {
+  const round = opts.round ?? "";
   const cutoff = minutesBefore(opts.now, opts.minutes).toISOString();
   const result = await db.execute(sql`
-    select t.id, t.version, t.status, l.pushed_state, l.ticket_id, ${latestRefusalSql} as refusal,
-           f.n as failures
+    select t.id, t.version, t.status, l.pushed_state, l.ticket_id, ${latestRefusalSql} as refusal
       from crm_links l
-      cross join (select ${pushFailuresSql} as n) f
       join tasks t on t.id = l.task_id
      where (l.ticket_id is not null or l.create_attempted_at is not null or l.would_do_event_id is null)
        and l.pushed_state is distinct from t.status
@@ -72,7 +86,7 @@ export async function findCrmDrift(
           where e.task_id = t.id
             and e.idempotency_key = 'watchdog:crm:' || t.id || ':v' || t.version
                                     || case when ${latestRefusalSql} > 0 then ':r' || ${latestRefusalSql} else '' end
-                                    || case when f.n > 0 then ':f' || f.n else '' end)
+                                    || ${round}::text)
      order by t.updated_at
      limit ${opts.limit}`);
   return rowsOf<{
@@ -82,7 +96,6 @@ export async function findCrmDrift(
     pushed_state: TaskState | null;
     ticket_id: string | null;
     refusal: string | number;
-    failures: string | number;
   }>(result).map((r) => ({
     taskId: r.id,
     version: Number(r.version),
@@ -90,7 +103,7 @@ export async function findCrmDrift(
     pushedState: r.pushed_state,
     ticketId: r.ticket_id,
     refusal: Number(r.refusal),
-    failures: Number(r.failures),
+    round,
   }));
 }
 
