@@ -495,6 +495,12 @@ describe("watchdog: work whose review never started", () => {
         data: expect.objectContaining({ taskId: lost.taskId, deliverableId: lostWork.id }),
       }),
     ]);
+    // A sent event whose review never showed for a day was dropped after all: parked too.
+    clockAt(deps, 6 * 60);
+    expect(await pass(deps)).toMatchObject({ unreviewed: 0 });
+    clockAt(deps, 25 * 60);
+    expect(await pass(deps)).toMatchObject({ unreviewed: 1 });
+    expect((await logOf(db, queued.taskId)).filter((e) => e.kind === "review_pending")).toHaveLength(1);
   });
 });
 

@@ -1,8 +1,9 @@
 // Unreviewed work: a `working` task whose current deliverable has no verdict and was never parked,
-// idle — no task event, and its `task/work.submitted` not sent since — for longer than a review run
-// could take to end or park itself (FOREMAN_WATCHDOG_STUCK_MINUTES + FOREMAN_REVIEW_RETRY_MINUTES),
-// with that event not pending in the outbox (the drain's job). The event that starts the review was
-// lost: set aside by the drain past the engine's dedup window, or dropped. The stuck-run check leaves
+// with its `task/work.submitted` not pending in the outbox (the drain's job), and idle — no task
+// event, and that event not sent since — either for longer than a review run could take to end or
+// park itself (FOREMAN_WATCHDOG_STUCK_MINUTES + FOREMAN_REVIEW_RETRY_MINUTES) when the drain set the
+// event aside unsent, or for a day when it was sent (a review queued behind the GPU writes nothing
+// while it waits, so only a day's silence says the engine dropped it). The stuck-run check leaves
 // such tasks alone (a submitted run is the review's business), and review-retry looks only at parked
 // reviews, so without this the task would stay `working` for good. The repair parks the review on the
 // watchdog's word, once per deliverable (one keyed event): review-retry then re-sends the event under
@@ -37,7 +38,12 @@ export async function findUnreviewedWork(
         ) as at
       ) a
      where t.status = 'working'
-       and a.at < ${cutoff}::timestamptz
+       -- Set aside unsent: lost for sure. Sent: a review queued behind the GPU writes nothing while it
+       -- waits, so only a day of silence says the engine dropped it.
+       and (a.at < ${minutesBefore(opts.now, 24 * 60).toISOString()}::timestamptz
+            or (a.at < ${cutoff}::timestamptz
+                and exists (select 1 from outbox o
+                             where o.event_id = ${WORK_SUBMITTED_PREFIX}::text || d.id and o.abandoned_at is not null)))
        and not exists (select 1 from reviews r where r.task_id = t.id and r.revision = d.version)
        and not exists (
          select 1 from task_events e
