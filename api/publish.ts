@@ -15,9 +15,12 @@ export function queuedWarnings(outbox: readonly OutboxMessage[], sent: PublishRe
   if (outbox.length === 0 || (sent !== undefined && sent.error === undefined)) return [];
   const names = [...new Set(outbox.map((m) => m.name))];
   const what = names.length === 1 && outbox.length === 1 ? `${names[0]} is` : `${names.join(", ")} are`;
-  return sent === undefined
-    ? [`${what} recorded and still being sent to the engine.`]
-    : [`${what} queued: the engine is unreachable (${sent.error}); re-sent automatically.`];
+  if (sent === undefined) return [`${what} recorded and still being sent to the engine.`];
+  if (sent.refused)
+    return [
+      `${what} refused by the engine and set aside, not re-sent (GET /health counts them): ${sent.error}.`,
+    ];
+  return [`${what} queued: the engine is unreachable (${sent.error}); re-sent automatically.`];
 }
 
 /**

@@ -19,8 +19,10 @@ import { type OutboxMessage, toEvent } from "./message.ts";
 
 export interface PublishResult {
   sent: number;
-  /** Why the engine refused or could not be reached; the rows stay pending. */
+  /** Why the engine refused or could not be reached; the rows stay pending (unless `refused`). */
   error?: string;
+  /** Rows the engine can never take, set aside (GET /health counts them) and not re-sent. */
+  refused?: number;
 }
 
 type PublishDeps = Pick<Deps, "config" | "db" | "events" | "logger" | "now">;
@@ -49,12 +51,14 @@ const messageOf = (err: unknown) => (err as Error).message || String(err);
 /**
  * Sends one batch; a failure is recorded on the rows (attempts, error, backoff) before returning. Each
  * row is checked against its event's schema first, and a batch the engine refuses as a request (400,
- * 413) is split until the row it refuses is found: a row that can never be sent is set aside at once
- * (setAside), and never holds back the rows beside it — other callers' rows, in a shared batch.
+ * 413) is split until the rows it refuses alone are found. Those are set aside for good (setAside) only
+ * when the engine took others beside them: a 400 for every request (a proxy in the way, a wrong URL)
+ * says nothing about any one row, so then all of them are retried like an engine away. A row that can
+ * never be sent thus never holds back the rows beside it — other callers' rows, in a shared batch.
  */
 async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<SendOutcome> {
   if (messages.length === 0) return { sent: [], refused: 0 };
-  const ready: { message: OutboxMessage; event: OutgoingEvent }[] = [];
+  const ready: Ready[] = [];
   const invalid: Refusal[] = [];
   for (const message of messages) {
     try {
@@ -66,56 +70,82 @@ async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<S
     }
   }
   if (invalid.length > 0) await setAside(deps, invalid);
-  const out = await sendValid(deps, ready);
-  return { ...out, refused: out.refused + invalid.length };
+  const out = await sendSplitting(deps, ready);
+  const refused = out.alone;
+  if (refused.length > 0 && out.sent.length === 0) {
+    const error = refused[0]?.error ?? "refused";
+    await recordFailed(
+      deps,
+      refused.map((r) => r.eventId),
+      error,
+    );
+    return { sent: [], refused: invalid.length, error: out.error ?? error };
+  }
+  if (refused.length > 0) await setAside(deps, refused);
+  return {
+    sent: out.sent,
+    refused: refused.length + invalid.length,
+    ...(out.error === undefined ? {} : { error: out.error }),
+  };
 }
 
-async function sendValid(
+type Ready = { message: OutboxMessage; event: OutgoingEvent };
+
+/** Sends, splitting a request the engine refuses (400, 413) down to the rows it refuses alone. */
+async function sendSplitting(
   deps: PublishDeps,
-  ready: { message: OutboxMessage; event: OutgoingEvent }[],
-): Promise<SendOutcome> {
-  if (ready.length === 0) return { sent: [], refused: 0 };
+  ready: Ready[],
+): Promise<{ sent: OutboxMessage[]; alone: Refusal[]; error?: string }> {
+  if (ready.length === 0) return { sent: [], alone: [] };
   try {
     await deps.events.send(ready.map((r) => r.event));
-    return { sent: ready.map((r) => r.message), refused: 0 };
+    return { sent: ready.map((r) => r.message), alone: [] };
   } catch (err) {
     const error = messageOf(err);
     const status = (err as { status?: unknown }).status;
     if (status === 400 || status === 413) {
       const [only] = ready;
       if (ready.length === 1 && only) {
-        await setAside(deps, [
-          { eventId: only.message.eventId, error: `the engine refused it (${status}): ${error}` },
-        ]);
-        return { sent: [], refused: 1 };
+        return {
+          sent: [],
+          alone: [{ eventId: only.message.eventId, error: `the engine refused it (${status}): ${error}` }],
+        };
       }
       const mid = Math.ceil(ready.length / 2);
-      const a = await sendValid(deps, ready.slice(0, mid));
-      const b = await sendValid(deps, ready.slice(mid));
+      const a = await sendSplitting(deps, ready.slice(0, mid));
+      const b = await sendSplitting(deps, ready.slice(mid));
       const either = a.error ?? b.error;
       return {
         sent: [...a.sent, ...b.sent],
-        refused: a.refused + b.refused,
+        alone: [...a.alone, ...b.alone],
         ...(either ? { error: either } : {}),
       };
     }
-    const ids = ready.map((r) => r.message.eventId);
-    const now = deps.now().toISOString();
-    deps.logger.warn("outbox: send failed; the drain will retry", { events: ready.length, error });
-    await deps.db
-      .execute(
-        sql`
-        update outbox
-           set attempts = attempts + 1, last_error = ${error.slice(0, 1000)},
-               next_attempt_at = ${now}::timestamptz
-                 + make_interval(secs => least(${deps.config.FOREMAN_OUTBOX_DRAIN_SECONDS} * power(2, least(attempts, 10)), 300))
-         where event_id = any(${sql.param(ids)}::text[]) and sent_at is null`,
-      )
-      .catch((e: unknown) =>
-        deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
-      );
-    return { sent: [], refused: 0, error };
+    await recordFailed(
+      deps,
+      ready.map((r) => r.message.eventId),
+      error,
+    );
+    return { sent: [], alone: [], error };
   }
+}
+
+/** A send that failed: the rows keep a backoff (the drain interval, doubling, at most 5 minutes). */
+async function recordFailed(deps: PublishDeps, ids: string[], error: string): Promise<void> {
+  const now = deps.now().toISOString();
+  deps.logger.warn("outbox: send failed; the drain will retry", { events: ids.length, error });
+  await deps.db
+    .execute(
+      sql`
+      update outbox
+         set attempts = attempts + 1, last_error = ${error.slice(0, 1000)},
+             next_attempt_at = ${now}::timestamptz
+               + make_interval(secs => least(${deps.config.FOREMAN_OUTBOX_DRAIN_SECONDS} * power(2, least(attempts, 10)), 300))
+       where event_id = any(${sql.param(ids)}::text[]) and sent_at is null`,
+    )
+    .catch((e: unknown) =>
+      deps.logger.error("outbox: could not record the failed send", { error: String(e) }),
+    );
 }
 
 interface Refusal {
@@ -255,7 +285,13 @@ class Batcher {
           w.resolve(
             mine === w.messages.length
               ? { sent: mine }
-              : { sent: mine, error: res.error ?? "the engine refused an event for good; it is set aside" },
+              : res.error !== undefined
+                ? { sent: mine, error: res.error }
+                : {
+                    sent: mine,
+                    error: "the engine refused it for good",
+                    refused: w.messages.length - mine,
+                  },
           );
         }
       }

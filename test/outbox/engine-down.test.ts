@@ -163,5 +163,22 @@ describe("outbox while the engine is down", () => {
     expect(byId.get("poison-refused")?.abandonedAt).toBeInstanceOf(Date);
     // Set aside, not pending: the next drain has nothing more to try.
     expect(await drainOutbox(api.deps)).toMatchObject({ sent: 0, failed: 0 });
+
+    // A 400 for every request (a proxy in the way) says nothing about any one row: all stay pending.
+    await db.insert(outbox).values([
+      { eventId: "blocked-1", name: "task/ready", data: { taskId: "task_b1" } },
+      { eventId: "blocked-2", name: "task/ready", data: { taskId: "task_b2" } },
+    ]);
+    engine.fail({ match: (c) => c.path.startsWith("/e/"), status: 400, body: "<html>Bad Request</html>" });
+    try {
+      expect(await drainOutbox(api.deps)).toMatchObject({ sent: 0, failed: 2 });
+    } finally {
+      engine.clearFaults();
+    }
+    const blocked = await db.select().from(outbox).where(sql`${outbox.eventId} like 'blocked-%'`);
+    expect(blocked.map((r) => [r.abandonedAt, r.sentAt])).toEqual([
+      [null, null],
+      [null, null],
+    ]);
   });
 });
