@@ -87,6 +87,7 @@ export const slackRoutes = new Hono<AppEnv>().post("/interactions", async (c) =>
           view: changesModal({
             taskId: action.taskId,
             hash: action.deliverableHash,
+            round: action.round,
             channelId: action.channelId,
             messageTs: action.messageTs,
             responseUrl: action.responseUrl,

@@ -8,6 +8,7 @@ import { FAKE_REVIEW_CHANNEL, FAKE_SLACK_TOKEN, useSlackFake } from "../../test/
 import { freshKey, submittedDeliverable } from "../../test/fixtures.ts";
 import { transition } from "../tasks/transition.ts";
 import { announceClient, announceInternal } from "./human.ts";
+import { readStageEntry } from "./stamp-wait.ts";
 
 const t = useTestDb();
 const slack = useSlackFake();
@@ -33,6 +34,14 @@ describe("announcing a human stage", () => {
       actor: "test",
     });
     await announceInternal(deps, { taskId: s.taskId, stage: "internal", deliverableHash: s.hash });
+    // The card's buttons name its round of review: the stage entry it was posted for.
+    const entry = await readStageEntry(db, { taskId: s.taskId, stage: "internal" });
+    const card = (slack.messages.get(FAKE_REVIEW_CHANNEL) ?? []).find((m) =>
+      String(m.text).startsWith("Review needed:"),
+    );
+    expect(JSON.stringify(card?.blocks)).toContain(
+      JSON.stringify(JSON.stringify({ taskId: s.taskId, hash: s.hash, round: entry?.eventId })).slice(1, -1),
+    );
     await transition(db, { taskId: s.taskId, to: "awaiting_client_review", key: freshKey(), actor: "test" });
     await announceClient(
       deps,

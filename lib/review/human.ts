@@ -29,7 +29,13 @@ import { TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { guards } from "../tasks/guards.ts";
 import { transition } from "../tasks/transition.ts";
-import { latestEntrySql, type StageEntry, type StampOutcome, type StampWindow } from "./stamp-wait.ts";
+import {
+  latestEntrySql,
+  readStageEntry,
+  type StageEntry,
+  type StampOutcome,
+  type StampWindow,
+} from "./stamp-wait.ts";
 
 export interface HumanDeps {
   config: Config;
@@ -193,7 +199,12 @@ export async function announceInternal(deps: HumanDeps, ref: StageRef): Promise<
   const facts = await factsOf(deps, ref);
   const poster = await posterFor(deps, ref, facts, "the review card");
   if (!poster) return { card: null };
-  const msg = reviewCard(facts.card);
+  // The card names its round of review, so a click on it cannot decide a later round's stamp (the
+  // very same bytes handed in again after a change request).
+  const round =
+    ref.entered?.eventId ??
+    (await readStageEntry(deps.db, { taskId: ref.taskId, stage: "internal" }))?.eventId;
+  const msg = reviewCard({ ...facts.card, round });
   const posted = await orNote(deps, ref, "the review card", () =>
     poster.postMessage({ channel: reviewChannel(deps), ...msg }),
   );

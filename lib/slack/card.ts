@@ -16,6 +16,8 @@ export interface CardInput {
   summary: string | null;
   review: { verdict: "pass" | "fail"; score: number; feedback: string; revisions: number } | null;
   links: { output?: string; board?: string; crm?: string };
+  /** The round of review the card is for (the stage entry's event id): a click is refused after it. */
+  round?: number | undefined;
 }
 
 // Slack: section text ≤ 3000, header ≤ 150, button text ≤ 75, value ≤ 2000.
@@ -57,7 +59,11 @@ function head(c: CardInput): Block[] {
 
 /** The card with its three buttons; each carries the task and the exact deliverable version shown. */
 export function reviewCard(c: CardInput): { text: string; blocks: Block[] } {
-  const value = JSON.stringify({ taskId: c.taskId, hash: c.deliverableHash });
+  const value = JSON.stringify({
+    taskId: c.taskId,
+    hash: c.deliverableHash,
+    ...(c.round === undefined ? {} : { round: c.round }),
+  });
   const button = (action_id: string, text: string, style?: "primary" | "danger"): Block => ({
     type: "button",
     action_id,
@@ -131,6 +137,7 @@ export function closedCard(c: CardInput, why: string): { text: string; blocks: B
 export function changesModal(ref: {
   taskId: string;
   hash: string;
+  round?: number | undefined;
   channelId?: string | undefined;
   messageTs?: string | undefined;
   responseUrl?: string | undefined;
@@ -138,6 +145,7 @@ export function changesModal(ref: {
   const meta = {
     taskId: ref.taskId,
     hash: ref.hash,
+    ...(ref.round === undefined ? {} : { round: ref.round }),
     ...(ref.channelId ? { channelId: ref.channelId } : {}),
     ...(ref.messageTs ? { messageTs: ref.messageTs } : {}),
     ...(ref.responseUrl ? { responseUrl: ref.responseUrl } : {}),

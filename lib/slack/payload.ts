@@ -14,10 +14,11 @@
 //   action_id `stamp:approve`   button → kind "approve"
 //   action_id `stamp:reject`    button → kind "reject"
 //   action_id `stamp:changes`   button → kind "open_changes_modal" (needs trigger_id to open the modal)
-//   button value  JSON `{"taskId":"task_…","hash":"<64 hex>"}` (the deliverable version shown);
+//   button value  JSON `{"taskId":"task_…","hash":"<64 hex>","round"?:<n>}` (the version shown, and
+//                 the stage entry's event id: the round of review the card belongs to);
 //   block_id      `stamp:<taskId>:<hash>`, the fallback reference when a button carries no value;
 //   modal         callback_id `stamp:changes`, private_metadata JSON
-//                 `{"taskId","hash","channelId"?,"messageTs"?,"responseUrl"?}` (copied from the click),
+//                 `{"taskId","hash","round"?,"channelId"?,"messageTs"?,"responseUrl"?}` (from the click),
 //                 the note in the input whose action_id is `stamp:note` → kind "request_changes".
 //   action_id `task:retry`      button on a triage notice (lib/notify/blocks.ts) → a RetryAction;
 //                 value JSON `{"taskId":"task_…"}`, fallback block_id `retry:<taskId>`.
@@ -93,7 +94,11 @@ const viewSubmission = z.looseObject({
     .nullish(),
 });
 
-const ref = z.object({ taskId: z.string().regex(TASK_ID_PATTERN), hash: z.string().regex(HASH_PATTERN) });
+const ref = z.object({
+  taskId: z.string().regex(TASK_ID_PATTERN),
+  hash: z.string().regex(HASH_PATTERN),
+  round: z.number().int().positive().optional(),
+});
 
 const metadata = ref.extend({
   channelId: z.string().min(1).optional(),
@@ -108,6 +113,8 @@ export interface StampAction {
   taskId: string;
   /** The deliverable version the clicker saw; a stamp for an older version is refused downstream. */
   deliverableHash: string;
+  /** The round of review the card was posted for (its stage entry's event id), when it says. */
+  round?: number;
   userId: string;
   teamId: string;
   /** Unique per click or submission: the key that makes writing the stamp idempotent. */
@@ -263,6 +270,7 @@ function fromBlockActions(p: z.infer<typeof blockActions>): ParsedInteraction {
       kind,
       taskId: r.taskId,
       deliverableHash: r.hash,
+      ...(r.round === undefined ? {} : { round: r.round }),
       userId: p.user.id,
       teamId,
       idempotencyKey: click.idempotencyKey,
@@ -301,6 +309,7 @@ function fromViewSubmission(p: z.infer<typeof viewSubmission>): ParsedInteractio
       kind: "request_changes",
       taskId: meta.data.taskId,
       deliverableHash: meta.data.hash,
+      ...(meta.data.round === undefined ? {} : { round: meta.data.round }),
       userId: p.user.id,
       teamId,
       // One view is one decision: a resubmission of the same modal is the same stamp.

@@ -35,6 +35,8 @@ export interface StampInput {
   reviewerId?: string | null;
   /** A client link's token id: the link must belong to the task's current round of client review. */
   linkId?: string;
+  /** The round a Slack card was posted for (its stage entry's event id): it must still be current. */
+  round?: number;
 }
 
 /** Where a decision sends the task. */
@@ -69,6 +71,7 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
       guards: [
         guards.deliverableCurrent(input.deliverableHash),
         ...(input.linkId === undefined ? [] : [guards.linkCurrentRound(input.linkId)]),
+        ...(input.round === undefined ? [] : [guards.stageRound(input.stage, input.round)]),
       ],
       reason: why.slice(0, 1000),
       actor: `${input.channel}:${input.actor}`,
@@ -137,6 +140,10 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
 export const EARLIER_ROUND =
   "This link is from an earlier round of review: the work was sent back and handed in again since. A link for the current round was sent.";
 
+/** Why a click on a card from an earlier round of review decides nothing. */
+export const EARLIER_CARD =
+  "This card is from an earlier round of review: the work was sent back and handed in again since. Use the newest card for this task.";
+
 /** The refusal a failed decision means, or undefined when the failure is not a refusal. */
 function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
   if (err instanceof GuardFailedError && err.guard === "deliverable_current") {
@@ -158,6 +165,11 @@ function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
       `The key '${input.sourceRef}' was already used for another decision on this task${version} (it moved ${first?.from ?? "?"} → ${first?.to ?? "?"}); send a new decision with a new key.`,
       { field: "Idempotency-Key", details: { taskId: input.taskId, reason: "key_reused", ...first } },
     );
+  }
+  if (err instanceof GuardFailedError && err.guard === "stage_round") {
+    return new DomainError("CONFLICT", EARLIER_CARD, {
+      details: { taskId: input.taskId, reason: "earlier_round" },
+    });
   }
   if (err instanceof GuardFailedError && err.guard === "link_current_round") {
     return new DomainError("CONFLICT", EARLIER_ROUND, {

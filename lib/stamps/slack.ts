@@ -61,6 +61,7 @@ export async function stampFromSlack(db: AppDb, action: StampAction): Promise<Sl
       stage: "internal",
       decision,
       deliverableHash: action.deliverableHash,
+      ...(action.round === undefined ? {} : { round: action.round }),
       channel: "slack",
       actor: action.userId,
       sourceRef: action.idempotencyKey,

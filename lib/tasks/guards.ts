@@ -3,6 +3,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { latestEntrySql } from "../review/stamp-wait.ts";
 import { pausedSql } from "../scheduler/pause.ts";
+import type { StampStage } from "../states.ts";
 
 export type GuardName =
   | "dependencies_done"
@@ -17,6 +18,7 @@ export type GuardName =
   | "slot_free"
   | "worker_assigned"
   | "scheduler_running"
+  | "stage_round"
   | "triaged";
 
 export interface Guard {
@@ -118,6 +120,15 @@ export const guards = {
                              and gl.created_at >= coalesce((select ge.created_at from (${latestEntrySql(sql`t.id`, "client")}) ge),
                                                            '-infinity'::timestamptz))`,
     expected: { tokenId },
+  }),
+  /**
+   * The task's latest entry into the stamp stage is this event: a decision shown in an earlier
+   * round (a Slack card whose buttons outlived it) cannot decide this one, even for the same bytes.
+   */
+  stageRound: (stage: StampStage, entryEventId: number): Guard => ({
+    name: "stage_round",
+    predicate: sql`coalesce((select ge.id from (${latestEntrySql(sql`t.id`, stage)}) ge) = ${entryEventId}, false)`,
+    expected: { entryEventId },
   }),
   /** The deliverable being decided on is the current one. */
   deliverableCurrent: (hash: string): Guard => ({

@@ -7,10 +7,12 @@ import { describe, expect, it } from "vitest";
 import { reviewers, stamps, taskEvents, tasks } from "../../db/schema/index.ts";
 import { newId } from "../../lib/ids.ts";
 import { SIGNATURE_HEADER, slackSignature, TIMESTAMP_HEADER } from "../../lib/slack/verify.ts";
+import type { TaskState } from "../../lib/states.ts";
+import { transition } from "../../lib/tasks/transition.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
 import { FAKE_SLACK_BOT, FAKE_SLACK_TOKEN, useSlackFake } from "../fakes/slack.ts";
-import { insertTask } from "../fixtures.ts";
+import { freshKey, insertTask } from "../fixtures.ts";
 
 const t = useTestDb();
 const slack = useSlackFake();
@@ -122,6 +124,30 @@ describe("POST /slack/interactions", () => {
     expect(res.status).toBe(200);
     // Without the shared deadline, the send and the ephemeral reply each took their full second.
     expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+  });
+
+  it("refuses a click on a card from an earlier round, even for the very same bytes handed in again", async () => {
+    const { reviewer, api } = await setup();
+    const db = t.current.db;
+    const task = await insertTask(db, { status: "working", deliverableHash: HASH });
+    const move = (to: TaskState) => transition(db, { taskId: task.id, to, key: freshKey(), actor: "test" });
+    const first = await move("awaiting_internal_review");
+    // Round 1 goes back for changes through another channel; its card kept its buttons. The worker
+    // hands in identical bytes, and round 2 begins.
+    await move("ready");
+    await move("working");
+    const second = await move("awaiting_internal_review");
+    const card = (round: number, ts: string) => {
+      const p = click(task.id, reviewer, "stamp:approve", ts);
+      (p.actions[0] as { value: string }).value = JSON.stringify({ taskId: task.id, hash: HASH, round });
+      return p;
+    };
+    expect((await send(api, card(first.eventId, "1760000004.000001"))).status).toBe(200);
+    expect(told(reviewer)).toContain("earlier round of review");
+    expect(await statusOf(task.id)).toBe("awaiting_internal_review");
+    expect((await send(api, card(second.eventId, "1760000004.000002"))).status).toBe(200);
+    expect(told(reviewer)).toContain(`Approved by <@${reviewer}>`);
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
   });
 
