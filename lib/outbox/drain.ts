@@ -58,6 +58,9 @@ export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Pro
     });
   }
 
+  // Due means due within the clock's millisecond: deps.now() has millisecond resolution and the
+  // database's now() microseconds, so a row written a few microseconds before this drain began
+  // would otherwise wait a whole tick.
   for (let batch = 0; batch < maxBatches; batch++) {
     const claimed = rowsOf<OutboxMessage>(
       await executePrepared(
@@ -66,7 +69,8 @@ export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Pro
         update outbox set next_attempt_at = ${now}::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
          where id in (
            select id from outbox
-            where sent_at is null and abandoned_at is null and next_attempt_at <= ${now}::timestamptz
+            where sent_at is null and abandoned_at is null
+              and next_attempt_at < ${now}::timestamptz + interval '1 millisecond'
             order by id limit ${batchSize}
             for update skip locked)
         returning event_id as "eventId", name, data`,

@@ -119,6 +119,20 @@ describe("outbox while the engine is down", () => {
     expect(health.outbox.abandoned).toBe(1);
   });
 
+  it("takes a row written within the drain clock's millisecond (the database counts microseconds)", async () => {
+    const db = t.current.db;
+    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
+    engine.eventsUp();
+    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+    const clock = new Date("2026-12-04T10:00:00.000Z");
+    await db.execute(sql`
+      insert into outbox (event_id, name, data, created_at, next_attempt_at)
+      values ('same-ms', 'task/ready', '{"taskId":"task_same_ms"}'::jsonb,
+              '2026-12-04T09:59:59.000Z', '2026-12-04T10:00:00.000400Z')`);
+    expect(await drainOutbox({ ...api.deps, now: () => clock })).toMatchObject({ sent: 1, failed: 0 });
+    expect(engine.delivered.has("same-ms")).toBe(true);
+  });
+
   it("sets aside a row that can never be sent — invalid, or refused by the engine alone — and sends the rest", async () => {
     const db = t.current.db;
     const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
