@@ -24,6 +24,7 @@ export interface BridgeConfig {
   readonly queue: number;
   readonly queueTimeoutMs: number;
   readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly retryAfterS: number;
   readonly maxBodyBytes: number;
   readonly healthIntervalMs: number;
@@ -90,6 +91,7 @@ const EnvSchema = z
     BRIDGE_QUEUE: int(0, 32),
     BRIDGE_QUEUE_TIMEOUT_MS: int(1, 30_000),
     BRIDGE_TIMEOUT_MS: int(1, 300_000),
+    BRIDGE_CONNECT_TIMEOUT_MS: int(1, 3_000),
     BRIDGE_RETRY_AFTER_S: int(1, 2),
     BRIDGE_MAX_BODY_BYTES: int(1, 4 * 1024 * 1024),
     BRIDGE_HEALTH_INTERVAL_MS: int(0, 5_000),
@@ -139,6 +141,7 @@ export function parseBridgeEnv(env: Record<string, string | undefined>): BridgeC
     queue: e.BRIDGE_QUEUE,
     queueTimeoutMs: e.BRIDGE_QUEUE_TIMEOUT_MS,
     timeoutMs: e.BRIDGE_TIMEOUT_MS,
+    connectTimeoutMs: e.BRIDGE_CONNECT_TIMEOUT_MS,
     retryAfterS: e.BRIDGE_RETRY_AFTER_S,
     maxBodyBytes: e.BRIDGE_MAX_BODY_BYTES,
     healthIntervalMs: e.BRIDGE_HEALTH_INTERVAL_MS,

@@ -49,7 +49,7 @@ export function createBridge(config: BridgeConfig, opts: BridgeOptions = {}): Br
   const log = opts.log ?? jsonLog;
   const sink: AccountingSink = opts.accounting ?? ((r) => log("request", r));
   const metrics = new BridgeMetrics();
-  const client = new UpstreamClient();
+  const client = new UpstreamClient({ connectTimeoutMs: config.connectTimeoutMs });
   const slots = new Slots({
     capacity: config.slots,
     maxQueue: config.queue,

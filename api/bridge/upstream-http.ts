@@ -1,5 +1,5 @@
 // HTTP to the inference servers: node:http(s) with keep-alive agents, one AbortSignal per request and
-// an idle timeout, and failures classified so the caller can tell "never reached it" (safe to send
+// an idle timeout, a connect timeout, and failures classified so the caller can tell "never reached it" (safe to send
 // elsewhere) from "it died while working on the request" (502, the caller retries).
 // node:http rather than fetch: no WHATWG stream conversion on the hot path, and the upstream body
 // can be piped to the client response as it is.
@@ -7,7 +7,8 @@ import http, { type IncomingMessage, type OutgoingHttpHeaders } from "node:http"
 import https from "node:https";
 
 /**
- * connect: the request never reached the upstream (refused, unknown host) — safe to try another.
+ * connect: the request never reached the upstream (refused, unknown host, no connection within the
+ * connect timeout) — safe to try another.
  * timeout: no byte from the upstream for timeoutMs. reset: the connection died mid-exchange.
  * aborted: our own signal fired (the client went away or the bridge is shutting down).
  */
@@ -67,9 +68,23 @@ export interface UpstreamRequest {
 // is never replayed: the bridge cannot tell a stale socket from a server that died on the request.
 const AGENT = { keepAlive: true, scheduling: "lifo", timeout: 4_000 } as const;
 
+export interface UpstreamClientOptions {
+  /**
+   * The longest wait for a TCP connection. A host that drops SYNs (down behind a firewall, a dead
+   * route) never refuses, so without it a request waits out the idle timeout — minutes — and then
+   * fails with a 504 instead of moving to the next upstream, though it reached nobody.
+   */
+  connectTimeoutMs: number;
+}
+
 export class UpstreamClient {
   readonly #http = new http.Agent(AGENT);
   readonly #https = new https.Agent(AGENT);
+  readonly #connectTimeoutMs: number;
+
+  constructor(opts: UpstreamClientOptions) {
+    this.#connectTimeoutMs = opts.connectTimeoutMs;
+  }
 
   /** Resolves with the response once headers arrive; rejects with a classified UpstreamError. */
   request(target: Target, r: UpstreamRequest): Promise<IncomingMessage> {
@@ -91,6 +106,15 @@ export class UpstreamClient {
           resolve(res);
         },
       );
+      req.on("socket", (socket) => {
+        if (!socket.connecting) return; // a kept-alive socket is already connected
+        const timer = setTimeout(() => {
+          req.destroy(new UpstreamError("connect", `no connection within ${this.#connectTimeoutMs} ms`));
+        }, this.#connectTimeoutMs);
+        const clear = () => clearTimeout(timer);
+        socket.once("connect", clear);
+        socket.once("close", clear);
+      });
       req.on("timeout", () => {
         // Destroying the response with a typed error lets a body reader report "timeout", not "reset".
         const err = new UpstreamError("timeout", `nothing from the upstream for ${r.timeoutMs} ms`);

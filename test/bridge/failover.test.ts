@@ -1,7 +1,9 @@
 // Failover end to end: failing actives are taken out and the standby serves, recovered actives take
-// the traffic back, a refused connection moves a request to the next upstream, and an upstream that
+// the traffic back, a refused or unanswered connection moves a request to the next upstream, and an upstream that
 // dies on a request it accepted yields a clear 502 (never a replay).
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { toTarget, UpstreamClient, UpstreamError } from "../../api/bridge/upstream-http.ts";
+import { startBlackhole } from "../fakes/blackhole.ts";
 import { type OpenAIUpstream, startOpenAIUpstream } from "../fakes/openai-upstream.ts";
 import { auth, chat, chatBody, health, scrape, startBridge } from "./harness.ts";
 
@@ -82,6 +84,51 @@ describe("failover", () => {
     expect((await health(b.url)).upstreams[0]?.state).toBe("out");
     const failures = await scrape(b.url);
     expect(failures.get(`bridge_upstream_failures_total{upstream="${a.url}",reason="connect"}`)).toBe(1);
+  });
+
+  it("sends a request on to the next upstream within the connect timeout when one never answers the connection", async () => {
+    const hole = await startBlackhole();
+    const standby = await startOpenAIUpstream();
+    const b = await startBridge(
+      { active: [hole.url], standby: [standby.url] },
+      { BRIDGE_CONNECT_TIMEOUT_MS: "150", BRIDGE_TIMEOUT_MS: "20000", BRIDGE_COOLDOWN_MS: "60000" },
+    );
+    closers.push(async () => {
+      await b.close();
+      await Promise.all([hole.close(), standby.close()]);
+    });
+    const started = Date.now();
+    const res = await chat(b.url, chatBody());
+    const tookMs = Date.now() - started;
+    expect(res.status).toBe(200);
+    expect(chats(standby)).toBe(1);
+    expect(tookMs).toBeLessThan(5_000); // the connect timeout, not the 20 s idle timeout
+    const active = (await health(b.url)).upstreams[0];
+    expect(active?.state).toBe("out");
+    // The start-up probe may meet the hole first; either way it is out for a connect failure.
+    const failures = await scrape(b.url);
+    expect(
+      failures.get(`bridge_upstream_failures_total{upstream="${hole.url}",reason="connect"}`),
+    ).toBeGreaterThan(0);
+  });
+
+  it("fails a request that gets no connection as connect (reached nobody) after the connect timeout", async () => {
+    const hole = await startBlackhole();
+    const client = new UpstreamClient({ connectTimeoutMs: 150 });
+    closers.push(async () => {
+      client.close();
+      await hole.close();
+    });
+    const started = Date.now();
+    const err = await client
+      .request(toTarget(hole.url), { method: "GET", path: "/v1/models", headers: {}, timeoutMs: 20_000 })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ kind: "connect", message: "no connection within 150 ms" });
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("answers 503 + Retry-After when no upstream is in service", async () => {
