@@ -33,7 +33,7 @@ const setPaused = (db: AppDb, paused: boolean) =>
 beforeEach(async () => {
   const db = t.current.db;
   await setPaused(db, false);
-  await db.delete(settings).where(eq(settings.key, BUDGET_DAY_KEY));
+  await db.execute(sql`update settings set value = 'null'::jsonb where key = ${BUDGET_DAY_KEY}`);
   // Each test starts with every slot free and no ready task left over.
   await db.delete(workerLeases);
   await db.update(tasks).set({ status: "cancelled" }).where(eq(tasks.status, "ready"));

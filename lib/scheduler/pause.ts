@@ -7,7 +7,13 @@
 // person's pause stays until a person resumes. A person pausing on top of a budget pause takes it
 // over: the flag stays set, but the day's mark goes and their `scheduler/paused` (`over: "budget"`)
 // is written in the same statement, so who holds the pause, and why, is on record and announced.
-import { sql } from "drizzle-orm";
+// Both rows are locked first, the flag's before the mark's (one order for every statement, so two
+// never deadlock), and what was there is read from that lock: a statement that waited on a racing
+// pause or resume then acts on what it committed, not on its own stale snapshot. The mark is a row
+// that always exists (jsonb null when no day is marked; migration 0018), so it is there to lock:
+// a person's pause that waited on a budget pause's lock used to miss the mark inserted meanwhile,
+// and the next day lifted the pause a person had set.
+import { type SQL, sql } from "drizzle-orm";
 import { rowsOf, toJsonb } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { schedulerPaused, schedulerResumed } from "../events.ts";
@@ -24,6 +30,26 @@ export const pausedSql = sql`coalesce((select s.value = 'true'::jsonb from setti
 export const budgetPauseDaySql = sql`(select s.value #>> '{}' from settings s where s.key = ${BUDGET_DAY_KEY})`;
 
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * The statement's head: both rows locked in key order (the flag, then the mark), with their values as
+ * committed when the lock was granted; `wasPaused` and `markedDay` read them.
+ */
+const locked = sql`locked as (
+      select key, value from settings where key in (${PAUSED_KEY}, ${BUDGET_DAY_KEY}) order by key for update
+    )`;
+const wasPaused = sql`coalesce((select l.value = 'true'::jsonb from locked l where l.key = ${PAUSED_KEY}), false)`;
+const markedDay = sql`(select l.value #>> '{}' from locked l where l.key = ${BUDGET_DAY_KEY})`;
+/** A CTE body that clears the day's mark when `cond` holds, returning its key if it did. */
+const clearMark = (cond: SQL) => sql`update settings set value = 'null'::jsonb, updated_at = now()
+       where key = ${BUDGET_DAY_KEY} and ${markedDay} is not null and ${cond}
+      returning key`;
+/** A CTE body that sets the flag to `to` when it was not, returning its key if it did. */
+const setFlag = (to: boolean) => sql`
+      insert into settings (key, value) select ${PAUSED_KEY}, ${toJsonb(to)}::jsonb
+       where ${wasPaused} is distinct from ${to}
+      on conflict (key) do update set value = excluded.value, updated_at = now()
+      returning key`;
 
 /** The statement's end the budget's pause and a resume share: `message` owed to the outbox only if `flipped` has a row. */
 const owedIfFlipped = (message: OutboxMessage) => sql`ob as (
@@ -45,16 +71,12 @@ async function flip(
   budgetDay?: string,
 ): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
   const result = await db.execute(sql`
-    with flipped as (
-      insert into settings (key, value) values (${PAUSED_KEY}, ${toJsonb(to)}::jsonb)
-      on conflict (key) do update set value = excluded.value, updated_at = now()
-        where settings.value is distinct from excluded.value
-      returning key
-    ),
+    with ${locked},
+    flipped as (${setFlag(to)}),
     ${
       budgetDay === undefined
         ? // A person's resume: no pause stands, so no budget day's mark either.
-          sql`marker as (delete from settings where key = ${BUDGET_DAY_KEY}),`
+          sql`marker as (${clearMark(sql`true`)}),`
         : // The budget's pause marks its day only when it is what paused the scheduler.
           sql`marker as (
       insert into settings (key, value) select ${BUDGET_DAY_KEY}, ${toJsonb(budgetDay)}::jsonb from flipped
@@ -88,13 +110,9 @@ async function personPause(
   message: OutboxMessage,
 ): Promise<{ changed: boolean; outbox: OutboxMessage[] }> {
   const result = await db.execute(sql`
-    with flipped as (
-      insert into settings (key, value) values (${PAUSED_KEY}, 'true'::jsonb)
-      on conflict (key) do update set value = excluded.value, updated_at = now()
-        where settings.value is distinct from excluded.value
-      returning key
-    ),
-    marker as (delete from settings where key = ${BUDGET_DAY_KEY} returning key),
+    with ${locked},
+    flipped as (${setFlag(true)}),
+    marker as (${clearMark(sql`true`)}),
     changed as (
       select case when exists (select 1 from flipped) then null else 'budget' end as over
        where exists (select 1 from flipped) or exists (select 1 from marker)
@@ -130,13 +148,11 @@ export async function resumeAfterBudgetDay(
     data: { actor: "fn:schedule", reason: `a new budget day (${today})` },
   };
   const result = await db.execute(sql`
-    with marker as (
-      delete from settings where key = ${BUDGET_DAY_KEY} and value #>> '{}' < ${today}
-      returning key
-    ),
+    with ${locked},
+    marker as (${clearMark(sql`${markedDay} < ${today}`)}),
     flipped as (
       update settings set value = 'false'::jsonb, updated_at = now()
-       where key = ${PAUSED_KEY} and value = 'true'::jsonb and exists (select 1 from marker)
+       where key = ${PAUSED_KEY} and ${wasPaused} and exists (select 1 from marker)
       returning key
     ),
     ${owedIfFlipped(message)}`);
