@@ -457,6 +457,41 @@ describe("work", () => {
     );
   });
 
+  it("sends a task back by the day's budget with its place in line: its state time is its last move into ready", async () => {
+    const db = t.current.db;
+    // It entered ready three hours ago (the log's own record of the move), then was leased just now.
+    const readyAt = new Date(Date.now() - 3 * 3600_000);
+    const task = await insertTask(db, { title: "waited three hours", status: "ready", statusSince: readyAt });
+    await db.insert(taskEvents).values({
+      taskId: task.id,
+      kind: "state_changed",
+      payload: { from: "intake", to: "ready", reason: null, version: 1 },
+      actor: "fn:intake",
+      at: readyAt,
+    });
+    const runId = `run_${task.id.slice(5)}`;
+    await leaseTask(db, {
+      taskId: task.id,
+      workerId: "crm-setup",
+      runId,
+      key: `lease:${runId}`,
+      now: new Date(),
+    });
+    await db
+      .insert(tokenUsage)
+      .values({ taskId: task.id, provider: "anthropic", model: "m", tokensIn: 1500, tokensOut: 0 });
+    const { deps } = testDeps(db, env({ FOREMAN_DAILY_TOKEN_BUDGET: "1000" }));
+    const res = await runFunction(work, {
+      deps,
+      event: { name: "task/dispatched", data: { taskId: task.id, runId, workerId: "crm-setup" } },
+    });
+    expect(res.result).toMatchObject({ kind: "stopped", to: "ready" });
+    const [row] = await db.select().from(tasks).where(eq(tasks.id, task.id));
+    expect(row?.status).toBe("ready");
+    expect(row?.statusSince.toISOString()).toBe(readyAt.toISOString());
+    await db.execute(sql`update settings set value = 'false'::jsonb where key = 'scheduler.paused'`);
+  });
+
   it("gives a task a fresh cap when a person retries it out of triage: the next run works instead of stopping again", async () => {
     const capped = await leased();
     await t.current.db

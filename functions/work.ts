@@ -406,6 +406,8 @@ export const work = inngest.createFunction(
             // The run lets go of the task in the move itself: a blocked or triaged task never shows
             // a live lease, whether or not the release step after it gets through.
             set: { currentRunId: null, leaseExpiresAt: null },
+            // Sent back by the day's budget, it keeps its place in line for the next day.
+            keepQueuePlace: budgetDay !== undefined,
             reason,
             actor: "fn:work",
           });

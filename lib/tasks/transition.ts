@@ -64,6 +64,11 @@ export interface TransitionInput {
    *  id gets `<name>:<taskId>:<version>`. A replay rebuilds them from this input, so a retried step
    *  must pass the same events (derive their ids and data from the step, not from a clock or RNG). */
   emit?: OutgoingEvent[];
+  /**
+   * Back to `ready` through no fault of its own (the day's budget ran out mid-run): the task keeps
+   * its place in the queue, its state time the moment it last entered `ready` (from the log), not now.
+   */
+  keepQueuePlace?: boolean;
 }
 
 export interface TransitionResult {
@@ -190,6 +195,11 @@ async function extraEvents(emit: OutgoingEvent[]): Promise<SQL[]> {
   return rows;
 }
 
+/** keepQueuePlace's state time: when the task last moved into ready (now, if it never did). */
+const lastReadySince = sql`coalesce((select max(e.created_at) from task_events e
+                                      where e.task_id = t.id and e.kind = 'state_changed'
+                                        and e.payload->>'to' = 'ready'), now())`;
+
 export async function transition(db: AppDb, input: TransitionInput): Promise<TransitionResult> {
   const { taskId, to, actor, key } = input;
   const reason = input.reason ?? null;
@@ -242,7 +252,8 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
     moved as (
       update tasks t
          set status = ${to}::task_state, status_reason = ${reason}, version = t.version + 1,
-             status_since = case when t.status = ${to}::task_state then t.status_since else now() end,
+             status_since = case when t.status = ${to}::task_state then t.status_since
+                                 else ${input.keepQueuePlace && to === "ready" ? lastReadySince : sql`now()`} end,
              last_event_id = (select id from eid), updated_at = now()
              ${extraSet.length > 0 ? sql`, ${sql.join(extraSet, sql`, `)}` : sql``}
         from cur
