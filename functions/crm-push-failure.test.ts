@@ -104,11 +104,12 @@ describe("crm-push out of retries", () => {
 
     // The engine reports the run failed; a second run fails too; the first report is delivered twice.
     const { app, events: failureEvents } = testApp(db, env);
-    const fail = async (runId: string) => {
+    const fail = async (runId: string, ts?: number) => {
       const req = failureRequest("crm-push", {
         runId,
         error: { name: "NonRetriableError", message: REFUSED },
         event: { name: "crm/push.requested", data: { taskId: linked.id } },
+        ...(ts === undefined ? {} : { ts }),
       });
       const res = await app.request(req.path, req.init);
       expect(res.status, await res.clone().text()).toBe(206);
@@ -177,10 +178,17 @@ describe("crm-push out of retries", () => {
     );
     expect(await resyncs(130), "caught up: nothing more is owed").toEqual([]);
 
+    // A report of a run that failed before the push that got through, delivered late: counted, and
+    // no outage opened — HubSpot has taken writes since.
+    const thirtyMinutesAgo = deps.now().getTime() - 30 * 60_000;
+    await fail("01PUSHLATE", thirtyMinutesAgo - 60 * 60_000);
+    expect(await setting(PUSH_FAILURES_KEY)).toBe(5);
+    expect(await setting(PUSH_OUTAGE_KEY)).toBeUndefined();
+
     // The next outage is announced again.
-    await fail("01PUSHFAIL4");
+    await fail("01PUSHFAIL4", deps.now().getTime());
     expect(
       (await db.select().from(outbox).where(eq(outbox.name, "crm/push.failed"))).map((n) => n.eventId),
-    ).toEqual(["crm-push-outage:1", "crm-push-outage:5"]);
+    ).toEqual(["crm-push-outage:1", "crm-push-outage:6"]);
   });
 });

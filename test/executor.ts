@@ -90,11 +90,15 @@ export function executorRequest(call: ExecutorCall, servePath = "/api/inngest"):
 }
 
 /** The executor's call of `fn`'s onFailure: `inngest/function.failed` for one of its runs, out of retries. */
-export const failureRequest = (fn: string, failed: { runId: string; error: unknown; event: unknown }) =>
+export const failureRequest = (
+  fn: string,
+  failed: { runId: string; error: unknown; event: unknown; ts?: number },
+) =>
   executorRequest({
     fnId: `foreman-${fn}-failure`,
     event: {
       name: "inngest/function.failed",
       data: { function_id: `foreman-${fn}`, run_id: failed.runId, error: failed.error, event: failed.event },
+      ...(failed.ts === undefined ? {} : { ts: failed.ts }),
     },
   });

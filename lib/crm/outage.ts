@@ -10,6 +10,9 @@
 //   (crm-drift.ts), so once HubSpot takes writes again every ticket catches up, whichever batch it
 //   was in; while the outage lasts it sends one ticket an hour, a probe whose success ends it.
 // - `crm.push_failures`, a count that only grows: the outage's number (and its notice's id).
+// - `crm.push_last_ok`, when a push last wrote a ticket. A failure the engine reports after a later
+//   push got through (a report delayed or redelivered) is counted but opens no outage: HubSpot
+//   already took writes after it, so announcing it would raise an alarm about an outage that is over.
 import { sql } from "drizzle-orm";
 import { fromJson, rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
@@ -21,6 +24,7 @@ export const PUSH_FAILURES_KEY = "crm.push_failures";
 export const PUSH_OUTAGE_KEY = "crm.push_outage";
 export const PUSH_RECOVERIES_KEY = "crm.push_recoveries";
 export const PUSH_PROBE_KEY = "crm.push_probe";
+export const PUSH_LAST_OK_KEY = "crm.push_last_ok";
 
 export interface PushOutage {
   /** The run whose failure opened the outage. */
@@ -41,7 +45,10 @@ export interface PushFailureOutcome {
 const NOTICE_PREFIX = "crm-push-outage:";
 const noticeId = (failures: number) => `${NOTICE_PREFIX}${failures}`;
 
-/** One crm-push run out of retries: counted, and the outage opened (announced) if none is. */
+/**
+ * One crm-push run out of retries (`at`: when it failed): counted, and the outage opened (announced)
+ * if none is and no push has written a ticket since.
+ */
 export async function recordPushFailure(
   db: AppDb,
   input: { runId: string; error: Error; at: Date },
@@ -61,6 +68,8 @@ export async function recordPushFailure(
              jsonb_build_object('runId', ${input.runId}::text, 'failures', n,
                                 'since', ${input.at.toISOString()}::text, 'error', ${error}::text)
         from bumped
+       where not exists (select 1 from settings ok where ok.key = ${PUSH_LAST_OK_KEY}
+                            and (ok.value #>> '{}')::timestamptz >= ${input.at.toISOString()}::timestamptz)
       on conflict (key) do nothing
       returning value
     ),
@@ -87,18 +96,26 @@ export async function recordPushFailure(
   return { failures, opened: true, outbox: [message] };
 }
 
-/** A push wrote a ticket: HubSpot takes writes again, so the open outage (if any) is over — counted. */
-export async function closePushOutage(db: AppDb): Promise<PushOutage | null> {
+/**
+ * A push wrote a ticket at `at`: HubSpot takes writes, so the open outage (if any) is over — counted —
+ * and failures from before it no longer open one.
+ */
+export async function closePushOutage(db: AppDb, at: Date): Promise<PushOutage | null> {
   const gone = rowsOf<{ value: PushOutage | string | null }>(
     await db.execute(sql`
       with gone as (delete from settings where key = ${PUSH_OUTAGE_KEY} returning value),
+      ok as (
+        insert into settings (key, value) values (${PUSH_LAST_OK_KEY}, to_jsonb(${at.toISOString()}::text))
+        on conflict (key) do update set value = excluded.value, updated_at = now()
+          where (settings.value #>> '{}')::timestamptz < (excluded.value #>> '{}')::timestamptz
+      ),
       bumped as (
         insert into settings (key, value) select ${PUSH_RECOVERIES_KEY}, '1'::jsonb from gone
         on conflict (key) do update
           set value = to_jsonb((settings.value #>> '{}')::int + 1), updated_at = now()
         returning 1
       )
-      select (select value from gone) as value, (select count(*) from bumped) as bumped`),
+      select (select value from gone) as value`),
   )[0];
   return gone?.value ? fromJson(gone.value) : null;
 }

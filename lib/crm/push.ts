@@ -221,7 +221,7 @@ export async function pushBatch(deps: SyncDeps, taskIds: string[]): Promise<Push
   );
   summary.refused += lost.length;
   if (summary.synced + summary.created > 0) {
-    const closed = await closePushOutage(deps.db);
+    const closed = await closePushOutage(deps.db, deps.now());
     if (closed) {
       deps.logger.info("crm-push: HubSpot takes writes again; the outage is over", {
         since: closed.since,
