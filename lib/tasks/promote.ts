@@ -10,7 +10,7 @@ import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import { failureReason } from "../failures.ts";
 import type { TaskState } from "../states.ts";
-import { SUBTASKS_PREFIX } from "../work/subtasks.ts";
+import { waitingForSubtasksSql } from "../work/subtasks.ts";
 import { GuardFailedError, TransitionConflictError } from "./errors.ts";
 import { guards } from "./guards.ts";
 import { type TransitionResult, transition } from "./transition.ts";
@@ -35,7 +35,7 @@ export async function promotableDependents(
              and not exists (
                select 1 from task_dependencies d2 join tasks t2 on t2.id = d2.depends_on_id
                 where d2.task_id = t.id and t2.status <> 'done'))
-            or (t.status = 'blocked_external' and starts_with(coalesce(t.status_reason, ''), ${SUBTASKS_PREFIX})
+            or (${waitingForSubtasksSql}
                 and not exists (
                   select 1 from task_dependencies d2 join tasks t2 on t2.id = d2.depends_on_id
                    where d2.task_id = t.id and t2.status not in ('done', 'cancelled')))

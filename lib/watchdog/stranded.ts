@@ -16,7 +16,7 @@ import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
 import { guards } from "../tasks/guards.ts";
 import { cancelledDependencyReason, cancelledDependencySql } from "../tasks/promote.ts";
 import { transition } from "../tasks/transition.ts";
-import { SUBTASKS_PREFIX } from "../work/subtasks.ts";
+import { waitingForSubtasksSql } from "../work/subtasks.ts";
 import { minutesBefore, WATCHDOG_ACTOR } from "./decide.ts";
 
 export interface StrandedDependent {
@@ -40,7 +40,7 @@ export async function findStrandedDependents(
              and (not exists (select 1 from task_dependencies d join tasks x on x.id = d.depends_on_id
                                where d.task_id = t.id and x.status <> 'done')
                   or ${cancelledDependencySql} is not null))
-         or (t.status = 'blocked_external' and starts_with(coalesce(t.status_reason, ''), ${SUBTASKS_PREFIX})
+         or (${waitingForSubtasksSql}
              and not exists (select 1 from task_dependencies d join tasks x on x.id = d.depends_on_id
                               where d.task_id = t.id and x.status not in ('done', 'cancelled'))))
        and t.updated_at < ${cutoff}::timestamptz

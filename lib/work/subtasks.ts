@@ -20,6 +20,9 @@ export const SUBTASKS_REASON = `${SUBTASKS_PREFIX} waiting for its open subtasks
 export const isWaitingForSubtasks = (reason: string | null | undefined): boolean =>
   (reason ?? "").startsWith(SUBTASKS_PREFIX);
 
+/** SQL twin of isWaitingForSubtasks for the task row aliased `t`: blocked, waiting on its subtasks. */
+export const waitingForSubtasksSql = sql`(t.status = 'blocked_external' and starts_with(coalesce(t.status_reason, ''), ${SUBTASKS_PREFIX}))`;
+
 /**
  * A worker's `block` reason as the task's reason. The model writes it (and ticket text can steer it):
  * one that reads as the subtask wait would silence the notice that asks a person, and have the
