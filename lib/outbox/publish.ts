@@ -13,6 +13,7 @@
 // bench: 0.27 → 0.12 ms of PostgreSQL CPU per request without it). A mark lost with the process only
 // makes the drain re-send rows the engine already has, under the same ids, which it ignores.
 import { sql } from "drizzle-orm";
+import { storable, toJsonb } from "../../db/rows.ts";
 import type { Deps } from "../deps.ts";
 import type { OutgoingEvent } from "../events.ts";
 import { type OutboxMessage, toEvent } from "./message.ts";
@@ -38,10 +39,8 @@ export async function sendBatch(deps: PublishDeps, messages: OutboxMessage[]): P
 }
 
 interface SendOutcome {
-  /** The rows the engine took. */
+  /** The rows the engine took; the others were set aside for good (invalid, or refused on their own). */
   sent: OutboxMessage[];
-  /** Rows set aside for good: invalid, or refused by the engine on their own. */
-  refused: number;
   /** Why the rest could not go out (the engine down); those rows keep a backoff for the drain. */
   error?: string;
 }
@@ -57,7 +56,7 @@ const messageOf = (err: unknown) => (err as Error).message || String(err);
  * never be sent thus never holds back the rows beside it — other callers' rows, in a shared batch.
  */
 async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<SendOutcome> {
-  if (messages.length === 0) return { sent: [], refused: 0 };
+  if (messages.length === 0) return { sent: [] };
   const ready: Ready[] = [];
   const invalid: Refusal[] = [];
   for (const message of messages) {
@@ -79,14 +78,10 @@ async function sendOnly(deps: PublishDeps, messages: OutboxMessage[]): Promise<S
       refused.map((r) => r.eventId),
       error,
     );
-    return { sent: [], refused: invalid.length, error: out.error ?? error };
+    return { sent: [], error: out.error ?? error };
   }
   if (refused.length > 0) await setAside(deps, refused);
-  return {
-    sent: out.sent,
-    refused: refused.length + invalid.length,
-    ...(out.error === undefined ? {} : { error: out.error }),
-  };
+  return { sent: out.sent, ...(out.error === undefined ? {} : { error: out.error }) };
 }
 
 type Ready = { message: OutboxMessage; event: OutgoingEvent };
@@ -138,7 +133,7 @@ async function recordFailed(deps: PublishDeps, ids: string[], error: string): Pr
     .execute(
       sql`
       update outbox
-         set attempts = attempts + 1, last_error = ${error.slice(0, 1000)},
+         set attempts = attempts + 1, last_error = ${storable(error.slice(0, 1000))},
              next_attempt_at = ${now}::timestamptz
                + make_interval(secs => least(${deps.config.FOREMAN_OUTBOX_DRAIN_SECONDS} * power(2, least(attempts, 10)), 300))
        where event_id = any(${sql.param(ids)}::text[]) and sent_at is null`,
@@ -158,7 +153,10 @@ interface Refusal {
  * last_error): GET /health counts them, and a person replays or discards them. One statement.
  */
 async function setAside(deps: PublishDeps, refused: Refusal[]): Promise<void> {
-  const rows = JSON.stringify(refused.map((r) => ({ event_id: r.eventId, error: r.error.slice(0, 1000) })));
+  // toJsonb (and storable below): an engine's error text may hold a NUL, or be cut inside a
+  // surrogate pair, which PostgreSQL cannot store; the statement would fail and the rows stay as
+  // they were.
+  const rows = toJsonb(refused.map((r) => ({ event_id: r.eventId, error: r.error.slice(0, 1000) })));
   deps.logger.error("outbox: events the engine can never take; set aside, not re-sent", {
     count: refused.length,
     events: refused.slice(0, 20),
@@ -276,7 +274,7 @@ class Batcher {
         }
         const messages = batch.flatMap((w) => w.messages);
         const res = await sendOnly(this.deps, messages).catch(
-          (err: unknown): SendOutcome => ({ sent: [], refused: 0, error: String(err) }),
+          (err: unknown): SendOutcome => ({ sent: [], error: String(err) }),
         );
         if (res.sent.length > 0) this.mark(res.sent);
         const sent = new Set(res.sent.map((m) => m.eventId));

@@ -195,4 +195,46 @@ describe("outbox while the engine is down", () => {
       [null, null],
     ]);
   });
+
+  it("records a refusal whose text PostgreSQL cannot store (a NUL) on the rows all the same", async () => {
+    const db = t.current.db;
+    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
+    engine.eventsUp();
+    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+    await db.insert(outbox).values([
+      { eventId: "nul-ok", name: "task/ready", data: { taskId: "task_nul_ok" } },
+      { eventId: "nul-refused", name: "task/ready", data: { taskId: "task_nul_refused" } },
+    ]);
+    engine.fail({
+      match: (c) => c.path.startsWith("/e/") && c.body.includes("nul-refused"),
+      status: 400,
+      body: { error: "bad byte \u0000 in event", status: 400 },
+    });
+    try {
+      expect(await drainOutbox(api.deps)).toMatchObject({ sent: 1, failed: 0 });
+    } finally {
+      engine.clearFaults();
+    }
+    const [refused] = await db.select().from(outbox).where(eq(outbox.eventId, "nul-refused"));
+    expect(refused?.abandonedAt).toBeInstanceOf(Date);
+    expect(refused?.lastError).toContain("the engine refused it (400)");
+
+    // Every request refused: the rows keep a backoff, with the error recorded.
+    await db
+      .insert(outbox)
+      .values({ eventId: "nul-blocked", name: "task/ready", data: { taskId: "task_nb" } });
+    engine.fail({
+      match: (c) => c.path.startsWith("/e/"),
+      status: 400,
+      body: { error: "bad byte \u0000 here", status: 400 },
+    });
+    try {
+      expect(await drainOutbox(api.deps)).toMatchObject({ sent: 0, failed: 1 });
+    } finally {
+      engine.clearFaults();
+    }
+    const [blocked] = await db.select().from(outbox).where(eq(outbox.eventId, "nul-blocked"));
+    expect(blocked).toMatchObject({ attempts: 1, abandonedAt: null, sentAt: null });
+    expect(blocked?.lastError).toContain("bad byte");
+  });
 });
