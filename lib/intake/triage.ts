@@ -4,7 +4,7 @@
 // unreachable, full or confused model falls back to the rules, and the reason is recorded.
 import { z } from "zod";
 import { DomainError, isDomainError } from "../errors.ts";
-import { addSpent, type LocalModel, spentOf, withRepair } from "../llm/local.ts";
+import { addSpent, addSpentOf, type LocalModel, withRepair } from "../llm/local.ts";
 
 export const LANES = ["P0", "P1", "P2", "P3", "P4", "P5"] as const;
 
@@ -136,11 +136,7 @@ export async function triage(local: LocalModel | undefined, ctx: TriageContext):
         return { verdict: ruleTriage(ctx, why), via: "rules", fallback: why, attempts: attempt, ...spent() };
       }
       // A malformed answer was still computed: its tokens are metered with the rest.
-      const s = spentOf(err);
-      if (s) {
-        model = s.model;
-        addSpent(usage, s.usage);
-      }
+      model = addSpentOf(usage, err) ?? model;
       problem = (err as Error).message.slice(0, 200);
     }
   }

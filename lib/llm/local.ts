@@ -97,6 +97,36 @@ export function addSpent(
   total.output += more.output;
 }
 
+/**
+ * Adds what a failed call was billed for (spentOf) to a running total; the answering model, or
+ * undefined when the call got no answer and cost nothing.
+ */
+export function addSpentOf(total: { input: number; output: number }, err: unknown): string | undefined {
+  const spent = spentOf(err);
+  if (!spent) return undefined;
+  addSpent(total, spent.usage);
+  return spent.model;
+}
+
+/**
+ * `err`, carrying what the calls answered before it cost (spentOf reads it), so the caller that
+ * catches it meters them. An error that is not a DomainError, or nothing spent, is returned as it is.
+ */
+export function withSpent(
+  err: unknown,
+  model: string | undefined,
+  usage: { input: number; output: number },
+): unknown {
+  if (!model || usage.input + usage.output === 0 || !isDomainError(err)) return err;
+  return new DomainError(err.code, err.message, {
+    retryable: err.retryable,
+    ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+    ...(err.field === undefined ? {} : { field: err.field }),
+    details: { ...err.details, spent: { model, usage } },
+    cause: err,
+  });
+}
+
 function parseOutput<T>(text: string, output: JsonOutput<T>, spent: Spent): T {
   let value: unknown;
   try {

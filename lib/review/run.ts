@@ -8,7 +8,7 @@ import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import { taskRevisionRequested } from "../events.ts";
 import { stableId } from "../ids.ts";
-import { addSpent, type LocalModel, spentOf, withRepair } from "../llm/local.ts";
+import { addSpent, addSpentOf, type LocalModel, withRepair, withSpent } from "../llm/local.ts";
 import { guards } from "../tasks/guards.ts";
 import { type TransitionResult, transition } from "../tasks/transition.ts";
 import {
@@ -136,22 +136,6 @@ export function afterReviewerFailure(
   };
 }
 
-/** An error thrown after answered calls carries what they cost (spentOf reads it), so it is metered. */
-function withSpent(
-  err: unknown,
-  model: string | undefined,
-  usage: { input: number; output: number },
-): unknown {
-  if (!model || usage.input + usage.output === 0 || !isDomainError(err)) return err;
-  return new DomainError(err.code, err.message, {
-    retryable: err.retryable,
-    ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
-    ...(err.field === undefined ? {} : { field: err.field }),
-    details: { ...err.details, spent: { model, usage } },
-    cause: err,
-  });
-}
-
 /** Asks the local model; one repair for malformed output. Throws (retryably) when it cannot answer. */
 export async function reviewWithModel(
   local: LocalModel | undefined,
@@ -207,11 +191,7 @@ export async function reviewWithModel(
     } catch (err) {
       if (isDomainError(err) && err.code === "VALIDATION") {
         // A malformed answer was still computed: its tokens count.
-        const spent = spentOf(err);
-        if (spent) {
-          addSpent(usage, spent.usage);
-          model = spent.model;
-        }
+        model = addSpentOf(usage, err) ?? model;
         problem = err.message.slice(0, 300);
         continue;
       }
