@@ -107,7 +107,8 @@ describe("intake", () => {
       projectId: project?.id,
       priority: 1,
       rubric: ["The Service Hub pipeline has the agreed stages"],
-      requiresInternalStamp: false,
+      // The model waived it, but a new company's project requires an internal stamp (the default).
+      requiresInternalStamp: true,
       sourceRef: ticketId,
     });
     expect(row?.triagedAt).toBeInstanceOf(Date);

@@ -2,7 +2,7 @@
 // the submission (once per parking) and the review runs to its verdict.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { outbox, reviews, taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
+import { outbox, projects, reviews, taskEvents, tasks, workerLeases } from "../db/schema/index.ts";
 import { parkReview } from "../lib/review/parked.ts";
 import { useTestDb } from "../test/db.ts";
 import { testDeps } from "../test/deps.ts";
@@ -25,8 +25,13 @@ describe("review-retry", () => {
   it("parks a review while the model is down and runs it again once the model is back", async () => {
     const db = t.current.db;
     await db.delete(workerLeases);
+    // A project without internal stamps: passed work goes straight to the client.
+    await db
+      .insert(projects)
+      .values({ id: "proj_no_stamp", name: "No internal stamp", requiresInternalStamp: false })
+      .onConflictDoNothing();
     const submitted = await submittedDeliverable(db, {
-      task: { rubric: ["label"], requiresInternalStamp: false },
+      task: { rubric: ["label"], projectId: "proj_no_stamp" },
     });
     const task = { id: submitted.taskId };
     const d = { id: submitted.deliverableId };

@@ -72,7 +72,8 @@ export async function loadReviewSubject(
     title: r.title,
     status: r.status,
     revisionCount: Number(r.revision_count),
-    internalStampRequired: r.requires_internal_stamp ?? r.project_requires,
+    // The project's requirement is a floor: a task can add a stamp (triage, API), never waive it.
+    internalStampRequired: r.project_requires || r.requires_internal_stamp === true,
     projectId: r.project_id,
     deliverable: {
       id: r.d_id,

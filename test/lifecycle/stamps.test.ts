@@ -6,7 +6,7 @@
 // people would (waits answered by the click and the link), and the run takes the event they caused.
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reviewers, tasks, workerLeases } from "../../db/schema/index.ts";
+import { projects, reviewers, tasks, workerLeases } from "../../db/schema/index.ts";
 import { functions } from "../../functions/index.ts";
 import { SIGNATURE_HEADER, signatureV3, TIMESTAMP_HEADER } from "../../lib/hubspot/signature.ts";
 import { newId } from "../../lib/ids.ts";
@@ -285,13 +285,21 @@ describe("lifecycle: signed webhook → review fails → revision → Slack appr
       STAMP_LINK_KEY: "dependent-link-key-0123456789abcdefghijk",
       FOREMAN_DRY_RUN: "true",
     });
+    // A project without internal stamps: work that passes review goes straight to the client.
+    await db
+      .insert(projects)
+      .values({ id: "proj_client_only", name: "Client stamps only", requiresInternalStamp: false })
+      .onConflictDoNothing();
     const first = (await (
-      await api.request("/api/tasks", { method: "POST", json: { title: "Create the renewal date" } })
+      await api.request("/api/tasks", {
+        method: "POST",
+        json: { title: "Create the renewal date", project: "proj_client_only" },
+      })
     ).json()) as { task: { id: string } };
     const second = (await (
       await api.request("/api/tasks", {
         method: "POST",
-        json: { title: "Label the renewal date", depends_on: [first.task.id] },
+        json: { title: "Label the renewal date", project: "proj_client_only", depends_on: [first.task.id] },
       })
     ).json()) as { task: { id: string } };
     const linkApproval: WaitHandler = async () => {
