@@ -27,4 +27,25 @@ describe("unscored", () => {
     // A number outside the rubric counts by its place.
     expect(unscored(verdict(["1. a", "7. b", "3. c"]), rubric)).toBeUndefined();
   });
+
+  it("does not count entries past the rubric's end as lines of it", () => {
+    // Line 1 three times, then an "overall" and a summary: lines 2 and 3 were never scored.
+    expect(
+      unscored(verdict(["1. Stages", "1. Stages", "1. Stages", "overall", "summary"]), rubric),
+    ).toContain("scored 1 of the rubric's 3 criteria");
+  });
+
+  it("reads a number only with its delimiter, so a line that begins with a figure keeps its place", () => {
+    const counted = {
+      criteria: ["Has a title", "5 properties exist", "A note", "Labels", "Owner set"],
+      passThreshold: 7,
+    };
+    // Line 2 echoed without its number: "5 properties exist" is line 2 by place, not line 5.
+    expect(
+      unscored(
+        verdict(["1. Has a title", "5 properties exist", "3. A note", "4. Labels", "5. Owner set"]),
+        counted,
+      ),
+    ).toBeUndefined();
+  });
 });

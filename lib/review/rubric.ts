@@ -81,10 +81,12 @@ export function reviewPrompt(input: {
 
 /**
  * Which rubric line an entry scores: the number it starts with ("2. Its label is", as the prompt
- * asks), else its place in the answer. Labels are not compared: a model may word them all alike.
+ * asks — the delimiter is required, so a line that itself begins with a figure, "5 properties
+ * exist", is not read as line 5), else its place in the answer. Labels are not compared: a model
+ * may word them all alike.
  */
 const criterionIndex = (label: string, position: number, count: number): number => {
-  const n = /^\s*(\d+)\s*[.):-]?/.exec(label);
+  const n = /^\s*(\d+)\s*[.):-]/.exec(label);
   const i = n ? Number(n[1]) - 1 : Number.NaN;
   return Number.isInteger(i) && i >= 0 && i < count ? i : position;
 };
@@ -95,7 +97,10 @@ const criterionIndex = (label: string, position: number, count: number): number 
  */
 export function unscored(v: ReviewVerdict, rubric: Rubric): string | undefined {
   const count = rubric.criteria.length;
-  const distinct = new Set(v.criteria.map((c, i) => criterionIndex(c.criterion, i, count))).size;
+  // Entries past the rubric's end (an "overall", a summary) score no line of it.
+  const distinct = new Set(
+    v.criteria.map((c, i) => criterionIndex(c.criterion, i, count)).filter((i) => i < count),
+  ).size;
   if (distinct >= rubric.criteria.length) return undefined;
   const repeated =
     distinct < v.criteria.length ? ` (${v.criteria.length - distinct} entries repeat a criterion)` : "";
