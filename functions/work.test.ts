@@ -490,6 +490,25 @@ describe("work", () => {
     expect(row?.status).toBe("ready");
     expect(row?.statusSince.toISOString()).toBe(readyAt.toISOString());
     await db.execute(sql`update settings set value = 'false'::jsonb where key = 'scheduler.paused'`);
+
+    // Leased again and bounced again the next day: it still keeps the place it had from the start.
+    await db.delete(workerLeases);
+    const runId2 = `${runId}_2`;
+    await leaseTask(db, {
+      taskId: task.id,
+      workerId: "crm-setup",
+      runId: runId2,
+      key: `lease:${runId2}`,
+      now: new Date(),
+    });
+    const again = await runFunction(work, {
+      deps,
+      event: { name: "task/dispatched", data: { taskId: task.id, runId: runId2, workerId: "crm-setup" } },
+    });
+    expect(again.result).toMatchObject({ kind: "stopped", to: "ready" });
+    const [row2] = await db.select().from(tasks).where(eq(tasks.id, task.id));
+    expect(row2?.statusSince.toISOString()).toBe(readyAt.toISOString());
+    await db.execute(sql`update settings set value = 'false'::jsonb where key = 'scheduler.paused'`);
   });
 
   it("gives a task a fresh cap when a person retries it out of triage: the next run works instead of stopping again", async () => {

@@ -195,10 +195,16 @@ async function extraEvents(emit: OutgoingEvent[]): Promise<SQL[]> {
   return rows;
 }
 
-/** keepQueuePlace's state time: when the task last moved into ready (now, if it never did). */
-const lastReadySince = sql`coalesce((select max(e.created_at) from task_events e
+/**
+ * keepQueuePlace's state time: the queue time of the task's last move into ready — the time that
+ * move kept (`queuedSince`, when it was itself a kept place: a second bounce keeps the first one's)
+ * or else when it happened; now, if it never moved into ready.
+ */
+const lastReadySince = sql`coalesce((select coalesce((e.payload->>'queuedSince')::timestamptz, e.created_at)
+                                       from task_events e
                                       where e.task_id = t.id and e.kind = 'state_changed'
-                                        and e.payload->>'to' = 'ready'), now())`;
+                                        and e.payload->>'to' = 'ready'
+                                      order by e.id desc limit 1), now())`;
 
 export async function transition(db: AppDb, input: TransitionInput): Promise<TransitionResult> {
   const { taskId, to, actor, key } = input;
@@ -217,6 +223,7 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
   for (const g of guards) cas.push(sql`(${g.predicate})`);
 
   const extraSet = setClause(input.set ?? {});
+  const keep = input.keepQueuePlace === true && to === "ready";
   // Every failure carries its class, read from the reason by the one classifier.
   if (to === "failed_needs_triage") extraSet.push(sql`failure_class = ${classOfReason(input.reason)}`);
   const events = [
@@ -253,17 +260,18 @@ export async function transition(db: AppDb, input: TransitionInput): Promise<Tra
       update tasks t
          set status = ${to}::task_state, status_reason = ${reason}, version = t.version + 1,
              status_since = case when t.status = ${to}::task_state then t.status_since
-                                 else ${input.keepQueuePlace && to === "ready" ? lastReadySince : sql`now()`} end,
+                                 else ${keep ? lastReadySince : sql`now()`} end,
              last_event_id = (select id from eid), updated_at = now()
              ${extraSet.length > 0 ? sql`, ${sql.join(extraSet, sql`, `)}` : sql``}
         from cur
        where t.id = cur.id and not exists (select 1 from prior) and ${sql.join(cas, sql` and `)}
-      returning t.id, t.version
+      returning t.id, t.version, t.status_since
     ),
     ev as (
       insert into task_events (id, task_id, kind, payload, actor, idempotency_key)
       select (select id from eid), moved.id, 'state_changed',
-             jsonb_build_object('from', cur.status, 'to', ${to}::text, 'reason', ${reason}::text, 'version', moved.version),
+             jsonb_build_object('from', cur.status, 'to', ${to}::text, 'reason', ${reason}::text, 'version', moved.version)
+               ${keep ? sql`|| jsonb_build_object('queuedSince', moved.status_since)` : sql``},
              ${actor}, ${key}
         from moved cross join cur
       returning id, created_at as at
