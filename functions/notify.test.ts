@@ -80,7 +80,7 @@ describe("notify: only when a person is needed", () => {
     const triageBlocks = JSON.stringify(triage?.blocks);
     expect(triageBlocks).toContain("`auth`");
     expect(triageBlocks).toContain("HubSpot answered 401 for the private app token");
-    expect(triageBlocks).toContain(`https://foreman.example.com/api/tasks/${failed.id}`);
+    expect(triageBlocks).toContain(`https://foreman.example.com/board/tasks/${failed.id}`);
     const retry = ((triage?.blocks ?? []) as Blocks).find((b) => b.type === "actions")?.elements?.[0];
     expect(retry).toMatchObject({ action_id: "task:retry", value: JSON.stringify({ taskId: failed.id }) });
     expect(block?.text).toBe("Blocked: Import the price list");

@@ -207,7 +207,7 @@ describe("review: the human stages", () => {
     expect(posted.channel).toBe(FAKE_REVIEW_CHANNEL);
     const blocks = JSON.parse(posted.blocks) as { type: string; block_id?: string; elements?: unknown[] }[];
     expect(JSON.stringify(blocks)).toContain(FEEDBACK);
-    expect(JSON.stringify(blocks)).toContain(`https://foreman.example.com/api/tasks/${taskId}`);
+    expect(JSON.stringify(blocks)).toContain(`https://foreman.example.com/board/tasks/${taskId}`);
     const actions = blocks.find((b) => b.type === "actions");
     expect(actions?.block_id).toBe(`stamp:${taskId}:${hash}`);
     expect(actions?.elements).toHaveLength(3);

@@ -4,8 +4,9 @@
 // plans a WOULD_DO once per task event and never touches the live columns' answer.
 import { describe, expect, it } from "vitest";
 import type { SetupMapping } from "../hubspot/setup-mapping.ts";
+import { taskPageUrl } from "../links.ts";
 import { TASK_STATES } from "../states.ts";
-import { planSync, type SyncLink, type SyncTask, taskUrl, ticketProperties } from "./plan.ts";
+import { planSync, type SyncLink, type SyncTask, ticketProperties } from "./plan.ts";
 
 const mapping: SetupMapping = {
   pipelineId: "p1",
@@ -60,7 +61,7 @@ describe("planSync", () => {
           task_id: "task_1",
           last_event_id: "31",
           revision_count: "0",
-          task_url: "https://foreman.example/api/tasks/task_1",
+          task_url: "https://foreman.example/board/tasks/task_1",
           worker: "crm-setup",
         },
       },
@@ -108,7 +109,7 @@ describe("planSync", () => {
     const props = ticketProperties(task({ workerId: null }), mapping, undefined);
     expect(props).not.toHaveProperty("task_url");
     expect(props).not.toHaveProperty("worker");
-    expect(taskUrl("https://f.example//", "task_a b")).toBe("https://f.example/api/tasks/task_a%20b");
+    expect(taskPageUrl("https://f.example//", "task_a b")).toBe("https://f.example/board/tasks/task_a%20b");
   });
 
   it("in dry-run plans a WOULD_DO once per task event, whatever the live columns say", () => {

@@ -4,7 +4,9 @@
 // the rows. A ticket is written when its stage or last_event_id differs; the target is the ticket we
 // know, else the task's own HubSpot ticket (source_ref), else — after a create whose answer may have
 // been lost — the ticket holding this task_id, else a new ticket.
+
 import type { SetupMapping } from "../hubspot/setup-mapping.ts";
+import { taskPageUrl } from "../links.ts";
 import { isTerminal, type TaskState } from "../states.ts";
 
 export interface SyncTask {
@@ -55,9 +57,6 @@ export interface PlanOptions {
 /** HubSpot's subject limit is generous; a title is one line and short anyway. */
 const SUBJECT_MAX = 250;
 
-export const taskUrl = (publicUrl: string, taskId: string): string =>
-  `${publicUrl.replace(/\/+$/, "")}/api/tasks/${encodeURIComponent(taskId)}`;
-
 /** The ticket properties that mirror the task (setup:hubspot created each of them). */
 export function ticketProperties(
   task: SyncTask,
@@ -71,7 +70,7 @@ export function ticketProperties(
     last_event_id: task.lastEventId === null ? "" : String(task.lastEventId),
     revision_count: String(task.revisionCount),
   };
-  if (publicUrl) props.task_url = taskUrl(publicUrl, task.id);
+  if (publicUrl) props.task_url = taskPageUrl(publicUrl, task.id);
   if (task.workerId) props.worker = task.workerId;
   return props;
 }

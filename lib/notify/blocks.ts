@@ -26,7 +26,7 @@ const quote = (s: string, n: number): string => `>${escapeMrkdwn(clip(s, n)).rep
 export interface TaskRef {
   taskId: string;
   title: string;
-  /** Where the task can be read (FOREMAN_PUBLIC_URL/api/tasks/:id), when the server has a public URL. */
+  /** Where the task can be read (FOREMAN_PUBLIC_URL/board/tasks/:id), when the server has a public URL. */
   url?: string | undefined;
 }
 

@@ -10,12 +10,14 @@
 // Without SLACK_BOT_TOKEN / SLACK_REVIEW_CHANNEL outside dry-run, the task's log says so; so it does
 // when Slack refuses in a way no retry fixes (a missing channel, a revoked token) — a retryable
 // failure is thrown for the step to retry.
+
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../deps.ts";
 import { isDomainError } from "../errors.ts";
+import { taskPageUrl } from "../links.ts";
 import type { SlackClient } from "../slack/client.ts";
 import { slackFor } from "../slack/poster.ts";
 import { appendEvents } from "../tasks/event-log.ts";
@@ -76,7 +78,7 @@ export async function noticeTaskOf(
     dryRun: row.dry_run,
     status: row.status,
     lastMoveId: row.last_move === null ? null : Number(row.last_move),
-    ref: { taskId: row.id, title: row.title, ...(base ? { url: `${base}/api/tasks/${row.id}` } : {}) },
+    ref: { taskId: row.id, title: row.title, ...(base ? { url: taskPageUrl(base, row.id) } : {}) },
   };
 }
 

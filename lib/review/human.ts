@@ -4,12 +4,14 @@
 // the outcome on the card. Every Slack write goes through slackFor, so dry-run records the exact
 // request as WOULD_DO; every reminder and escalation is a task event; a missing Slack or link key is
 // said in the task's log, never skipped silently.
+
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../deps.ts";
 import { isDomainError } from "../errors.ts";
+import { taskPageUrl } from "../links.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import {
   type CardInput,
@@ -122,7 +124,7 @@ async function factsOf(deps: HumanDeps, ref: StageRef): Promise<TaskFacts> {
             }
           : null,
       links: {
-        ...(base ? { output: `${base}/api/tasks/${ref.taskId}` } : {}),
+        ...(base ? { output: taskPageUrl(base, ref.taskId) } : {}),
         ...(r.source === "hubspot" && r.source_ref && portal
           ? { crm: `https://app.hubspot.com/contacts/${portal}/record/0-5/${r.source_ref}` }
           : {}),

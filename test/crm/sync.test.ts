@@ -93,7 +93,7 @@ describe("crm-sync: one task's lifecycle", () => {
       hs_pipeline: bed.mapping.pipelineId,
       hs_pipeline_stage: bed.mapping.stageIds.done,
       task_id: taskId,
-      task_url: `${PUBLIC_URL}/api/tasks/${taskId}`,
+      task_url: `${PUBLIC_URL}/board/tasks/${taskId}`,
       last_event_id: String(task?.lastEventId),
     });
     expect(link).toMatchObject({ pushedState: "done", lastSyncedEventId: task?.lastEventId });
