@@ -304,7 +304,7 @@ describe("watchdog: nothing touched when all is well", () => {
 describe("watchdog: a task stuck again after its retry", () => {
   const t = useTestDb();
 
-  it("goes to triage with class timeout, its second run cancelled; the first run's cancel frees only the first run", async () => {
+  it("goes to triage with class timeout, its second run cancelled and recorded failed; the first run's cancel frees only the first run", async () => {
     const db = t.current.db;
     const worker = await addWorker(db, 5);
     const first = await leased(db, worker);
@@ -338,6 +338,10 @@ describe("watchdog: a task stuck again after its retry", () => {
       expect.objectContaining({ runId }),
     ]);
     expect(await db.select().from(workerLeases).where(eq(workerLeases.taskId, first.taskId))).toEqual([]);
+    // Retried, the first run was called off; timed out into triage, the second run failed.
+    const runStatus = async (id: string) =>
+      (await db.select().from(agentRuns).where(eq(agentRuns.id, id)))[0]?.status;
+    expect([await runStatus(first.runId), await runStatus(runId)]).toEqual(["cancelled", "failed"]);
 
     const sent = events.sent.length;
     expect(await pass(deps)).toMatchObject({ stuck: 0 });
@@ -346,6 +350,28 @@ describe("watchdog: a task stuck again after its retry", () => {
       "ready",
       "failed_needs_triage",
     ]);
+  });
+});
+
+describe("watchdog: a run whose dispatch was never sent", () => {
+  const t = useTestDb();
+
+  it("is not stuck while its task/dispatched waits in the outbox: the drain's to send, not a run to cancel", async () => {
+    const db = t.current.db;
+    const worker = await addWorker(db, 5);
+    // Leased, but the engine refuses events (a revoked event key): the dispatch stays unsent.
+    const held = await leased(db, worker);
+    const { deps, events } = testDeps(db, { FOREMAN_DRY_RUN: "false" });
+    clockAt(deps, 31);
+    expect(await pass(deps)).toMatchObject({ stuck: 0 });
+    expect(await taskRow(db, held.taskId)).toMatchObject({ status: "working", currentRunId: held.runId });
+    expect(events.sent.filter((e) => e.name === "task/run.cancel.requested")).toEqual([]);
+
+    // Sent at last, and still no word from the run half an hour on: now it is stuck.
+    await drained(db);
+    clockAt(deps, 62);
+    expect(await pass(deps)).toMatchObject({ stuck: 1 });
+    expect((await taskRow(db, held.taskId)).status).toBe("ready");
   });
 });
 

@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
 import type { Deps } from "../deps.ts";
-import { taskRunCancelRequested } from "../events.ts";
+import { taskDispatched, taskRunCancelRequested } from "../events.ts";
 import { publish } from "../outbox/publish.ts";
 import { TransitionConflictError } from "../tasks/errors.ts";
 import { transition } from "../tasks/transition.ts";
@@ -56,6 +56,12 @@ export async function findStuckRuns(
      where t.status = 'working'
        and a.at < ${cutoff}::timestamptz
        and not exists (select 1 from deliverables d where d.task_id = t.id and d.run_id = r.id)
+       -- A run whose task/dispatched is still unsent never started: the drain owes it, the run is
+       -- not stuck. (With the engine refusing events, cancelling it would send each leased task
+       -- round to triage while nothing could run.)
+       and not exists (select 1 from outbox o
+                        where o.sent_at is null and o.abandoned_at is null
+                          and o.name = ${taskDispatched.name} and o.data->>'runId' = r.id)
      order by a.at
      limit ${opts.limit}`);
   return rowsOf<Row>(result).map((r) => ({
@@ -102,7 +108,8 @@ export async function repairStuck(deps: StuckDeps, c: StuckCase, minutes: number
     throw err;
   }
   const released = c.runId
-    ? await releaseRun(deps.db, { runId: c.runId, status: "cancelled" })
+    ? // Retried, the run was called off; timed out into triage, it failed (as work's own stops are).
+      await releaseRun(deps.db, { runId: c.runId, status: verdict.to === "ready" ? "cancelled" : "failed" })
     : { released: false, outbox: [] };
   await publish(deps, [...moved.outbox, ...released.outbox]);
   return {
