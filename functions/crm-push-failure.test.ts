@@ -104,10 +104,10 @@ describe("crm-push out of retries", () => {
 
     // The engine reports the run failed; a second run fails too; the first report is delivered twice.
     const { app, events: failureEvents } = testApp(db, env);
-    const fail = async (runId: string, ts?: number) => {
+    const fail = async (runId: string, ts?: number, message = REFUSED) => {
       const req = failureRequest("crm-push", {
         runId,
-        error: { name: "NonRetriableError", message: REFUSED },
+        error: { name: "NonRetriableError", message },
         event: { name: "crm/push.requested", data: { taskId: linked.id } },
         ...(ts === undefined ? {} : { ts }),
       });
@@ -177,6 +177,15 @@ describe("crm-push out of retries", () => {
       mapping.stageIds.ready,
     );
     expect(await resyncs(130), "caught up: nothing more is owed").toEqual([]);
+
+    // A failure that is not HubSpot's (the database, a bug): no outage, not counted as one.
+    await fail(
+      "01PUSHDB",
+      deps.now().getTime(),
+      "Failed query: insert into crm_links: connection terminated",
+    );
+    expect(await setting(PUSH_FAILURES_KEY)).toBe(4);
+    expect(await setting(PUSH_OUTAGE_KEY)).toBeUndefined();
 
     // A report of a run that failed before the push that got through, delivered late: counted, and
     // no outage opened — HubSpot has taken writes since.

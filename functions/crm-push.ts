@@ -10,7 +10,7 @@
 // they catch up once HubSpot takes writes again.
 import { loadEnv } from "../lib/config.ts";
 import { crmFlowControl, parseCrmFlow } from "../lib/crm/flow.ts";
-import { recordPushFailure } from "../lib/crm/outage.ts";
+import { isHubSpotFailure, recordPushFailure } from "../lib/crm/outage.ts";
 import { pushBatch } from "../lib/crm/push.ts";
 import { crmPushRequested } from "../lib/events.ts";
 import { publish } from "../lib/outbox/publish.ts";
@@ -33,6 +33,13 @@ export const crmPush = inngest.createFunction(
         // When the run failed, not when this report is handled: a push that got through after the
         // failure (this report delayed or redelivered) means the outage, if any, is already over.
         // The engine stamps every event with `ts` (ms), though the failure payload's type omits it.
+        if (!isHubSpotFailure(error)) {
+          deps.logger.error(
+            "crm-push: out of retries on a failure that is not HubSpot's; no outage opened, the watchdog re-pushes drifted tickets",
+            { error: error.message },
+          );
+          return { failures: null, announced: false };
+        }
         const ts = (event as { ts?: unknown }).ts;
         const at = typeof ts === "number" ? new Date(ts) : deps.now();
         const r = await recordPushFailure(deps.db, { runId: event.data.run_id, error, at });

@@ -46,6 +46,14 @@ const NOTICE_PREFIX = "crm-push-outage:";
 const noticeId = (failures: number) => `${NOTICE_PREFIX}${failures}`;
 
 /**
+ * Whether a crm-push failure is HubSpot's: every error the HubSpot client raises names it (refused
+ * credentials, rate limits, no answer). Anything else — the database, a bug of foreman's — is not an
+ * outage of HubSpot's: announcing one would send people to check the token, and throttle the
+ * watchdog's re-pushes to one an hour, for a fault HubSpot does not have.
+ */
+export const isHubSpotFailure = (err: Error): boolean => /\bHubSpot\b/i.test(err.message);
+
+/**
  * One crm-push run out of retries (`at`: when it failed): counted, and the outage opened (announced)
  * if none is and no push has written a ticket since.
  */

@@ -152,9 +152,9 @@ export function crmOutageNotice(o: { error: string; class: FailureClass }): Slac
     blocks: [
       section(":warning: *HubSpot ticket writes are failing*: tickets no longer follow their tasks."),
       section(
-        `${quote(o.error, 1000)}\n${fix} Tasks go on working meanwhile. The watchdog pushes the tickets that are ` +
-          "behind again after each failed push, so they catch up by themselves once HubSpot takes writes. " +
-          "This notice is not repeated until a push has got through.",
+        `${quote(o.error, 1000)}\n${fix} Tasks go on working meanwhile. While the outage lasts the watchdog ` +
+          "tries one ticket an hour; once a push gets through, every ticket left behind is pushed again and " +
+          "catches up by itself. This notice is not repeated until a push has got through.",
       ),
     ],
   };
