@@ -336,6 +336,37 @@ describe("review", () => {
     }
   });
 
+  it("meters the overflow tier's unusable answers when it too answers malformed", async () => {
+    const db = t.current.db;
+    const overflow = await startOpenAIUpstream();
+    try {
+      Object.defineProperty(overflow.behaviour, "json", { configurable: true, get: () => ({ wrong: true }) });
+      const { taskId, event } = await submitted(db, { projectId: await project(db, false) });
+      model.fail({ status: 503, body: { error: { message: "busy" } } });
+      const last = await runFunction(review, {
+        deps: testDeps(db, {
+          ...env(),
+          FOREMAN_REVIEW_FALLBACK: "true",
+          FOREMAN_REVIEW_RETRY_MINUTES: "31",
+          OVERFLOW_BASE_URL: overflow.url,
+          OVERFLOW_API_KEY: "overflow-key",
+          OVERFLOW_MODEL: overflow.behaviour.model,
+        }).deps,
+        event,
+        runId: `rv_${taskId}`,
+        attempt: 5,
+      });
+      expect(last.error).toBeDefined();
+      expect(overflow.requests).toHaveLength(2); // the answer and its repair
+      const metered = await db.select().from(tokenUsage).where(eq(tokenUsage.taskId, taskId));
+      expect(metered).toMatchObject([{ tier: "overflow", purpose: "review", provider: "overflow" }]);
+      expect((metered[0]?.tokensIn ?? 0) + (metered[0]?.tokensOut ?? 0)).toBeGreaterThan(0);
+    } finally {
+      model.clearFaults();
+      await overflow.close();
+    }
+  });
+
   it("skips a superseded deliverable", async () => {
     const db = t.current.db;
     const first = await submitted(db, { projectId: await project(db, false) });

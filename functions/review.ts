@@ -167,7 +167,14 @@ export const review = inngest.createFunction(
         });
         if (after.next === "throw" || !deps.reviewFallback) throw after.next === "throw" ? after.error : err;
         deps.logger.warn("review: local model unavailable, asking the overflow tier", { taskId });
-        v = await reviewWithModel(deps.reviewFallback, subject, runId.slice(-12), "overflow");
+        try {
+          v = await reviewWithModel(deps.reviewFallback, subject, runId.slice(-12), "overflow");
+        } catch (overflowErr) {
+          // The paid tier bills its unusable answers too.
+          const paid = spentOf(overflowErr);
+          if (paid) await meter(paid.model, "overflow", paid.usage, ":overflow-unused");
+          throw overflowErr;
+        }
       }
       await meter(v.model, v.tier, v.usage);
       return v;
