@@ -54,7 +54,11 @@ export async function enrichFromTicket(
                                     then ${companyName} || ' (HubSpot ' || ${company?.id ?? null}::text || ')'
                                     else ${companyName} end, ${company?.id ?? null}::text
        where ${company?.id ?? null}::text is not null
-      on conflict (hubspot_company_id) do nothing
+         and not exists (select 1 from projects where hubspot_company_id = ${company?.id ?? null}::text)
+      -- Another intake created it after this statement's snapshot (two tickets of a new company at
+      -- once): take that row. DO NOTHING would return nothing, the lookup below could not see the
+      -- row either, and the task would stay in the default project without a word.
+      on conflict (hubspot_company_id) do update set hubspot_company_id = excluded.hubspot_company_id
       returning id
     ),
     target as (
