@@ -52,7 +52,13 @@ interface NoteProblem {
  * CRLF while its maxlength counts each as one character, so line breaks are normalised before the
  * limit is checked; a note over the limit is refused, never cut.
  */
-function readNote(raw: unknown): { ok: true; note: string } | { ok: false; problem: NoteProblem } {
+function readNote(
+  raw: unknown,
+  decision: "approve" | "request_changes",
+): { ok: true; note: string } | { ok: false; problem: NoteProblem } {
+  // The advice names the button the client pressed: telling someone who approved to press Request
+  // changes would turn their approval into a change request.
+  const button = decision === "approve" ? "Approve" : "Request changes";
   const note = (typeof raw === "string" ? raw : "").replace(/\r\n?/g, "\n").trim();
   const shown = cleanText(note, { multiline: true }).text;
   const issue = findTextIssue(note, { multiline: true });
@@ -61,7 +67,7 @@ function readNote(raw: unknown): { ok: true; note: string } | { ok: false; probl
       ok: false,
       problem: {
         title: "The note holds a character that cannot be kept.",
-        advice: `It ${issue.message.replace(/^contains/, "has")}; it was removed below. Check the note, then press Request changes again.`,
+        advice: `It ${issue.message.replace(/^contains/, "has")}; it was removed below. Check the note, then press ${button} again.`,
         note: shown,
       },
     };
@@ -71,7 +77,7 @@ function readNote(raw: unknown): { ok: true; note: string } | { ok: false; probl
       ok: false,
       problem: {
         title: "The note is too long.",
-        advice: `It is ${note.length.toLocaleString("en")} characters; the limit is ${NOTE_MAX.toLocaleString("en")}. Shorten it, then press Request changes again.`,
+        advice: `It is ${note.length.toLocaleString("en")} characters; the limit is ${NOTE_MAX.toLocaleString("en")}. Shorten it, then press ${button} again.`,
         note: shown,
       },
     };
@@ -160,7 +166,7 @@ export const stampPageRoutes = new Hono<AppEnv>()
     const decision =
       form.decision === "approve" || form.decision === "request_changes" ? form.decision : undefined;
     if (!decision) return c.html(refusal("Choose a decision", "Press Approve or Request changes."), 400);
-    const read = readNote(form.note);
+    const read = readNote(form.note, decision);
     // The form again, not a dead end: the reason sits by the note box, which is focused and marked invalid.
     if (!read.ok) return c.html(review(view, { problem: read.problem }), 400);
     const note = read.note;

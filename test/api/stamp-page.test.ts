@@ -140,8 +140,16 @@ describe("/stamp/:token", () => {
     const refusedPage = await tooLong.text();
     expect(refusedPage).toContain("The note is too long.");
     expect(refusedPage).toContain("3,001 characters; the limit is 3,000");
+    expect(refusedPage).toContain("then press Request changes again");
     // What the client typed comes back in the box, not lost.
     expect(refusedPage).toContain(`${"x".repeat(299)}\n${"x".repeat(299)}`);
+    expect(await statusOf(task.id)).toBe("awaiting_client_review");
+    // An approval with too long a note is told to press Approve again, not the other button.
+    const approving = await api.request(link.path, form({ decision: "approve", note: `${typed}!` }));
+    expect(approving.status).toBe(400);
+    const approvingPage = await approving.text();
+    expect(approvingPage).toContain("then press Approve again");
+    expect(approvingPage).not.toContain("press Request changes");
     expect(await statusOf(task.id)).toBe("awaiting_client_review");
 
     const res = await api.request(
