@@ -129,14 +129,21 @@ async function event(
     at: new Date(at),
   });
 }
-const moved = (
+/** A move, as the transition records it: its log entry, and the task's time in its new state. */
+async function moved(
   db: AppDb,
   taskId: string,
   at: string,
   from: TaskState,
   to: TaskState,
   reason: string | null = null,
-) => event(db, taskId, at, "state_changed", { from, to, reason, version: 1 });
+) {
+  await event(db, taskId, at, "state_changed", { from, to, reason, version: 1 });
+  await db
+    .update(tasks)
+    .set({ statusSince: new Date(at) })
+    .where(eq(tasks.id, taskId));
+}
 
 async function task(
   db: AppDb,
@@ -149,6 +156,8 @@ async function task(
     workerId: o.worker,
     status: o.status,
     createdAt: new Date(o.createdAt ?? "2026-03-01T09:00:00Z"),
+    // Never moved yet: in its state since it was created.
+    statusSince: new Date(o.createdAt ?? "2026-03-01T09:00:00Z"),
   });
   ids[name] = row.id;
   return row.id;
@@ -668,6 +677,7 @@ describe("digest", () => {
       projectId: "proj_acme",
       status: "blocked_external",
       createdAt: created,
+      statusSince: created,
     });
     const b = await insertTask(t.db, {
       projectId: "proj_acme",
@@ -675,6 +685,7 @@ describe("digest", () => {
       title: "Second step",
       triagedAt: created,
       createdAt: created,
+      statusSince: created,
     });
     await t.db.insert(taskDependencies).values({ taskId: b.id, dependsOnId: a.id });
     const c = await insertTask(t.db, {
@@ -682,6 +693,7 @@ describe("digest", () => {
       status: "intake",
       title: "Untriaged",
       createdAt: created,
+      statusSince: created,
     });
     const out = (await run(depsFor())).result as Run;
     expect(out.digest.stuck).toMatchObject({ total: 1, queued: 1 });
@@ -691,6 +703,27 @@ describe("digest", () => {
     await t.db.update(tasks).set({ status: "done" }).where(eq(tasks.id, a.id));
     const later = (await run(depsFor(), digest, "run_digest_2")).result as Run;
     expect(later.digest.stuck.items.map((i) => i.taskId).sort()).toEqual([b.id, c.id].sort());
+  });
+
+  it("counts a ready task the budget sent back as queued since it first queued, not since the bounce", async () => {
+    await t.db.insert(projects).values({ id: "proj_acme", name: "Acme" });
+    const queued = "2026-03-09T00:00:00Z"; // 31 h before the digest
+    const task = await insertTask(t.db, {
+      projectId: "proj_acme",
+      status: "ready",
+      createdAt: new Date(queued),
+      statusSince: new Date(queued),
+    });
+    // Leased and sent back by the day's budget an hour before the digest: the move keeps its place.
+    await event(t.db, task.id, "2026-03-10T06:00:00Z", "state_changed", {
+      from: "working",
+      to: "ready",
+      reason: "daily budget spent",
+      version: 3,
+      queuedSince: queued,
+    });
+    const out = (await run(depsFor())).result as Run;
+    expect(out.digest.stuck.items.map((i) => i.taskId)).toEqual([task.id]);
   });
 
   it("keeps skips apart from work done: counted as skipped, not in Done or its tables", async () => {

@@ -3,12 +3,14 @@
 // of three classes (one from before tasks.failure_class existed), reviewers that count and ones that do
 // not, and a day of token usage. Rows are written directly, so the board's reads are tested apart from
 // how tasks get there. Used by the lib/board, route and browser tests.
+import { eq } from "drizzle-orm";
 import {
   projects,
   reviewers,
   slackMessages,
   stampLinks,
   taskEvents,
+  tasks,
   tokenUsage,
 } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
@@ -90,8 +92,11 @@ export async function seedBoard(
     payload: { from, to, reason: null, version: 1 },
     at,
   });
+  // The task's time in its state, as the transition sets it: the latest move into it.
+  await db.update(tasks).set({ statusSince: internalSince }).where(eq(tasks.id, ids.internal));
+  await db.update(tasks).set({ statusSince: clientSince }).where(eq(tasks.id, ids.client));
   await db.insert(taskEvents).values([
-    // An older move into the same state must not be the "since": the latest one is.
+    // The log holds an older move into the same state too: the latest one is the "since".
     moved(ids.internal, "working", "awaiting_internal_review", new Date(internalSince.getTime() - 50 * HOUR)),
     moved(ids.internal, "awaiting_internal_review", "ready", new Date(internalSince.getTime() - 40 * HOUR)),
     moved(ids.internal, "working", "awaiting_internal_review", internalSince),

@@ -3,7 +3,7 @@
 // row classed from its reason), recent events newest first, today's spend against the budget, and the
 // project filter keeping other projects out.
 import { beforeAll, describe, expect, it } from "vitest";
-import { projects, reviewers } from "../../db/schema/index.ts";
+import { projects, reviewers, taskEvents } from "../../db/schema/index.ts";
 import { seedBoard } from "../../test/board-seed.ts";
 import { useTestDb } from "../../test/db.ts";
 import { insertTask } from "../../test/fixtures.ts";
@@ -32,6 +32,32 @@ beforeAll(async () => {
 });
 
 describe("readColumns", () => {
+  it("dates a card by the task's time in its state, which a budget bounce keeps, not by its last move", async () => {
+    const db = t.current.db;
+    const projectId = newId("proj");
+    await db.insert(projects).values({ id: projectId, name: "Bounced Co" });
+    // Queued three hours ago, leased, and sent back by the day's budget a minute ago (queuedSince).
+    const queued = new Date(now.getTime() - 3 * 3_600_000);
+    const bounced = new Date(now.getTime() - 60_000);
+    const task = await insertTask(db, { projectId, status: "ready", statusSince: queued });
+    await db.insert(taskEvents).values({
+      taskId: task.id,
+      kind: "state_changed",
+      actor: "fn:work",
+      payload: {
+        from: "working",
+        to: "ready",
+        reason: "daily budget spent",
+        version: 3,
+        queuedSince: queued,
+      },
+      at: bounced,
+    });
+    const columns = await readColumns(db, { projectId, perColumn: 25 });
+    const card = columns.find((c) => c.state === "ready")?.cards[0];
+    expect(card?.enteredAt.toISOString()).toBe(queued.toISOString());
+  });
+
   it("counts every state exactly and puts each card in its state's column", async () => {
     const seed = await seedBoard(t.current.db, { name: "Columns Co", now });
     const columns = await readColumns(t.current.db, { projectId: seed.projectId, perColumn: 25 });

@@ -61,7 +61,7 @@ export async function readColumns(
   const result = await db.execute(sql`
     with ranked as (
       select t.id, t.title, t.project_id, t.worker_id, t.status, t.dry_run, t.revision_count,
-             t.status_reason, t.failure_class, t.created_at,
+             t.status_reason, t.failure_class, t.created_at, t.status_since,
              count(*) over (partition by t.status) as n,
              row_number() over (
                partition by t.status
@@ -74,15 +74,11 @@ export async function readColumns(
     select r.id, r.title, r.project_id, p.name as project_name, r.worker_id, w.name as worker_name,
            r.status, r.dry_run, r.revision_count, r.status_reason, r.failure_class, r.n,
            (extract(epoch from r.created_at) * 1000)::float8 as created_ms,
-           (extract(epoch from coalesce(e.at, r.created_at)) * 1000)::float8 as entered_ms
+           -- In this state since its move into it (a task the budget sent back keeps its queue time).
+           (extract(epoch from r.status_since) * 1000)::float8 as entered_ms
       from ranked r
       left join projects p on p.id = r.project_id
       left join workers w on w.id = r.worker_id
-      left join lateral (
-        select created_at as at from task_events
-         where task_id = r.id and kind = 'state_changed'
-         order by id desc limit 1
-      ) e on true
      where r.rn <= ${opts.perColumn}
      order by r.rn`);
   const columns = new Map<TaskState, BoardColumn>(

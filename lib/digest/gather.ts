@@ -90,17 +90,16 @@ export async function gatherDigest(db: AppDb, period: DigestPeriod, limits: Dige
     with open_tasks as (
       select t.id, t.title, t.status::text as status, t.project_id, p.name as project_name,
              coalesce(ev.last_at, t.created_at) as last_at,
-             coalesce(ev.entered_at, t.created_at) as entered_at,
+             -- Since its move into this state (a task the budget sent back keeps its queue time).
+             t.status_since as entered_at,
              -- Triaged and waiting for a dependency: a normal wait (a plan's later step), not stuck.
              (t.status = 'intake' and t.triaged_at is not null
               and not ${guards.dependenciesDone().predicate}) as waits_on_dependency
         from tasks t
         join projects p on p.id = t.project_id
-        -- The last event of any kind (is the run alive?) and the last move (since when in this state?).
+        -- The last event of any kind: is the run alive?
         left join lateral (
-          select max(e.created_at) as last_at,
-                 max(e.created_at) filter (where e.kind = 'state_changed') as entered_at
-            from task_events e where e.task_id = t.id
+          select max(e.created_at) as last_at from task_events e where e.task_id = t.id
         ) ev on true
        where t.status in ('intake', 'ready', 'working', 'awaiting_internal_review', 'awaiting_client_review')
     ),
