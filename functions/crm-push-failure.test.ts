@@ -152,6 +152,7 @@ describe("crm-push out of retries", () => {
         .sort();
     };
     const all = [linked.id, fromCrm.id, unborn.id];
+    expect(await resyncs(10), "nothing quiet yet: the hour's probe is not spent").toEqual([]);
     const probe = await resyncs(31);
     expect(probe).toHaveLength(1);
     expect(all).toContain(probe[0]);

@@ -100,13 +100,16 @@ export const watchdog = inngest.createFunction(
       if (skipped) return { skipped, cases: [] as CrmDrift[] };
       // During a HubSpot outage one ticket an hour probes it; after one, every ticket is owed again.
       const { round, probe } = pushRound(await readPushHealth(deps.db), now);
-      if (probe && !(await claimProbe(deps.db, round))) return { skipped, cases: [] as CrmDrift[] };
       const cases = await findCrmDrift(deps.db, {
         now,
         minutes: t.lostMinutes,
         limit: probe ? 1 : LIMIT,
         round,
       });
+      // The hour's probe is spent only on a ticket to send: a pass that finds none yet (nothing quiet
+      // so soon after the failure) leaves it to the next pass of the hour.
+      if (probe && cases.length > 0 && !(await claimProbe(deps.db, round)))
+        return { skipped, cases: [] as CrmDrift[] };
       return { skipped, cases };
     });
     for (const d of drift.cases) {
