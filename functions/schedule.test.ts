@@ -140,6 +140,31 @@ describe("schedule", () => {
   });
 });
 
+describe("leases near the cost cap", () => {
+  it("counts what is left of the cost cap in tokens at today's rate: the last cents start one run, not every free slot", async () => {
+    const db = t.current.db;
+    await db.execute(sql`delete from settings where key like 'budget.warned.%'`);
+    const worker = await freshWorker(db, 8);
+    for (let i = 0; i < 8; i++) await insertTask(db, { status: "ready", workerId: worker });
+    // $1.99 of a $2 cap on 1,000 tokens: about 5 tokens' worth left, though the token cap is far off.
+    await db.insert(tokenUsage).values({
+      provider: "anthropic",
+      model: "m",
+      tokensIn: 900,
+      tokensOut: 100,
+      costUsd: "1.990000",
+    });
+    const { deps } = testDeps(db, {
+      FOREMAN_DAILY_TOKEN_BUDGET: "1000000",
+      FOREMAN_DAILY_COST_BUDGET_USD: "2",
+    });
+    const res = await runFunction(schedule, { deps, event: tick });
+    expect((res.result as { leased: string[] }).leased).toHaveLength(1);
+    await db.execute(sql`delete from token_usage`);
+    await db.execute(sql`delete from settings where key like 'budget.warned.%'`);
+  });
+});
+
 describe("budget warnings on the cost cap", () => {
   it("warns at 80 % of the cost cap while the tokens are far from theirs, naming the cost", async () => {
     const db = t.current.db;

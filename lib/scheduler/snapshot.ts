@@ -66,12 +66,17 @@ export async function readSnapshot(db: AppDb, now: Date, budget: BudgetConfig): 
   const remainingTokens = budget.dailyTokens - tokensToday;
   const remainingCost =
     budget.dailyCostUsd === undefined ? Number.POSITIVE_INFINITY : budget.dailyCostUsd - costToday;
+  // What is left of the cost cap, in tokens at today's cost per token: the scheduler limits its
+  // leases near the cap by tokens, so the nearer of the two caps is what it must see. Before any
+  // paid token today the rate is unknown and the token cap alone counts.
+  const perToken = tokensToday > 0 && costToday > 0 ? costToday / tokensToday : 0;
+  const tokensByCost = perToken > 0 ? Math.floor(remainingCost / perToken) : Number.POSITIVE_INFINITY;
   return {
     now: now.getTime(),
     paused: row.paused === true,
     budgetPauseDay: row.budget_pause_day,
     // Either cap spent closes the gate.
-    budgetRemaining: remainingCost > 0 ? Math.max(0, remainingTokens) : 0,
+    budgetRemaining: remainingCost > 0 ? Math.max(0, Math.min(remainingTokens, tokensByCost)) : 0,
     workers: (row.workers ?? []).map((w) => ({ ...w, slots: Number(w.slots), busy: Number(w.busy) })),
     projects: (row.projects ?? []).map((p) => ({
       ...p,
