@@ -20,7 +20,10 @@ export const schedule = inngest.createFunction(
     id: "schedule",
     name: "Lease worker slots to ready tasks",
     retries: 3,
-    // One scheduling pass at a time; the slot leases' primary key is the real guarantee.
+    // One step at a time across passes. Inngest counts executing steps, not runs, so two passes can
+    // still interleave between steps: the slot leases' primary key and each lease's move guard are
+    // what keep them from leasing one slot or one task twice. Near the day's cap two interleaved
+    // passes may each start their share of the last leases (a run checks the budget before each turn).
     concurrency: { limit: 1, key: '"scheduler"', scope: "env" },
     triggers: [cron("* * * * *"), taskReady, workerReleased],
   },

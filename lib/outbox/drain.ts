@@ -62,11 +62,14 @@ export async function drainOutbox(deps: DrainDeps, opts: DrainOptions = {}): Pro
   // database's now() microseconds, so a row written a few microseconds before this drain began
   // would otherwise wait a whole tick.
   for (let batch = 0; batch < maxBatches; batch++) {
+    // The claim runs from its own batch, not from the drain's start: a long drain's later batches
+    // would otherwise be claimable by the other senders before they were sent.
+    const claimedAt = deps.now().toISOString();
     const claimed = rowsOf<OutboxMessage>(
       await executePrepared(
         deps.db,
         sql`
-        update outbox set next_attempt_at = ${now}::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
+        update outbox set next_attempt_at = ${claimedAt}::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
          where id in (
            select id from outbox
             where sent_at is null and abandoned_at is null

@@ -133,6 +133,26 @@ describe("outbox while the engine is down", () => {
     expect(engine.delivered.has("same-ms")).toBe(true);
   });
 
+  it("dates each batch's claim from that batch, not from the drain's start", async () => {
+    const db = t.current.db;
+    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
+    engine.eventsUp();
+    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+    await db.insert(outbox).values([
+      { eventId: "claim-1", name: "task/ready", data: { taskId: "task_c1" } },
+      { eventId: "claim-2", name: "task/ready", data: { taskId: "task_c2" } },
+    ]);
+    // A slow drain: every reading of the clock is 50 s after the last.
+    let ticks = 0;
+    const clock = () => new Date(Date.now() + 60_000 + 50_000 * ticks++);
+    expect(await drainOutbox({ ...api.deps, now: clock }, { batchSize: 1, maxBatches: 2 })).toMatchObject({
+      sent: 2,
+    });
+    const rows = await db.select().from(outbox).where(sql`${outbox.eventId} like 'claim-%'`);
+    const claimEnd = new Map(rows.map((r) => [r.eventId, r.nextAttemptAt.getTime()]));
+    expect((claimEnd.get("claim-2") ?? 0) - (claimEnd.get("claim-1") ?? 0)).toBeGreaterThanOrEqual(50_000);
+  });
+
   it("sets aside a row that can never be sent — invalid, or refused by the engine alone — and sends the rest", async () => {
     const db = t.current.db;
     const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
