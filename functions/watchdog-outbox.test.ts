@@ -2,7 +2,7 @@
 // the pending event left to the drain rather than re-sent, the alert forgotten once the outbox has
 // drained so the next stall raises a new one; in dry-run the exact alert is recorded and logged and
 // Slack is not called.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { settings } from "../db/schema/index.ts";
 import type { AppDb } from "../db/types.ts";
@@ -80,6 +80,39 @@ describe("watchdog: the outbox stopped draining", () => {
     expect(await pass(deps)).toMatchObject({ outbox: "sent" });
     expect(posted()).toHaveLength(2);
     expect(slack.callsTo("chat.postMessage")).toHaveLength(2);
+  });
+});
+
+describe("watchdog: a stall that cost events", () => {
+  const t = useTestDb();
+
+  it("says, once it drains, how many events were set aside unsent while it lasted", async () => {
+    const db = t.current.db;
+    const worker = await addWorker(db);
+    await readyUnsent(db, worker);
+    const { deps } = testDeps(db, env());
+    const posted = () => slack.messages.get(FAKE_REVIEW_CHANNEL) ?? [];
+    clockAt(deps, 20);
+    expect(await pass(deps)).toMatchObject({ outbox: "sent" });
+    expect(posted()).toHaveLength(1);
+
+    // One of the two events outlives the engine's dedup window before the drain gets to it.
+    await db.execute(sql`update outbox set created_at = now() - interval '24 hours'
+                          where id = (select min(id) from outbox where sent_at is null and abandoned_at is null)`);
+    const drained = await drainOutbox(deps);
+    expect(drained.abandoned).toHaveLength(1);
+    clockAt(deps, 30);
+    expect(await pass(deps)).toMatchObject({ outbox: "cleared_lost" });
+    expect(posted()).toHaveLength(2);
+    expect(posted()[1]?.text).toMatch(
+      /^The outbox drains again, but 1 event was set aside unsent during the stall/,
+    );
+    expect(await markOf(db)).toBeUndefined();
+
+    // Said once: the next pass has nothing to clear or say.
+    clockAt(deps, 35);
+    expect(await pass(deps)).toMatchObject({ outbox: "none" });
+    expect(posted()).toHaveLength(2);
   });
 });
 

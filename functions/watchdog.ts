@@ -8,7 +8,7 @@
 //      or task/ready re-sent (unless still pending in the outbox: the drain's job);
 //   4. CRM drift: a ticket whose pushed state is not the task's → crm/push.requested;
 //   5. lost waits: a human stage no run waits for any more → task/stamp.resume;
-//   6. outbox stopped draining → one alert until it drains again;
+//   6. outbox stopped draining → one alert until it drains again (then a notice of any events it cost);
 //   7. stranded dependents: waiting only for dependencies that have all ended, nothing moved them on
 //      for FOREMAN_WATCHDOG_LOST_MINUTES → the move promote would have made, to `ready` (with a
 //      cancelled dependency, to triage with class `dependency`);
@@ -75,8 +75,9 @@ export const watchdog = inngest.createFunction(
       const r = await step.run("outbox-alert", () => raiseOutboxAlert(deps, outbox.status, at));
       summary.outbox = r.alerted;
     } else if (outbox.decision === "clear") {
-      await step.run("outbox-clear", () => clearOutboxAlert(deps));
-      summary.outbox = "cleared";
+      const cleared = await step.run("outbox-clear", () => clearOutboxAlert(deps, outbox.status));
+      summary.outbox =
+        cleared === "cleared" ? "cleared" : cleared === "lost" ? "cleared_lost" : "clear_failed";
     }
 
     const leases = await step.run("find-leaked-leases", () =>

@@ -3,7 +3,8 @@
 // recorded in the mark and logged in dry-run — and nothing more while the stall lasts. The memory is
 // one settings row (`watchdog.outbox_alert`): claimed for the pass before the post, so a retried
 // step posts again only for its own claim, filled in with what was sent, and deleted once the outbox
-// has drained, so the next stall alerts again. A post Slack refuses releases the claim, so the next
+// has drained, so the next stall alerts again — after naming, once, any events the stall cost (rows
+// set aside unsent while it lasted). A post Slack refuses releases the claim, so the next
 // pass alerts again. A crash between Slack's answer and the mark may post a second time (at least
 // once, never silently none).
 import { sql } from "drizzle-orm";
@@ -106,11 +107,59 @@ export async function raiseOutboxAlert(
   return { alerted: "sent" };
 }
 
-/** The outbox drains again: forget the alert, so the next stall raises a new one. */
-export async function clearOutboxAlert(deps: Pick<Deps, "db" | "logger">): Promise<boolean> {
+/**
+ * What became of a stall once the outbox drains again: `cleared`; `lost` when events were set aside
+ * unsent while it lasted (outlived the engine's dedup window, or refused for good) and that was said;
+ * `failed` when saying it failed — the alert is kept and the next pass tries again.
+ */
+export type ClearOutcome = "cleared" | "lost" | "failed";
+
+/**
+ * The outbox drains again: forget the alert, so the next stall raises a new one. A stall that cost
+ * events is not over silently: the rows set aside since the alert (GET /health's `abandoned`) are
+ * named first, in the channel the alert went to — "drains again" alone would read as nothing lost.
+ */
+export async function clearOutboxAlert(deps: AlertDeps, status: OutboxStatus): Promise<ClearOutcome> {
+  const mark = await readOutboxAlert(deps.db);
+  const lost = mark?.status ? status.abandoned - mark.status.abandoned : 0;
+  if (lost > 0) {
+    const text =
+      `The outbox drains again, but ${lost} event${lost === 1 ? " was" : "s were"} set aside unsent during ` +
+      `the stall (outlived the engine's 24 h dedup window, or refused for good): they will not be re-sent. ` +
+      `Replay or discard them; GET /health counts ${status.abandoned} set aside in all.`;
+    const channel = deps.config.SLACK_REVIEW_CHANNEL;
+    if (deps.config.FOREMAN_DRY_RUN) {
+      deps.logger.warn("watchdog: the outbox drains again, events were lost (WOULD_DO: Slack notice)", {
+        lost,
+        request: {
+          method: "chat.postMessage",
+          body: { channel: channel ?? "(SLACK_REVIEW_CHANNEL is not set)", text },
+        },
+      });
+    } else if (!deps.slack || !channel) {
+      deps.logger.error(
+        "watchdog: the outbox drains again, events were lost; not posted to Slack (not configured)",
+        {
+          lost,
+          text,
+        },
+      );
+    } else {
+      try {
+        await deps.slack.postMessage({ channel, text });
+      } catch (err) {
+        deps.logger.error("watchdog: the notice of events lost in the stall failed; tried again next pass", {
+          lost,
+          error: (err as Error).message || String(err),
+        });
+        return "failed";
+      }
+    }
+  }
   const gone = rowsOf(
     await deps.db.execute(sql`delete from settings where key = ${OUTBOX_ALERT_KEY} returning key`),
   );
-  if (gone.length > 0) deps.logger.info("watchdog: the outbox drains again; the stall alert is cleared");
-  return gone.length > 0;
+  if (gone.length > 0)
+    deps.logger.info("watchdog: the outbox drains again; the stall alert is cleared", { lost });
+  return lost > 0 ? "lost" : "cleared";
 }
