@@ -5,7 +5,8 @@
 // the same click (same channel and source reference) is the same stamp, never a second decision.
 // A refused decision (superseded version, already decided, nothing to decide) changes nothing and
 // leaves one `refusal` event in the task's log saying who tried what and why.
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
+import { rowsOf } from "../../db/rows.ts";
 import { stamps } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
@@ -105,6 +106,8 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
     if (moved.replayed && input.channel !== "crm") {
       // The same reference and the same move — but a replay only if it decided the same version: an
       // API key reused for the next round's decision is a different request, not this one again.
+      // Nor if the task came back to this stage since (byte-identical work, its round sent back): the
+      // decision it replays was for an earlier round, and this one would decide nothing.
       const [first] = await db
         .select({ deliverableHash: stamps.deliverableHash })
         .from(stamps)
@@ -113,6 +116,12 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
         throw new DomainError("CONFLICT", "key reused for another version", {
           field: "key",
           details: { from: moved.from, to: moved.to, deliverableHash: first.deliverableHash },
+        });
+      }
+      if (first && (await enteredAgainSince(db, input.taskId, STAGE_STATE[input.stage], moved.eventId))) {
+        throw new DomainError("CONFLICT", "key reused in a later round", {
+          field: "key",
+          details: { from: moved.from, to: moved.to, round: "earlier" },
         });
       }
     }
@@ -144,6 +153,23 @@ export const EARLIER_ROUND =
 export const EARLIER_CARD =
   "This card is from an earlier round of review: the work was sent back and handed in again since. Use the newest card for this task.";
 
+/** Whether the task moved into `state` again after the log entry `eventId` (a later round of it). */
+async function enteredAgainSince(
+  db: AppDb,
+  taskId: string,
+  state: string,
+  eventId: number,
+): Promise<boolean> {
+  const rows = rowsOf(
+    await db.execute(sql`
+      select 1 from task_events e
+       where e.task_id = ${taskId} and e.kind = 'state_changed' and e.id > ${eventId}
+         and e.payload->>'to' = ${state}
+       limit 1`),
+  );
+  return rows.length > 0;
+}
+
 /** The refusal a failed decision means, or undefined when the failure is not a refusal. */
 function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
   if (err instanceof GuardFailedError && err.guard === "deliverable_current") {
@@ -156,10 +182,14 @@ function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
   // The channel's reference already made another move on this task (an API key reused for a later
   // round's decision): a different request, refused — never answered with the old decision.
   if (isDomainError(err) && err.code === "CONFLICT" && err.field === "key") {
-    const first = err.details as { from?: string; to?: string; deliverableHash?: string } | undefined;
+    const first = err.details as
+      | { from?: string; to?: string; deliverableHash?: string; round?: string }
+      | undefined;
     const version = first?.deliverableHash
       ? ` on an earlier version of the work (${first.deliverableHash})`
-      : "";
+      : first?.round === "earlier"
+        ? " in an earlier round of this stage"
+        : "";
     return new DomainError(
       "CONFLICT",
       `The key '${input.sourceRef}' was already used for another decision on this task${version} (it moved ${first?.from ?? "?"} → ${first?.to ?? "?"}); send a new decision with a new key.`,

@@ -7,9 +7,10 @@ import { describe, expect, it } from "vitest";
 import { outbox, stamps, taskDependencies, taskEvents, tasks } from "../../db/schema/index.ts";
 import { applyStamp } from "../../lib/stamps/apply.ts";
 import { promoteDependents } from "../../lib/tasks/promote.ts";
+import { transition } from "../../lib/tasks/transition.ts";
 import { useTestDb } from "../db.ts";
 import { testApp } from "../deps.ts";
-import { insertTask } from "../fixtures.ts";
+import { freshKey, insertTask } from "../fixtures.ts";
 
 const t = useTestDb();
 type Json = Record<string, any>;
@@ -130,6 +131,28 @@ describe("POST /api/tasks/:id/stamps", () => {
     // The true repeat of the first request is still its replay.
     const repeat = await stamp(api, task.id, { ...changes, deliverable_hash: HASH }, "ops-key");
     expect(repeat.status).toBe(200);
+  });
+
+  it("refuses a key reused in the stage's next round on byte-identical work, instead of answering the old decision", async () => {
+    const db = t.current.db;
+    const api = testApp(db);
+    const task = await waiting("awaiting_internal_review");
+    const changes = {
+      stage: "internal",
+      decision: "request_changes",
+      note: "tighten it",
+      deliverable_hash: HASH,
+    };
+    expect((await stamp(api, task.id, changes, "round-key")).status).toBe(201);
+    // Worked again, the very same bytes handed in, and back at the internal stage: a new round.
+    for (const to of ["working", "awaiting_internal_review"] as const)
+      await transition(db, { taskId: task.id, to, key: freshKey(), actor: "test" });
+    const reused = await stamp(api, task.id, changes, "round-key");
+    expect(reused.status).toBe(409);
+    const error = ((await reused.json()) as Json).error;
+    expect(error).toMatchObject({ field: "Idempotency-Key", details: { reason: "key_reused" } });
+    expect(error.message).toContain("in an earlier round of this stage");
+    expect(await statusOf(task.id)).toBe("awaiting_internal_review");
   });
 
   it("a CRM stamp retried after a revision is its own replay (the CRM channel reads the hash at each attempt)", async () => {
