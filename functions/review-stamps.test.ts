@@ -227,6 +227,39 @@ describe("review: the human stages", () => {
     waitIds = [];
   });
 
+  it("hands out no client link when the client decided (another channel) before the run got to announce it", async () => {
+    const db = t.current.db;
+    answers(true);
+    const { taskId, hash, event } = await submitted(db);
+    const api = testApp(db, env());
+    const approveThenClientDecides: WaitHandler = async () => {
+      expect((await signedClick(api, clickOn(cardIn(), "stamp:approve"))).status).toBe(200);
+      // The client approves through the API before the run reaches the client stage.
+      await applyStamp(db, {
+        taskId,
+        stage: "client",
+        decision: "approve",
+        deliverableHash: hash,
+        channel: "api",
+        actor: "client@example.com",
+        sourceRef: "early-client",
+      });
+      return api.events.sent.find((e) => e.name === "task/stamped");
+    };
+    const res = await runFunction(review, {
+      deps: api.deps,
+      event,
+      runId: `rv_${taskId}`,
+      waits: [approveThenClientDecides],
+    });
+    expect(res.error).toBeUndefined();
+    expect(res.result).toMatchObject({ stages: { client: { decision: "approve" } } });
+    expect(await statusOf(taskId)).toBe("done");
+    expect(await db.select().from(stampLinks).where(eq(stampLinks.taskId, taskId))).toEqual([]);
+    const texts = (slack.messages.get(FAKE_REVIEW_CHANNEL) ?? []).map((m) => String(m.text));
+    expect(texts.some((text) => text.includes("/stamp/"))).toBe(false);
+  });
+
   it("opens the changes modal, and its submission sends the work back with the note", async () => {
     const db = t.current.db;
     answers(true);

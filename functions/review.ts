@@ -296,14 +296,19 @@ async function humanStage(
   if (done && done.outcome.kind !== "waiting") return settle(done.outcome);
   // The card is posted once per version (announceInternal finds it); a link already handed over stays the one.
   if (!done?.linkIssued) {
-    await step.run(`${s}:announce`, () =>
-      s === "internal"
+    await step.run(`${s}:announce`, async () => {
+      // The run can lag behind the other channels: a stage already decided (through HubSpot or the
+      // API) or a task cancelled since is not announced — above all, no client link is handed out
+      // for a decision that is over. The first check below then settles it.
+      const now = await read();
+      if (now.kind !== "waiting") return { announced: false, outcome: now.kind };
+      return s === "internal"
         ? announceInternal(deps, ref)
         : announceClient(deps, ref, {
             seed: `${runId}:${ref.deliverableHash}`,
             now: new Date(done ? done.resumedAt : window.startedAt),
-          }),
-    );
+          });
+    });
   }
   for (const { phase, from, until } of phasesOf(window)) {
     // A resumed stage does not wait again for what is already over (it would only time out); the
