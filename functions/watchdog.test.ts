@@ -9,6 +9,7 @@ import { agentRuns, crmLinks, settings, taskDependencies, workerLeases } from ".
 import { recordRefusedMove } from "../lib/crm/inbound.ts";
 import { parkReview } from "../lib/review/parked.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
+import { applyTaskCommand } from "../lib/tasks/command.ts";
 import { appendEvents } from "../lib/tasks/event-log.ts";
 import { transition } from "../lib/tasks/transition.ts";
 import { findLostEvents, resendLost } from "../lib/watchdog/lost-events.ts";
@@ -350,6 +351,27 @@ describe("watchdog: a task stuck again after its retry", () => {
       "ready",
       "failed_needs_triage",
     ]);
+
+    // A person retries it: its next hang is retried once again, not sent straight back to triage.
+    await applyTaskCommand(db, {
+      taskId: first.taskId,
+      action: "retry",
+      key: freshKey(),
+      actor: "api:ops",
+      reason: "the provider is back",
+    });
+    const third = `run_third_${first.taskId.slice(-8)}`;
+    await leaseTask(db, {
+      taskId: first.taskId,
+      workerId: worker,
+      runId: third,
+      key: freshKey(),
+      now: new Date(),
+    });
+    await drained(db);
+    clockAt(deps, 93);
+    expect(await pass(deps)).toMatchObject({ stuck: 1 });
+    expect((await taskRow(db, first.taskId)).status).toBe("ready");
   });
 });
 

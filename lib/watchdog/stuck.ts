@@ -2,7 +2,8 @@
 // latest run submitted a deliverable is not stuck — its review is running or parked, which is the
 // review's business and review-retry's — so only tasks whose latest run has not submitted count.
 // The repair is ONE transition (working → ready the first time, → failed_needs_triage with class
-// `timeout` once the log shows an earlier watchdog retry) that clears the task's lease and owes
+// `timeout` once the log shows an earlier watchdog retry since the task last left triage) that
+// clears the task's lease and owes
 // `task/run.cancel.requested` naming the run (only that run's cancelOn stops it; release-on-cancel frees only
 // that run's slot), then the run's slot is released here too, so a lost cancel leaks nothing.
 import { sql } from "drizzle-orm";
@@ -41,10 +42,15 @@ export async function findStuckRuns(
   const cutoff = minutesBefore(opts.now, opts.minutes).toISOString();
   const result = await db.execute(sql`
     select t.id, t.version, r.id as run_id, a.at as last_at,
+           -- Counted since the task last left triage: a person who retries it gives it a fresh
+           -- watchdog retry, as a fresh token cap (its next hang is retried once, not triaged at once).
            (select count(*) from task_events e
              where e.task_id = t.id and e.kind = 'state_changed' and e.actor = ${WATCHDOG_ACTOR}
                and e.payload->>'to' = 'ready'
-               and e.payload->>'reason' like ${`${STUCK_REASON_PREFIX}%`})::int as retries
+               and e.payload->>'reason' like ${`${STUCK_REASON_PREFIX}%`}
+               and e.id > coalesce((select max(x.id) from task_events x
+                                     where x.task_id = t.id and x.kind = 'state_changed'
+                                       and x.payload->>'from' = 'failed_needs_triage'), 0))::int as retries
       from tasks t
       left join lateral (
         select ar.id from agent_runs ar where ar.task_id = t.id order by ar.attempt desc, ar.created_at desc limit 1
