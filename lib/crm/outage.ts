@@ -45,13 +45,18 @@ export interface PushFailureOutcome {
 const NOTICE_PREFIX = "crm-push-outage:";
 const noticeId = (failures: number) => `${NOTICE_PREFIX}${failures}`;
 
+/** The openings of the errors the HubSpot client raises (lib/hubspot/errors.ts, lib/crm/tickets.ts). */
+const HUBSPOT_ERROR = /HubSpot (refused|rate limit|did not answer|answered)|does not exist in HubSpot/;
+
 /**
- * Whether a crm-push failure is HubSpot's: every error the HubSpot client raises names it (refused
- * credentials, rate limits, no answer). Anything else — the database, a bug of foreman's — is not an
- * outage of HubSpot's: announcing one would send people to check the token, and throttle the
- * watchdog's re-pushes to one an hour, for a fault HubSpot does not have.
+ * Whether a crm-push failure is HubSpot's: refused credentials, rate limits, no answer, as the HubSpot
+ * client words them. Anything else — the database, a bug of foreman's — is not an outage of HubSpot's:
+ * announcing one would send people to check the token, and throttle the watchdog's re-pushes to one
+ * an hour, for a fault HubSpot does not have. A failed query is never HubSpot's, though its SQL and
+ * parameters can name HubSpot (`t.source = 'hubspot'`, a refusal's text being written).
  */
-export const isHubSpotFailure = (err: Error): boolean => /\bHubSpot\b/i.test(err.message);
+export const isHubSpotFailure = (err: Error): boolean =>
+  !err.message.startsWith("Failed query:") && HUBSPOT_ERROR.test(err.message);
 
 /**
  * One crm-push run out of retries (`at`: when it failed): counted, and the outage opened (announced)
