@@ -116,6 +116,35 @@ describe("watchdog: a stall that cost events", () => {
   });
 });
 
+describe("watchdog: a stall's notice of lost events that Slack refuses", () => {
+  const t = useTestDb();
+
+  it("is owed, not open: the next stall still raises its alert", async () => {
+    const db = t.current.db;
+    const worker = await addWorker(db);
+    await readyUnsent(db, worker);
+    const { deps } = testDeps(db, env());
+    const posted = () => slack.messages.get(FAKE_REVIEW_CHANNEL) ?? [];
+    clockAt(deps, 20);
+    expect(await pass(deps)).toMatchObject({ outbox: "sent" });
+    await db.execute(sql`update outbox set created_at = now() - interval '24 hours'
+                          where id = (select min(id) from outbox where sent_at is null and abandoned_at is null)`);
+    await drainOutbox(deps);
+
+    slack.failNext("chat.postMessage", { error: "channel_not_found" });
+    clockAt(deps, 30);
+    expect(await pass(deps)).toMatchObject({ outbox: "clear_failed" });
+    expect(await markOf(db)).toMatchObject({ state: "notice_owed" });
+
+    // A new stall before the notice got through: it is alerted all the same.
+    await readyUnsent(db, worker);
+    clockAt(deps, 55);
+    expect(await pass(deps)).toMatchObject({ outbox: "sent" });
+    expect(posted().at(-1)?.text).toMatch(/outbox has stopped draining/);
+    expect(await markOf(db)).toMatchObject({ state: "sent" });
+  });
+});
+
 describe("watchdog: the outbox alert when Slack refuses it", () => {
   const t = useTestDb();
 

@@ -69,7 +69,8 @@ export const watchdog = inngest.createFunction(
     // The outbox first, as it stood before this pass adds rows of its own to it.
     const outbox = await step.run("check-outbox", async () => {
       const [status, mark] = await Promise.all([outboxStatus(deps), readOutboxAlert(deps.db)]);
-      return { status, decision: outboxAlertDecision(status, mark !== null, t.outboxMinutes) };
+      const alert = mark === null ? "none" : mark.state === "notice_owed" ? "notice_owed" : "open";
+      return { status, decision: outboxAlertDecision(status, alert, t.outboxMinutes) };
     });
     if (outbox.decision === "alert") {
       const r = await step.run("outbox-alert", () => raiseOutboxAlert(deps, outbox.status, at));

@@ -134,12 +134,15 @@ describe("the outbox alert", () => {
     abandoned: 0,
   });
   it("alerts once per stall and clears when the outbox drains", () => {
-    expect(outboxAlertDecision(status(14 * 60), false, 15)).toBe("none");
-    expect(outboxAlertDecision(status(15 * 60), false, 15)).toBe("alert");
-    expect(outboxAlertDecision(status(40 * 60), true, 15)).toBe("none");
-    expect(outboxAlertDecision(status(null, 0), true, 15)).toBe("clear");
-    expect(outboxAlertDecision(status(60), true, 15)).toBe("clear");
-    expect(outboxAlertDecision(status(null, 0), false, 15)).toBe("none");
+    expect(outboxAlertDecision(status(14 * 60), "none", 15)).toBe("none");
+    expect(outboxAlertDecision(status(15 * 60), "none", 15)).toBe("alert");
+    expect(outboxAlertDecision(status(40 * 60), "open", 15)).toBe("none");
+    expect(outboxAlertDecision(status(null, 0), "open", 15)).toBe("clear");
+    expect(outboxAlertDecision(status(60), "open", 15)).toBe("clear");
+    expect(outboxAlertDecision(status(null, 0), "none", 15)).toBe("none");
+    // A notice of lost events still owed: tried again while drained, and no bar to the next alert.
+    expect(outboxAlertDecision(status(null, 0), "notice_owed", 15)).toBe("clear");
+    expect(outboxAlertDecision(status(20 * 60), "notice_owed", 15)).toBe("alert");
   });
   it("says how much is waiting, since when, and where to look", () => {
     const text = outboxAlertText({ pending: 4, oldestPendingSeconds: 21 * 60, abandoned: 2 });

@@ -149,15 +149,21 @@ export function lostWait(input: {
 
 export type OutboxAlertDecision = "alert" | "clear" | "none";
 
+/**
+ * Where the alert stands: none raised, one open for the current stall, or a stall over whose notice
+ * of lost events is still owed (Slack refused it) — which must not silence the next stall's alert.
+ */
+export type OutboxAlertState = "none" | "open" | "notice_owed";
+
 /** Stalled = an event unsent for `minutes`; one alert per stall, cleared once the outbox drains. */
 export function outboxAlertDecision(
   status: OutboxStatus,
-  alreadyAlerted: boolean,
+  alert: OutboxAlertState,
   minutes: number,
 ): OutboxAlertDecision {
   const stalled = status.oldestPendingSeconds !== null && status.oldestPendingSeconds >= minutes * 60;
-  if (stalled && !alreadyAlerted) return "alert";
-  if (!stalled && alreadyAlerted) return "clear";
+  if (stalled && alert !== "open") return "alert";
+  if (!stalled && alert !== "none") return "clear";
   return "none";
 }
 

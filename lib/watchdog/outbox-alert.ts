@@ -19,7 +19,8 @@ export const OUTBOX_ALERT_KEY = "watchdog.outbox_alert";
 export interface OutboxAlertMark {
   /** The pass that raised the alert (its clock): a retry of that pass recognises its own claim. */
   openedAt: string;
-  state: "claimed" | "sent" | "would_do" | "unconfigured";
+  /** notice_owed: the stall is over, but Slack refused the notice of the events it cost. */
+  state: "claimed" | "sent" | "would_do" | "unconfigured" | "notice_owed";
   status?: OutboxStatus;
   channel?: string;
   ts?: string;
@@ -54,7 +55,10 @@ export async function raiseOutboxAlert(
   const claimed = rowsOf(
     await deps.db.execute(sql`
       insert into settings (key, value) values (${OUTBOX_ALERT_KEY}, ${toJsonb(claim)}::jsonb)
-      on conflict (key) do nothing
+      -- A new stall's alert takes over a notice still owed for the last one (its text counts every
+      -- event set aside).
+      on conflict (key) do update set value = excluded.value, updated_at = now()
+        where settings.value->>'state' = 'notice_owed'
       returning key`),
   );
   if (claimed.length === 0) {
@@ -121,13 +125,22 @@ export type ClearOutcome = "cleared" | "lost" | "failed";
  */
 export async function clearOutboxAlert(deps: AlertDeps, status: OutboxStatus): Promise<ClearOutcome> {
   const mark = await readOutboxAlert(deps.db);
-  const lost = mark?.status ? status.abandoned - mark.status.abandoned : 0;
-  if (lost > 0) {
+  // The rows set aside since the alert opened (not a difference of totals, which a person replaying
+  // or discarding rows meanwhile would skew).
+  const lost = mark
+    ? Number(
+        rowsOf<{ n: number | string }>(
+          await deps.db.execute(sql`
+            select count(*) as n from outbox where abandoned_at >= ${mark.openedAt}::timestamptz`),
+        )[0]?.n ?? 0,
+      )
+    : 0;
+  if (mark && lost > 0) {
     const text =
       `The outbox drains again, but ${lost} event${lost === 1 ? " was" : "s were"} set aside unsent during ` +
       `the stall (outlived the engine's 24 h dedup window, or refused for good): they will not be re-sent. ` +
       `Replay or discard them; GET /health counts ${status.abandoned} set aside in all.`;
-    const channel = deps.config.SLACK_REVIEW_CHANNEL;
+    const channel = mark.channel ?? deps.config.SLACK_REVIEW_CHANNEL;
     if (deps.config.FOREMAN_DRY_RUN) {
       deps.logger.warn("watchdog: the outbox drains again, events were lost (WOULD_DO: Slack notice)", {
         lost,
@@ -148,6 +161,8 @@ export async function clearOutboxAlert(deps: AlertDeps, status: OutboxStatus): P
       try {
         await deps.slack.postMessage({ channel, text });
       } catch (err) {
+        // Owed, not open: the next pass tries again, and a new stall still raises its own alert.
+        await writeMark(deps.db, { ...mark, state: "notice_owed" });
         deps.logger.error("watchdog: the notice of events lost in the stall failed; tried again next pass", {
           lost,
           error: (err as Error).message || String(err),
