@@ -190,9 +190,11 @@ function refusalOf(input: StampInput, err: unknown): DomainError | undefined {
       : first?.round === "earlier"
         ? " in an earlier round of this stage"
         : "";
+    // A late retry of the first request looks the same from here: say that it took effect then.
+    const retry = first?.round === "earlier" ? " If this repeats that request, it took effect then." : "";
     return new DomainError(
       "CONFLICT",
-      `The key '${input.sourceRef}' was already used for another decision on this task${version} (it moved ${first?.from ?? "?"} → ${first?.to ?? "?"}); send a new decision with a new key.`,
+      `The key '${input.sourceRef}' was already used for another decision on this task${version} (it moved ${first?.from ?? "?"} → ${first?.to ?? "?"}).${retry} Send a new decision with a new key.`,
       { field: "Idempotency-Key", details: { taskId: input.taskId, reason: "key_reused", ...first } },
     );
   }

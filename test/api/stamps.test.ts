@@ -152,6 +152,7 @@ describe("POST /api/tasks/:id/stamps", () => {
     const error = ((await reused.json()) as Json).error;
     expect(error).toMatchObject({ field: "Idempotency-Key", details: { reason: "key_reused" } });
     expect(error.message).toContain("in an earlier round of this stage");
+    expect(error.message).toContain("If this repeats that request, it took effect then.");
     expect(await statusOf(task.id)).toBe("awaiting_internal_review");
   });
 
