@@ -5,7 +5,7 @@
 // a new id per attempt, each attempt later than the one before.
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentRuns, crmLinks, settings, taskDependencies, workerLeases } from "../db/schema/index.ts";
+import { agentRuns, crmLinks, settings, taskDependencies, tasks, workerLeases } from "../db/schema/index.ts";
 import { recordRefusedMove } from "../lib/crm/inbound.ts";
 import { parkReview } from "../lib/review/parked.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
@@ -495,7 +495,7 @@ describe("watchdog: CRM drift the push never confirmed", () => {
 describe("watchdog: work whose review never started", () => {
   const t = useTestDb();
 
-  it("parks a handed-in version whose task/work.submitted was lost, once; review-retry sends it; a review under way is left alone", async () => {
+  it("parks a handed-in version whose task/work.submitted was lost, and again when review-retry's re-send is lost too; a review under way is left alone", async () => {
     const db = t.current.db;
     const worker = await addWorker(db, 5);
     // Handed in, and its event set aside by the drain (the engine was away past its dedup window).
@@ -543,12 +543,35 @@ describe("watchdog: work whose review never started", () => {
         data: expect.objectContaining({ taskId: lost.taskId, deliverableId: lostWork.id }),
       }),
     ]);
+    await drained(db);
     // A sent event whose review never showed for a day was dropped after all: parked too.
     clockAt(deps, 6 * 60);
     expect(await pass(deps)).toMatchObject({ unreviewed: 0 });
     clockAt(deps, 25 * 60);
     expect(await pass(deps)).toMatchObject({ unreviewed: 1 });
     expect((await logOf(db, queued.taskId)).filter((e) => e.kind === "review_pending")).toHaveLength(1);
+    // (The second task is called off meanwhile, so only the first is in question below.)
+    await db.update(tasks).set({ status: "cancelled" }).where(eq(tasks.id, queued.taskId));
+    // The first task's re-send (at 75 minutes) came to nothing for a day either: parked again.
+    clockAt(deps, 26 * 60);
+    expect(await pass(deps)).toMatchObject({ unreviewed: 1 });
+    const parkings = (await logOf(db, lost.taskId)).filter((e) => e.kind === "review_pending");
+    expect(parkings).toHaveLength(2);
+    expect(parkings[1]?.payload).toMatchObject({
+      reason: expect.stringContaining("re-sent task/work.submitted was lost"),
+    });
+    // Parked again, it is review-retry's once more: a new re-send, under the new parking's id.
+    const again = testDeps(db, { FOREMAN_DRY_RUN: "false" });
+    clockAt(again.deps, 26 * 60 + 15);
+    await runFunction(reviewRetry, {
+      deps: again.deps,
+      event: { name: "inngest/scheduled.timer", data: {} },
+    });
+    const resent = again.events.sent.filter((e) => (e.data as { taskId?: string }).taskId === lost.taskId);
+    expect(resent.map((e) => e.id)).toEqual([`review-retry:${lostWork.id}:${parkings[1]?.id}`]);
+    await drained(db);
+    clockAt(deps, 26 * 60 + 20);
+    expect(await pass(deps)).toMatchObject({ unreviewed: 0 });
   });
 });
 
