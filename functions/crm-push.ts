@@ -30,9 +30,6 @@ export const crmPush = inngest.createFunction(
     concurrency: [{ limit: 1 }],
     onFailure: async ({ event, error, step, deps }) =>
       step.run("record-failure", async () => {
-        // When the run failed, not when this report is handled: a push that got through after the
-        // failure (this report delayed or redelivered) means the outage, if any, is already over.
-        // The engine stamps every event with `ts` (ms), though the failure payload's type omits it.
         if (!isHubSpotFailure(error)) {
           deps.logger.error(
             "crm-push: out of retries on a failure that is not HubSpot's; no outage opened, the watchdog re-pushes drifted tickets",
@@ -40,6 +37,9 @@ export const crmPush = inngest.createFunction(
           );
           return { failures: null, announced: false };
         }
+        // When the run failed, not when this report is handled: a push that got through after the
+        // failure (this report delayed or redelivered) means the outage, if any, is already over.
+        // The engine stamps every event with `ts` (ms), though the failure payload's type omits it.
         const ts = (event as { ts?: unknown }).ts;
         const at = typeof ts === "number" ? new Date(ts) : deps.now();
         const r = await recordPushFailure(deps.db, { runId: event.data.run_id, error, at });

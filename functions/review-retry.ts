@@ -6,7 +6,7 @@
 import { cron } from "inngest";
 import type { OutboxMessage } from "../lib/outbox/message.ts";
 import { publish } from "../lib/outbox/publish.ts";
-import { findParkedReviews, retryEvent } from "../lib/review/parked.ts";
+import { findParkedReviews, RETRY_EVENT_PREFIX, retryEvent } from "../lib/review/parked.ts";
 import { recordAction } from "../lib/watchdog/record.ts";
 import { inngest } from "./client.ts";
 
@@ -39,7 +39,7 @@ export const reviewRetry = inngest.createFunction(
         const event = retryEvent(p);
         const r = await recordAction(deps.db, {
           taskId: p.taskId,
-          key: `review-retry:${p.deliverableId}:${p.parkedEventId}`,
+          key: `${RETRY_EVENT_PREFIX}${p.deliverableId}:${p.parkedEventId}`,
           payload: { action: "review_retried", at, parkedEventId: p.parkedEventId, eventId: event.id ?? "" },
           emit: [event],
         });

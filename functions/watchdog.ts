@@ -76,9 +76,7 @@ export const watchdog = inngest.createFunction(
       const r = await step.run("outbox-alert", () => raiseOutboxAlert(deps, outbox.status, at));
       summary.outbox = r.alerted;
     } else if (outbox.decision === "clear") {
-      const cleared = await step.run("outbox-clear", () => clearOutboxAlert(deps, outbox.status));
-      summary.outbox =
-        cleared === "cleared" ? "cleared" : cleared === "lost" ? "cleared_lost" : "clear_failed";
+      summary.outbox = await step.run("outbox-clear", () => clearOutboxAlert(deps, outbox.status));
     }
 
     const leases = await step.run("find-leaked-leases", () =>

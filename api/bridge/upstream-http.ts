@@ -1,6 +1,7 @@
-// HTTP to the inference servers: node:http(s) with keep-alive agents, one AbortSignal per request and
-// an idle timeout, a connect timeout, and failures classified so the caller can tell "never reached it" (safe to send
-// elsewhere) from "it died while working on the request" (502, the caller retries).
+// HTTP to the inference servers: node:http(s) with keep-alive agents, one AbortSignal per request,
+// an idle timeout and a connect timeout, and failures classified so the caller can tell "never
+// reached it" (safe to send elsewhere) from "it died while working on the request" (502, the caller
+// retries).
 // node:http rather than fetch: no WHATWG stream conversion on the hot path, and the upstream body
 // can be piped to the client response as it is.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from "node:http";

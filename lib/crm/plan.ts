@@ -4,7 +4,6 @@
 // the rows. A ticket is written when its stage or last_event_id differs; the target is the ticket we
 // know, else the task's own HubSpot ticket (source_ref), else — after a create whose answer may have
 // been lost — the ticket holding this task_id, else a new ticket.
-
 import type { SetupMapping } from "../hubspot/setup-mapping.ts";
 import { taskPageUrl } from "../links.ts";
 import { isTerminal, type TaskState } from "../states.ts";

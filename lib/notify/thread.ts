@@ -10,7 +10,6 @@
 // Without SLACK_BOT_TOKEN / SLACK_REVIEW_CHANNEL outside dry-run, the task's log says so; so it does
 // when Slack refuses in a way no retry fixes (a missing channel, a revoked token) — a retryable
 // failure is thrown for the step to retry.
-
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";

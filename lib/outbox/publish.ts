@@ -153,8 +153,8 @@ interface Refusal {
  * last_error): GET /health counts them, and a person replays or discards them. One statement.
  */
 async function setAside(deps: PublishDeps, refused: Refusal[]): Promise<void> {
-  // toJsonb (and storable below): an engine's error text may hold a NUL, or be cut inside a
-  // surrogate pair, which PostgreSQL cannot store; the statement would fail and the rows stay as
+  // toJsonb (as storable in recordFailed): an engine's error text may hold a NUL, or be cut inside
+  // a surrogate pair, which PostgreSQL cannot store; the statement would fail and the rows stay as
   // they were.
   const rows = toJsonb(refused.map((r) => ({ event_id: r.eventId, error: r.error.slice(0, 1000) })));
   deps.logger.error("outbox: events the engine can never take; set aside, not re-sent", {

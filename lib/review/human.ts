@@ -4,7 +4,6 @@
 // the outcome on the card. Every Slack write goes through slackFor, so dry-run records the exact
 // request as WOULD_DO; every reminder and escalation is a task event; a missing Slack or link key is
 // said in the task's log, never skipped silently.
-
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";

@@ -128,8 +128,11 @@ export async function findParkedReviews(
   }));
 }
 
+/** review-retry's re-sends of a parked review: `review-retry:<deliverable>:<parking event>`. */
+export const RETRY_EVENT_PREFIX = "review-retry:";
+
 export const retryEvent = (p: ParkedReview): OutgoingEvent =>
   taskWorkSubmitted.create(
     { taskId: p.taskId, runId: p.runId, deliverableId: p.deliverableId, deliverableHash: p.deliverableHash },
-    { id: `review-retry:${p.deliverableId}:${p.parkedEventId}` },
+    { id: `${RETRY_EVENT_PREFIX}${p.deliverableId}:${p.parkedEventId}` },
   );

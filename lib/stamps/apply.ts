@@ -5,13 +5,13 @@
 // the same click (same channel and source reference) is the same stamp, never a second decision.
 // A refused decision (superseded version, already decided, nothing to decide) changes nothing and
 // leaves one `refusal` event in the task's log saying who tried what and why.
-import { eq, sql } from "drizzle-orm";
-import { rowsOf } from "../../db/rows.ts";
+import { eq } from "drizzle-orm";
 import { stamps } from "../../db/schema/index.ts";
 import type { AppDb } from "../../db/types.ts";
 import { DomainError, isDomainError } from "../errors.ts";
 import { taskStamped } from "../events.ts";
 import { stableId } from "../ids.ts";
+import { readStageEntry } from "../review/stamp-wait.ts";
 import { STAGE_STATE, type StampStage, type TaskState } from "../states.ts";
 import { GuardFailedError, TransitionConflictError } from "../tasks/errors.ts";
 import { appendEvents } from "../tasks/event-log.ts";
@@ -118,7 +118,8 @@ export async function applyStamp(db: AppDb, input: StampInput): Promise<AppliedS
           details: { from: moved.from, to: moved.to, deliverableHash: first.deliverableHash },
         });
       }
-      if (first && (await enteredAgainSince(db, input.taskId, STAGE_STATE[input.stage], moved.eventId))) {
+      const entry = first ? await readStageEntry(db, { taskId: input.taskId, stage: input.stage }) : null;
+      if (entry && entry.eventId > moved.eventId) {
         throw new DomainError("CONFLICT", "key reused in a later round", {
           field: "key",
           details: { from: moved.from, to: moved.to, round: "earlier" },
@@ -152,23 +153,6 @@ export const EARLIER_ROUND =
 /** Why a click on a card from an earlier round of review decides nothing. */
 export const EARLIER_CARD =
   "This card is from an earlier round of review: the work was sent back and handed in again since. Use the newest card for this task.";
-
-/** Whether the task moved into `state` again after the log entry `eventId` (a later round of it). */
-async function enteredAgainSince(
-  db: AppDb,
-  taskId: string,
-  state: string,
-  eventId: number,
-): Promise<boolean> {
-  const rows = rowsOf(
-    await db.execute(sql`
-      select 1 from task_events e
-       where e.task_id = ${taskId} and e.kind = 'state_changed' and e.id > ${eventId}
-         and e.payload->>'to' = ${state}
-       limit 1`),
-  );
-  return rows.length > 0;
-}
 
 /** The refusal a failed decision means, or undefined when the failure is not a refusal. */
 function refusalOf(input: StampInput, err: unknown): DomainError | undefined {

@@ -13,6 +13,7 @@ import { type OutgoingEvent, taskReady, taskStateChanged } from "../events.ts";
 import { classOfReason } from "../failures.ts";
 import type { OutboxMessage } from "../outbox/message.ts";
 import { canTransition, TASK_STATES, type TaskState } from "../states.ts";
+import { entrySql } from "./entry.ts";
 import {
   GuardFailedError,
   InvalidTransitionError,
@@ -202,9 +203,7 @@ async function extraEvents(emit: OutgoingEvent[]): Promise<SQL[]> {
  */
 const lastReadySince = sql`coalesce((select coalesce((e.payload->>'queuedSince')::timestamptz, e.created_at)
                                        from task_events e
-                                      where e.task_id = t.id and e.kind = 'state_changed'
-                                        and e.payload->>'to' = 'ready'
-                                      order by e.id desc limit 1), now())`;
+                                      where e.id = (select re.id from (${entrySql(sql`t.id`, sql`'ready'`)}) re)), now())`;
 
 export async function transition(db: AppDb, input: TransitionInput): Promise<TransitionResult> {
   const { taskId, to, actor, key } = input;

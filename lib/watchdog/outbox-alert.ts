@@ -112,11 +112,11 @@ export async function raiseOutboxAlert(
 }
 
 /**
- * What became of a stall once the outbox drains again: `cleared`; `lost` when events were set aside
- * unsent while it lasted (outlived the engine's dedup window, or refused for good) and that was said;
- * `failed` when saying it failed — the alert is kept and the next pass tries again.
+ * What became of a stall once the outbox drains again: `cleared`; `cleared_lost` when events were set
+ * aside unsent while it lasted (outlived the engine's dedup window, or refused for good) and that was
+ * said; `clear_failed` when saying it failed — the alert is kept and the next pass tries again.
  */
-export type ClearOutcome = "cleared" | "lost" | "failed";
+export type ClearOutcome = "cleared" | "cleared_lost" | "clear_failed";
 
 /**
  * The outbox drains again: forget the alert, so the next stall raises a new one. A stall that cost
@@ -167,7 +167,7 @@ export async function clearOutboxAlert(deps: AlertDeps, status: OutboxStatus): P
           lost,
           error: (err as Error).message || String(err),
         });
-        return "failed";
+        return "clear_failed";
       }
     }
   }
@@ -176,5 +176,5 @@ export async function clearOutboxAlert(deps: AlertDeps, status: OutboxStatus): P
   );
   if (gone.length > 0)
     deps.logger.info("watchdog: the outbox drains again; the stall alert is cleared", { lost });
-  return lost > 0 ? "lost" : "cleared";
+  return lost > 0 ? "cleared_lost" : "cleared";
 }

@@ -3,9 +3,10 @@
 // review's business and review-retry's — so only tasks whose latest run has not submitted count.
 // The repair is ONE transition (working → ready the first time, → failed_needs_triage with class
 // `timeout` once the log shows an earlier watchdog retry since the task last left triage) that
-// clears the task's lease and owes
-// `task/run.cancel.requested` naming the run (only that run's cancelOn stops it; release-on-cancel frees only
-// that run's slot), then the run's slot is released here too, so a lost cancel leaks nothing.
+// clears the task's lease and owes `task/run.cancel.requested` naming the run (only that run's
+// cancelOn stops it; release-on-cancel frees only that run's slot), then the run's slot is released
+// here too, so a lost cancel leaks nothing. A run whose `task/dispatched` is still unsent never
+// started and is the drain's, not stuck.
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";

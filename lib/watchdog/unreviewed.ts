@@ -13,12 +13,9 @@
 import { sql } from "drizzle-orm";
 import { rowsOf } from "../../db/rows.ts";
 import type { AppDb } from "../../db/types.ts";
+import { RETRY_EVENT_PREFIX } from "../review/parked.ts";
 import { appendEvents } from "../tasks/event-log.ts";
 import { WORK_SUBMITTED_PREFIX } from "../work/deliverable.ts";
-
-/** review-retry's re-sends of a parked review: `review-retry:<deliverable>:<parking>`. */
-const RETRY_PREFIX = "review-retry:";
-
 import { minutesBefore, WATCHDOG_ACTOR } from "./decide.ts";
 
 export interface UnreviewedWork {
@@ -47,7 +44,7 @@ export async function findUnreviewedWork(
         select greatest(
           (select e.created_at from task_events e where e.task_id = t.id order by e.id desc limit 1),
           (select o.sent_at from outbox o where o.event_id = ${WORK_SUBMITTED_PREFIX}::text || d.id),
-          (select max(o.sent_at) from outbox o where o.event_id like ${RETRY_PREFIX}::text || d.id || ':%')
+          (select max(o.sent_at) from outbox o where o.event_id like ${RETRY_EVENT_PREFIX}::text || d.id || ':%')
         ) as at
       ) a
      where t.status = 'working'
@@ -61,7 +58,7 @@ export async function findUnreviewedWork(
        and not exists (select 1 from reviews r where r.task_id = t.id and r.revision = d.version)
        and not exists (
          select 1 from outbox o
-          where (o.event_id = ${WORK_SUBMITTED_PREFIX}::text || d.id or o.event_id like ${RETRY_PREFIX}::text || d.id || ':%')
+          where (o.event_id = ${WORK_SUBMITTED_PREFIX}::text || d.id or o.event_id like ${RETRY_EVENT_PREFIX}::text || d.id || ':%')
             and o.sent_at is null and o.abandoned_at is null)
      order by a.at
      limit ${opts.limit}`);
