@@ -50,6 +50,16 @@ const env = () => ({
   LOCAL_MODEL: model.behaviour.model,
 });
 
+/** The local model's env plus the overflow tier as the last try's fallback (a 31-minute window). */
+const overflowEnv = (overflow: OpenAIUpstream) => ({
+  ...env(),
+  FOREMAN_REVIEW_FALLBACK: "true",
+  FOREMAN_REVIEW_RETRY_MINUTES: "31",
+  OVERFLOW_BASE_URL: overflow.url,
+  OVERFLOW_API_KEY: "overflow-key",
+  OVERFLOW_MODEL: overflow.behaviour.model,
+});
+
 async function project(db: AppDb, requiresInternalStamp: boolean) {
   const id = newId("proj");
   await db.insert(projects).values({ id, name: id, requiresInternalStamp });
@@ -287,14 +297,7 @@ describe("review", () => {
       Object.defineProperty(overflow.behaviour, "json", { configurable: true, get: () => verdict(true) });
       const { taskId, event } = await submitted(db, { projectId: await project(db, false) });
       model.fail({ status: 503, body: { error: { message: "busy" } } });
-      const fallbackEnv = {
-        ...env(),
-        FOREMAN_REVIEW_FALLBACK: "true",
-        FOREMAN_REVIEW_RETRY_MINUTES: "31",
-        OVERFLOW_BASE_URL: overflow.url,
-        OVERFLOW_API_KEY: "overflow-key",
-        OVERFLOW_MODEL: overflow.behaviour.model,
-      };
+      const fallbackEnv = overflowEnv(overflow);
       // An early try: the local tier still has its retry window, so no fallback.
       const early = await runFunction(review, {
         deps: testDeps(db, fallbackEnv).deps,
@@ -344,14 +347,7 @@ describe("review", () => {
       const { taskId, event } = await submitted(db, { projectId: await project(db, false) });
       model.fail({ status: 503, body: { error: { message: "busy" } } });
       const last = await runFunction(review, {
-        deps: testDeps(db, {
-          ...env(),
-          FOREMAN_REVIEW_FALLBACK: "true",
-          FOREMAN_REVIEW_RETRY_MINUTES: "31",
-          OVERFLOW_BASE_URL: overflow.url,
-          OVERFLOW_API_KEY: "overflow-key",
-          OVERFLOW_MODEL: overflow.behaviour.model,
-        }).deps,
+        deps: testDeps(db, overflowEnv(overflow)).deps,
         event,
         runId: `rv_${taskId}`,
         attempt: 5,

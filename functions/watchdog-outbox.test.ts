@@ -83,24 +83,30 @@ describe("watchdog: the outbox stopped draining", () => {
   });
 });
 
+/**
+ * A stall alerted at 20 minutes, then one of its two events outlives the engine's dedup window
+ * before the drain gets to it: the drain sends the other and sets that one aside.
+ */
+async function stallThatLostOne(db: AppDb) {
+  const worker = await addWorker(db);
+  await readyUnsent(db, worker);
+  const { deps } = testDeps(db, env());
+  const posted = () => slack.messages.get(FAKE_REVIEW_CHANNEL) ?? [];
+  clockAt(deps, 20);
+  expect(await pass(deps)).toMatchObject({ outbox: "sent" });
+  await db.execute(sql`update outbox set created_at = now() - interval '24 hours'
+                        where id = (select min(id) from outbox where sent_at is null and abandoned_at is null)`);
+  expect((await drainOutbox(deps)).abandoned).toHaveLength(1);
+  return { deps, posted, worker };
+}
+
 describe("watchdog: a stall that cost events", () => {
   const t = useTestDb();
 
   it("says, once it drains, how many events were set aside unsent while it lasted", async () => {
     const db = t.current.db;
-    const worker = await addWorker(db);
-    await readyUnsent(db, worker);
-    const { deps } = testDeps(db, env());
-    const posted = () => slack.messages.get(FAKE_REVIEW_CHANNEL) ?? [];
-    clockAt(deps, 20);
-    expect(await pass(deps)).toMatchObject({ outbox: "sent" });
+    const { deps, posted } = await stallThatLostOne(db);
     expect(posted()).toHaveLength(1);
-
-    // One of the two events outlives the engine's dedup window before the drain gets to it.
-    await db.execute(sql`update outbox set created_at = now() - interval '24 hours'
-                          where id = (select min(id) from outbox where sent_at is null and abandoned_at is null)`);
-    const drained = await drainOutbox(deps);
-    expect(drained.abandoned).toHaveLength(1);
     clockAt(deps, 30);
     expect(await pass(deps)).toMatchObject({ outbox: "cleared_lost" });
     expect(posted()).toHaveLength(2);
@@ -121,15 +127,7 @@ describe("watchdog: a stall's notice of lost events that Slack refuses", () => {
 
   it("is owed, not open: the next stall still raises its alert", async () => {
     const db = t.current.db;
-    const worker = await addWorker(db);
-    await readyUnsent(db, worker);
-    const { deps } = testDeps(db, env());
-    const posted = () => slack.messages.get(FAKE_REVIEW_CHANNEL) ?? [];
-    clockAt(deps, 20);
-    expect(await pass(deps)).toMatchObject({ outbox: "sent" });
-    await db.execute(sql`update outbox set created_at = now() - interval '24 hours'
-                          where id = (select min(id) from outbox where sent_at is null and abandoned_at is null)`);
-    await drainOutbox(deps);
+    const { deps, posted, worker } = await stallThatLostOne(db);
 
     slack.failNext("chat.postMessage", { error: "channel_not_found" });
     clockAt(deps, 30);

@@ -4,6 +4,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outbox, taskDependencies } from "../../db/schema/index.ts";
+import type { AppDb } from "../../db/types.ts";
 import { inngestSender } from "../../functions/client.ts";
 import { promote } from "../../functions/promote.ts";
 import { drainOutbox } from "../../lib/outbox/drain.ts";
@@ -25,6 +26,24 @@ afterAll(async () => {
 });
 
 type Json = Record<string, any>;
+
+/** The app on the fake engine, taking events, with every row earlier tests left pending marked sent. */
+async function withOnlyNewRows(db: AppDb) {
+  const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
+  engine.eventsUp();
+  await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+  return api;
+}
+
+/** One drain while the engine answers requests matching `fault` as it says. */
+async function drainWhile(api: ReturnType<typeof testApp>, fault: Parameters<FakeInngest["fail"]>[0]) {
+  engine.fail(fault);
+  try {
+    return await drainOutbox(api.deps);
+  } finally {
+    engine.clearFaults();
+  }
+}
 
 describe("outbox while the engine is down", () => {
   it("delivers every event exactly once after recovery, by the drain alone", async () => {
@@ -121,9 +140,7 @@ describe("outbox while the engine is down", () => {
 
   it("takes a row written within the drain clock's millisecond (the database counts microseconds)", async () => {
     const db = t.current.db;
-    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
-    engine.eventsUp();
-    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+    const api = await withOnlyNewRows(db);
     const clock = new Date("2026-12-04T10:00:00.000Z");
     await db.execute(sql`
       insert into outbox (event_id, name, data, created_at, next_attempt_at)
@@ -135,9 +152,7 @@ describe("outbox while the engine is down", () => {
 
   it("dates each batch's claim from that batch, not from the drain's start", async () => {
     const db = t.current.db;
-    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
-    engine.eventsUp();
-    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+    const api = await withOnlyNewRows(db);
     await db.insert(outbox).values([
       { eventId: "claim-1", name: "task/ready", data: { taskId: "task_c1" } },
       { eventId: "claim-2", name: "task/ready", data: { taskId: "task_c2" } },
@@ -155,10 +170,8 @@ describe("outbox while the engine is down", () => {
 
   it("sets aside a row that can never be sent — invalid, or refused by the engine alone — and sends the rest", async () => {
     const db = t.current.db;
-    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
-    engine.eventsUp();
+    const api = await withOnlyNewRows(db);
     engine.delivered.clear();
-    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
     await db.insert(outbox).values([
       { eventId: "poison-ok-1", name: "task/ready", data: { taskId: "task_ok1" } },
       { eventId: "poison-bad", name: "task/ready", data: { taskId: "" } },
@@ -167,17 +180,13 @@ describe("outbox while the engine is down", () => {
       { eventId: "poison-ok-3", name: "task/ready", data: { taskId: "task_ok3" } },
     ]);
     // The engine refuses any request carrying this one event (as it does an event it cannot take).
-    engine.fail({
-      match: (c) => c.path.startsWith("/e/") && c.body.includes("poison-refused"),
-      status: 400,
-      body: { error: "event data is not valid", status: 400 },
-    });
-    try {
-      const res = await drainOutbox(api.deps);
-      expect(res).toMatchObject({ sent: 3, failed: 0 });
-    } finally {
-      engine.clearFaults();
-    }
+    expect(
+      await drainWhile(api, {
+        match: (c) => c.path.startsWith("/e/") && c.body.includes("poison-refused"),
+        status: 400,
+        body: { error: "event data is not valid", status: 400 },
+      }),
+    ).toMatchObject({ sent: 3, failed: 0 });
     expect([...engine.delivered.keys()].filter((id) => id.startsWith("poison")).sort()).toEqual([
       "poison-ok-1",
       "poison-ok-2",
@@ -203,12 +212,13 @@ describe("outbox while the engine is down", () => {
       { eventId: "blocked-1", name: "task/ready", data: { taskId: "task_b1" } },
       { eventId: "blocked-2", name: "task/ready", data: { taskId: "task_b2" } },
     ]);
-    engine.fail({ match: (c) => c.path.startsWith("/e/"), status: 400, body: "<html>Bad Request</html>" });
-    try {
-      expect(await drainOutbox(api.deps)).toMatchObject({ sent: 0, failed: 2 });
-    } finally {
-      engine.clearFaults();
-    }
+    expect(
+      await drainWhile(api, {
+        match: (c) => c.path.startsWith("/e/"),
+        status: 400,
+        body: "<html>Bad Request</html>",
+      }),
+    ).toMatchObject({ sent: 0, failed: 2 });
     const blocked = await db.select().from(outbox).where(sql`${outbox.eventId} like 'blocked-%'`);
     expect(blocked.map((r) => [r.abandonedAt, r.sentAt])).toEqual([
       [null, null],
@@ -218,23 +228,18 @@ describe("outbox while the engine is down", () => {
 
   it("records a refusal whose text PostgreSQL cannot store (a NUL) on the rows all the same", async () => {
     const db = t.current.db;
-    const api = testApp(db, { INNGEST_DEV: engine.url }, { events: inngestSender });
-    engine.eventsUp();
-    await db.execute(sql`update outbox set sent_at = now() where sent_at is null and abandoned_at is null`);
+    const api = await withOnlyNewRows(db);
     await db.insert(outbox).values([
       { eventId: "nul-ok", name: "task/ready", data: { taskId: "task_nul_ok" } },
       { eventId: "nul-refused", name: "task/ready", data: { taskId: "task_nul_refused" } },
     ]);
-    engine.fail({
-      match: (c) => c.path.startsWith("/e/") && c.body.includes("nul-refused"),
-      status: 400,
-      body: { error: "bad byte \u0000 in event", status: 400 },
-    });
-    try {
-      expect(await drainOutbox(api.deps)).toMatchObject({ sent: 1, failed: 0 });
-    } finally {
-      engine.clearFaults();
-    }
+    expect(
+      await drainWhile(api, {
+        match: (c) => c.path.startsWith("/e/") && c.body.includes("nul-refused"),
+        status: 400,
+        body: { error: "bad byte \u0000 in event", status: 400 },
+      }),
+    ).toMatchObject({ sent: 1, failed: 0 });
     const [refused] = await db.select().from(outbox).where(eq(outbox.eventId, "nul-refused"));
     expect(refused?.abandonedAt).toBeInstanceOf(Date);
     expect(refused?.lastError).toContain("the engine refused it (400)");
@@ -243,16 +248,13 @@ describe("outbox while the engine is down", () => {
     await db
       .insert(outbox)
       .values({ eventId: "nul-blocked", name: "task/ready", data: { taskId: "task_nb" } });
-    engine.fail({
-      match: (c) => c.path.startsWith("/e/"),
-      status: 400,
-      body: { error: "bad byte \u0000 here", status: 400 },
-    });
-    try {
-      expect(await drainOutbox(api.deps)).toMatchObject({ sent: 0, failed: 1 });
-    } finally {
-      engine.clearFaults();
-    }
+    expect(
+      await drainWhile(api, {
+        match: (c) => c.path.startsWith("/e/"),
+        status: 400,
+        body: { error: "bad byte \u0000 here", status: 400 },
+      }),
+    ).toMatchObject({ sent: 0, failed: 1 });
     const [blocked] = await db.select().from(outbox).where(eq(outbox.eventId, "nul-blocked"));
     expect(blocked).toMatchObject({ attempts: 1, abandonedAt: null, sentAt: null });
     expect(blocked?.lastError).toContain("bad byte");
