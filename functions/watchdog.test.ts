@@ -7,6 +7,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentRuns, crmLinks, settings, taskDependencies, tasks, workerLeases } from "../db/schema/index.ts";
 import { recordRefusedMove } from "../lib/crm/inbound.ts";
+import { publishSettled } from "../lib/outbox/publish.ts";
 import { parkReview } from "../lib/review/parked.ts";
 import { leaseTask } from "../lib/scheduler/lease.ts";
 import { applyTaskCommand } from "../lib/tasks/command.ts";
@@ -543,6 +544,8 @@ describe("watchdog: work whose review never started", () => {
         data: expect.objectContaining({ taskId: lost.taskId, deliverableId: lostWork.id }),
       }),
     ]);
+    // The re-send's "sent" mark carries its clock (75 minutes) — written before anything else marks it.
+    await publishSettled(retried.deps);
     await drained(db);
     // A sent event whose review never showed for a day was dropped after all: parked too.
     clockAt(deps, 6 * 60);
@@ -569,6 +572,7 @@ describe("watchdog: work whose review never started", () => {
     });
     const resent = again.events.sent.filter((e) => (e.data as { taskId?: string }).taskId === lost.taskId);
     expect(resent.map((e) => e.id)).toEqual([`review-retry:${lostWork.id}:${parkings[1]?.id}`]);
+    await publishSettled(again.deps);
     await drained(db);
     clockAt(deps, 26 * 60 + 20);
     expect(await pass(deps)).toMatchObject({ unreviewed: 0 });
